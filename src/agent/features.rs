@@ -1,0 +1,217 @@
+//! The agent's state: discretised features of an observation.
+//!
+//! Five features, each cut into buckets by configurable edges (a value `x`
+//! falls in bucket `i` = the number of edges `≤ x`):
+//!
+//! | feature | value | default edges |
+//! |---|---|---|
+//! | utilization | offered load of the last step per serving VM, λ / (c·μ), c ≥ 1 | 0.3 … 1.2 |
+//! | VMs | running + booting now | one bucket per count |
+//! | trend | (λ_t − λ_{t−1}) / max(λ_{t−1}, 1/step) | −5 %, +5 % |
+//! | booting | VMs booting now | 1, 2 |
+//! | hour | hour of day of the trace time | off |
+//!
+//! The state index is the mixed-radix number of the bucket indices, so the
+//! Q-table is dense and indexed arithmetically: no hashing per step.
+
+use crate::cloud::Observation;
+use crate::config::Config;
+
+/// Maps observations to state indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discretiser {
+    util_edges: Vec<f64>,
+    /// VM count edges; `None` = one bucket per count in [lo, hi].
+    vm_edges: Option<Vec<u32>>,
+    vm_lo: u32,
+    vm_hi: u32,
+    trend_edges: Vec<f64>,
+    booting_edges: Vec<u32>,
+    hour_buckets: u32,
+    service_rps: f64,
+    step_s: f64,
+    sizes: [usize; 5],
+}
+
+fn bucket_f64(edges: &[f64], x: f64) -> usize {
+    edges.iter().take_while(|&&e| e <= x).count()
+}
+
+fn bucket_u32(edges: &[u32], x: u32) -> usize {
+    edges.iter().take_while(|&&e| e <= x).count()
+}
+
+impl Discretiser {
+    /// The discretiser of `config.agent`, for `config.cloud`'s bounds and
+    /// capacity and `workload.step_s`.
+    pub fn new(config: &Config) -> Discretiser {
+        let a = &config.agent;
+        let c = &config.cloud;
+        let vm_edges = (!a.vm_edges.is_empty()).then(|| a.vm_edges.clone());
+        let vm_buckets = match &vm_edges {
+            Some(e) => e.len() + 1,
+            None => (c.max_vms - c.min_vms) as usize + 1,
+        };
+        Discretiser {
+            util_edges: a.util_edges.clone(),
+            vm_edges,
+            vm_lo: c.min_vms,
+            vm_hi: c.max_vms,
+            trend_edges: a.trend_edges.clone(),
+            booting_edges: a.booting_edges.clone(),
+            hour_buckets: a.hour_buckets,
+            service_rps: c.vm_capacity_rps,
+            step_s: f64::from(config.workload.step_s),
+            sizes: [
+                a.util_edges.len() + 1,
+                vm_buckets,
+                a.trend_edges.len() + 1,
+                a.booting_edges.len() + 1,
+                a.hour_buckets.max(1) as usize,
+            ],
+        }
+    }
+
+    /// Number of states.
+    pub fn n_states(&self) -> usize {
+        self.sizes.iter().product()
+    }
+
+    /// Buckets per feature: utilization, VMs, trend, booting, hour.
+    pub fn sizes(&self) -> [usize; 5] {
+        self.sizes
+    }
+
+    /// The bucket indices of each feature for `obs`, given the arrivals of
+    /// the step before it.
+    pub fn buckets(&self, obs: &Observation, prev_arrivals: f64) -> [usize; 5] {
+        let serving = f64::from(obs.vms_serving.max(1));
+        let util = obs.arrival_rps / (serving * self.service_rps);
+        let vms = obs.vms_total();
+        let vm = match &self.vm_edges {
+            Some(e) => bucket_u32(e, vms),
+            None => (vms.clamp(self.vm_lo, self.vm_hi) - self.vm_lo) as usize,
+        };
+        let floor = 1.0 / self.step_s;
+        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(floor);
+        let hour = if self.hour_buckets > 1 {
+            let h = (obs.time_s / 3600.0).rem_euclid(24.0);
+            ((h * f64::from(self.hour_buckets) / 24.0) as usize).min(self.sizes[4] - 1)
+        } else {
+            0
+        };
+        [
+            bucket_f64(&self.util_edges, util),
+            vm,
+            bucket_f64(&self.trend_edges, trend),
+            bucket_u32(&self.booting_edges, obs.vms_booting),
+            hour,
+        ]
+    }
+
+    /// The state index of `obs`.
+    pub fn state(&self, obs: &Observation, prev_arrivals: f64) -> usize {
+        let b = self.buckets(obs, prev_arrivals);
+        let mut index = 0;
+        for (bucket, size) in b.iter().zip(self.sizes) {
+            index = index * size + bucket;
+        }
+        index
+    }
+
+    /// The bucket indices of a state index (inverse of [`Discretiser::state`]).
+    pub fn decode(&self, mut state: usize) -> [usize; 5] {
+        let mut b = [0; 5];
+        for i in (0..5).rev() {
+            b[i] = state % self.sizes[i];
+            state /= self.sizes[i];
+        }
+        b
+    }
+
+    /// A one-line description of the state space; a Q-table file records
+    /// it and refuses to load under a config that describes another.
+    pub fn describe(&self) -> String {
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let list_u = |v: &[u32]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let vms = match &self.vm_edges {
+            Some(e) => list_u(e),
+            None => format!("{}..{}", self.vm_lo, self.vm_hi),
+        };
+        format!(
+            "util:{}|vms:{}|trend:{}|booting:{}|hours:{}|capacity_rps:{}|step_s:{}",
+            list(&self.util_edges),
+            vms,
+            list(&self.trend_edges),
+            list_u(&self.booting_edges),
+            self.hour_buckets,
+            self.service_rps,
+            self.step_s
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(arrival_rps: f64, serving: u32, running: u32, booting: u32, time_s: f64) -> Observation {
+        Observation {
+            step: 1,
+            time_s,
+            arrivals: arrival_rps * 60.0,
+            arrival_rps,
+            utilization: 0.0,
+            vms_serving: serving,
+            vms_running: running,
+            vms_booting: booting,
+            latency_mean_s: None,
+            backlog: 0.0,
+            slo_violations: 0.0,
+            dropped: 0.0,
+        }
+    }
+
+    #[test]
+    fn buckets_follow_the_edges() {
+        let mut config = Config::default();
+        config.cloud.vm_capacity_rps = 10.0;
+        config.cloud.min_vms = 1;
+        config.cloud.max_vms = 10;
+        config.agent.hour_buckets = 4;
+        let d = Discretiser::new(&config);
+        assert_eq!(d.sizes(), [9, 10, 3, 3, 4]);
+        // 15 rps on 2 serving VMs of 10 rps: utilization 0.75 -> bucket 4
+        // (edges 0.3 0.5 0.6 0.7 are <= 0.75); 3 VMs -> bucket 2; rising
+        // from 600 to 900 requests; 1 booting; 13:00 -> hour bucket 2.
+        let b = d.buckets(&obs(15.0, 2, 2, 1, 13.0 * 3600.0), 600.0);
+        assert_eq!(b, [4, 2, 2, 1, 2]);
+        let s = d.state(&obs(15.0, 2, 2, 1, 13.0 * 3600.0), 600.0);
+        assert_eq!(d.decode(s), b);
+        assert!(s < d.n_states());
+    }
+
+    #[test]
+    fn every_state_index_is_in_range_and_round_trips() {
+        let config = Config::default();
+        let d = Discretiser::new(&config);
+        for rps in [0.0, 5.0, 50.0, 5000.0] {
+            for vms in [0, 1, 7, 50, 80] {
+                let o = obs(rps, vms, vms, vms / 3, 1e6);
+                let s = d.state(&o, 100.0);
+                assert!(s < d.n_states());
+                assert_eq!(d.decode(s), d.buckets(&o, 100.0));
+            }
+        }
+    }
+}

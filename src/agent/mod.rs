@@ -1,0 +1,382 @@
+//! The tabular Q-learning agent: a [`Policy`] that also learns.
+//!
+//! - **State**: discretised features of the observation ([`features`]).
+//! - **Actions**: changes in VM count from `agent.actions` (default
+//!   −2..+2); the environment clamps the result to the bounds.
+//! - **Reward**: the environment's `−(cost + penalty)` of the step, USD.
+//! - **Update** (`agent.algorithm`):
+//!   Q(s,a) ← Q(s,a) + α·(target − Q(s,a)) with target
+//!   `r + γ·max_a' Q(s',a')` (Q-learning, Watkins & Dayan 1992),
+//!   `r + γ·Q_B(s', argmax_a' Q_A(s',a'))` for a randomly chosen table A
+//!   (Double Q-learning, van Hasselt 2010), or `r + γ·Q(s',a')` with the
+//!   action taken next (SARSA, Rummery & Niranjan 1994). A terminated
+//!   episode (the trace ran out) does not bootstrap; a truncated one does.
+//! - **Exploration**: ε-greedy, ε decaying per episode
+//!   (`agent.epsilon · agent.epsilon_decay^episode`, floored at
+//!   `agent.epsilon_min`); evaluation is greedy with learning off.
+//!
+//! A step costs one feature discretisation, one row scan and one update:
+//! no allocation, hashing or dynamic dispatch.
+
+pub mod config;
+pub mod features;
+pub mod qtable;
+pub mod train;
+
+pub use config::{AgentConfig, Algorithm, AlphaSchedule};
+pub use features::Discretiser;
+pub use qtable::{QTable, QTableError, QTableHeader};
+pub use train::{train, CurveRow, TrainOutput};
+
+use std::path::Path;
+
+use rand::Rng;
+
+use crate::cloud::{Action, Observation, Step};
+use crate::config::Config;
+use crate::policy::{Learner, Policy};
+use crate::rng::{rng_for, SimRng, Stream};
+
+/// The Q-learning agent.
+#[derive(Debug, Clone)]
+pub struct QAgent {
+    disc: Discretiser,
+    actions: Vec<i32>,
+    algorithm: Algorithm,
+    alpha: f64,
+    schedule: AlphaSchedule,
+    gamma: f64,
+    epsilon: f64,
+    exploring: bool,
+    q: QTable,
+    /// The second table of Double Q-learning.
+    q2: Option<QTable>,
+    /// Visits per (s, a), for the 1/visits learning rate.
+    visits: Vec<u32>,
+    rng: SimRng,
+    prev_arrivals: f64,
+    last_state: usize,
+    last_action: usize,
+    /// SARSA: (s, a, r) waiting for the next action.
+    pending: Option<(usize, usize, f64)>,
+}
+
+impl QAgent {
+    /// A fresh agent (every Q entry `agent.initial_q`) whose exploration
+    /// stream is keyed by `seed`.
+    pub fn new(config: &Config, seed: u64) -> QAgent {
+        let a = &config.agent;
+        let disc = Discretiser::new(config);
+        let n_states = disc.n_states();
+        let n_actions = a.actions.len();
+        let q = QTable::new(n_states, n_actions, a.initial_q);
+        let q2 = (a.algorithm == Algorithm::DoubleQ).then(|| q.clone());
+        let visits = match a.alpha_schedule {
+            AlphaSchedule::Visits => vec![0; n_states * n_actions],
+            AlphaSchedule::Constant => Vec::new(),
+        };
+        QAgent {
+            disc,
+            actions: a.actions.clone(),
+            algorithm: a.algorithm,
+            alpha: a.alpha,
+            schedule: a.alpha_schedule,
+            gamma: a.gamma,
+            epsilon: a.epsilon,
+            exploring: true,
+            q,
+            q2,
+            visits,
+            rng: rng_for(seed, 0, Stream::Exploration),
+            prev_arrivals: 0.0,
+            last_state: 0,
+            last_action: 0,
+            pending: None,
+        }
+    }
+
+    /// Sets ε for the coming episode.
+    pub fn set_epsilon(&mut self, epsilon: f64) {
+        self.epsilon = epsilon;
+    }
+
+    /// The discretiser.
+    pub fn discretiser(&self) -> &Discretiser {
+        &self.disc
+    }
+
+    /// The action set.
+    pub fn actions(&self) -> &[i32] {
+        &self.actions
+    }
+
+    /// The (first) Q-table.
+    pub fn table(&self) -> &QTable {
+        &self.q
+    }
+
+    /// The greedy action index of state `s` (both tables summed for
+    /// Double Q-learning).
+    #[inline]
+    pub fn greedy(&self, s: usize) -> usize {
+        match &self.q2 {
+            None => self.q.argmax(s),
+            Some(q2) => {
+                let (r1, r2) = (self.q.row(s), q2.row(s));
+                let mut best = 0;
+                let mut best_v = r1[0] + r2[0];
+                for j in 1..r1.len() {
+                    let v = r1[j] + r2[j];
+                    if v.total_cmp(&best_v).is_gt() {
+                        best = j;
+                        best_v = v;
+                    }
+                }
+                best
+            }
+        }
+    }
+
+    fn header(&self) -> QTableHeader {
+        QTableHeader {
+            algorithm: self.algorithm.name().to_string(),
+            actions: self.actions.clone(),
+            features: self.disc.describe(),
+        }
+    }
+
+    /// The Q-table file (see [`qtable`] for the format).
+    pub fn to_text(&self) -> String {
+        let mut tables = vec![&self.q];
+        if let Some(q2) = &self.q2 {
+            tables.push(q2);
+        }
+        qtable::to_text(&self.header(), &tables)
+    }
+
+    /// A greedy agent from a Q-table file, checked against `config`.
+    ///
+    /// # Errors
+    /// [`QTableError`] if the file is unreadable, corrupt, or was trained
+    /// with another algorithm, action set or state space.
+    pub fn load(path: &Path, config: &Config) -> Result<QAgent, QTableError> {
+        let text = std::fs::read_to_string(path).map_err(|source| QTableError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (header, mut tables) = qtable::from_text(&text, path)?;
+        let mut agent = QAgent::new(config, 0);
+        let expected = agent.header();
+        let mismatch = |field, found: String, expected: String| QTableError::Mismatch {
+            path: path.to_path_buf(),
+            field,
+            found,
+            expected,
+        };
+        if header.algorithm != expected.algorithm {
+            return Err(mismatch("algorithm", header.algorithm, expected.algorithm));
+        }
+        if header.actions != expected.actions {
+            return Err(mismatch(
+                "actions",
+                format!("{:?}", header.actions),
+                format!("{:?}", expected.actions),
+            ));
+        }
+        if header.features != expected.features {
+            return Err(mismatch("features", header.features, expected.features));
+        }
+        let want_tables = if agent.q2.is_some() { 2 } else { 1 };
+        if tables.len() != want_tables || tables[0].n_states() != agent.q.n_states() {
+            return Err(mismatch(
+                "states",
+                format!("{} x {} tables", tables[0].n_states(), tables.len()),
+                format!("{} x {want_tables} tables", agent.q.n_states()),
+            ));
+        }
+        if want_tables == 2 {
+            agent.q2 = tables.pop();
+        }
+        agent.q = tables.remove(0);
+        agent.exploring = false;
+        Ok(agent)
+    }
+
+    fn alpha_for(&mut self, s: usize, a: usize) -> f64 {
+        match self.schedule {
+            AlphaSchedule::Constant => self.alpha,
+            AlphaSchedule::Visits => {
+                let v = &mut self.visits[s * self.actions.len() + a];
+                *v = v.saturating_add(1);
+                (1.0 / f64::from(*v)).max(self.alpha)
+            }
+        }
+    }
+
+    fn update(&mut self, s: usize, a: usize, target: f64) {
+        let alpha = self.alpha_for(s, a);
+        let q = self.q.get_mut(s, a);
+        *q += alpha * (target - *q);
+    }
+}
+
+impl Policy for QAgent {
+    fn name(&self) -> &str {
+        "qlearning"
+    }
+
+    fn decide(&mut self, obs: &Observation) -> Action {
+        if obs.step == 0 {
+            self.prev_arrivals = obs.arrivals;
+            self.pending = None;
+        }
+        let s = self.disc.state(obs, self.prev_arrivals);
+        self.prev_arrivals = obs.arrivals;
+        let a = if self.exploring && self.rng.random::<f64>() < self.epsilon {
+            self.rng.random_range(0..self.actions.len())
+        } else {
+            self.greedy(s)
+        };
+        if let Some((ps, pa, r)) = self.pending.take() {
+            // SARSA: the action just chosen completes the pending update.
+            let target = r + self.gamma * self.q.get(s, a);
+            self.update(ps, pa, target);
+        }
+        self.last_state = s;
+        self.last_action = a;
+        Action::Change(self.actions[a])
+    }
+}
+
+impl Learner for QAgent {
+    fn learn(&mut self, prev: &Observation, _action: Action, step: &Step) {
+        if !self.exploring {
+            return;
+        }
+        let (s, a, r) = (self.last_state, self.last_action, step.reward);
+        if step.terminated {
+            self.pending = None;
+            self.update(s, a, r);
+            return;
+        }
+        let next = self.disc.state(&step.obs, prev.arrivals);
+        match self.algorithm {
+            Algorithm::QLearning => {
+                let target = r + self.gamma * self.q.max(next);
+                self.update(s, a, target);
+            }
+            Algorithm::DoubleQ => {
+                let alpha = self.alpha_for(s, a);
+                let flip = self.rng.random::<bool>();
+                let Some(q2) = self.q2.as_mut() else { return };
+                // One table picks the next action, the other values it.
+                let (learner, valuer) = if flip {
+                    (q2, &self.q)
+                } else {
+                    (&mut self.q, &*q2)
+                };
+                let target = r + self.gamma * valuer.get(next, learner.argmax(next));
+                let q = learner.get_mut(s, a);
+                *q += alpha * (target - *q);
+            }
+            Algorithm::Sarsa => {
+                if step.truncated {
+                    let target = r + self.gamma * self.q.get(next, self.greedy(next));
+                    self.update(s, a, target);
+                } else {
+                    self.pending = Some((s, a, r));
+                }
+            }
+        }
+    }
+
+    fn set_exploring(&mut self, on: bool) {
+        self.exploring = on;
+        if !on {
+            self.pending = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::StepInfo;
+
+    fn obs(step: u64, rps: f64, vms: u32) -> Observation {
+        Observation {
+            step,
+            time_s: step as f64 * 60.0,
+            arrivals: rps * 60.0,
+            arrival_rps: rps,
+            utilization: 0.5,
+            vms_serving: vms,
+            vms_running: vms,
+            vms_booting: 0,
+            latency_mean_s: None,
+            backlog: 0.0,
+            slo_violations: 0.0,
+            dropped: 0.0,
+        }
+    }
+
+    fn step_to(next: Observation, reward: f64, terminated: bool) -> Step {
+        let info = StepInfo {
+            step: 0,
+            time_s: 0.0,
+            arrivals: 0.0,
+            served: 0.0,
+            dropped: 0.0,
+            backlog: 0.0,
+            vms_running: 0,
+            vms_booting: 0,
+            capacity_rps: 0.0,
+            utilization: 0.0,
+            latency_mean_s: None,
+            latency_p95_s: None,
+            slo_violations: 0.0,
+            cost_usd: 0.0,
+            penalty_usd: 0.0,
+            reward,
+            target_vms: 0,
+        };
+        Step {
+            obs: next,
+            reward,
+            terminated,
+            truncated: false,
+            info,
+        }
+    }
+
+    #[test]
+    fn a_q_update_moves_toward_its_target_and_never_past_it() {
+        for algorithm in [Algorithm::QLearning, Algorithm::DoubleQ, Algorithm::Sarsa] {
+            let mut config = Config::default();
+            config.agent.algorithm = algorithm;
+            config.agent.epsilon = 0.0;
+            config.agent.epsilon_min = 0.0;
+            config.agent.alpha = 0.5;
+            let mut agent = QAgent::new(&config, 1);
+            let o = obs(0, 10.0, 2);
+            let action = agent.decide(&o);
+            let s = agent.last_state;
+            let a = agent.last_action;
+            agent.learn(&o, action, &step_to(obs(1, 10.0, 2), -1.0, true));
+            let q = agent.q.get(s, a) + agent.q2.as_ref().map_or(0.0, |q2| q2.get(s, a));
+            // One table moved halfway from 0 to the terminal target -1.
+            assert_eq!(q, -0.5, "{algorithm:?}");
+        }
+    }
+
+    #[test]
+    fn greedy_evaluation_does_not_learn() {
+        let config = Config::default();
+        let mut agent = QAgent::new(&config, 1);
+        agent.set_exploring(false);
+        let o = obs(0, 10.0, 2);
+        let action = agent.decide(&o);
+        agent.learn(&o, action, &step_to(obs(1, 10.0, 2), -1.0, true));
+        assert!(agent.q.values().iter().all(|&v| v == 0.0));
+    }
+}

@@ -1,0 +1,347 @@
+//! The Q-table and its file format.
+//!
+//! A flat `Vec<f64>` of `n_states × n_actions`, row-major by state; column
+//! `j` is the `j`-th entry of `agent.actions`. Greedy choices break ties
+//! toward the lowest column.
+//!
+//! ## File format (`qtable.txt`, version 1)
+//!
+//! Plain UTF-8 text, so a table can be inspected and diffed:
+//!
+//! ```text
+//! qscale-qtable 1
+//! algorithm = q-learning
+//! actions = -2,-1,0,1,2
+//! features = util:0.3,0.5,...|vms:1..50|trend:-0.05,0.05|booting:1,2|hours:0|capacity_rps:20|step_s:60
+//! states = 4131
+//! tables = 1
+//! table 0
+//! <one line per state: n_actions values separated by spaces>
+//! ```
+//!
+//! Double Q-learning stores two tables (`tables = 2`, then `table 0` and
+//! `table 1`). Values are written in Rust's shortest round-trip form, so a
+//! saved and reloaded table is bit-identical. A table loads only under a
+//! config whose algorithm, actions and state space (`features`) match.
+
+use std::path::{Path, PathBuf};
+
+/// The file's magic line and version.
+pub const MAGIC: &str = "qscale-qtable";
+/// The format version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// Action values for every state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QTable {
+    n_states: usize,
+    n_actions: usize,
+    values: Vec<f64>,
+}
+
+impl QTable {
+    /// A table with every entry `initial`.
+    pub fn new(n_states: usize, n_actions: usize, initial: f64) -> QTable {
+        QTable {
+            n_states,
+            n_actions,
+            values: vec![initial; n_states * n_actions],
+        }
+    }
+
+    /// States (rows).
+    pub fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    /// Actions (columns).
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// The values of state `s`.
+    #[inline]
+    pub fn row(&self, s: usize) -> &[f64] {
+        &self.values[s * self.n_actions..(s + 1) * self.n_actions]
+    }
+
+    /// Q(s, a).
+    #[inline]
+    pub fn get(&self, s: usize, a: usize) -> f64 {
+        self.values[s * self.n_actions + a]
+    }
+
+    /// A mutable reference to Q(s, a).
+    #[inline]
+    pub fn get_mut(&mut self, s: usize, a: usize) -> &mut f64 {
+        &mut self.values[s * self.n_actions + a]
+    }
+
+    /// The greedy action of state `s` (ties to the lowest column).
+    #[inline]
+    pub fn argmax(&self, s: usize) -> usize {
+        argmax(self.row(s))
+    }
+
+    /// max_a Q(s, a).
+    #[inline]
+    pub fn max(&self, s: usize) -> f64 {
+        self.get(s, self.argmax(s))
+    }
+
+    /// All values, row-major.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+}
+
+/// Index of the largest value, ties to the lowest index (`total_cmp`).
+#[inline]
+pub fn argmax(row: &[f64]) -> usize {
+    let mut best = 0;
+    for (j, v) in row.iter().enumerate().skip(1) {
+        if v.total_cmp(&row[best]).is_gt() {
+            best = j;
+        }
+    }
+    best
+}
+
+/// What a Q-table file holds besides the values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QTableHeader {
+    /// Algorithm name.
+    pub algorithm: String,
+    /// The action set.
+    pub actions: Vec<i32>,
+    /// The state space description.
+    pub features: String,
+}
+
+/// A Q-table file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum QTableError {
+    /// The file could not be read or written.
+    #[error("cannot access Q-table {}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid Q-table.
+    #[error("{}:{line}: {reason}", .path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The table was trained under another configuration.
+    #[error("{}: the Q-table does not fit the config: {field} is `{found}` in the file but `{expected}` in the config", .path.display())]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Which part differs.
+        field: &'static str,
+        /// What the file says.
+        found: String,
+        /// What the config gives.
+        expected: String,
+    },
+}
+
+/// Writes tables in the version-1 format.
+pub fn to_text(header: &QTableHeader, tables: &[&QTable]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let n_states = tables.first().map_or(0, |t| t.n_states);
+    let actions: Vec<String> = header.actions.iter().map(|a| a.to_string()).collect();
+    // invariant: writing to a String cannot fail
+    let _ = writeln!(out, "{MAGIC} {VERSION}");
+    let _ = writeln!(out, "algorithm = {}", header.algorithm);
+    let _ = writeln!(out, "actions = {}", actions.join(","));
+    let _ = writeln!(out, "features = {}", header.features);
+    let _ = writeln!(out, "states = {n_states}");
+    let _ = writeln!(out, "tables = {}", tables.len());
+    for (i, t) in tables.iter().enumerate() {
+        let _ = writeln!(out, "table {i}");
+        for s in 0..t.n_states {
+            let row: Vec<String> = t.row(s).iter().map(|v| v.to_string()).collect();
+            let _ = writeln!(out, "{}", row.join(" "));
+        }
+    }
+    out
+}
+
+/// Reads a version-1 file: its header and tables.
+///
+/// # Errors
+/// [`QTableError::Corrupt`] naming the line at fault.
+pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>), QTableError> {
+    let corrupt = |line: usize, reason: String| QTableError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let mut next = |what: &str| {
+        lines
+            .next()
+            .ok_or_else(|| corrupt(0, format!("file ends before {what}")))
+    };
+    let (n, magic) = next("the header")?;
+    let version = magic
+        .strip_prefix(MAGIC)
+        .map(str::trim)
+        .ok_or_else(|| corrupt(n, format!("not a Q-table: expected `{MAGIC} {VERSION}`")))?;
+    if version != VERSION.to_string() {
+        return Err(corrupt(
+            n,
+            format!(
+                "format version `{version}` is not supported (this build reads version {VERSION})"
+            ),
+        ));
+    }
+    let mut field = |key: &str| -> Result<(usize, String), QTableError> {
+        let (n, line) = next(key)?;
+        let value = line
+            .split_once('=')
+            .filter(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_string())
+            .ok_or_else(|| corrupt(n, format!("expected `{key} = ...`")))?;
+        Ok((n, value))
+    };
+    let (_, algorithm) = field("algorithm")?;
+    let (n_act, actions_text) = field("actions")?;
+    let (_, features) = field("features")?;
+    let (n_st, states_text) = field("states")?;
+    let (n_tab, tables_text) = field("tables")?;
+    let actions = actions_text
+        .split(',')
+        .map(|a| a.trim().parse::<i32>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| corrupt(n_act, format!("actions `{actions_text}` are not integers")))?;
+    let n_states: usize = states_text
+        .parse()
+        .map_err(|_| corrupt(n_st, format!("states `{states_text}` is not a count")))?;
+    let n_tables: usize = tables_text
+        .parse()
+        .ok()
+        .filter(|t| (1..=2).contains(t))
+        .ok_or_else(|| corrupt(n_tab, format!("tables `{tables_text}` must be 1 or 2")))?;
+    if n_states == 0 || n_states > 100_000_000 {
+        return Err(corrupt(
+            n_st,
+            format!("states = {n_states} is not plausible"),
+        ));
+    }
+    let mut tables = Vec::with_capacity(n_tables);
+    for t in 0..n_tables {
+        let (n, line) = next("a table")?;
+        if line.trim() != format!("table {t}") {
+            return Err(corrupt(n, format!("expected `table {t}`")));
+        }
+        let mut table = QTable::new(n_states, actions.len(), 0.0);
+        for s in 0..n_states {
+            let (n, line) = next("the last state row")?;
+            let mut count = 0;
+            for (j, v) in line.split_ascii_whitespace().enumerate() {
+                let value: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| x.is_finite())
+                    .ok_or_else(|| corrupt(n, format!("value `{v}` is not a finite number")))?;
+                if j < actions.len() {
+                    *table.get_mut(s, j) = value;
+                }
+                count += 1;
+            }
+            if count != actions.len() {
+                return Err(corrupt(
+                    n,
+                    format!("state row has {count} values, expected {}", actions.len()),
+                ));
+            }
+        }
+        tables.push(table);
+    }
+    if let Some((n, extra)) = lines.find(|(_, l)| !l.trim().is_empty()) {
+        return Err(corrupt(
+            n,
+            format!(
+                "unexpected trailing content `{}`",
+                extra.chars().take(40).collect::<String>()
+            ),
+        ));
+    }
+    Ok((
+        QTableHeader {
+            algorithm,
+            actions,
+            features,
+        },
+        tables,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> QTableHeader {
+        QTableHeader {
+            algorithm: "q-learning".into(),
+            actions: vec![-1, 0, 1],
+            features: "util:0.5|vms:1..3".into(),
+        }
+    }
+
+    #[test]
+    fn argmax_breaks_ties_toward_the_lowest_column() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
+        assert_eq!(argmax(&[-0.0, 0.0]), 1); // total order: -0 < +0
+        assert_eq!(argmax(&[2.0, 2.0]), 0);
+    }
+
+    #[test]
+    fn text_round_trip_is_bit_identical() {
+        let mut t = QTable::new(4, 3, 0.0);
+        for s in 0..4 {
+            for a in 0..3 {
+                *t.get_mut(s, a) = -(s as f64) / 3.0 - (a as f64) * 1e-17 + 0.1;
+            }
+        }
+        let text = to_text(&header(), &[&t]);
+        let (h, tables) = from_text(&text, Path::new("q.txt")).unwrap();
+        assert_eq!(h, header());
+        assert_eq!(tables[0].values(), t.values());
+    }
+
+    #[test]
+    fn corrupt_files_name_the_line() {
+        let t = QTable::new(2, 3, 0.0);
+        let text = to_text(&header(), &[&t]);
+        let cases = [
+            (
+                text.replace("qscale-qtable 1", "qscale-qtable 9"),
+                "version",
+            ),
+            (text.replace("0 0 0\n", "0 x 0\n"), "not a finite number"),
+            (text.replacen("0 0 0\n", "0 0\n", 1), "2 values"),
+            (
+                text.lines().take(8).collect::<Vec<_>>().join("\n"),
+                "file ends",
+            ),
+            ("hello".to_string(), "not a Q-table"),
+        ];
+        for (bad, want) in cases {
+            let err = from_text(&bad, Path::new("q.txt")).unwrap_err().to_string();
+            assert!(err.contains(want), "{want}: {err}");
+            assert!(err.starts_with("q.txt:"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! [`CloudEnv`]: a workload replayed against a fleet, one step at a time.
+//!
+//! Order of events in step `k` (starting at `t_k = k · step_s`):
+//! 1. VMs whose boot ended by `t_k` start serving;
+//! 2. the policy's action is clamped to `[min_vms, max_vms]` and applied
+//!    (launches boot from `t_k`; terminations take effect at once);
+//! 3. the step's arrivals (the trace's count, or a Poisson draw around it)
+//!    meet the running VMs ([`super::serve`]);
+//! 4. every VM alive in the step is billed ([`super::fleet`]);
+//! 5. the reward is `−(cost + penalty_per_violation · violations +
+//!    penalty_per_drop · drops)`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rand_distr::{Distribution, Poisson};
+
+use super::fleet::{Fleet, FleetParams};
+use super::serve::{serve, ServeInput};
+use super::{Action, Environment, Observation, Step, StepInfo};
+use crate::config::{Config, Noise};
+use crate::rng::{rng_for, SimRng, Stream};
+use crate::trace::{Trace, TraceError};
+
+/// A trace prepared for the simulator: expected arrivals per decision step,
+/// after resampling to `workload.step_s` and scaling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// The trace's name (its file stem).
+    pub name: String,
+    /// Trace time of the first step, seconds.
+    pub start_s: f64,
+    /// Step length, seconds.
+    pub step_s: f64,
+    /// Expected arrivals in each step.
+    pub arrivals: Vec<f64>,
+}
+
+impl Workload {
+    /// Resamples `trace` to `config.workload.step_s` and applies
+    /// `workload.scale` or `workload.peak_rps`.
+    ///
+    /// # Errors
+    /// The trace is shorter than one step, or `peak_rps` is asked of a
+    /// trace without any request.
+    pub fn from_trace(trace: &Trace, config: &Config) -> Result<Workload, TraceError> {
+        let w = &config.workload;
+        let step_s = f64::from(w.step_s);
+        let mut arrivals = trace.resample(step_s)?;
+        let factor = match w.peak_rps {
+            Some(peak_rps) => {
+                let peak = arrivals.iter().copied().fold(0.0, f64::max);
+                if peak <= 0.0 {
+                    return Err(TraceError::File {
+                        path: trace.name.clone().into(),
+                        kind: crate::trace::FileError::NoRequests,
+                    });
+                }
+                peak_rps * step_s / peak
+            }
+            None => w.scale,
+        };
+        if factor != 1.0 {
+            arrivals.iter_mut().for_each(|a| *a *= factor);
+        }
+        Ok(Workload {
+            name: trace.name.clone(),
+            start_s: trace.start_s,
+            step_s,
+            arrivals,
+        })
+    }
+
+    /// Reads a trace file and prepares it.
+    ///
+    /// # Errors
+    /// As [`crate::trace::read_csv`] and [`Workload::from_trace`].
+    pub fn load(path: &Path, config: &Config) -> Result<Workload, TraceError> {
+        let trace = crate::trace::read_csv(path)?;
+        Workload::from_trace(&trace, config)
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.arrivals.len()
+    }
+
+    /// True when there is no step.
+    pub fn is_empty(&self) -> bool {
+        self.arrivals.is_empty()
+    }
+
+    /// Mean arrival rate, requests per second.
+    pub fn mean_rps(&self) -> f64 {
+        if self.arrivals.is_empty() {
+            return 0.0;
+        }
+        self.arrivals.iter().sum::<f64>() / (self.arrivals.len() as f64 * self.step_s)
+    }
+
+    /// Peak arrival rate over the steps, requests per second.
+    pub fn peak_rps(&self) -> f64 {
+        self.arrivals.iter().copied().fold(0.0, f64::max) / self.step_s
+    }
+}
+
+/// The cloud environment.
+#[derive(Debug, Clone)]
+pub struct CloudEnv {
+    workload: Arc<Workload>,
+    params: FleetParams,
+    min_vms: u32,
+    max_vms: u32,
+    initial_vms: u32,
+    service_rps: f64,
+    slo_s: f64,
+    timeout_s: f64,
+    penalty_per_violation: f64,
+    penalty_per_drop: f64,
+    noise: Noise,
+    want_p95: bool,
+    max_steps: Option<u64>,
+    fleet: Fleet,
+    backlog: f64,
+    k: u64,
+    rng: SimRng,
+}
+
+impl CloudEnv {
+    /// An environment replaying `workload` under `config`'s cloud and
+    /// reward. Call [`Environment::reset`] before the first step.
+    pub fn new(workload: Arc<Workload>, config: &Config) -> CloudEnv {
+        let c = &config.cloud;
+        let step_s = workload.step_s;
+        let params = FleetParams {
+            step_s,
+            boot_steps: (c.boot_s / step_s).ceil() as u64,
+            billing: c.billing,
+            min_billed_s: c.min_billed_s,
+            price_per_s: c.price_per_hour / 3600.0,
+        };
+        CloudEnv {
+            workload,
+            params,
+            min_vms: c.min_vms,
+            max_vms: c.max_vms,
+            initial_vms: c.initial_vms,
+            service_rps: c.vm_capacity_rps,
+            slo_s: c.slo_s,
+            timeout_s: c.timeout_s,
+            penalty_per_violation: config.reward.penalty_per_violation,
+            penalty_per_drop: config.reward.penalty_per_drop,
+            noise: config.workload.noise,
+            want_p95: true,
+            max_steps: None,
+            fleet: Fleet::new(params, c.initial_vms),
+            backlog: 0.0,
+            k: 0,
+            rng: rng_for(0, 0, Stream::Workload),
+        }
+    }
+
+    /// Whether to compute the 95th-percentile latency (a root search per
+    /// step; training can skip it). Default true.
+    pub fn with_p95(mut self, on: bool) -> CloudEnv {
+        self.want_p95 = on;
+        self
+    }
+
+    /// Ends episodes after `steps` steps (`truncated`), before the trace
+    /// runs out.
+    pub fn with_max_steps(mut self, steps: Option<u64>) -> CloudEnv {
+        self.max_steps = steps;
+        self
+    }
+
+    /// The workload being replayed.
+    pub fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    /// Requests waiting now.
+    pub fn backlog(&self) -> f64 {
+        self.backlog
+    }
+
+    /// Clamps an action to a VM count within the bounds.
+    pub fn target_of(&self, action: Action) -> u32 {
+        let wanted = match action {
+            Action::Target(n) => i64::from(n),
+            Action::Change(d) => i64::from(self.fleet.total()) + i64::from(d),
+        };
+        wanted.clamp(i64::from(self.min_vms), i64::from(self.max_vms)) as u32
+    }
+
+    fn draw_arrivals(&mut self, expected: f64) -> f64 {
+        match self.noise {
+            Noise::None => expected,
+            Noise::Poisson => {
+                if expected > 0.0 {
+                    Poisson::new(expected).map_or(expected, |d| d.sample(&mut self.rng))
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    fn time_of(&self, k: u64) -> f64 {
+        self.workload.start_s + k as f64 * self.params.step_s
+    }
+}
+
+impl Environment for CloudEnv {
+    fn reset(&mut self, seed: u64) -> Observation {
+        self.fleet = Fleet::new(self.params, self.initial_vms);
+        self.backlog = 0.0;
+        self.k = 0;
+        self.rng = rng_for(seed, 0, Stream::Workload);
+        Observation {
+            step: 0,
+            time_s: self.time_of(0),
+            arrivals: 0.0,
+            arrival_rps: 0.0,
+            utilization: 0.0,
+            vms_serving: self.fleet.running(),
+            vms_running: self.fleet.running(),
+            vms_booting: self.fleet.booting(),
+            latency_mean_s: None,
+            backlog: 0.0,
+            slo_violations: 0.0,
+            dropped: 0.0,
+        }
+    }
+
+    fn step(&mut self, action: Action) -> Step {
+        let k = self.k;
+        let step_s = self.params.step_s;
+        self.fleet.promote(k);
+        let target = self.target_of(action);
+        self.fleet.scale_to(target, k);
+        let idx = k as usize;
+        let expected = self.workload.arrivals.get(idx).copied().unwrap_or(0.0);
+        let arrivals = self.draw_arrivals(expected);
+        let servers = self.fleet.running();
+        let out = serve(&ServeInput {
+            arrivals,
+            backlog: self.backlog,
+            servers,
+            service_rps: self.service_rps,
+            step_s,
+            slo_s: self.slo_s,
+            timeout_s: self.timeout_s,
+            want_p95: self.want_p95,
+        });
+        let cost = self.fleet.bill_step(k);
+        let penalty =
+            self.penalty_per_violation * out.violations + self.penalty_per_drop * out.dropped;
+        let reward = -(cost + penalty);
+        let info = StepInfo {
+            step: k,
+            time_s: self.time_of(k),
+            arrivals,
+            served: out.served,
+            dropped: out.dropped,
+            backlog: out.backlog,
+            vms_running: servers,
+            vms_booting: self.fleet.booting(),
+            capacity_rps: f64::from(servers) * self.service_rps,
+            utilization: out.utilization,
+            latency_mean_s: out.latency_mean_s,
+            latency_p95_s: out.latency_p95_s,
+            slo_violations: out.violations,
+            cost_usd: cost,
+            penalty_usd: penalty,
+            reward,
+            target_vms: target,
+        };
+        self.backlog = out.backlog;
+        self.k = k + 1;
+        self.fleet.promote(self.k);
+        let terminated = self.k >= self.workload.arrivals.len() as u64;
+        let truncated = !terminated && self.max_steps.is_some_and(|m| self.k >= m);
+        let obs = Observation {
+            step: self.k,
+            time_s: self.time_of(self.k),
+            arrivals,
+            arrival_rps: arrivals / step_s,
+            utilization: out.utilization,
+            vms_serving: servers,
+            vms_running: self.fleet.running(),
+            vms_booting: self.fleet.booting(),
+            latency_mean_s: out.latency_mean_s,
+            backlog: out.backlog,
+            slo_violations: out.violations,
+            dropped: out.dropped,
+        };
+        Step {
+            obs,
+            reward,
+            terminated,
+            truncated,
+            info,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::queueing::Mmc;
+
+    fn constant_workload(rate_rps: f64, steps: usize, step_s: f64) -> Arc<Workload> {
+        Arc::new(Workload {
+            name: "const".into(),
+            start_s: 0.0,
+            step_s,
+            arrivals: vec![rate_rps * step_s; steps],
+        })
+    }
+
+    #[test]
+    fn a_constant_load_on_two_vms_has_the_mmc_mean_latency() {
+        let mut config = Config::default();
+        config.workload.noise = Noise::None;
+        config.cloud.vm_capacity_rps = 100.0;
+        let mut env = CloudEnv::new(constant_workload(150.0, 5, 60.0), &config);
+        env.reset(1);
+        let step = env.step(Action::Target(2));
+        let w = Mmc::new(2, 150.0, 100.0).unwrap().mean_response_s();
+        let got = step.info.latency_mean_s.unwrap();
+        assert!((got - w).abs() <= 1e-9 * w, "{got} vs {w}");
+    }
+
+    #[test]
+    fn same_seed_gives_the_same_steps() {
+        let config = Config::default();
+        let run = |seed| {
+            let mut env = CloudEnv::new(constant_workload(30.0, 50, 60.0), &config);
+            env.reset(seed);
+            (0..50)
+                .map(|i| env.step(Action::Target(1 + (i % 4))).info)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    fn actions_are_clamped_to_the_bounds() {
+        let mut config = Config::default();
+        config.cloud.min_vms = 2;
+        config.cloud.max_vms = 4;
+        let mut env = CloudEnv::new(constant_workload(30.0, 5, 60.0), &config);
+        env.reset(1);
+        assert_eq!(env.step(Action::Target(100)).info.target_vms, 4);
+        assert_eq!(env.step(Action::Change(-10)).info.target_vms, 2);
+    }
+
+    #[test]
+    fn new_vms_serve_only_after_their_boot() {
+        let mut config = Config::default();
+        config.cloud.boot_s = 100.0; // two 60 s steps
+        config.cloud.initial_vms = 1;
+        let mut env = CloudEnv::new(constant_workload(5.0, 5, 60.0), &config);
+        env.reset(1);
+        let s0 = env.step(Action::Target(3));
+        assert_eq!((s0.info.vms_running, s0.info.vms_booting), (1, 2));
+        let s1 = env.step(Action::Change(0));
+        assert_eq!((s1.info.vms_running, s1.info.vms_booting), (1, 2));
+        let s2 = env.step(Action::Change(0));
+        assert_eq!((s2.info.vms_running, s2.info.vms_booting), (3, 0));
+    }
+
+    #[test]
+    fn the_last_step_terminates_the_episode() {
+        let config = Config::default();
+        let mut env = CloudEnv::new(constant_workload(5.0, 2, 60.0), &config);
+        env.reset(1);
+        assert!(!env.step(Action::Change(0)).terminated);
+        assert!(env.step(Action::Change(0)).terminated);
+    }
+}

@@ -1,0 +1,351 @@
+//! One step of service: how `c` running VMs handle a step's arrivals.
+//!
+//! Two regimes, chosen per step:
+//!
+//! - **Stable** (no backlog and λ < cμ): the pool is an M/M/c FCFS queue in
+//!   steady state. All arrivals are served; the mean response time is
+//!   `W = 1/μ + C(c, a)/(cμ − λ)`, the number of SLO violations is
+//!   `arrivals · P(T > slo)` from the M/M/c response-time tail
+//!   (see [`super::queueing`]).
+//! - **Fluid** (λ ≥ cμ, or a backlog carried in): the queue is treated as a
+//!   fluid drained at rate cμ. The backlog `Q(t)` grows or shrinks linearly;
+//!   if it empties within the step, the rest of the step is stable again.
+//!   A request at the back of the queue waits `Q/(cμ)`; the backlog kept at
+//!   the end of a step is capped at `cμ · timeout_s`, the excess is dropped.
+//!   Every request served from the backlog and every dropped one counts as
+//!   an SLO violation (conservative: the fluid picture ignores the
+//!   stochastic waiting that makes an overloaded queue worse still).
+//!
+//! Requests are conserved exactly up to float rounding:
+//! `backlog_in + arrivals = served + dropped + backlog_out`.
+//!
+//! Known approximations (stated in the README): drops happen only at step
+//! ends and only in the fluid regime (the M/M/c tail beyond `timeout_s` is
+//! ignored); with no VM running, waiting requests are all dropped at the
+//! end of the step.
+
+use super::queueing::Mmc;
+
+/// The inputs of one step of service.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServeInput {
+    /// Requests arriving during the step, ≥ 0.
+    pub arrivals: f64,
+    /// Requests waiting at the start of the step, ≥ 0.
+    pub backlog: f64,
+    /// Running VMs.
+    pub servers: u32,
+    /// Service rate of one VM, requests per second, > 0.
+    pub service_rps: f64,
+    /// Step length, seconds, > 0.
+    pub step_s: f64,
+    /// Response-time objective, seconds.
+    pub slo_s: f64,
+    /// Longest wait before a backlogged request is dropped, seconds.
+    pub timeout_s: f64,
+    /// Whether to compute the 95th percentile (a root search; skipped in
+    /// training).
+    pub want_p95: bool,
+}
+
+/// What happened in the step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServeOutcome {
+    /// Requests completed.
+    pub served: f64,
+    /// Requests dropped.
+    pub dropped: f64,
+    /// Requests still waiting at the end of the step.
+    pub backlog: f64,
+    /// Requests served later than the SLO, plus the dropped ones.
+    pub violations: f64,
+    /// Busy fraction of the running VMs, in [0, 1].
+    pub utilization: f64,
+    /// Mean response time of the step, seconds (`None` with no VM running).
+    pub latency_mean_s: Option<f64>,
+    /// 95th percentile response time, seconds (`None` when not asked for or
+    /// no VM running).
+    pub latency_p95_s: Option<f64>,
+}
+
+/// Simulates one step of service.
+pub fn serve(input: &ServeInput) -> ServeOutcome {
+    let ServeInput {
+        arrivals,
+        backlog,
+        servers,
+        service_rps: mu,
+        step_s,
+        slo_s,
+        timeout_s,
+        want_p95,
+    } = *input;
+    let rate = arrivals / step_s;
+    let capacity_rps = f64::from(servers) * mu;
+
+    if backlog <= 0.0 {
+        if let Some(q) = Mmc::new(servers, rate, mu) {
+            return ServeOutcome {
+                served: arrivals,
+                dropped: 0.0,
+                backlog: 0.0,
+                violations: arrivals * q.response_tail(slo_s),
+                utilization: q.utilization(),
+                latency_mean_s: Some(q.mean_response_s()),
+                latency_p95_s: want_p95.then(|| q.p95_s()),
+            };
+        }
+    }
+
+    // Fluid regime. The backlog changes at `rate − capacity_rps` until it
+    // empties (after `drain_s`) or the step ends.
+    let drain_s = if rate < capacity_rps {
+        backlog / (capacity_rps - rate)
+    } else {
+        f64::INFINITY
+    };
+    let fluid_s = drain_s.min(step_s);
+    let queue_start = backlog;
+    let queue_peak = (backlog + (rate - capacity_rps) * fluid_s).max(0.0);
+    let served_fluid = capacity_rps * fluid_s;
+    let keep_cap = capacity_rps * timeout_s;
+
+    let (served, dropped, backlog_out, stable_arrivals) = if drain_s < step_s {
+        // The backlog empties inside the step; what arrives afterwards
+        // meets a stable queue.
+        let stable_arrivals = (arrivals - rate * drain_s).max(0.0);
+        (backlog + arrivals, 0.0, 0.0, stable_arrivals)
+    } else {
+        let left = (backlog + arrivals - served_fluid).max(0.0);
+        let dropped = (left - keep_cap).max(0.0);
+        (served_fluid, dropped, left - dropped, 0.0)
+    };
+
+    let stable = if stable_arrivals > 0.0 {
+        Mmc::new(servers, rate, mu)
+    } else {
+        None
+    };
+    let stable_violations = stable.map_or(0.0, |q| stable_arrivals * q.response_tail(slo_s));
+    let violations = served_fluid.min(served) + dropped + stable_violations;
+
+    let utilization = if servers == 0 {
+        if backlog + arrivals > 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    } else {
+        (served / (capacity_rps * step_s)).min(1.0)
+    };
+
+    // Waits in the fluid part run from queue_start/cμ to queue_end/cμ.
+    let (latency_mean_s, latency_p95_s) = if servers == 0 {
+        (None, None)
+    } else {
+        let w0 = queue_start.min(keep_cap) / capacity_rps;
+        let w1 = queue_peak.min(keep_cap) / capacity_rps;
+        let n_fluid = served_fluid.min(served);
+        let n_stable = if stable.is_some() {
+            stable_arrivals
+        } else {
+            0.0
+        };
+        let fluid_mean = 0.5 * (w0 + w1) + 1.0 / mu;
+        let mean = match stable {
+            Some(q) if n_fluid + n_stable > 0.0 => {
+                (n_fluid * fluid_mean + n_stable * q.mean_response_s()) / (n_fluid + n_stable)
+            }
+            _ => fluid_mean,
+        };
+        let p95 = want_p95.then(|| {
+            let mix = Mixture {
+                fluid_weight: if n_fluid + n_stable > 0.0 {
+                    n_fluid / (n_fluid + n_stable)
+                } else {
+                    1.0
+                },
+                w0,
+                w1,
+                mu,
+                stable,
+            };
+            mix.quantile(0.95)
+        });
+        (Some(mean), p95)
+    };
+
+    ServeOutcome {
+        served,
+        dropped,
+        backlog: backlog_out,
+        violations,
+        utilization,
+        latency_mean_s,
+        latency_p95_s,
+    }
+}
+
+/// Response time of a step that mixes a fluid part (a wait uniform in
+/// `[w0, w1]` plus an exponential service) with a stable M/M/c part.
+struct Mixture {
+    fluid_weight: f64,
+    w0: f64,
+    w1: f64,
+    mu: f64,
+    stable: Option<Mmc>,
+}
+
+impl Mixture {
+    /// P(U + S > t) for U uniform on [w0, w1], S ~ Exp(μ).
+    fn fluid_tail(&self, t: f64) -> f64 {
+        let (w0, w1, mu) = (self.w0, self.w1, self.mu);
+        if t <= w0 {
+            return 1.0;
+        }
+        let width = w1 - w0;
+        if width <= 1e-12 * w1.max(1.0) {
+            return (-mu * (t - w1)).exp().min(1.0);
+        }
+        if t >= w1 {
+            ((-mu * (t - w1)).exp() - (-mu * (t - w0)).exp()) / (mu * width)
+        } else {
+            ((w1 - t) + (-(-mu * (t - w0)).exp_m1()) / mu) / width
+        }
+    }
+
+    fn tail(&self, t: f64) -> f64 {
+        let stable = self.stable.map_or(0.0, |q| q.response_tail(t));
+        self.fluid_weight * self.fluid_tail(t) + (1.0 - self.fluid_weight) * stable
+    }
+
+    /// Smallest t with tail(t) ≤ 1 − q, by bisection on a doubling bracket.
+    fn quantile(&self, q: f64) -> f64 {
+        let level = 1.0 - q;
+        let mut hi = self.w1 + 1.0 / self.mu;
+        let mut guard = 0;
+        while self.tail(hi) > level && guard < 200 {
+            hi *= 2.0;
+            guard += 1;
+        }
+        let mut lo = 0.0;
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if self.tail(mid) > level {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+            if hi - lo <= 1e-12 * hi {
+                break;
+            }
+        }
+        hi
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn input(arrivals: f64, backlog: f64, servers: u32) -> ServeInput {
+        ServeInput {
+            arrivals,
+            backlog,
+            servers,
+            service_rps: 10.0,
+            step_s: 60.0,
+            slo_s: 0.5,
+            timeout_s: 30.0,
+            want_p95: true,
+        }
+    }
+
+    #[test]
+    fn stable_step_serves_everything_with_mmc_latency() {
+        let out = serve(&input(60.0 * 15.0, 0.0, 2));
+        let q = Mmc::new(2, 15.0, 10.0).unwrap();
+        assert_eq!(out.served, 900.0);
+        assert_eq!(out.backlog, 0.0);
+        assert_eq!(out.latency_mean_s, Some(q.mean_response_s()));
+        assert!((out.utilization - 0.75).abs() < 1e-12);
+        assert!((out.violations - 900.0 * q.response_tail(0.5)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn overload_builds_a_backlog_and_counts_served_as_violations() {
+        // 2 VMs of 10 rps face 30 rps: 1200 served, 600 queued.
+        let out = serve(&input(1800.0, 0.0, 2));
+        assert!((out.served - 1200.0).abs() < 1e-9);
+        assert!((out.backlog - 600.0).abs() < 1e-9);
+        assert_eq!(out.dropped, 0.0);
+        assert!((out.violations - 1200.0).abs() < 1e-9);
+        assert_eq!(out.utilization, 1.0);
+    }
+
+    #[test]
+    fn backlog_beyond_the_timeout_is_dropped() {
+        // Cap = 20 rps * 30 s = 600 kept; arrivals 60 rps for 60 s.
+        let out = serve(&input(3600.0, 0.0, 2));
+        assert!((out.served - 1200.0).abs() < 1e-9);
+        assert!((out.backlog - 600.0).abs() < 1e-9);
+        assert!((out.dropped - 1800.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_backlog_that_drains_within_the_step_leaves_a_stable_tail() {
+        // 2 VMs (20 rps) at 10 rps with 300 waiting: drains in 30 s.
+        let out = serve(&input(600.0, 300.0, 2));
+        assert!((out.served - 900.0).abs() < 1e-9);
+        assert_eq!(out.backlog, 0.0);
+        let q = Mmc::new(2, 10.0, 10.0).unwrap();
+        // 300 backlog + 300 arrived while draining are violations, the
+        // other 300 meet the stable queue.
+        let expected = 600.0 + 300.0 * q.response_tail(0.5);
+        assert!(
+            (out.violations - expected).abs() < 1e-6,
+            "{}",
+            out.violations
+        );
+    }
+
+    #[test]
+    fn no_running_vm_drops_what_waits() {
+        let out = serve(&input(100.0, 5.0, 0));
+        assert_eq!(out.served, 0.0);
+        assert!((out.dropped - 105.0).abs() < 1e-12);
+        assert_eq!(out.utilization, 1.0);
+        assert_eq!(out.latency_mean_s, None);
+        let idle = serve(&input(0.0, 0.0, 0));
+        assert_eq!(idle.utilization, 0.0);
+        assert_eq!(idle.violations, 0.0);
+    }
+
+    #[test]
+    fn p95_of_an_overloaded_step_lies_between_its_waits() {
+        let out = serve(&input(1800.0, 0.0, 2));
+        let p95 = out.latency_p95_s.unwrap();
+        // waits run from 0 to 600/20 = 30 s
+        assert!(p95 > 25.0 && p95 < 31.0, "{p95}");
+    }
+
+    proptest! {
+        #[test]
+        fn requests_are_conserved_and_outputs_stay_sane(
+            arrivals in 0.0f64..1e6, backlog in 0.0f64..1e5, servers in 0u32..50,
+            mu in 0.1f64..100.0, step in 1.0f64..3600.0,
+        ) {
+            let out = serve(&ServeInput { arrivals, backlog, servers, service_rps: mu, step_s: step,
+                slo_s: 0.5, timeout_s: 30.0, want_p95: true });
+            let total_in = arrivals + backlog;
+            let total_out = out.served + out.dropped + out.backlog;
+            prop_assert!((total_in - total_out).abs() <= 1e-9 * total_in.max(1.0));
+            prop_assert!(out.served >= 0.0 && out.dropped >= 0.0 && out.backlog >= 0.0);
+            prop_assert!(out.violations >= 0.0 && out.violations <= out.served + out.dropped + 1e-9 * total_in.max(1.0));
+            prop_assert!((0.0..=1.0).contains(&out.utilization));
+            if let Some(l) = out.latency_mean_s { prop_assert!(l.is_finite() && l > 0.0); }
+            if let Some(p) = out.latency_p95_s { prop_assert!(p.is_finite() && p > 0.0); }
+        }
+    }
+}

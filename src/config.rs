@@ -1,0 +1,620 @@
+//! Experiment configuration: TOML sections `[workload] [cloud] [reward]
+//! [policy] [agent] [experiment]`, their defaults and units, `--set`
+//! overrides, and validation.
+//!
+//! The flow is always the same: parse the file, apply each
+//! `--set section.key=value` in order (the last one wins), deserialize with
+//! unknown keys rejected, validate every bound, then never mutate. The
+//! resolved [`Config`] (defaults filled in) is written to every results
+//! folder as `config.toml`, so that folder alone is enough to rebuild it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::agent::AgentConfig;
+
+/// A configuration problem: the file, the key or the `--set` at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config {}", .path.display())]
+    Io {
+        /// The config file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, a key is unknown or a value has the wrong type.
+    #[error("{}: {message}", .origin)]
+    Parse {
+        /// The file name, or the `--set` that introduced the problem.
+        origin: String,
+        /// What the TOML parser said, with line and column for files.
+        message: String,
+    },
+    /// A `--set` argument is not of the form `section.key=value`.
+    #[error("--set {arg}: {reason}")]
+    BadOverride {
+        /// The argument as given.
+        arg: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A number lies outside its valid range.
+    #[error("{field} = {value} is out of range: must be {range}")]
+    OutOfRange {
+        /// The key, as `section.key`.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range, in words.
+        range: &'static str,
+    },
+    /// Two or more keys contradict each other.
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// Arrival noise applied on top of the trace's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Noise {
+    /// Arrivals in a step are exactly the (resampled, scaled) trace count.
+    None,
+    /// Arrivals are Poisson-distributed around the trace count.
+    #[default]
+    Poisson,
+}
+
+/// How VMs are billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Billing {
+    /// Per second, with a minimum of `min_billed_s` per VM (AWS, GCP).
+    #[default]
+    PerSecond,
+    /// Each started minute is charged in full.
+    PerMinute,
+    /// Each started hour is charged in full (the legacy EC2 rule).
+    PerHour,
+}
+
+impl Billing {
+    /// The billing granularity in seconds.
+    pub fn granularity_s(self) -> f64 {
+        match self {
+            Billing::PerSecond => 1.0,
+            Billing::PerMinute => 60.0,
+            Billing::PerHour => 3600.0,
+        }
+    }
+}
+
+/// `[workload]`: which trace is replayed and how it is shaped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// Trace file (CSV `timestamp_s,requests`), relative to the working
+    /// directory. Default: none (give `--trace`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<PathBuf>,
+    /// Decision step in whole seconds, ≥ 1. Default 60.
+    pub step_s: u32,
+    /// Factor applied to every count, > 0. Default 1.
+    pub scale: f64,
+    /// If set, rescale the trace so its peak rate (per step) is this many
+    /// requests per second, > 0; replaces `scale`. Default: unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rps: Option<f64>,
+    /// `"none"` or `"poisson"`. Default `"poisson"`.
+    pub noise: Noise,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        Self {
+            trace: None,
+            step_s: 60,
+            scale: 1.0,
+            peak_rps: None,
+            noise: Noise::Poisson,
+        }
+    }
+}
+
+/// `[cloud]`: the provider and the service model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloudConfig {
+    /// Service rate μ of one running VM, requests per second, > 0. Default 20.
+    pub vm_capacity_rps: f64,
+    /// Time from launch request until a VM serves, seconds, ≥ 0. Default
+    /// 100 (EC2 Linux measured about 97 s).
+    pub boot_s: f64,
+    /// Lower bound on VMs (running + booting), ≥ 0. Default 1.
+    pub min_vms: u32,
+    /// Upper bound on VMs, ≥ max(1, min_vms). Default 50.
+    pub max_vms: u32,
+    /// VMs running at t = 0, in [min_vms, max_vms]. Default 2.
+    pub initial_vms: u32,
+    /// On-demand price of one VM, USD per hour, ≥ 0. Default 0.096
+    /// (an m5.large in us-east-1).
+    pub price_per_hour: f64,
+    /// `"per-second"`, `"per-minute"` or `"per-hour"`. Default `"per-second"`.
+    pub billing: Billing,
+    /// Minimum billed time per VM, seconds, ≥ 0. Default 60 (AWS, GCP).
+    pub min_billed_s: f64,
+    /// Response-time objective, seconds, > 0. Default 0.5.
+    pub slo_s: f64,
+    /// Requests that would wait longer than this in an overload backlog are
+    /// dropped, seconds, > 0. Default 30.
+    pub timeout_s: f64,
+}
+
+impl Default for CloudConfig {
+    fn default() -> Self {
+        Self {
+            vm_capacity_rps: 20.0,
+            boot_s: 100.0,
+            min_vms: 1,
+            max_vms: 50,
+            initial_vms: 2,
+            price_per_hour: 0.096,
+            billing: Billing::PerSecond,
+            min_billed_s: 60.0,
+            slo_s: 0.5,
+            timeout_s: 30.0,
+        }
+    }
+}
+
+/// `[reward]`: what an SLO miss costs, in dollars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RewardConfig {
+    /// USD per request answered later than `cloud.slo_s`, ≥ 0. Default 0.0001.
+    pub penalty_per_violation: f64,
+    /// USD per dropped request, ≥ 0. Default 0.001.
+    pub penalty_per_drop: f64,
+}
+
+impl Default for RewardConfig {
+    fn default() -> Self {
+        Self {
+            penalty_per_violation: 1e-4,
+            penalty_per_drop: 1e-3,
+        }
+    }
+}
+
+/// The policies `policy.kind` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    /// A fixed VM count.
+    Static,
+    /// Threshold rule with cooldown (AWS simple scaling).
+    #[default]
+    Threshold,
+    /// Tabular Q-learning, trained on `experiment.train_traces` first.
+    Qlearning,
+}
+
+impl PolicyKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [PolicyKind; 3] = [
+        PolicyKind::Static,
+        PolicyKind::Threshold,
+        PolicyKind::Qlearning,
+    ];
+
+    /// The stable name used in configs, CSVs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyKind::Static => "static",
+            PolicyKind::Threshold => "threshold",
+            PolicyKind::Qlearning => "qlearning",
+        }
+    }
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for PolicyKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PolicyKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown policy `{s}`, expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// How the `static` policy picks its VM count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StaticSizing {
+    /// Exactly `policy.vms`.
+    Count,
+    /// Enough VMs for the trace's mean rate at `policy.target_utilization`.
+    Mean,
+    /// Enough VMs for the trace's peak rate at `policy.target_utilization`.
+    #[default]
+    Peak,
+}
+
+/// `[policy]`: which policy decides and its parameters. Keys that the
+/// chosen kind does not use are accepted and ignored, so one file can be
+/// switched between kinds with `--set policy.kind=...`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// The policy. Default `"threshold"`.
+    pub kind: PolicyKind,
+    /// Utilization the rule aims for, in (0, 1]. Used by `static` sizing.
+    /// Default 0.7.
+    pub target_utilization: f64,
+    /// `static`: `"count"`, `"mean"` or `"peak"`. Default `"peak"`.
+    pub sizing: StaticSizing,
+    /// `static` with `sizing = "count"`: the VM count. Default 2.
+    pub vms: u32,
+    /// `threshold`: scale out when utilization > upper, in (0, 1]. Default 0.8.
+    pub upper: f64,
+    /// `threshold`: scale in when utilization < lower, in [0, upper). Default 0.3.
+    pub lower: f64,
+    /// `threshold`: VMs added or removed per action, ≥ 1. Default 1.
+    pub step: u32,
+    /// `threshold`: consecutive steps the alarm must hold, ≥ 1. Default 1.
+    pub periods: u32,
+    /// `threshold`: seconds after the last activity completes before the
+    /// rule reacts again, ≥ 0. Default 300 (AWS `DefaultCooldown`).
+    pub cooldown_s: f64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            kind: PolicyKind::Threshold,
+            target_utilization: 0.7,
+            sizing: StaticSizing::Peak,
+            vms: 2,
+            upper: 0.8,
+            lower: 0.3,
+            step: 1,
+            periods: 1,
+            cooldown_s: 300.0,
+        }
+    }
+}
+
+/// `[experiment]`: seeds and the traces and policies an experiment covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Free text shown in reports. Default empty.
+    pub description: String,
+    /// Master seeds; each run is a pure function of config and seed.
+    /// Default `[1]`.
+    pub seeds: Vec<u64>,
+    /// Policy kinds compared by `qscale compare`. Default empty.
+    pub policies: Vec<PolicyKind>,
+    /// Trace files for `qscale compare`. Default empty.
+    pub traces: Vec<PathBuf>,
+    /// Trace files the agent trains on. Default empty.
+    pub train_traces: Vec<PathBuf>,
+    /// Trace files the trained agent is evaluated on. Default empty.
+    pub test_traces: Vec<PathBuf>,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            description: String::new(),
+            seeds: vec![1],
+            policies: Vec::new(),
+            traces: Vec::new(),
+            train_traces: Vec::new(),
+            test_traces: Vec::new(),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[workload]`.
+    pub workload: WorkloadConfig,
+    /// `[cloud]`.
+    pub cloud: CloudConfig,
+    /// `[reward]`.
+    pub reward: RewardConfig,
+    /// `[policy]`.
+    pub policy: PolicyConfig,
+    /// `[agent]`.
+    pub agent: AgentConfig,
+    /// `[experiment]`.
+    pub experiment: ExperimentConfig,
+}
+
+impl Config {
+    /// Reads `path` (or starts from the defaults when `None`), applies the
+    /// `section.key=value` overrides in order, and validates the result.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file with line and column, the `--set`
+    /// at fault, or the key out of range.
+    pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Config, ConfigError> {
+        let (mut table, origin) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                let origin = p.display().to_string();
+                // Deserializing the file on its own first gives messages
+                // with the line and column of the offending key.
+                toml::from_str::<Config>(&text).map_err(|e| parse_error(&origin, &e))?;
+                let table: toml::Table =
+                    toml::from_str(&text).map_err(|e| parse_error(&origin, &e))?;
+                (table, origin)
+            }
+            None => (toml::Table::new(), "defaults".to_string()),
+        };
+        let mut config = Config::from_table(&table, &origin)?;
+        for arg in overrides {
+            apply_override(&mut table, arg)?;
+            config = Config::from_table(&table, &format!("--set {arg}"))?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_table(table: &toml::Table, origin: &str) -> Result<Config, ConfigError> {
+        Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.message().trim().to_string(),
+        })
+    }
+
+    /// The resolved configuration as TOML, defaults included.
+    pub fn to_toml(&self) -> String {
+        // invariant: every field is a TOML-representable type
+        toml::to_string(self).expect("config serializes to TOML")
+    }
+
+    /// Checks every bound and every relation between keys.
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] found.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let w = &self.workload;
+        if w.step_s == 0 {
+            return Err(out_of_range("workload.step_s", 0.0, ">= 1"));
+        }
+        positive("workload.scale", w.scale)?;
+        if let Some(p) = w.peak_rps {
+            positive("workload.peak_rps", p)?;
+        }
+        let c = &self.cloud;
+        positive("cloud.vm_capacity_rps", c.vm_capacity_rps)?;
+        non_negative("cloud.boot_s", c.boot_s)?;
+        non_negative("cloud.price_per_hour", c.price_per_hour)?;
+        non_negative("cloud.min_billed_s", c.min_billed_s)?;
+        positive("cloud.slo_s", c.slo_s)?;
+        positive("cloud.timeout_s", c.timeout_s)?;
+        if c.max_vms == 0 {
+            return Err(out_of_range("cloud.max_vms", 0.0, ">= 1"));
+        }
+        if c.min_vms > c.max_vms {
+            return Err(ConfigError::Inconsistent(format!(
+                "cloud.min_vms = {} is greater than cloud.max_vms = {}",
+                c.min_vms, c.max_vms
+            )));
+        }
+        if !(c.min_vms..=c.max_vms).contains(&c.initial_vms) {
+            return Err(ConfigError::Inconsistent(format!(
+                "cloud.initial_vms = {} is outside [cloud.min_vms, cloud.max_vms] = [{}, {}]",
+                c.initial_vms, c.min_vms, c.max_vms
+            )));
+        }
+        non_negative(
+            "reward.penalty_per_violation",
+            self.reward.penalty_per_violation,
+        )?;
+        non_negative("reward.penalty_per_drop", self.reward.penalty_per_drop)?;
+        let p = &self.policy;
+        let t = p.target_utilization;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(out_of_range("policy.target_utilization", t, "in (0, 1]"));
+        }
+        if !(p.upper > 0.0 && p.upper <= 1.0) {
+            return Err(out_of_range("policy.upper", p.upper, "in (0, 1]"));
+        }
+        if !(p.lower >= 0.0 && p.lower < p.upper) {
+            return Err(out_of_range(
+                "policy.lower",
+                p.lower,
+                "in [0, policy.upper)",
+            ));
+        }
+        if p.step == 0 {
+            return Err(out_of_range("policy.step", 0.0, ">= 1"));
+        }
+        if p.periods == 0 {
+            return Err(out_of_range("policy.periods", 0.0, ">= 1"));
+        }
+        non_negative("policy.cooldown_s", p.cooldown_s)?;
+        self.agent.validate()?;
+        if self.experiment.seeds.is_empty() {
+            return Err(ConfigError::Inconsistent(
+                "experiment.seeds is empty: give at least one seed".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_error(origin: &str, e: &toml::de::Error) -> ConfigError {
+    ConfigError::Parse {
+        origin: origin.to_string(),
+        message: e.to_string().trim().replace('\n', " ").replace("  ", " "),
+    }
+}
+
+/// Sets `section.key` in `table` from `section.key=value`. The value is
+/// read as a TOML value (`5`, `0.5`, `true`, `[1, 2]`, `"x"`); anything that
+/// is not valid TOML is taken as a bare string (`noise=none`).
+fn apply_override(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
+    let bad = |reason: &str| ConfigError::BadOverride {
+        arg: arg.to_string(),
+        reason: reason.to_string(),
+    };
+    let (key, raw) = arg
+        .split_once('=')
+        .ok_or_else(|| bad("expected section.key=value"))?;
+    let (section, field) = key
+        .trim()
+        .split_once('.')
+        .ok_or_else(|| bad("the key must be section.key, e.g. cloud.max_vms"))?;
+    if section.is_empty() || field.is_empty() || field.contains('.') {
+        return Err(bad("the key must be section.key, e.g. cloud.max_vms"));
+    }
+    let value = parse_value(raw.trim());
+    let entry = table
+        .entry(section.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let toml::Value::Table(section_table) = entry else {
+        return Err(bad(&format!("`{section}` is not a section")));
+    };
+    section_table.insert(field.to_string(), value);
+    Ok(())
+}
+
+/// Reads one `--set` value as TOML, falling back to a plain string.
+pub(crate) fn parse_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+pub(crate) fn out_of_range(field: &'static str, value: f64, range: &'static str) -> ConfigError {
+    ConfigError::OutOfRange {
+        field,
+        value,
+        range,
+    }
+}
+
+pub(crate) fn positive(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(out_of_range(field, value, "finite and > 0"))
+    }
+}
+
+pub(crate) fn non_negative(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(out_of_range(field, value, "finite and >= 0"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str, sets: &[&str]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        Config::load(Some(&path), &sets)
+    }
+
+    #[test]
+    fn defaults_are_valid_and_survive_a_toml_round_trip() {
+        let c = Config::default();
+        c.validate().unwrap();
+        let back: Config = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = load_str("[cloud]\nmax_vms = 3\nmax_vmz = 4\n", &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("max_vmz"), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn set_overrides_apply_in_order_and_last_wins() {
+        let c = load_str(
+            "[cloud]\nmax_vms = 3\n",
+            &["cloud.max_vms=7", "cloud.max_vms=9", "workload.noise=none"],
+        )
+        .unwrap();
+        assert_eq!(c.cloud.max_vms, 9);
+        assert_eq!(c.workload.noise, Noise::None);
+    }
+
+    #[test]
+    fn set_with_an_unknown_key_names_the_override() {
+        let err = load_str("", &["cloud.max_vmz=3"]).unwrap_err().to_string();
+        assert!(err.contains("--set cloud.max_vmz=3"), "{err}");
+        assert!(err.contains("max_vmz"), "{err}");
+    }
+
+    #[test]
+    fn set_without_a_section_is_refused() {
+        let err = load_str("", &["max_vms=3"]).unwrap_err().to_string();
+        assert!(err.contains("section.key"), "{err}");
+    }
+
+    #[test]
+    fn integer_values_are_accepted_for_float_keys() {
+        let c = load_str("", &["cloud.vm_capacity_rps=100"]).unwrap();
+        assert_eq!(c.cloud.vm_capacity_rps, 100.0);
+    }
+
+    #[test]
+    fn impossible_bounds_are_rejected() {
+        let err = load_str("[cloud]\nmin_vms = 5\nmax_vms = 2\ninitial_vms = 2\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cloud.min_vms = 5"), "{err}");
+        for (set, field) in [
+            ("cloud.vm_capacity_rps=0", "cloud.vm_capacity_rps"),
+            ("workload.step_s=0", "workload.step_s"),
+            ("cloud.price_per_hour=-1", "cloud.price_per_hour"),
+            ("cloud.slo_s=0", "cloud.slo_s"),
+            ("cloud.initial_vms=99", "cloud.initial_vms"),
+            ("policy.lower=0.9", "policy.lower"),
+        ] {
+            let err = load_str("", &[set]).unwrap_err().to_string();
+            assert!(err.contains(field), "{set}: {err}");
+        }
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let err = load_str("[cloud]\nmax_vms = \"many\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,192 @@
+//! One run: a policy against an environment, step by step.
+//!
+//! Every policy, rule or learner, goes through [`run`]; nothing here
+//! depends on which policy it is.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::agent;
+use crate::cloud::{Action, CloudEnv, Environment, Observation, Step, StepInfo, Workload};
+use crate::config::Config;
+use crate::metrics::{SummaryRow, Totals};
+use crate::policy::{self, Learner, Policy, PolicyContext};
+
+/// Runs `policy` on `env` from `reset(seed)` until the episode ends,
+/// calling `observe` with every step's metrics. Returns the totals.
+pub fn run<E, P>(
+    env: &mut E,
+    policy: &mut P,
+    seed: u64,
+    step_s: f64,
+    mut observe: impl FnMut(&StepInfo),
+) -> Totals
+where
+    E: Environment + ?Sized,
+    P: Policy + ?Sized,
+{
+    drive(env, policy, seed, step_s, |_, _, _, step| {
+        observe(&step.info)
+    })
+}
+
+/// Like [`run`], and the learner learns from every transition.
+pub fn run_learning<E, L>(env: &mut E, learner: &mut L, seed: u64, step_s: f64) -> Totals
+where
+    E: Environment + ?Sized,
+    L: Learner + ?Sized,
+{
+    drive(env, learner, seed, step_s, |l, prev, action, step| {
+        l.learn(prev, action, step)
+    })
+}
+
+/// The one episode loop: decide, step, account, hand the transition to
+/// `after`.
+fn drive<E, P, F>(env: &mut E, policy: &mut P, seed: u64, step_s: f64, mut after: F) -> Totals
+where
+    E: Environment + ?Sized,
+    P: Policy + ?Sized,
+    F: FnMut(&mut P, &Observation, Action, &Step),
+{
+    let mut totals = Totals::new(step_s);
+    let mut obs = env.reset(seed);
+    loop {
+        let action = policy.decide(&obs);
+        let step = env.step(action);
+        totals.add(&step.info, obs.vms_total());
+        after(policy, &obs, action, &step);
+        obs = step.obs;
+        if step.terminated || step.truncated {
+            return totals;
+        }
+    }
+}
+
+/// The records of one run: every step and the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// One row per step.
+    pub steps: Vec<StepInfo>,
+    /// The run's summary row.
+    pub summary: SummaryRow,
+}
+
+/// Builds the policy `config.policy.kind` names for a run on `workload`
+/// with `seed`. A learned policy is trained first, on
+/// `experiment.train_traces` (or, when that is empty, on `workload`
+/// itself), and returned greedy.
+///
+/// # Errors
+/// A training trace that cannot be loaded.
+pub fn build_policy(
+    config: &Config,
+    workload: &Arc<Workload>,
+    seed: u64,
+) -> Result<Box<dyn Policy + Send>> {
+    if let Some(rule) = policy::build(PolicyContext { config, workload }) {
+        return Ok(rule);
+    }
+    let train_on = load_workloads(&config.experiment.train_traces, config)?;
+    let train_on = if train_on.is_empty() {
+        vec![Arc::clone(workload)]
+    } else {
+        train_on
+    };
+    let mut agent = agent::train(config, &train_on, seed, |_, _| {}).agent;
+    agent.set_exploring(false);
+    Ok(Box::new(agent))
+}
+
+/// Loads and prepares trace files.
+///
+/// # Errors
+/// The first trace that cannot be read, resampled or scaled.
+pub fn load_workloads(paths: &[PathBuf], config: &Config) -> Result<Vec<Arc<Workload>>> {
+    paths
+        .iter()
+        .map(|p| {
+            Workload::load(p, config)
+                .map(Arc::new)
+                .map_err(anyhow::Error::from)
+        })
+        .collect()
+}
+
+/// Runs `policy` on `workload` with `seed` and keeps every step.
+pub fn run_with<P: Policy + ?Sized>(
+    config: &Config,
+    policy: &mut P,
+    workload: Arc<Workload>,
+    seed: u64,
+) -> RunRecord {
+    let mut env = CloudEnv::new(Arc::clone(&workload), config);
+    let mut steps = Vec::with_capacity(workload.len());
+    let totals = run(&mut env, policy, seed, workload.step_s, |info| {
+        steps.push(*info)
+    });
+    RunRecord {
+        summary: totals.summary(policy.name(), &workload.name, seed),
+        steps,
+    }
+}
+
+/// Builds the policy `config.policy.kind` names (training it if it
+/// learns), runs it on `workload` with `seed` and keeps every step.
+///
+/// # Errors
+/// As [`build_policy`].
+pub fn run_policy(config: &Config, workload: Arc<Workload>, seed: u64) -> Result<RunRecord> {
+    let mut policy = build_policy(config, &workload, seed)?;
+    Ok(run_with(config, &mut policy, workload, seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Noise, PolicyKind};
+
+    fn workload(rates: &[f64]) -> Arc<Workload> {
+        Arc::new(Workload {
+            name: "t".into(),
+            start_s: 0.0,
+            step_s: 60.0,
+            arrivals: rates.iter().map(|r| r * 60.0).collect(),
+        })
+    }
+
+    #[test]
+    fn step_costs_sum_exactly_to_the_summary() {
+        let mut config = Config::default();
+        config.policy.kind = PolicyKind::Threshold;
+        let rec = run_policy(
+            &config,
+            workload(&[10.0, 50.0, 90.0, 120.0, 40.0, 5.0, 0.0, 70.0]),
+            3,
+        )
+        .unwrap();
+        let cost: f64 = rec.steps.iter().map(|s| s.cost_usd).sum();
+        let penalty: f64 = rec.steps.iter().map(|s| s.penalty_usd).sum();
+        assert_eq!(cost, rec.summary.cost_usd);
+        assert_eq!(penalty, rec.summary.penalty_usd);
+        assert_eq!(rec.steps.len(), 8);
+    }
+
+    #[test]
+    fn a_run_is_a_pure_function_of_config_and_seed() {
+        let config = Config::default();
+        let w = workload(&[10.0, 80.0, 30.0, 150.0, 20.0]);
+        assert_eq!(
+            run_policy(&config, Arc::clone(&w), 9).unwrap(),
+            run_policy(&config, Arc::clone(&w), 9).unwrap()
+        );
+        let mut quiet = config.clone();
+        quiet.workload.noise = Noise::None;
+        assert_ne!(
+            run_policy(&config, Arc::clone(&w), 9).unwrap(),
+            run_policy(&quiet, w, 9).unwrap()
+        );
+    }
+}

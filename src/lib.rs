@@ -1,0 +1,44 @@
+//! # qscale
+//!
+//! A laboratory for cloud autoscaling research: workload traces are
+//! replayed against a model of a cloud provider (boot delays, billing,
+//! M/M/c queueing latency, SLO penalties) while a policy decides, step by
+//! step, how many VMs run.
+//!
+//! A guide to the model, in reading order:
+//! - [`trace`]: workload traces, their CSV format, resampling, generators;
+//! - [`cloud`]: the environment: queueing, the fleet and its billing, the
+//!   reward;
+//! - [`policy`]: the policies (baselines);
+//! - [`agent`]: the tabular Q-learning agent, its training and Q-table files;
+//! - [`experiment`] and [`metrics`]: runs and what is measured;
+//! - [`config`]: every key, its unit and default.
+#![warn(missing_docs)]
+
+pub mod agent;
+pub mod cli;
+pub mod cloud;
+pub mod config;
+pub mod experiment;
+pub mod metrics;
+pub mod output;
+pub mod policy;
+pub mod rng;
+pub mod trace;
+
+/// The process exit code for an error: 2 when the input was at fault (a
+/// config, a trace, an argument, an existing output folder), 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    let bad_input = err.chain().any(|e| {
+        e.is::<config::ConfigError>()
+            || e.is::<trace::TraceError>()
+            || e.is::<cli::UsageError>()
+            || e.is::<output::OutputExists>()
+            || e.is::<agent::QTableError>()
+    });
+    if bad_input {
+        2
+    } else {
+        1
+    }
+}

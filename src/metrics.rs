@@ -1,0 +1,155 @@
+//! Run metrics: per-step rows ([`crate::cloud::StepInfo`]) add up to one
+//! [`SummaryRow`] per run, and both are written as CSV.
+//!
+//! The per-step `cost_usd`, `penalty_usd` and `reward` columns sum to the
+//! run's totals (the totals are accumulated from the same values, in the
+//! same order).
+
+use serde::Serialize;
+
+use crate::cloud::StepInfo;
+
+/// Running totals of a run, fed one step at a time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    /// Steps simulated.
+    pub steps: u64,
+    /// USD of VM charges.
+    pub cost_usd: f64,
+    /// USD of SLO and drop penalties.
+    pub penalty_usd: f64,
+    /// Sum of rewards, USD.
+    pub reward: f64,
+    /// Requests that arrived.
+    pub requests: f64,
+    /// Requests served.
+    pub served: f64,
+    /// Requests that missed the SLO or were dropped.
+    pub violations: f64,
+    /// Requests dropped.
+    pub drops: f64,
+    /// Requests still waiting after the last step.
+    pub final_backlog: f64,
+    /// Σ over steps of VMs alive (running + booting).
+    pub vm_steps: f64,
+    /// Most VMs alive in a step.
+    pub max_vms: u32,
+    /// Steps in which VMs were launched or terminated.
+    pub scaling_actions: u64,
+    /// Step length, seconds (for VM-hours).
+    pub step_s: f64,
+}
+
+impl Totals {
+    /// Totals for steps of `step_s` seconds.
+    pub fn new(step_s: f64) -> Totals {
+        Totals {
+            step_s,
+            ..Totals::default()
+        }
+    }
+
+    /// Adds one step; `vms_before` is the VM count before the step's
+    /// action (to count scaling actions).
+    pub fn add(&mut self, info: &StepInfo, vms_before: u32) {
+        let vms = info.vms_running + info.vms_booting;
+        self.steps += 1;
+        self.cost_usd += info.cost_usd;
+        self.penalty_usd += info.penalty_usd;
+        self.reward += info.reward;
+        self.requests += info.arrivals;
+        self.served += info.served;
+        self.violations += info.slo_violations;
+        self.drops += info.dropped;
+        self.final_backlog = info.backlog;
+        self.vm_steps += f64::from(vms);
+        self.max_vms = self.max_vms.max(vms);
+        if vms != vms_before {
+            self.scaling_actions += 1;
+        }
+    }
+
+    /// Cost + penalty, USD: the score (lower is better).
+    pub fn score_usd(&self) -> f64 {
+        self.cost_usd + self.penalty_usd
+    }
+
+    /// The summary row of the run.
+    pub fn summary(&self, policy: &str, trace: &str, seed: u64) -> SummaryRow {
+        let steps = self.steps.max(1) as f64;
+        SummaryRow {
+            policy: policy.to_string(),
+            trace: trace.to_string(),
+            seed,
+            cost_usd: self.cost_usd,
+            penalty_usd: self.penalty_usd,
+            score_usd: self.score_usd(),
+            requests: self.requests,
+            served: self.served,
+            violations: self.violations,
+            violation_rate: if self.requests > 0.0 {
+                self.violations / self.requests
+            } else {
+                0.0
+            },
+            drops: self.drops,
+            final_backlog: self.final_backlog,
+            mean_vms: self.vm_steps / steps,
+            max_vms: self.max_vms,
+            vm_hours: self.vm_steps * self.step_s / 3600.0,
+            scaling_actions: self.scaling_actions,
+            steps: self.steps,
+        }
+    }
+}
+
+/// One row of `summary.csv`: a run's totals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryRow {
+    /// Policy name.
+    pub policy: String,
+    /// Trace name.
+    pub trace: String,
+    /// Master seed of the run.
+    pub seed: u64,
+    /// VM charges, USD.
+    pub cost_usd: f64,
+    /// SLO and drop penalties, USD.
+    pub penalty_usd: f64,
+    /// cost + penalty, USD (lower is better).
+    pub score_usd: f64,
+    /// Requests that arrived.
+    pub requests: f64,
+    /// Requests served.
+    pub served: f64,
+    /// Requests that missed the SLO or were dropped.
+    pub violations: f64,
+    /// violations / requests.
+    pub violation_rate: f64,
+    /// Requests dropped.
+    pub drops: f64,
+    /// Requests still waiting at the end (arrivals = served + drops + this).
+    pub final_backlog: f64,
+    /// Mean VMs alive (running + booting) per step.
+    pub mean_vms: f64,
+    /// Most VMs alive in a step.
+    pub max_vms: u32,
+    /// VM-hours billed time before rounding (alive time).
+    pub vm_hours: f64,
+    /// Steps in which VMs were launched or terminated.
+    pub scaling_actions: u64,
+    /// Steps simulated.
+    pub steps: u64,
+}
+
+/// Serializes rows as CSV with a header.
+///
+/// # Errors
+/// A row that cannot be serialized (never for the row types here).
+pub fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}

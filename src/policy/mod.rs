@@ -1,0 +1,76 @@
+//! Policies: everything that decides how many VMs run.
+//!
+//! A [`Policy`] sees an [`Observation`] at the start of each step and
+//! returns an [`Action`]; the environment clamps it to the bounds. The
+//! baselines are the rules operators use (see each module for its source);
+//! every policy goes through the same [`crate::experiment::run`] loop.
+
+mod static_count;
+mod threshold;
+
+pub use static_count::StaticPolicy;
+pub use threshold::ThresholdPolicy;
+
+use crate::cloud::{Action, Observation, Step, Workload};
+use crate::config::{Config, PolicyKind};
+
+/// A decision rule.
+pub trait Policy {
+    /// Stable name; becomes the `policy` column of the CSVs.
+    fn name(&self) -> &str;
+    /// The action for the step that `obs` opens.
+    fn decide(&mut self, obs: &Observation) -> Action;
+}
+
+impl<P: Policy + ?Sized> Policy for Box<P> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn decide(&mut self, obs: &Observation) -> Action {
+        (**self).decide(obs)
+    }
+}
+
+/// A policy that also learns from the steps it causes.
+pub trait Learner: Policy {
+    /// Learns from one transition: `prev` was observed, `action` taken,
+    /// `step` resulted.
+    fn learn(&mut self, prev: &Observation, action: Action, step: &Step);
+    /// Exploration and learning on (training) or off (greedy evaluation).
+    fn set_exploring(&mut self, on: bool);
+}
+
+/// What a policy may know before the run starts: the configuration and,
+/// for rules sized from the trace (`static` by mean or peak) or the
+/// clairvoyant oracle, the workload itself.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyContext<'a> {
+    /// The resolved configuration.
+    pub config: &'a Config,
+    /// The workload of the run.
+    pub workload: &'a Workload,
+}
+
+/// Builds the rule `config.policy.kind` names; `None` for learned
+/// policies, which need training first (see
+/// [`crate::experiment::build_policy`]).
+pub fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+    match ctx.config.policy.kind {
+        PolicyKind::Static => Some(Box::new(StaticPolicy::from_context(ctx))),
+        PolicyKind::Threshold => Some(Box::new(ThresholdPolicy::new(ctx.config))),
+        PolicyKind::Qlearning => None,
+    }
+}
+
+/// The VM count that serves `rate_rps` at `target_utilization`, clamped
+/// to the configured bounds.
+pub fn vms_for_rate(config: &Config, rate_rps: f64, target_utilization: f64) -> u32 {
+    let c = &config.cloud;
+    let needed = (rate_rps / (c.vm_capacity_rps * target_utilization)).ceil();
+    let needed = if needed.is_finite() {
+        needed.max(0.0)
+    } else {
+        0.0
+    };
+    (needed.min(f64::from(c.max_vms)) as u32).clamp(c.min_vms, c.max_vms)
+}

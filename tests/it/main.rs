@@ -1,0 +1,6 @@
+//! Integration tests: run the `qscale` binary on tests/data/ and read its
+//! outputs.
+
+mod cli;
+mod invariants;
+mod support;
