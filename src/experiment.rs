@@ -86,7 +86,11 @@ pub fn build_policy(
     workload: &Arc<Workload>,
     seed: u64,
 ) -> Result<Box<dyn Policy + Send>> {
-    if let Some(rule) = policy::build(PolicyContext { config, workload }) {
+    if let Some(rule) = policy::build(PolicyContext {
+        config,
+        workload,
+        seed,
+    }) {
         return Ok(rule);
     }
     let train_on = load_workloads(&config.experiment.train_traces, config)?;

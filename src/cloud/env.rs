@@ -104,6 +104,33 @@ impl Workload {
     }
 }
 
+/// The arrivals of every step of an episode with `seed`: the workload's
+/// expected counts, or Poisson draws around them from the seed's
+/// [`Stream::Workload`] stream, in step order. The environment uses exactly
+/// these, so a clairvoyant planner can see them in advance.
+pub fn episode_arrivals(workload: &Workload, noise: Noise, seed: u64) -> Vec<f64> {
+    let mut out = Vec::new();
+    fill_arrivals(workload, noise, seed, &mut out);
+    out
+}
+
+fn fill_arrivals(workload: &Workload, noise: Noise, seed: u64, out: &mut Vec<f64>) {
+    out.clear();
+    match noise {
+        Noise::None => out.extend_from_slice(&workload.arrivals),
+        Noise::Poisson => {
+            let mut rng: SimRng = rng_for(seed, 0, Stream::Workload);
+            out.extend(workload.arrivals.iter().map(|&expected| {
+                if expected > 0.0 {
+                    Poisson::new(expected).map_or(expected, |d| d.sample(&mut rng))
+                } else {
+                    0.0
+                }
+            }));
+        }
+    }
+}
+
 /// The cloud environment.
 #[derive(Debug, Clone)]
 pub struct CloudEnv {
@@ -123,7 +150,8 @@ pub struct CloudEnv {
     fleet: Fleet,
     backlog: f64,
     k: u64,
-    rng: SimRng,
+    /// This episode's arrivals per step, drawn at reset.
+    arrivals: Vec<f64>,
 }
 
 impl CloudEnv {
@@ -156,7 +184,7 @@ impl CloudEnv {
             fleet: Fleet::new(params, c.initial_vms),
             backlog: 0.0,
             k: 0,
-            rng: rng_for(0, 0, Stream::Workload),
+            arrivals: Vec::new(),
         }
     }
 
@@ -193,19 +221,6 @@ impl CloudEnv {
         wanted.clamp(i64::from(self.min_vms), i64::from(self.max_vms)) as u32
     }
 
-    fn draw_arrivals(&mut self, expected: f64) -> f64 {
-        match self.noise {
-            Noise::None => expected,
-            Noise::Poisson => {
-                if expected > 0.0 {
-                    Poisson::new(expected).map_or(expected, |d| d.sample(&mut self.rng))
-                } else {
-                    0.0
-                }
-            }
-        }
-    }
-
     fn time_of(&self, k: u64) -> f64 {
         self.workload.start_s + k as f64 * self.params.step_s
     }
@@ -216,7 +231,7 @@ impl Environment for CloudEnv {
         self.fleet = Fleet::new(self.params, self.initial_vms);
         self.backlog = 0.0;
         self.k = 0;
-        self.rng = rng_for(seed, 0, Stream::Workload);
+        fill_arrivals(&self.workload, self.noise, seed, &mut self.arrivals);
         Observation {
             step: 0,
             time_s: self.time_of(0),
@@ -239,9 +254,7 @@ impl Environment for CloudEnv {
         self.fleet.promote(k);
         let target = self.target_of(action);
         self.fleet.scale_to(target, k);
-        let idx = k as usize;
-        let expected = self.workload.arrivals.get(idx).copied().unwrap_or(0.0);
-        let arrivals = self.draw_arrivals(expected);
+        let arrivals = self.arrivals.get(k as usize).copied().unwrap_or(0.0);
         let servers = self.fleet.running();
         let out = serve(&ServeInput {
             arrivals,

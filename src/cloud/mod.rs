@@ -17,7 +17,7 @@ pub mod fleet;
 pub mod queueing;
 pub mod serve;
 
-pub use env::{CloudEnv, Workload};
+pub use env::{episode_arrivals, CloudEnv, Workload};
 
 use serde::{Deserialize, Serialize};
 

@@ -49,6 +49,9 @@ pub struct PolicyContext<'a> {
     pub config: &'a Config,
     /// The workload of the run.
     pub workload: &'a Workload,
+    /// The run's master seed (a clairvoyant policy can replay the noise
+    /// with [`crate::cloud::episode_arrivals`]).
+    pub seed: u64,
 }
 
 /// Builds the rule `config.policy.kind` names; `None` for learned

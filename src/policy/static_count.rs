@@ -71,12 +71,14 @@ mod tests {
         let p = StaticPolicy::from_context(PolicyContext {
             config: &config,
             workload: &workload,
+            seed: 1,
         });
         assert_eq!(p.vms(), 9); // 42 / (10 * 0.5) = 8.4
         config.policy.sizing = StaticSizing::Mean;
         let p = StaticPolicy::from_context(PolicyContext {
             config: &config,
             workload: &workload,
+            seed: 1,
         });
         assert_eq!(p.vms(), 6); // 27 / 5 = 5.4
     }
