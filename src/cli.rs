@@ -7,12 +7,22 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::agent;
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
 use crate::experiment::{self, RunRecord};
 use crate::metrics::to_csv;
 use crate::output::{write_file_atomic, OutputDir};
+use crate::policy::Learner;
 use crate::trace::{self, GenKind, GenSpec};
+
+/// Prints a line to stdout, ignoring a closed pipe (`qscale ... | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// A mistake in how the command was called: exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +44,11 @@ pub enum Command {
     /// Run one policy on one trace and write steps.csv, summary.csv and
     /// config.toml.
     Run(RunArgs),
+    /// Train the Q-learning agent on experiment.train_traces and write its
+    /// Q-table, learning curve and evaluation on experiment.test_traces.
+    Train(TrainArgs),
+    /// Run a trained agent greedily on a trace (same outputs as run).
+    Evaluate(EvaluateArgs),
     /// Generate, import or describe traces.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -129,6 +144,8 @@ pub struct GenArgs {
 pub fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Train(args) => train(args),
+        Command::Evaluate(args) => evaluate(args),
         Command::Trace(TraceCommand::Gen(args)) => trace_gen(args),
     }
 }
@@ -170,7 +187,7 @@ fn run(args: RunArgs) -> Result<()> {
     write_run(&out, &config, &record)?;
     let dir = out.commit()?;
     print_summary(&record);
-    println!("wrote {}", dir.display());
+    say!("wrote {}", dir.display());
     Ok(())
 }
 
@@ -187,11 +204,16 @@ fn write_run(out: &OutputDir, config: &Config, record: &RunRecord) -> Result<()>
 
 fn print_summary(record: &RunRecord) {
     let s = &record.summary;
-    println!(
+    say!(
         "{} on {} (seed {}): score ${:.4} = cost ${:.4} + penalty ${:.4}",
-        s.policy, s.trace, s.seed, s.score_usd, s.cost_usd, s.penalty_usd
+        s.policy,
+        s.trace,
+        s.seed,
+        s.score_usd,
+        s.cost_usd,
+        s.penalty_usd
     );
-    println!(
+    say!(
         "  requests {:.0}, SLO violations {:.0} ({:.3}%), drops {:.0}, VMs mean {:.2} max {}, {:.2} VM-hours, {} scaling actions",
         s.requests,
         s.violations,
@@ -238,7 +260,7 @@ fn trace_gen(args: GenArgs) -> Result<()> {
     let mut bytes = Vec::new();
     trace::write_csv(&generated, &mut bytes).context("formatting the trace")?;
     write_file_atomic(&args.out, &bytes)?;
-    println!(
+    say!(
         "wrote {} ({} rows of {} s, mean {:.2} req/s, peak {:.2} req/s)",
         args.out.display(),
         generated.requests.len(),
@@ -246,5 +268,170 @@ fn trace_gen(args: GenArgs) -> Result<()> {
         generated.mean_rps(),
         generated.peak_rps()
     );
+    Ok(())
+}
+
+/// `qscale train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Config file and overrides.
+    #[command(flatten)]
+    pub cfg: ConfigArgs,
+    /// Training episodes (sets agent.episodes).
+    #[arg(long)]
+    pub episodes: Option<u32>,
+    /// Master seed (default: the first of experiment.seeds).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output folder for qtable.txt, learning_curve.csv, evaluation.csv and
+    /// config.toml.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing output folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `qscale evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// A `qscale train` output folder, or a qtable.txt inside one (its
+    /// config.toml is the base configuration).
+    #[arg(long, value_name = "DIR|FILE")]
+    pub qtable: PathBuf,
+    /// Trace to replay.
+    #[arg(long, value_name = "CSV")]
+    pub trace: PathBuf,
+    /// Override one key of the training config (repeatable).
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Master seed (default: the first of experiment.seeds).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Results folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing results folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let mut flags = Vec::new();
+    if let Some(n) = args.episodes {
+        flags.push(format!("agent.episodes={n}"));
+    }
+    let mut config = load_config(&args.cfg, flags)?;
+    if config.experiment.train_traces.is_empty() {
+        let trace = config.workload.trace.clone().ok_or_else(|| {
+            UsageError(
+                "nothing to train on: set experiment.train_traces (or workload.trace)".into(),
+            )
+        })?;
+        config.experiment.train_traces = vec![trace];
+    }
+    config.policy.kind = PolicyKind::Qlearning;
+    let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
+    let train_on = experiment::load_workloads(&config.experiment.train_traces, &config)?;
+    let test_on = experiment::load_workloads(&config.experiment.test_traces, &config)?;
+    let out = OutputDir::create(&args.out, args.force)?;
+
+    let bar = progress_bar(u64::from(config.agent.episodes), "training");
+    let started = std::time::Instant::now();
+    let trained = agent::train(&config, &train_on, seed, |done, _| {
+        bar.set_position(u64::from(done))
+    });
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let steps: usize = (0..config.agent.episodes as usize)
+        .map(|e| train_on[e % train_on.len()].len())
+        .sum();
+
+    let mut greedy = trained.agent.clone();
+    greedy.set_exploring(false);
+    let evaluation: Vec<_> = test_on
+        .iter()
+        .map(|w| experiment::run_with(&config, &mut greedy, Arc::clone(w), seed).summary)
+        .collect();
+
+    out.write("qtable.txt", trained.agent.to_text().as_bytes())?;
+    out.write("learning_curve.csv", &to_csv(&trained.curve)?)?;
+    out.write("evaluation.csv", &to_csv(&evaluation)?)?;
+    out.write("config.toml", config.to_toml().as_bytes())?;
+    let dir = out.commit()?;
+
+    if let (Some(first), Some(last)) = (trained.curve.first(), trained.curve.last()) {
+        say!(
+            "trained {} episodes on {} trace(s): score ${:.4} in episode 0, ${:.4} in episode {} ({:.0} steps/s)",
+            trained.curve.len(),
+            train_on.len(),
+            -first.reward,
+            -last.reward,
+            last.episode,
+            steps as f64 / elapsed.max(1e-9)
+        );
+    }
+    for row in &evaluation {
+        say!(
+            "  test {}: score ${:.4} (cost ${:.4}, penalty ${:.4}, violation rate {:.3}%)",
+            row.trace,
+            row.score_usd,
+            row.cost_usd,
+            row.penalty_usd,
+            100.0 * row.violation_rate
+        );
+    }
+    say!("wrote {}", dir.display());
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> Result<()> {
+    let (dir, table) = if args.qtable.is_dir() {
+        (args.qtable.clone(), args.qtable.join("qtable.txt"))
+    } else {
+        let dir = args
+            .qtable
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        (dir, args.qtable.clone())
+    };
+    let config_path = dir.join("config.toml");
+    if !config_path.exists() {
+        return Err(UsageError(format!(
+            "{} not found: --qtable must name a `qscale train` output folder (or a qtable.txt inside one)",
+            config_path.display()
+        ))
+        .into());
+    }
+    let mut sets = args.set.clone();
+    sets.push(path_override("workload.trace", &args.trace));
+    let config = Config::load(Some(&config_path), &sets)?;
+    let mut agent = agent::QAgent::load(&table, &config)?;
+    let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
+    let workload = Arc::new(Workload::load(&args.trace, &config)?);
+    let out = OutputDir::create(&args.out, args.force)?;
+    let record = experiment::run_with(&config, &mut agent, workload, seed);
+    write_run(&out, &config, &record)?;
+    let dir = out.commit()?;
+    print_summary(&record);
+    say!("wrote {}", dir.display());
     Ok(())
 }

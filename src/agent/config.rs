@@ -50,6 +50,19 @@ pub enum AlphaSchedule {
     Visits,
 }
 
+/// How the Q-table starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum QInit {
+    /// Every entry `agent.initial_q`.
+    Constant,
+    /// Q(s, a) = −(one-step cost of the VM count a leads to, at the load
+    /// typical of s) / (1 − γ), from the cloud model: a prior that makes
+    /// states never seen in training behave sensibly.
+    #[default]
+    Model,
+}
+
 /// `[agent]`: the tabular Q-learning agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -61,7 +74,7 @@ pub struct AgentConfig {
     /// `"constant"` or `"visits"` (1/visits, floored at `alpha`).
     /// Default `"constant"`.
     pub alpha_schedule: AlphaSchedule,
-    /// Discount γ per step, in [0, 1). Default 0.9.
+    /// Discount γ per step, in [0, 1). Default 0.95.
     pub gamma: f64,
     /// Exploration rate ε of the first episode, in [0, 1]. Default 1.
     pub epsilon: f64,
@@ -93,8 +106,11 @@ pub struct AgentConfig {
     /// Hour-of-day buckets (trace time, 0 h = the trace's midnight); 0
     /// turns the feature off, else 1..=24. Default 0.
     pub hour_buckets: u32,
-    /// Initial value of every Q entry, USD (0 is optimistic: rewards are
-    /// costs, ≤ 0). Default 0.
+    /// `"model"` (a prior from the cloud model) or `"constant"`
+    /// (`initial_q` everywhere). Default `"model"`.
+    pub init: QInit,
+    /// Initial value of every Q entry with `init = "constant"`, USD (0 is
+    /// optimistic: rewards are costs, ≤ 0). Default 0.
     pub initial_q: f64,
 }
 
@@ -104,7 +120,7 @@ impl Default for AgentConfig {
             algorithm: Algorithm::QLearning,
             alpha: 0.1,
             alpha_schedule: AlphaSchedule::Constant,
-            gamma: 0.9,
+            gamma: 0.95,
             epsilon: 1.0,
             epsilon_min: 0.02,
             epsilon_decay: 0.95,
@@ -116,6 +132,7 @@ impl Default for AgentConfig {
             trend_edges: vec![-0.05, 0.05],
             booting_edges: vec![1, 2],
             hour_buckets: 0,
+            init: QInit::Model,
             initial_q: 0.0,
         }
     }

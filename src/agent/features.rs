@@ -129,6 +129,32 @@ impl Discretiser {
         b
     }
 
+    /// A typical offered utilization of utilization bucket `b` (the middle
+    /// of its edges; 1.25 × the last edge for the open top bucket).
+    pub fn util_representative(&self, b: usize) -> f64 {
+        representative(&self.util_edges, b, 0.0)
+    }
+
+    /// A typical VM count of VM bucket `b`.
+    pub fn vms_representative(&self, b: usize) -> u32 {
+        match &self.vm_edges {
+            None => self.vm_lo + b as u32,
+            Some(e) => {
+                let edges: Vec<f64> = e.iter().map(|&x| f64::from(x)).collect();
+                representative(&edges, b, f64::from(self.vm_lo)).round() as u32
+            }
+        }
+    }
+
+    /// The smallest booting count of booting bucket `b`.
+    pub fn booting_lower(&self, b: usize) -> u32 {
+        if b == 0 {
+            0
+        } else {
+            self.booting_edges.get(b - 1).copied().unwrap_or(0)
+        }
+    }
+
     /// A one-line description of the state space; a Q-table file records
     /// it and refuses to load under a config that describes another.
     pub fn describe(&self) -> String {
@@ -158,6 +184,17 @@ impl Discretiser {
             self.service_rps,
             self.step_s
         )
+    }
+}
+
+/// The middle of bucket `b` of `edges` (from `floor` below the first edge;
+/// 1.25 × the last edge above it).
+fn representative(edges: &[f64], b: usize, floor: f64) -> f64 {
+    match (b.checked_sub(1).and_then(|i| edges.get(i)), edges.get(b)) {
+        (None, Some(&hi)) => 0.5 * (floor.min(hi) + hi),
+        (Some(&lo), Some(&hi)) => 0.5 * (lo + hi),
+        (Some(&lo), None) => 1.25 * lo,
+        (None, None) => floor,
     }
 }
 

@@ -23,7 +23,7 @@ pub mod features;
 pub mod qtable;
 pub mod train;
 
-pub use config::{AgentConfig, Algorithm, AlphaSchedule};
+pub use config::{AgentConfig, Algorithm, AlphaSchedule, QInit};
 pub use features::Discretiser;
 pub use qtable::{QTable, QTableError, QTableHeader};
 pub use train::{train, CurveRow, TrainOutput};
@@ -32,6 +32,7 @@ use std::path::Path;
 
 use rand::Rng;
 
+use crate::cloud::queueing::Mmc;
 use crate::cloud::{Action, Observation, Step};
 use crate::config::Config;
 use crate::policy::{Learner, Policy};
@@ -69,7 +70,10 @@ impl QAgent {
         let disc = Discretiser::new(config);
         let n_states = disc.n_states();
         let n_actions = a.actions.len();
-        let q = QTable::new(n_states, n_actions, a.initial_q);
+        let q = match a.init {
+            QInit::Constant => QTable::new(n_states, n_actions, a.initial_q),
+            QInit::Model => model_prior(config, &disc),
+        };
         let q2 = (a.algorithm == Algorithm::DoubleQ).then(|| q.clone());
         let visits = match a.alpha_schedule {
             AlphaSchedule::Visits => vec![0; n_states * n_actions],
@@ -220,6 +224,43 @@ impl QAgent {
     }
 }
 
+/// The model prior of `agent.init = "model"`: for each state, the load it
+/// typically means (utilization bucket × serving VMs × μ) and, for each
+/// action, the steady-state step cost of the VM count it leads to (VMs
+/// billed for the step; the M/M/c violations with those VMs serving, or,
+/// if they cannot keep up, the excess dropped and all served late), valued
+/// as if it recurred forever: Q(s, a) = −cost / (1 − γ).
+fn model_prior(config: &Config, disc: &Discretiser) -> QTable {
+    let a = &config.agent;
+    let c = &config.cloud;
+    let step_s = f64::from(config.workload.step_s);
+    let mut q = QTable::new(disc.n_states(), a.actions.len(), 0.0);
+    let horizon = 1.0 / (1.0 - a.gamma);
+    for s in 0..disc.n_states() {
+        let [util, vms, _, booting, _] = disc.decode(s);
+        let total = disc.vms_representative(vms);
+        let serving = total.saturating_sub(disc.booting_lower(booting)).max(1);
+        let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
+        for (j, &change) in a.actions.iter().enumerate() {
+            let next = (i64::from(total) + i64::from(change))
+                .clamp(i64::from(c.min_vms), i64::from(c.max_vms)) as u32;
+            // Steady state with `next` VMs: M/M/c when stable; otherwise
+            // the excess is eventually dropped and everything served is late.
+            let arrivals = rate * step_s;
+            let capacity = f64::from(next) * c.vm_capacity_rps * step_s;
+            let (violations, dropped) = match Mmc::new(next, rate, c.vm_capacity_rps) {
+                Some(queue) => (arrivals * queue.response_tail(c.slo_s), 0.0),
+                None => (capacity.min(arrivals), (arrivals - capacity).max(0.0)),
+            };
+            let cost = f64::from(next) * c.price_per_hour * step_s / 3600.0
+                + config.reward.penalty_per_violation * violations
+                + config.reward.penalty_per_drop * dropped;
+            *q.get_mut(s, j) = -cost * horizon;
+        }
+    }
+    q
+}
+
 impl Policy for QAgent {
     fn name(&self) -> &str {
         "qlearning"
@@ -357,6 +398,7 @@ mod tests {
             config.agent.epsilon = 0.0;
             config.agent.epsilon_min = 0.0;
             config.agent.alpha = 0.5;
+            config.agent.init = QInit::Constant;
             let mut agent = QAgent::new(&config, 1);
             let o = obs(0, 10.0, 2);
             let action = agent.decide(&o);
@@ -370,13 +412,34 @@ mod tests {
     }
 
     #[test]
+    fn the_model_prior_scales_out_when_overloaded_and_in_when_idle() {
+        let mut config = Config::default();
+        config.cloud.vm_capacity_rps = 10.0;
+        let agent = QAgent::new(&config, 1);
+        let greedy_change = |rps: f64, vms: u32| {
+            let s = agent.disc.state(&obs(1, rps, vms), rps * 60.0);
+            agent.actions[agent.greedy(s)]
+        };
+        // 4 VMs at 110 % offered load: add the most VMs allowed.
+        assert_eq!(greedy_change(44.0, 4), 2);
+        // 10 VMs at 10 % load: remove the most allowed.
+        assert_eq!(greedy_change(10.0, 10), -2);
+        // More load never makes the prior scale in more.
+        let changes: Vec<i32> = (1..14)
+            .map(|i| greedy_change(f64::from(i) * 10.0, 10))
+            .collect();
+        assert!(changes.windows(2).all(|w| w[0] <= w[1]), "{changes:?}");
+    }
+
+    #[test]
     fn greedy_evaluation_does_not_learn() {
         let config = Config::default();
         let mut agent = QAgent::new(&config, 1);
+        let before = agent.q.clone();
         agent.set_exploring(false);
         let o = obs(0, 10.0, 2);
         let action = agent.decide(&o);
         agent.learn(&o, action, &step_to(obs(1, 10.0, 2), -1.0, true));
-        assert!(agent.q.values().iter().all(|&v| v == 0.0));
+        assert_eq!(agent.q, before);
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: run the `qscale` binary on tests/data/ and read its
 //! outputs.
 
+mod agent;
 mod cli;
 mod invariants;
 mod support;
