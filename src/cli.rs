@@ -49,6 +49,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Run a trained agent greedily on a trace (same outputs as run).
     Evaluate(EvaluateArgs),
+    /// Run experiment.policies × experiment.traces × experiment.seeds and
+    /// aggregate over seeds.
+    Compare(CompareArgs),
     /// Generate, import or describe traces.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -146,6 +149,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Run(args) => run(args),
         Command::Train(args) => train(args),
         Command::Evaluate(args) => evaluate(args),
+        Command::Compare(args) => compare(args),
         Command::Trace(TraceCommand::Gen(args)) => trace_gen(args),
     }
 }
@@ -432,6 +436,52 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     write_run(&out, &config, &record)?;
     let dir = out.commit()?;
     print_summary(&record);
+    say!("wrote {}", dir.display());
+    Ok(())
+}
+
+/// `qscale compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Config file and overrides.
+    #[command(flatten)]
+    pub cfg: ConfigArgs,
+    /// Results folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Skip the per-run steps.csv files (summaries only).
+    #[arg(long)]
+    pub no_steps: bool,
+    /// Replace an existing results folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn compare(args: CompareArgs) -> Result<()> {
+    let config = load_config(&args.cfg, Vec::new())?;
+    let plan = crate::compare::Plan::from_config(&config)?;
+    let out = OutputDir::create(&args.out, args.force)?;
+    let bar = progress_bar(plan.len() as u64, "comparing");
+    let save = |record: &RunRecord| -> Result<()> {
+        let s = &record.summary;
+        let dir = format!("runs/{}/{}/seed-{}", s.policy, s.trace, s.seed);
+        if !args.no_steps {
+            out.write(&format!("{dir}/steps.csv"), &to_csv(&record.steps)?)?;
+        }
+        out.write(
+            &format!("{dir}/summary.csv"),
+            &to_csv(std::slice::from_ref(s))?,
+        )
+    };
+    let result = crate::compare::compare(&config, &plan, &save, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let table = crate::compare::markdown(&config.experiment.description, &result.aggregate);
+    out.write("summary.csv", &to_csv(&result.runs)?)?;
+    out.write("aggregate.csv", &to_csv(&result.aggregate)?)?;
+    out.write("summary.md", table.as_bytes())?;
+    out.write("config.toml", config.to_toml().as_bytes())?;
+    let dir = out.commit()?;
+    say!("{table}");
     say!("wrote {}", dir.display());
     Ok(())
 }

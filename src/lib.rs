@@ -18,12 +18,14 @@
 pub mod agent;
 pub mod cli;
 pub mod cloud;
+pub mod compare;
 pub mod config;
 pub mod experiment;
 pub mod metrics;
 pub mod output;
 pub mod policy;
 pub mod rng;
+pub mod stats;
 pub mod trace;
 
 /// The process exit code for an error: 2 when the input was at fault (a

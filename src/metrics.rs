@@ -99,6 +99,7 @@ impl Totals {
             vm_hours: self.vm_steps * self.step_s / 3600.0,
             scaling_actions: self.scaling_actions,
             steps: self.steps,
+            regret_usd: None,
         }
     }
 }
@@ -140,6 +141,9 @@ pub struct SummaryRow {
     pub scaling_actions: u64,
     /// Steps simulated.
     pub steps: u64,
+    /// score − the oracle's score on the same trace and seed, USD (empty
+    /// when the oracle was not run).
+    pub regret_usd: Option<f64>,
 }
 
 /// Serializes rows as CSV with a header.

@@ -3,5 +3,6 @@
 
 mod agent;
 mod cli;
+mod compare;
 mod invariants;
 mod support;

@@ -1,0 +1,355 @@
+//! `qscale compare`: every policy of `experiment.policies` on every trace of
+//! `experiment.traces`, for every seed of `experiment.seeds`.
+//!
+//! Runs are independent and execute in parallel (rayon); results are
+//! collected in grid order (trace, then policy, then seed), so the outputs
+//! are byte-identical whatever the thread count. A learning policy is
+//! trained once per seed on `experiment.train_traces` and then evaluated
+//! greedily on every trace. When the oracle is among the policies, every
+//! run's regret is its score minus the oracle's on the same trace and seed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::agent::{self, QAgent};
+use crate::cloud::Workload;
+use crate::config::{Config, PolicyKind};
+use crate::experiment::{self, RunRecord};
+use crate::metrics::SummaryRow;
+use crate::policy::{self, Learner, PolicyContext};
+use crate::stats::Summary;
+
+/// One row of `aggregate.csv`: a policy on a trace, over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AggregateRow {
+    /// Policy name.
+    pub policy: String,
+    /// Trace name.
+    pub trace: String,
+    /// Runs (seeds) aggregated.
+    pub runs: usize,
+    /// Mean score (cost + penalty), USD.
+    pub score_mean: f64,
+    /// Sample standard deviation of the score, USD.
+    pub score_sd: f64,
+    /// Half-width of the 95 % confidence interval of the mean score (Student t), USD.
+    pub score_ci95: f64,
+    /// Mean cost, USD.
+    pub cost_mean: f64,
+    /// Mean penalty, USD.
+    pub penalty_mean: f64,
+    /// Mean violation rate.
+    pub violation_rate_mean: f64,
+    /// Mean dropped requests.
+    pub drops_mean: f64,
+    /// Mean of the mean VM count.
+    pub mean_vms_mean: f64,
+    /// Mean regret against the oracle, USD (empty without the oracle).
+    pub regret_mean: Option<f64>,
+}
+
+/// What a comparison produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// One summary per run, in grid order.
+    pub runs: Vec<SummaryRow>,
+    /// One row per policy × trace, in grid order.
+    pub aggregate: Vec<AggregateRow>,
+}
+
+/// The policies and traces a comparison covers.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Policies, in the order given.
+    pub policies: Vec<PolicyKind>,
+    /// Prepared traces, in the order given.
+    pub workloads: Vec<Arc<Workload>>,
+    /// Master seeds.
+    pub seeds: Vec<u64>,
+}
+
+impl Plan {
+    /// The plan of `config`: `experiment.policies` (all rules when empty),
+    /// `experiment.traces` (`workload.trace` when empty), `experiment.seeds`.
+    ///
+    /// # Errors
+    /// No trace at all, a trace that cannot be loaded, or two traces with
+    /// the same name.
+    pub fn from_config(config: &Config) -> Result<Plan> {
+        let mut paths = config.experiment.traces.clone();
+        if paths.is_empty() {
+            match &config.workload.trace {
+                Some(t) => paths.push(t.clone()),
+                None => bail!(crate::cli::UsageError(
+                    "nothing to compare on: set experiment.traces (or workload.trace)".into()
+                )),
+            }
+        }
+        let workloads = experiment::load_workloads(&paths, config)?;
+        let mut names = HashSet::new();
+        for w in &workloads {
+            if !names.insert(w.name.clone()) {
+                bail!(crate::cli::UsageError(format!(
+                    "two traces are named `{}`: rename one so their results do not collide",
+                    w.name
+                )));
+            }
+        }
+        let mut policies = config.experiment.policies.clone();
+        if policies.is_empty() {
+            policies = PolicyKind::ALL
+                .into_iter()
+                .filter(|k| *k != PolicyKind::Qlearning)
+                .collect();
+        }
+        Ok(Plan {
+            policies,
+            workloads,
+            seeds: config.experiment.seeds.clone(),
+        })
+    }
+
+    /// Number of runs.
+    pub fn len(&self) -> usize {
+        self.policies.len() * self.workloads.len() * self.seeds.len()
+    }
+
+    /// True when there is nothing to run.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Runs the plan. `on_run` receives each finished run (from worker
+/// threads, in any order) so the caller can save its steps; `progress` is
+/// called once per finished run.
+///
+/// # Errors
+/// A training trace that cannot be loaded, or an error from `on_run`.
+pub fn compare(
+    config: &Config,
+    plan: &Plan,
+    on_run: &(dyn Fn(&RunRecord) -> Result<()> + Sync),
+    progress: &(dyn Fn() + Sync),
+) -> Result<Comparison> {
+    // Learners are trained once per seed, before the runs.
+    let agents: Vec<Option<QAgent>> = if plan.policies.contains(&PolicyKind::Qlearning) {
+        let mut learn_config = config.clone();
+        learn_config.policy.kind = PolicyKind::Qlearning;
+        let train_on = if config.experiment.train_traces.is_empty() {
+            bail!(crate::cli::UsageError(
+                "qlearning needs experiment.train_traces to train on before it is compared".into()
+            ));
+        } else {
+            experiment::load_workloads(&config.experiment.train_traces, config)?
+        };
+        plan.seeds
+            .par_iter()
+            .map(|&seed| {
+                let mut a = agent::train(&learn_config, &train_on, seed, |_, _| {}).agent;
+                a.set_exploring(false);
+                Some(a)
+            })
+            .collect()
+    } else {
+        vec![None; plan.seeds.len()]
+    };
+
+    let grid: Vec<(usize, usize, usize)> = (0..plan.workloads.len())
+        .flat_map(|t| {
+            (0..plan.policies.len())
+                .flat_map(move |p| (0..plan.seeds.len()).map(move |s| (t, p, s)))
+        })
+        .collect();
+    let mut runs: Vec<SummaryRow> = grid
+        .par_iter()
+        .map(|&(t, p, s)| -> Result<SummaryRow> {
+            let workload = &plan.workloads[t];
+            let seed = plan.seeds[s];
+            let mut run_config = config.clone();
+            run_config.policy.kind = plan.policies[p];
+            let record = match &agents[s] {
+                Some(agent) if plan.policies[p] == PolicyKind::Qlearning => {
+                    let mut agent = agent.clone();
+                    experiment::run_with(&run_config, &mut agent, Arc::clone(workload), seed)
+                }
+                _ => {
+                    let ctx = PolicyContext {
+                        config: &run_config,
+                        workload,
+                        seed,
+                    };
+                    let mut rule = match policy::build(ctx) {
+                        Some(rule) => rule,
+                        None => experiment::build_policy(&run_config, workload, seed)?,
+                    };
+                    experiment::run_with(&run_config, &mut rule, Arc::clone(workload), seed)
+                }
+            };
+            on_run(&record)?;
+            progress();
+            Ok(record.summary)
+        })
+        .collect::<Result<_>>()?;
+
+    add_regret(&mut runs, plan);
+    let aggregate = aggregate(&runs, plan);
+    Ok(Comparison { runs, aggregate })
+}
+
+/// Fills `regret_usd` from the oracle's run on the same trace and seed.
+fn add_regret(runs: &mut [SummaryRow], plan: &Plan) {
+    let Some(oracle) = plan.policies.iter().position(|k| k.name() == "oracle") else {
+        return;
+    };
+    let (n_p, n_s) = (plan.policies.len(), plan.seeds.len());
+    for t in 0..plan.workloads.len() {
+        for s in 0..n_s {
+            let best = runs[(t * n_p + oracle) * n_s + s].score_usd;
+            for p in 0..n_p {
+                let row = &mut runs[(t * n_p + p) * n_s + s];
+                row.regret_usd = Some(row.score_usd - best);
+            }
+        }
+    }
+}
+
+/// Aggregates runs (in grid order) per policy × trace.
+fn aggregate(runs: &[SummaryRow], plan: &Plan) -> Vec<AggregateRow> {
+    runs.chunks(plan.seeds.len().max(1))
+        .map(|group| {
+            let of = |f: fn(&SummaryRow) -> f64| -> Vec<f64> { group.iter().map(f).collect() };
+            let score = Summary::of(&of(|r| r.score_usd));
+            let mean = |f: fn(&SummaryRow) -> f64| Summary::of(&of(f)).mean;
+            let regret = group
+                .iter()
+                .map(|r| r.regret_usd)
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| Summary::of(&v).mean);
+            AggregateRow {
+                policy: group[0].policy.clone(),
+                trace: group[0].trace.clone(),
+                runs: group.len(),
+                score_mean: score.mean,
+                score_sd: score.sd,
+                score_ci95: score.ci95,
+                cost_mean: mean(|r| r.cost_usd),
+                penalty_mean: mean(|r| r.penalty_usd),
+                violation_rate_mean: mean(|r| r.violation_rate),
+                drops_mean: mean(|r| r.drops),
+                mean_vms_mean: mean(|r| r.mean_vms),
+                regret_mean: regret,
+            }
+        })
+        .collect()
+}
+
+/// The aggregate as a Markdown table, the best mean score per trace in bold.
+pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
+    let mut out = String::new();
+    if !description.is_empty() {
+        out.push_str(&format!("{description}\n\n"));
+    }
+    out.push_str("| trace | policy | runs | score (USD), mean ± 95 % CI | cost (USD) | violation rate | drops | mean VMs | regret (USD) |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for row in rows {
+        let best = rows
+            .iter()
+            .filter(|r| r.trace == row.trace)
+            .map(|r| r.score_mean)
+            .fold(f64::INFINITY, f64::min);
+        let bold = |s: String| {
+            if row.score_mean == best {
+                format!("**{s}**")
+            } else {
+                s
+            }
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {:.4} | {:.4}% | {:.0} | {:.2} | {} |\n",
+            row.trace,
+            bold(row.policy.clone()),
+            row.runs,
+            bold(format!("{:.4} ± {:.4}", row.score_mean, row.score_ci95)),
+            row.cost_mean,
+            100.0 * row.violation_rate_mean,
+            row.drops_mean,
+            row.mean_vms_mean,
+            row.regret_mean
+                .map_or_else(|| "–".to_string(), |r| format!("{r:.4}")),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(policy: &str, seed: u64, score: f64) -> SummaryRow {
+        SummaryRow {
+            policy: policy.into(),
+            trace: "t".into(),
+            seed,
+            cost_usd: score / 2.0,
+            penalty_usd: score / 2.0,
+            score_usd: score,
+            requests: 100.0,
+            served: 100.0,
+            violations: score,
+            violation_rate: score / 100.0,
+            drops: 0.0,
+            final_backlog: 0.0,
+            mean_vms: 2.0,
+            max_vms: 3,
+            vm_hours: 1.0,
+            scaling_actions: 0,
+            steps: 10,
+            regret_usd: None,
+        }
+    }
+
+    #[test]
+    fn aggregates_match_a_hand_computation() {
+        let plan = Plan {
+            policies: vec![PolicyKind::Static, PolicyKind::Threshold],
+            workloads: vec![Arc::new(Workload {
+                name: "t".into(),
+                start_s: 0.0,
+                step_s: 60.0,
+                arrivals: vec![1.0],
+            })],
+            seeds: vec![1, 2, 3],
+        };
+        let runs = vec![
+            row("static", 1, 1.0),
+            row("static", 2, 2.0),
+            row("static", 3, 6.0),
+            row("threshold", 1, 4.0),
+            row("threshold", 2, 4.0),
+            row("threshold", 3, 4.0),
+        ];
+        let agg = aggregate(&runs, &plan);
+        assert_eq!(agg.len(), 2);
+        // static: mean 3, sd sqrt(7), CI 4.303 sqrt(7/3); cost is half.
+        assert_eq!(agg[0].score_mean, 3.0);
+        assert!((agg[0].score_sd - 7f64.sqrt()).abs() < 1e-12);
+        assert!((agg[0].score_ci95 - 4.303 * (7.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(agg[0].cost_mean, 1.5);
+        assert!((agg[0].violation_rate_mean - 0.03).abs() < 1e-15);
+        assert_eq!(
+            (agg[1].score_mean, agg[1].score_sd, agg[1].score_ci95),
+            (4.0, 0.0, 0.0)
+        );
+        let md = markdown("", &agg);
+        assert!(md.contains("| t | **static** | 3 | **3.0000 ± "), "{md}");
+        assert!(
+            md.contains("| t | threshold | 3 | 4.0000 ± 0.0000 |"),
+            "{md}"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! `qscale compare` through the binary.
+
+use std::fs;
+
+use crate::support::{qscale, read_csv};
+
+fn compare(out: &std::path::Path, threads: &str) {
+    qscale()
+        .env("RAYON_NUM_THREADS", threads)
+        .args(["compare", "--config", "tests/data/tiny.toml"])
+        .args([
+            "--set",
+            "experiment.seeds=[1, 2, 3]",
+            "--set",
+            "experiment.policies=[\"static\", \"threshold\"]",
+        ])
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+#[test]
+fn compare_writes_runs_summaries_and_aggregates_that_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c");
+    compare(&out, "2");
+    let (header, runs) = read_csv(&out.join("summary.csv"));
+    assert_eq!(runs.len(), 6);
+    let score = header.iter().position(|h| h == "score_usd").unwrap();
+    let (agg_header, agg) = read_csv(&out.join("aggregate.csv"));
+    assert_eq!(
+        agg_header.join(","),
+        "policy,trace,runs,score_mean,score_sd,score_ci95,cost_mean,penalty_mean,violation_rate_mean,drops_mean,mean_vms_mean,regret_mean"
+    );
+    assert_eq!(agg.len(), 2);
+    for (i, row) in agg.iter().enumerate() {
+        let scores: Vec<f64> = runs[3 * i..3 * i + 3]
+            .iter()
+            .map(|r| r[score].parse().unwrap())
+            .collect();
+        let mean = scores.iter().sum::<f64>() / 3.0;
+        let got: f64 = row[3].parse().unwrap();
+        assert!(
+            (got - mean).abs() <= 1e-12 * mean.abs().max(1.0),
+            "{got} vs {mean}"
+        );
+        assert_eq!(row[2], "3");
+    }
+    for policy in ["static", "threshold"] {
+        for seed in 1..=3 {
+            let run = out.join(format!("runs/{policy}/tiny/seed-{seed}"));
+            assert!(run.join("steps.csv").exists() && run.join("summary.csv").exists());
+        }
+    }
+    let md = fs::read_to_string(out.join("summary.md")).unwrap();
+    assert_eq!(
+        md.matches("**").count(),
+        4,
+        "one best row per trace, two bold cells: {md}"
+    );
+}
+
+#[test]
+fn compare_output_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    compare(&dir.path().join("one"), "1");
+    compare(&dir.path().join("two"), "2");
+    for file in [
+        "summary.csv",
+        "aggregate.csv",
+        "summary.md",
+        "runs/threshold/tiny/seed-2/steps.csv",
+    ] {
+        let a = fs::read(dir.path().join("one").join(file)).unwrap();
+        let b = fs::read(dir.path().join("two").join(file)).unwrap();
+        assert!(a == b, "{file} differs");
+    }
+}
