@@ -10,10 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::agent;
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
-use crate::experiment::{self, RunRecord};
+use crate::experiment::{self, RunRecord, TraceSet};
 use crate::metrics::to_csv;
 use crate::output::{write_file_atomic, OutputDir};
 use crate::policy::Learner;
+use crate::trace::import::{self as importer, ImportFormat, ImportOptions, ImportReport};
 use crate::trace::{self, GenKind, GenSpec};
 
 /// Prints a line to stdout, ignoring a closed pipe (`qscale ... | head`).
@@ -52,6 +53,17 @@ pub enum Command {
     /// Run experiment.policies × experiment.traces × experiment.seeds and
     /// aggregate over seeds.
     Compare(CompareArgs),
+    /// Sweep parameters: --set key=a,b,c (or from:to:step) axes × seeds, in
+    /// parallel, resumable, optionally one shard of a cluster job.
+    Sweep(SweepArgs),
+    /// Join the folders of a sharded sweep.
+    Merge(MergeArgs),
+    /// Measure the throughput of the step loop, training, trace import and
+    /// sweeps on the bundled traces (run from the repository root).
+    Bench(BenchArgs),
+    /// Rebuild the figures of a results folder (run, compare, train or
+    /// sweep) into DIR/figures/ from its CSVs.
+    Plot(PlotArgs),
     /// Generate, import or describe traces.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -97,6 +109,11 @@ pub struct RunArgs {
 pub enum TraceCommand {
     /// Generate a synthetic trace (seeded).
     Gen(GenArgs),
+    /// Turn web logs, invocation tables or page-view counts into a trace
+    /// (streaming; gzip input accepted).
+    Import(ImportArgs),
+    /// Print a trace's span, rates, burstiness and daily autocorrelation.
+    Stats(StatsArgs),
 }
 
 /// `qscale trace gen`.
@@ -150,7 +167,13 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Train(args) => train(args),
         Command::Evaluate(args) => evaluate(args),
         Command::Compare(args) => compare(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge(args) => merge(args),
+        Command::Bench(args) => bench(args),
+        Command::Plot(args) => plot(args),
         Command::Trace(TraceCommand::Gen(args)) => trace_gen(args),
+        Command::Trace(TraceCommand::Import(args)) => trace_import(args),
+        Command::Trace(TraceCommand::Stats(args)) => trace_stats(args),
     }
 }
 
@@ -273,6 +296,231 @@ fn trace_gen(args: GenArgs) -> Result<()> {
         generated.peak_rps()
     );
     Ok(())
+}
+
+/// `qscale trace import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Input format: clf, sdsc, azure-functions, wikipedia-pagecounts or
+    /// csv.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: ImportFormat,
+    /// Interval of the output trace, seconds (azure-functions: a multiple
+    /// of 60; wikipedia-pagecounts: a multiple of 3600).
+    #[arg(long, value_name = "S")]
+    pub interval_s: f64,
+    /// First instant to count, which becomes timestamp_s 0: Unix seconds or
+    /// a date like 1995-07-01T00:00:00-04:00 (no zone means UTC). Default:
+    /// the start of the earliest record's interval.
+    #[arg(long, value_name = "TIME", value_parser = importer::parse_time_arg)]
+    pub start: Option<f64>,
+    /// Instant to stop counting at (exclusive); same forms as --start.
+    #[arg(long, value_name = "TIME", value_parser = importer::parse_time_arg)]
+    pub end: Option<f64>,
+    /// Stop at the first malformed line (exit 2) instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// clf: keep only these status classes or codes, e.g. 2xx,3xx,404.
+    #[arg(long, value_delimiter = ',', value_name = "STATUS")]
+    pub status: Vec<importer::StatusFilter>,
+    /// clf: keep only these request methods, e.g. GET,HEAD.
+    #[arg(long, value_delimiter = ',', value_name = "METHOD")]
+    pub method: Vec<String>,
+    /// azure-functions: keep only this application (HashApp; repeatable).
+    #[arg(long = "app", value_name = "HASH")]
+    pub apps: Vec<String>,
+    /// azure-functions: keep only this function (HashFunction; repeatable).
+    #[arg(long = "function", value_name = "HASH")]
+    pub functions: Vec<String>,
+    /// wikipedia-pagecounts: keep only this project code, e.g. en
+    /// (repeatable).
+    #[arg(long = "project", value_name = "CODE")]
+    pub projects: Vec<String>,
+    /// wikipedia-pagecounts: keep only this page title as written in the
+    /// files, e.g. Main_Page (repeatable).
+    #[arg(long = "page", value_name = "TITLE")]
+    pub pages: Vec<String>,
+    /// Output trace (native CSV).
+    #[arg(long, value_name = "CSV")]
+    pub out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+    /// Input files, read in order (`-` for standard input); gzip is
+    /// recognised by its content.
+    #[arg(required = true, value_name = "IN")]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// `qscale trace stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Traces in the native CSV format.
+    #[arg(required = true, value_name = "TRACE")]
+    pub traces: Vec<PathBuf>,
+    /// Also write the statistics as CSV, one row per trace.
+    #[arg(long, visible_alias = "out", value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Replace an existing CSV file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Refuses to replace `path` unless forced.
+fn refuse_existing(path: &Path, force: bool) -> Result<()> {
+    if !force && path.exists() {
+        return Err(UsageError(format!(
+            "{} already exists: choose another file or pass --force",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn trace_import(args: ImportArgs) -> Result<()> {
+    refuse_existing(&args.out, args.force)?;
+    let name = args
+        .out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "trace".into());
+    let opts = ImportOptions {
+        format: args.format,
+        interval_s: args.interval_s,
+        start_s: args.start,
+        end_s: args.end,
+        strict: args.strict,
+        filter: importer::RecordFilter {
+            statuses: args.status,
+            methods: args.method,
+            apps: args.apps,
+            functions: args.functions,
+            projects: args.projects,
+            pages: args.pages,
+        },
+        name,
+    };
+    let report = importer::import(&args.inputs, &opts)?;
+    let mut bytes = Vec::new();
+    trace::write_csv(&report.trace, &mut bytes).context("formatting the trace")?;
+    write_file_atomic(&args.out, &bytes)?;
+    print_import(&args.out, &report);
+    Ok(())
+}
+
+/// The import summary on stdout; skipped malformed lines on stderr.
+fn print_import(out: &Path, r: &ImportReport) {
+    let t = &r.trace;
+    say!(
+        "wrote {} ({} rows of {} s, {} requests, mean {:.3} req/s, peak {:.3} req/s)",
+        out.display(),
+        t.requests.len(),
+        t.interval_s,
+        r.requests,
+        t.mean_rps(),
+        t.peak_rps()
+    );
+    match r.origin_unix_s {
+        Some(origin) => say!(
+            "timestamp_s 0 is {} (Unix {origin})",
+            importer::format_utc(origin)
+        ),
+        None => say!("timestamp_s 0 is the first interval's start (the input carries no date; --start sets it)"),
+    }
+    say!(
+        "read {} lines from {} file{}: {} records counted, {} filtered out, {} outside --start/--end",
+        r.lines,
+        r.files,
+        if r.files == 1 { "" } else { "s" },
+        r.records,
+        r.filtered,
+        r.outside
+    );
+    if let Some(first) = &r.first_malformed {
+        eprintln!(
+            "skipped {} malformed line{}; first: {first}",
+            r.malformed,
+            if r.malformed == 1 { "" } else { "s" }
+        );
+    }
+}
+
+fn trace_stats(args: StatsArgs) -> Result<()> {
+    if let Some(csv) = &args.csv {
+        refuse_existing(csv, args.force)?;
+    }
+    let rows = args
+        .traces
+        .iter()
+        .map(|path| Ok(trace::stats(&trace::read_csv(path)?)))
+        .collect::<Result<Vec<_>>>()?;
+    for line in stats_table(&rows) {
+        say!("{line}");
+    }
+    if let Some(csv) = &args.csv {
+        write_file_atomic(csv, &to_csv(&rows)?)?;
+        say!("wrote {}", csv.display());
+    }
+    Ok(())
+}
+
+/// The statistics as aligned text: one line per measure, one column per
+/// trace; `-` where a value is undefined.
+fn stats_table(rows: &[trace::TraceStats]) -> Vec<String> {
+    fn fixed(v: f64, digits: usize) -> String {
+        format!("{v:.digits$}")
+    }
+    fn opt(v: Option<f64>, digits: usize) -> String {
+        v.map_or_else(|| "-".to_string(), |v| fixed(v, digits))
+    }
+    fn span(s: f64) -> String {
+        if s >= 2.0 * 86_400.0 {
+            format!("{:.2} d", s / 86_400.0)
+        } else if s >= 2.0 * 3600.0 {
+            format!("{:.2} h", s / 3600.0)
+        } else {
+            format!("{s} s")
+        }
+    }
+    type Cell = fn(&trace::TraceStats) -> String;
+    let measures: [(&str, Cell); 10] = [
+        ("trace", |s| s.name.clone()),
+        ("rows", |s| s.rows.to_string()),
+        ("interval_s", |s| s.interval_s.to_string()),
+        ("span", |s| span(s.span_s)),
+        ("mean_rps", |s| fixed(s.mean_rps, 4)),
+        ("peak_rps", |s| fixed(s.peak_rps, 4)),
+        ("peak_to_mean", |s| opt(s.peak_to_mean, 2)),
+        ("cv", |s| opt(s.cv, 3)),
+        ("daily_autocorr", |s| opt(s.daily_autocorr, 3)),
+        ("max_jump_rps", |s| fixed(s.max_jump_rps, 4)),
+    ];
+    let cells: Vec<Vec<String>> = measures
+        .iter()
+        .map(|(_, cell)| rows.iter().map(cell).collect())
+        .collect();
+    let label_width = measures.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..rows.len())
+        .map(|j| {
+            cells
+                .iter()
+                .map(|c| c[j].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    measures
+        .iter()
+        .zip(&cells)
+        .map(|((label, _), row)| {
+            let mut line = format!("{label:<label_width$}");
+            for (cell, width) in row.iter().zip(&widths) {
+                line.push_str(&format!("  {cell:>width$}"));
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
 }
 
 /// `qscale train`.
@@ -459,7 +707,8 @@ pub struct CompareArgs {
 
 fn compare(args: CompareArgs) -> Result<()> {
     let config = load_config(&args.cfg, Vec::new())?;
-    let plan = crate::compare::Plan::from_config(&config)?;
+    let traces = TraceSet::load(&crate::compare::all_trace_paths(&config)?)?;
+    let plan = crate::compare::Plan::new(&config, &traces)?;
     let out = OutputDir::create(&args.out, args.force)?;
     let bar = progress_bar(plan.len() as u64, "comparing");
     let save = |record: &RunRecord| -> Result<()> {
@@ -473,7 +722,7 @@ fn compare(args: CompareArgs) -> Result<()> {
             &to_csv(std::slice::from_ref(s))?,
         )
     };
-    let result = crate::compare::compare(&config, &plan, &save, &|| bar.inc(1))?;
+    let result = crate::compare::compare(&config, &plan, &traces, &save, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let table = crate::compare::markdown(&config.experiment.description, &result.aggregate);
     out.write("summary.csv", &to_csv(&result.runs)?)?;
@@ -484,4 +733,228 @@ fn compare(args: CompareArgs) -> Result<()> {
     say!("{table}");
     say!("wrote {}", dir.display());
     Ok(())
+}
+
+/// `qscale sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Config file and overrides; a --set whose value has commas
+    /// (key=a,b,c) or is a range (key=from:to:step) is a sweep axis.
+    #[command(flatten)]
+    pub cfg: ConfigArgs,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only shard I of N (1-based), e.g. 2/8; join shards with merge.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Sweep folder (a rerun of the same command resumes it).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Start over if the folder holds another sweep.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `qscale merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard folders of one sweep.
+    #[arg(required = true, value_name = "DIR")]
+    pub shards: Vec<PathBuf>,
+    /// The merged sweep folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let bad = || {
+        UsageError(format!(
+            "--shard {text}: expected I/N with 1 <= I <= N, e.g. 2/8"
+        ))
+    };
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || n == 0 || i > n {
+        return Err(bad().into());
+    }
+    Ok((i, n))
+}
+
+fn sweep(args: SweepArgs) -> Result<()> {
+    let mut axes = Vec::new();
+    let mut plain = Vec::new();
+    for set in &args.cfg.set {
+        match crate::sweep::cli_axis(set)? {
+            Some(axis) => axes.push(axis),
+            None => plain.push(set.clone()),
+        }
+    }
+    let cfg = ConfigArgs {
+        config: args.cfg.config.clone(),
+        set: plain,
+    };
+    let config = load_config(&cfg, Vec::new())?;
+    let grid = crate::sweep::Grid::new(&config.sweep, axes, &config.experiment.seeds)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if args.jobs == Some(0) {
+        return Err(UsageError("--jobs must be at least 1".into()).into());
+    }
+    let options = crate::sweep::SweepOptions {
+        jobs: args.jobs,
+        shard,
+        force: args.force,
+    };
+    let bar = progress_bar(0, "sweep cells");
+    let started = std::time::Instant::now();
+    let report = crate::sweep::run_sweep(&config, &grid, &args.out, &options, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    say!(
+        "{} cells ({} combinations x {} seeds{}): ran {}, skipped {} finished, in {:.1} s ({:.1} cells/s)",
+        report.cells,
+        grid.n_combinations(),
+        grid.seeds.len(),
+        shard.map_or_else(String::new, |(i, n)| format!(", shard {i}/{n}")),
+        report.ran,
+        report.skipped,
+        secs,
+        report.ran as f64 / secs.max(1e-9)
+    );
+    if report.aggregated {
+        say!(
+            "wrote {0}/aggregate.csv, {0}/best.md, {0}/summary.csv",
+            args.out.display()
+        );
+    } else {
+        say!(
+            "wrote the shard's cells into {}; join the shards with `qscale merge`",
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn merge(args: MergeArgs) -> Result<()> {
+    let copied = crate::sweep::merge(&args.shards, &args.out, args.force)?;
+    say!(
+        "merged {} cells from {} shard folders into {}",
+        copied,
+        args.shards.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `qscale plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A results folder: a run, a comparison, a training run, a folder of
+    /// training runs (seed-*/) or a sweep.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Image format: png, svg or both.
+    #[arg(long, default_value = "both", value_name = "FORMAT")]
+    pub format: crate::plot::Format,
+}
+
+fn plot(args: PlotArgs) -> Result<()> {
+    let report = crate::plot::plot_folder(&args.dir, args.format)?;
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    for path in &report.written {
+        say!("wrote {}", path.display());
+    }
+    say!(
+        "{} figure file(s) from a {} in {}",
+        report.written.len(),
+        report.kind,
+        args.dir.display()
+    );
+    Ok(())
+}
+
+/// `qscale bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of `name=value unit` lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to spend on each figure.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    if !Path::new("traces/nasa-jul95.csv").exists() {
+        return Err(UsageError(
+            "qscale bench reads the bundled traces: run it from the repository root".into(),
+        )
+        .into());
+    }
+    if !(args.seconds > 0.0 && args.seconds.is_finite()) {
+        return Err(UsageError("--seconds must be a positive number".into()).into());
+    }
+    let scratch = std::env::temp_dir().join(format!("qscale-bench-{}", std::process::id()));
+    let json = args.json;
+    let result = crate::bench::run_bench(Path::new("."), &scratch, args.seconds, &mut |f| {
+        if !json {
+            say!("{}={:.6} {}  # {}", f.name, f.value, f.unit, f.detail);
+        }
+    });
+    std::fs::remove_dir_all(&scratch).ok();
+    let figures = result?;
+    if json {
+        let map: serde_json_like::Map = figures
+            .iter()
+            .map(|f| (f.name.clone(), f.value, f.unit.clone()))
+            .collect();
+        say!("{}", map.render());
+    }
+    Ok(())
+}
+
+/// A minimal JSON object writer for `bench --json` (names and numbers only).
+mod serde_json_like {
+    /// `{"name": {"value": v, "unit": "u"}, ...}` in insertion order.
+    pub struct Map(Vec<(String, f64, String)>);
+
+    impl FromIterator<(String, f64, String)> for Map {
+        fn from_iter<I: IntoIterator<Item = (String, f64, String)>>(iter: I) -> Self {
+            Map(iter.into_iter().collect())
+        }
+    }
+
+    impl Map {
+        pub fn render(&self) -> String {
+            let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+            let body: Vec<String> = self
+                .0
+                .iter()
+                .map(|(k, v, u)| {
+                    let v = if v.is_finite() {
+                        v.to_string()
+                    } else {
+                        "null".to_string()
+                    };
+                    format!(
+                        "\"{}\": {{\"value\": {v}, \"unit\": \"{}\"}}",
+                        escape(k),
+                        escape(u)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", body.join(", "))
+        }
+    }
 }

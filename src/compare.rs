@@ -9,6 +9,7 @@
 //! run's regret is its score minus the oracle's on the same trace and seed.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -16,9 +17,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::agent::{self, QAgent};
+use crate::cli::UsageError;
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
-use crate::experiment::{self, RunRecord};
+use crate::experiment::{self, RunRecord, TraceSet};
 use crate::metrics::SummaryRow;
 use crate::policy::{self, Learner, PolicyContext};
 use crate::stats::Summary;
@@ -74,26 +76,18 @@ pub struct Plan {
 
 impl Plan {
     /// The plan of `config`: `experiment.policies` (all rules when empty),
-    /// `experiment.traces` (`workload.trace` when empty), `experiment.seeds`.
+    /// `experiment.traces` (`workload.trace` when empty), `experiment.seeds`,
+    /// with traces prepared from `traces`.
     ///
     /// # Errors
-    /// No trace at all, a trace that cannot be loaded, or two traces with
+    /// No trace at all, a trace that cannot be prepared, or two traces with
     /// the same name.
-    pub fn from_config(config: &Config) -> Result<Plan> {
-        let mut paths = config.experiment.traces.clone();
-        if paths.is_empty() {
-            match &config.workload.trace {
-                Some(t) => paths.push(t.clone()),
-                None => bail!(crate::cli::UsageError(
-                    "nothing to compare on: set experiment.traces (or workload.trace)".into()
-                )),
-            }
-        }
-        let workloads = experiment::load_workloads(&paths, config)?;
+    pub fn new(config: &Config, traces: &TraceSet) -> Result<Plan> {
+        let workloads = traces.workloads(&trace_paths(config)?, config)?;
         let mut names = HashSet::new();
         for w in &workloads {
             if !names.insert(w.name.clone()) {
-                bail!(crate::cli::UsageError(format!(
+                bail!(UsageError(format!(
                     "two traces are named `{}`: rename one so their results do not collide",
                     w.name
                 )));
@@ -124,7 +118,36 @@ impl Plan {
     }
 }
 
-/// Runs the plan. `on_run` receives each finished run (from worker
+/// The trace files a comparison under `config` replays:
+/// `experiment.traces`, or `workload.trace` when that list is empty.
+///
+/// # Errors
+/// Neither is set.
+pub fn trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
+    if !config.experiment.traces.is_empty() {
+        return Ok(config.experiment.traces.clone());
+    }
+    match &config.workload.trace {
+        Some(t) => Ok(vec![t.clone()]),
+        None => bail!(UsageError(
+            "nothing to compare on: set experiment.traces (or workload.trace)".into()
+        )),
+    }
+}
+
+/// Every trace file `config` may need: the compared ones and the agent's
+/// training traces.
+///
+/// # Errors
+/// As [`trace_paths`].
+pub fn all_trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
+    let mut paths = trace_paths(config)?;
+    paths.extend(config.experiment.train_traces.iter().cloned());
+    Ok(paths)
+}
+
+/// Runs the plan (`traces` holds the training traces of a learning
+/// policy). `on_run` receives each finished run (from worker
 /// threads, in any order) so the caller can save its steps; `progress` is
 /// called once per finished run.
 ///
@@ -133,20 +156,20 @@ impl Plan {
 pub fn compare(
     config: &Config,
     plan: &Plan,
+    traces: &TraceSet,
     on_run: &(dyn Fn(&RunRecord) -> Result<()> + Sync),
     progress: &(dyn Fn() + Sync),
 ) -> Result<Comparison> {
     // Learners are trained once per seed, before the runs.
     let agents: Vec<Option<QAgent>> = if plan.policies.contains(&PolicyKind::Qlearning) {
-        let mut learn_config = config.clone();
-        learn_config.policy.kind = PolicyKind::Qlearning;
-        let train_on = if config.experiment.train_traces.is_empty() {
-            bail!(crate::cli::UsageError(
+        if config.experiment.train_traces.is_empty() {
+            bail!(UsageError(
                 "qlearning needs experiment.train_traces to train on before it is compared".into()
             ));
-        } else {
-            experiment::load_workloads(&config.experiment.train_traces, config)?
-        };
+        }
+        let mut learn_config = config.clone();
+        learn_config.policy.kind = PolicyKind::Qlearning;
+        let train_on = traces.workloads(&config.experiment.train_traces, config)?;
         plan.seeds
             .par_iter()
             .map(|&seed| {

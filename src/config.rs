@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::agent::AgentConfig;
+pub use crate::policy::{
+    AdjustmentType, HpaPolicyType, HpaScalingPolicy, HpaSelectPolicy, StepAdjustment,
+};
 
 /// A configuration problem: the file, the key or the `--set` at fault.
 #[derive(Debug, thiserror::Error)]
@@ -199,15 +202,33 @@ pub enum PolicyKind {
     /// Threshold rule with cooldown (AWS simple scaling).
     #[default]
     Threshold,
+    /// AWS step scaling: step adjustments on a high and a low alarm, with
+    /// instance warm-up.
+    Step,
+    /// AWS target tracking on average utilization.
+    Target,
+    /// The Kubernetes Horizontal Pod Autoscaler.
+    Hpa,
+    /// Forecasts the load from the past (seasonal naive or Holt-Winters)
+    /// and provisions `boot_s` ahead (AWS predictive scaling).
+    Predictive,
+    /// Clairvoyant: replays a schedule planned by dynamic programming with
+    /// the whole episode known.
+    Oracle,
     /// Tabular Q-learning, trained on `experiment.train_traces` first.
     Qlearning,
 }
 
 impl PolicyKind {
     /// Every kind, in documentation order.
-    pub const ALL: [PolicyKind; 3] = [
+    pub const ALL: [PolicyKind; 8] = [
         PolicyKind::Static,
         PolicyKind::Threshold,
+        PolicyKind::Step,
+        PolicyKind::Target,
+        PolicyKind::Hpa,
+        PolicyKind::Predictive,
+        PolicyKind::Oracle,
         PolicyKind::Qlearning,
     ];
 
@@ -216,6 +237,11 @@ impl PolicyKind {
         match self {
             PolicyKind::Static => "static",
             PolicyKind::Threshold => "threshold",
+            PolicyKind::Step => "step",
+            PolicyKind::Target => "target",
+            PolicyKind::Hpa => "hpa",
+            PolicyKind::Predictive => "predictive",
+            PolicyKind::Oracle => "oracle",
             PolicyKind::Qlearning => "qlearning",
         }
     }
@@ -253,6 +279,20 @@ pub enum StaticSizing {
     Peak,
 }
 
+/// How the `predictive` policy forecasts the arrival rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Forecaster {
+    /// The rate one season (`policy.season_s`) earlier.
+    SeasonalNaive,
+    /// Additive Holt-Winters (level, trend, season).
+    #[default]
+    HoltWinters,
+}
+
+/// Longest `policy.season_s` accepted, seconds: a leap year.
+pub const MAX_SEASON_S: f64 = 366.0 * 86_400.0;
+
 /// `[policy]`: which policy decides and its parameters. Keys that the
 /// chosen kind does not use are accepted and ignored, so one file can be
 /// switched between kinds with `--set policy.kind=...`.
@@ -261,7 +301,8 @@ pub enum StaticSizing {
 pub struct PolicyConfig {
     /// The policy. Default `"threshold"`.
     pub kind: PolicyKind,
-    /// Utilization the rule aims for, in (0, 1]. Used by `static` sizing.
+    /// Utilization the rule aims for, in (0, 1]. Used by `static` sizing,
+    /// `predictive`, `target` and `hpa` (in whole percent: 0.7 → 70 %).
     /// Default 0.7.
     pub target_utilization: f64,
     /// `static`: `"count"`, `"mean"` or `"peak"`. Default `"peak"`.
@@ -279,6 +320,84 @@ pub struct PolicyConfig {
     /// `threshold`: seconds after the last activity completes before the
     /// rule reacts again, ≥ 0. Default 300 (AWS `DefaultCooldown`).
     pub cooldown_s: f64,
+    /// `step`: the high alarm's threshold on utilization, in (0, 1]; it is
+    /// in ALARM while utilization ≥ this. Default 0.7.
+    pub scale_out_threshold: f64,
+    /// `step`: scale-out steps `{ lower, upper, adjustment }`, bounds
+    /// relative to `scale_out_threshold` in utilization units (omitted:
+    /// ∓∞), no overlaps or gaps. Default `[0, 0.1) → +1`, `[0.1, 0.2) → +2`,
+    /// `[0.2, ∞) → +3`.
+    pub scale_out_steps: Vec<StepAdjustment>,
+    /// `step`: the low alarm's threshold, in [0, scale_out_threshold); it
+    /// is in ALARM while utilization ≤ this. Default 0.3.
+    pub scale_in_threshold: f64,
+    /// `step`: scale-in steps, relative to `scale_in_threshold`. Default
+    /// `(−∞, 0] → −1`.
+    pub scale_in_steps: Vec<StepAdjustment>,
+    /// `step`: `"change-in-capacity"`, `"percent-change-in-capacity"` or
+    /// `"exact-capacity"` (adjustments ≥ 0), for both alarms. Default
+    /// `"change-in-capacity"`.
+    pub adjustment_type: AdjustmentType,
+    /// `step` with `"percent-change-in-capacity"`: smallest change, VMs,
+    /// ≥ 1. Default: unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_adjustment_magnitude: Option<u32>,
+    /// `step`: consecutive steps (one data point each) an alarm must
+    /// breach, ≥ 1. Default 1.
+    pub evaluation_periods: u32,
+    /// `step`, `target`: instance warm-up from the launch request, seconds,
+    /// ≥ 0. Default: unset, meaning `cloud.boot_s` (AWS falls back to 300).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_s: Option<f64>,
+    /// `target`: never scale in (`DisableScaleIn`). Default false.
+    pub disable_scale_in: bool,
+    /// `hpa`: tolerance above a ratio of 1 before scaling up, ≥ 0.
+    /// Default 0.1.
+    pub hpa_scale_up_tolerance: f64,
+    /// `hpa`: tolerance below a ratio of 1 before scaling down, ≥ 0.
+    /// Default 0.1.
+    pub hpa_scale_down_tolerance: f64,
+    /// `hpa`: scale-up stabilization window, seconds, in [0, 3600].
+    /// Default 0.
+    pub hpa_scale_up_stabilization_s: u32,
+    /// `hpa`: scale-down stabilization window, seconds, in [0, 3600].
+    /// Default 300.
+    pub hpa_scale_down_stabilization_s: u32,
+    /// `hpa`: scale-up rate limits `{ type = "pods" | "percent", value,
+    /// period_s }`, at least one, value ≥ 1, period_s in [1, 1800]. Default
+    /// 4 pods and 100 % per 15 s.
+    pub hpa_scale_up_policies: Vec<HpaScalingPolicy>,
+    /// `hpa`: scale-down rate limits, as above. Default 100 % per 15 s.
+    pub hpa_scale_down_policies: Vec<HpaScalingPolicy>,
+    /// `hpa`: `"max"`, `"min"` or `"disabled"` among the scale-up
+    /// policies. Default `"max"`.
+    pub hpa_scale_up_select: HpaSelectPolicy,
+    /// `hpa`: the same for scale-down. Default `"max"`.
+    pub hpa_scale_down_select: HpaSelectPolicy,
+    /// `hpa`: controller sync period, seconds, ≥ 1. Default 15.
+    pub hpa_sync_period_s: u32,
+    /// `predictive`: `"seasonal-naive"` or `"holt-winters"`. Default
+    /// `"holt-winters"`.
+    pub forecaster: Forecaster,
+    /// `predictive`: season length, seconds, in (0, 31 622 400] (a leap
+    /// year); rounded to whole steps, at least one. Default 86 400 (a day).
+    pub season_s: f64,
+    /// `predictive` with Holt-Winters: level smoothing α, in (0, 1].
+    /// Default 0.5.
+    pub smoothing_level: f64,
+    /// `predictive` with Holt-Winters: trend smoothing β, in [0, 1].
+    /// Default 0.05.
+    pub smoothing_trend: f64,
+    /// `predictive` with Holt-Winters: seasonal smoothing γ, in [0, 1].
+    /// Default 0.3.
+    pub smoothing_seasonal: f64,
+    /// `predictive`: factor applied to the forecast rate before sizing,
+    /// finite and > 0. Default 1.
+    pub headroom: f64,
+    /// `predictive`: never provision fewer VMs than the last step's rate
+    /// needs at `target_utilization` (predictive paired with a reactive
+    /// rule, as AWS recommends). Default true.
+    pub reactive: bool,
 }
 
 impl Default for PolicyConfig {
@@ -293,6 +412,31 @@ impl Default for PolicyConfig {
             step: 1,
             periods: 1,
             cooldown_s: 300.0,
+            scale_out_threshold: 0.7,
+            scale_out_steps: crate::policy::default_scale_out_steps(),
+            scale_in_threshold: 0.3,
+            scale_in_steps: crate::policy::default_scale_in_steps(),
+            adjustment_type: AdjustmentType::ChangeInCapacity,
+            min_adjustment_magnitude: None,
+            evaluation_periods: 1,
+            warmup_s: None,
+            disable_scale_in: false,
+            hpa_scale_up_tolerance: 0.1,
+            hpa_scale_down_tolerance: 0.1,
+            hpa_scale_up_stabilization_s: 0,
+            hpa_scale_down_stabilization_s: 300,
+            hpa_scale_up_policies: crate::policy::default_hpa_scale_up_policies(),
+            hpa_scale_down_policies: crate::policy::default_hpa_scale_down_policies(),
+            hpa_scale_up_select: HpaSelectPolicy::Max,
+            hpa_scale_down_select: HpaSelectPolicy::Max,
+            hpa_sync_period_s: 15,
+            forecaster: Forecaster::HoltWinters,
+            season_s: 86_400.0,
+            smoothing_level: 0.5,
+            smoothing_trend: 0.05,
+            smoothing_seasonal: 0.3,
+            headroom: 1.0,
+            reactive: true,
         }
     }
 }
@@ -329,6 +473,28 @@ impl Default for ExperimentConfig {
     }
 }
 
+/// `[sweep]`: parameter axes for `qscale sweep`. Ignored by other commands.
+///
+/// ```toml
+/// [sweep.axes]                      # the Cartesian product, in this order
+/// "agent.alpha" = [0.05, 0.1, 0.2]  # a list
+/// "agent.gamma" = "0.9:0.99:0.03"   # a range from:to:step (to included)
+/// "cloud.boot_s" = { from = 30, to = 120, step = 30 }
+///
+/// [[sweep.zip]]                     # axes that move together
+/// "policy.upper" = [0.7, 0.8, 0.9]
+/// "policy.lower" = [0.2, 0.3, 0.4]
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Independent axes: `"section.key"` = list, range string or
+    /// `{ from, to, step }`. Default none.
+    pub axes: toml::Table,
+    /// Groups of axes of equal length that are stepped together. Default none.
+    pub zip: Vec<toml::Table>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -345,6 +511,16 @@ pub struct Config {
     pub agent: AgentConfig,
     /// `[experiment]`.
     pub experiment: ExperimentConfig,
+    /// `[sweep]`.
+    #[serde(skip_serializing_if = "SweepConfig::is_empty")]
+    pub sweep: SweepConfig,
+}
+
+impl SweepConfig {
+    /// True when no axis is given.
+    pub fn is_empty(&self) -> bool {
+        self.axes.is_empty() && self.zip.is_empty()
+    }
 }
 
 impl Config {
@@ -376,6 +552,40 @@ impl Config {
             apply_override(&mut table, arg)?;
             config = Config::from_table(&table, &format!("--set {arg}"))?;
         }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// This configuration with `section.key` values replaced, validated.
+    ///
+    /// # Errors
+    /// An unknown key, a value of the wrong type, or a bound violated.
+    pub fn with_overrides(
+        &self,
+        overrides: &[(String, toml::Value)],
+    ) -> Result<Config, ConfigError> {
+        let origin = || {
+            overrides
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut table = match toml::Value::try_from(self) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => {
+                return Err(ConfigError::Inconsistent(
+                    "config does not serialize".into(),
+                ))
+            }
+        };
+        for (key, value) in overrides {
+            set_key(&mut table, key, value.clone()).map_err(|reason| ConfigError::BadOverride {
+                arg: format!("{key}={value}"),
+                reason,
+            })?;
+        }
+        let config = Config::from_table(&table, &origin())?;
         config.validate()?;
         Ok(config)
     }
@@ -455,6 +665,38 @@ impl Config {
             return Err(out_of_range("policy.periods", 0.0, ">= 1"));
         }
         non_negative("policy.cooldown_s", p.cooldown_s)?;
+        crate::policy::validate_step_config(p)?;
+        crate::policy::validate_hpa_config(p)?;
+        positive("policy.season_s", p.season_s)?;
+        if p.season_s > MAX_SEASON_S {
+            return Err(out_of_range(
+                "policy.season_s",
+                p.season_s,
+                "in (0, 31622400] (a leap year)",
+            ));
+        }
+        if !(p.smoothing_level > 0.0 && p.smoothing_level <= 1.0) {
+            return Err(out_of_range(
+                "policy.smoothing_level",
+                p.smoothing_level,
+                "in (0, 1]",
+            ));
+        }
+        if !(0.0..=1.0).contains(&p.smoothing_trend) {
+            return Err(out_of_range(
+                "policy.smoothing_trend",
+                p.smoothing_trend,
+                "in [0, 1]",
+            ));
+        }
+        if !(0.0..=1.0).contains(&p.smoothing_seasonal) {
+            return Err(out_of_range(
+                "policy.smoothing_seasonal",
+                p.smoothing_seasonal,
+                "in [0, 1]",
+            ));
+        }
+        positive("policy.headroom", p.headroom)?;
         self.agent.validate()?;
         if self.experiment.seeds.is_empty() {
             return Err(ConfigError::Inconsistent(
@@ -483,19 +725,21 @@ fn apply_override(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError>
     let (key, raw) = arg
         .split_once('=')
         .ok_or_else(|| bad("expected section.key=value"))?;
-    let (section, field) = key
-        .trim()
-        .split_once('.')
-        .ok_or_else(|| bad("the key must be section.key, e.g. cloud.max_vms"))?;
+    set_key(table, key.trim(), parse_value(raw.trim())).map_err(|reason| bad(&reason))
+}
+
+/// Sets `section.key` in a config table.
+fn set_key(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
+    let usage = || "the key must be section.key, e.g. cloud.max_vms".to_string();
+    let (section, field) = key.split_once('.').ok_or_else(usage)?;
     if section.is_empty() || field.is_empty() || field.contains('.') {
-        return Err(bad("the key must be section.key, e.g. cloud.max_vms"));
+        return Err(usage());
     }
-    let value = parse_value(raw.trim());
     let entry = table
         .entry(section.to_string())
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     let toml::Value::Table(section_table) = entry else {
-        return Err(bad(&format!("`{section}` is not a section")));
+        return Err(format!("`{section}` is not a section"));
     };
     section_table.insert(field.to_string(), value);
     Ok(())

@@ -3,6 +3,7 @@
 //! Every policy, rule or learner, goes through [`run`]; nothing here
 //! depends on which policy it is.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use crate::cloud::{Action, CloudEnv, Environment, Observation, Step, StepInfo, W
 use crate::config::Config;
 use crate::metrics::{SummaryRow, Totals};
 use crate::policy::{self, Learner, Policy, PolicyContext};
+use crate::trace::Trace;
 
 /// Runs `policy` on `env` from `reset(seed)` until the episode ends,
 /// calling `observe` with every step's metrics. Returns the totals.
@@ -117,6 +119,46 @@ pub fn load_workloads(paths: &[PathBuf], config: &Config) -> Result<Vec<Arc<Work
                 .map_err(anyhow::Error::from)
         })
         .collect()
+}
+
+/// Trace files parsed once, prepared for any configuration (sweeps vary
+/// `workload.*` keys per cell without re-reading files).
+#[derive(Debug, Clone, Default)]
+pub struct TraceSet {
+    traces: BTreeMap<PathBuf, Arc<Trace>>,
+}
+
+impl TraceSet {
+    /// Parses every file of `paths` (duplicates once).
+    ///
+    /// # Errors
+    /// The first file that cannot be read.
+    pub fn load<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> Result<TraceSet> {
+        let mut traces = BTreeMap::new();
+        for p in paths {
+            if !traces.contains_key(p) {
+                traces.insert(p.clone(), Arc::new(crate::trace::read_csv(p)?));
+            }
+        }
+        Ok(TraceSet { traces })
+    }
+
+    /// The traces of `paths` prepared under `config`.
+    ///
+    /// # Errors
+    /// A path not loaded, or a trace too short for `workload.step_s`.
+    pub fn workloads(&self, paths: &[PathBuf], config: &Config) -> Result<Vec<Arc<Workload>>> {
+        paths
+            .iter()
+            .map(|p| {
+                let trace = self
+                    .traces
+                    .get(p)
+                    .ok_or_else(|| anyhow::anyhow!("trace {} was not loaded", p.display()))?;
+                Ok(Arc::new(Workload::from_trace(trace, config)?))
+            })
+            .collect()
+    }
 }
 
 /// Runs `policy` on `workload` with `seed` and keeps every step.

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod bench;
 pub mod cli;
 pub mod cloud;
 pub mod compare;
@@ -23,9 +24,11 @@ pub mod config;
 pub mod experiment;
 pub mod metrics;
 pub mod output;
+pub mod plot;
 pub mod policy;
 pub mod rng;
 pub mod stats;
+pub mod sweep;
 pub mod trace;
 
 /// The process exit code for an error: 2 when the input was at fault (a
@@ -37,6 +40,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || e.is::<cli::UsageError>()
             || e.is::<output::OutputExists>()
             || e.is::<agent::QTableError>()
+            || e.is::<plot::PlotError>()
     });
     if bad_input {
         2

@@ -5,7 +5,7 @@
 //! run's totals (the totals are accumulated from the same values, in the
 //! same order).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cloud::StepInfo;
 
@@ -105,7 +105,7 @@ impl Totals {
 }
 
 /// One row of `summary.csv`: a run's totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
     /// Policy name.
     pub policy: String,

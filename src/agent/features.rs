@@ -33,12 +33,16 @@ pub struct Discretiser {
     sizes: [usize; 5],
 }
 
+// Edges are strictly increasing (validated), so the edges `<= x` form a
+// prefix and counting them all, without a branch, gives the bucket.
+#[inline]
 fn bucket_f64(edges: &[f64], x: f64) -> usize {
-    edges.iter().take_while(|&&e| e <= x).count()
+    edges.iter().map(|&e| usize::from(e <= x)).sum()
 }
 
+#[inline]
 fn bucket_u32(edges: &[u32], x: u32) -> usize {
-    edges.iter().take_while(|&&e| e <= x).count()
+    edges.iter().map(|&e| usize::from(e <= x)).sum()
 }
 
 impl Discretiser {
@@ -84,6 +88,7 @@ impl Discretiser {
 
     /// The bucket indices of each feature for `obs`, given the arrivals of
     /// the step before it.
+    #[inline]
     pub fn buckets(&self, obs: &Observation, prev_arrivals: f64) -> [usize; 5] {
         let serving = f64::from(obs.vms_serving.max(1));
         let util = obs.arrival_rps / (serving * self.service_rps);
@@ -110,6 +115,7 @@ impl Discretiser {
     }
 
     /// The state index of `obs`.
+    #[inline]
     pub fn state(&self, obs: &Observation, prev_arrivals: f64) -> usize {
         let b = self.buckets(obs, prev_arrivals);
         let mut index = 0;
@@ -142,6 +148,37 @@ impl Discretiser {
             Some(e) => {
                 let edges: Vec<f64> = e.iter().map(|&x| f64::from(x)).collect();
                 representative(&edges, b, f64::from(self.vm_lo)).round() as u32
+            }
+        }
+    }
+
+    /// The utilization bucket edges (offered load per serving VM).
+    pub fn util_edges(&self) -> &[f64] {
+        &self.util_edges
+    }
+
+    /// The load-trend bucket edges (relative change of the arrivals).
+    pub fn trend_edges(&self) -> &[f64] {
+        &self.trend_edges
+    }
+
+    /// The VM counts (running + booting) of VM bucket `b`, lowest and
+    /// highest, within `[cloud.min_vms, cloud.max_vms]`.
+    pub fn vm_bucket_bounds(&self, b: usize) -> (u32, u32) {
+        match &self.vm_edges {
+            None => {
+                let v = self.vm_lo.saturating_add(b as u32).min(self.vm_hi);
+                (v, v)
+            }
+            Some(e) => {
+                let lo = b
+                    .checked_sub(1)
+                    .and_then(|i| e.get(i))
+                    .map_or(self.vm_lo, |&x| x.max(self.vm_lo));
+                let hi = e
+                    .get(b)
+                    .map_or(self.vm_hi, |&x| x.saturating_sub(1).min(self.vm_hi));
+                (lo, hi.max(lo))
             }
         }
     }

@@ -60,6 +60,9 @@ pub struct QAgent {
     last_action: usize,
     /// SARSA: (s, a, r) waiting for the next action.
     pending: Option<(usize, usize, f64)>,
+    /// The state `learn` computed for the next observation (its step and
+    /// index), so `decide` does not discretise it twice.
+    next_state: Option<(u64, usize)>,
 }
 
 impl QAgent {
@@ -96,6 +99,7 @@ impl QAgent {
             last_state: 0,
             last_action: 0,
             pending: None,
+            next_state: None,
         }
     }
 
@@ -271,7 +275,10 @@ impl Policy for QAgent {
             self.prev_arrivals = obs.arrivals;
             self.pending = None;
         }
-        let s = self.disc.state(obs, self.prev_arrivals);
+        let s = match self.next_state.take() {
+            Some((step, s)) if step == obs.step && obs.step != 0 => s,
+            _ => self.disc.state(obs, self.prev_arrivals),
+        };
         self.prev_arrivals = obs.arrivals;
         let a = if self.exploring && self.rng.random::<f64>() < self.epsilon {
             self.rng.random_range(0..self.actions.len())
@@ -301,6 +308,7 @@ impl Learner for QAgent {
             return;
         }
         let next = self.disc.state(&step.obs, prev.arrivals);
+        self.next_state = Some((step.obs.step, next));
         match self.algorithm {
             Algorithm::QLearning => {
                 let target = r + self.gamma * self.q.max(next);
@@ -333,6 +341,7 @@ impl Learner for QAgent {
 
     fn set_exploring(&mut self, on: bool) {
         self.exploring = on;
+        self.next_state = None;
         if !on {
             self.pending = None;
         }

@@ -110,22 +110,60 @@ impl Workload {
 /// these, so a clairvoyant planner can see them in advance.
 pub fn episode_arrivals(workload: &Workload, noise: Noise, seed: u64) -> Vec<f64> {
     let mut out = Vec::new();
-    fill_arrivals(workload, noise, seed, &mut out);
+    fill_arrivals(&ArrivalModel::new(workload, noise), seed, &mut out);
     out
 }
 
-fn fill_arrivals(workload: &Workload, noise: Noise, seed: u64, out: &mut Vec<f64>) {
+/// How a workload's steps are drawn: the expected counts, or one Poisson
+/// distribution per step (built once per environment, since building one
+/// costs about as much as drawing from it).
+#[derive(Debug, Clone)]
+enum ArrivalModel {
+    Exact(Vec<f64>),
+    Poisson(Vec<StepDraw>),
+}
+
+/// The draw of one step under Poisson noise.
+#[derive(Debug, Clone, Copy)]
+enum StepDraw {
+    /// No expected arrival.
+    Zero,
+    /// A mean beyond what the sampler takes (≈ 1.8e19): used as is.
+    Fixed(f64),
+    Draw(Poisson<f64>),
+}
+
+impl ArrivalModel {
+    fn new(workload: &Workload, noise: Noise) -> ArrivalModel {
+        match noise {
+            Noise::None => ArrivalModel::Exact(workload.arrivals.clone()),
+            Noise::Poisson => ArrivalModel::Poisson(
+                workload
+                    .arrivals
+                    .iter()
+                    .map(|&expected| {
+                        if expected > 0.0 {
+                            Poisson::new(expected).map_or(StepDraw::Fixed(expected), StepDraw::Draw)
+                        } else {
+                            StepDraw::Zero
+                        }
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn fill_arrivals(model: &ArrivalModel, seed: u64, out: &mut Vec<f64>) {
     out.clear();
-    match noise {
-        Noise::None => out.extend_from_slice(&workload.arrivals),
-        Noise::Poisson => {
+    match model {
+        ArrivalModel::Exact(counts) => out.extend_from_slice(counts),
+        ArrivalModel::Poisson(dists) => {
             let mut rng: SimRng = rng_for(seed, 0, Stream::Workload);
-            out.extend(workload.arrivals.iter().map(|&expected| {
-                if expected > 0.0 {
-                    Poisson::new(expected).map_or(expected, |d| d.sample(&mut rng))
-                } else {
-                    0.0
-                }
+            out.extend(dists.iter().map(|d| match d {
+                StepDraw::Zero => 0.0,
+                StepDraw::Fixed(x) => *x,
+                StepDraw::Draw(p) => p.sample(&mut rng),
             }));
         }
     }
@@ -144,7 +182,7 @@ pub struct CloudEnv {
     timeout_s: f64,
     penalty_per_violation: f64,
     penalty_per_drop: f64,
-    noise: Noise,
+    model: ArrivalModel,
     want_p95: bool,
     max_steps: Option<u64>,
     fleet: Fleet,
@@ -167,6 +205,7 @@ impl CloudEnv {
             min_billed_s: c.min_billed_s,
             price_per_s: c.price_per_hour / 3600.0,
         };
+        let model = ArrivalModel::new(&workload, config.workload.noise);
         CloudEnv {
             workload,
             params,
@@ -178,7 +217,7 @@ impl CloudEnv {
             timeout_s: c.timeout_s,
             penalty_per_violation: config.reward.penalty_per_violation,
             penalty_per_drop: config.reward.penalty_per_drop,
-            noise: config.workload.noise,
+            model,
             want_p95: true,
             max_steps: None,
             fleet: Fleet::new(params, c.initial_vms),
@@ -231,7 +270,7 @@ impl Environment for CloudEnv {
         self.fleet = Fleet::new(self.params, self.initial_vms);
         self.backlog = 0.0;
         self.k = 0;
-        fill_arrivals(&self.workload, self.noise, seed, &mut self.arrivals);
+        fill_arrivals(&self.model, seed, &mut self.arrivals);
         Observation {
             step: 0,
             time_s: self.time_of(0),

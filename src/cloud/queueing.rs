@@ -160,6 +160,20 @@ impl Mmc {
     /// Returns `None` when `c == 0`, `μ ≤ 0`, `λ < 0`, any input is not
     /// finite, the capacity `cμ` overflows, or `λ ≥ cμ` (unstable queue).
     pub fn new(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<Mmc> {
+        let offered_load = Mmc::stable_load(servers, arrival_rps, service_rps)?;
+        Some(Mmc {
+            servers,
+            arrival_rps,
+            service_rps,
+            wait_probability: erlang_c(servers, offered_load),
+        })
+    }
+
+    /// The offered load `a = λ/μ` when [`Mmc::new`] would accept the
+    /// inputs, `None` otherwise. `Mmc::new` is exactly this followed by
+    /// `erlang_c(servers, a)`, so a memo of Erlang C keyed on
+    /// `(servers, a)` reproduces it bit for bit.
+    pub fn stable_load(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<f64> {
         if servers == 0 || !arrival_rps.is_finite() || !service_rps.is_finite() {
             return None;
         }
@@ -171,15 +185,7 @@ impl Mmc {
             return None;
         }
         let offered_load = arrival_rps / service_rps;
-        if !offered_load.is_finite() {
-            return None;
-        }
-        Some(Mmc {
-            servers,
-            arrival_rps,
-            service_rps,
-            wait_probability: erlang_c(servers, offered_load),
-        })
+        offered_load.is_finite().then_some(offered_load)
     }
 
     /// Per-server utilisation `ρ = λ/(cμ)`, dimensionless, in `[0, 1)`.

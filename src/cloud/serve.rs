@@ -83,13 +83,14 @@ pub fn serve(input: &ServeInput) -> ServeOutcome {
     let rate = arrivals / step_s;
     let capacity_rps = f64::from(servers) * mu;
 
+    let stable_queue = || Mmc::new(servers, rate, mu).map(|q| (q, q.response_tail(slo_s)));
     if backlog <= 0.0 {
-        if let Some(q) = Mmc::new(servers, rate, mu) {
+        if let Some((q, tail)) = stable_queue() {
             return ServeOutcome {
                 served: arrivals,
                 dropped: 0.0,
                 backlog: 0.0,
-                violations: arrivals * q.response_tail(slo_s),
+                violations: arrivals * tail,
                 utilization: q.utilization(),
                 latency_mean_s: Some(q.mean_response_s()),
                 latency_p95_s: want_p95.then(|| q.p95_s()),
@@ -121,12 +122,13 @@ pub fn serve(input: &ServeInput) -> ServeOutcome {
         (served_fluid, dropped, left - dropped, 0.0)
     };
 
-    let stable = if stable_arrivals > 0.0 {
-        Mmc::new(servers, rate, mu)
+    let stable_with_tail = if stable_arrivals > 0.0 {
+        stable_queue()
     } else {
         None
     };
-    let stable_violations = stable.map_or(0.0, |q| stable_arrivals * q.response_tail(slo_s));
+    let stable = stable_with_tail.map(|(q, _)| q);
+    let stable_violations = stable_with_tail.map_or(0.0, |(_, tail)| stable_arrivals * tail);
     let violations = served_fluid.min(served) + dropped + stable_violations;
 
     let utilization = if servers == 0 {

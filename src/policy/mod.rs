@@ -5,10 +5,28 @@
 //! baselines are the rules operators use (see each module for its source);
 //! every policy goes through the same [`crate::experiment::run`] loop.
 
+mod aws_step;
+mod hpa;
+mod oracle;
+mod predictive;
 mod static_count;
+mod target_tracking;
 mod threshold;
 
+pub use aws_step::{
+    default_scale_in_steps, default_scale_out_steps, new_capacity, round_aws, select_step,
+    validate_config as validate_step_config, AdjustmentType, StepAdjustment, StepScalingPolicy,
+};
+pub use hpa::{
+    default_scale_down_policies as default_hpa_scale_down_policies,
+    default_scale_up_policies as default_hpa_scale_up_policies, replica_count,
+    validate_config as validate_hpa_config, HpaPolicy, HpaPolicyType, HpaScalingPolicy,
+    HpaSelectPolicy, PodCounts, Tolerances,
+};
+pub use oracle::{OraclePolicy, MAX_PLAN_CELLS, MAX_PLAN_WORK};
+pub use predictive::{season_steps, Forecast, HoltWinters, PredictivePolicy, SeasonalNaive};
 pub use static_count::StaticPolicy;
+pub use target_tracking::{scale_in_capacity, scale_out_capacity, TargetTrackingPolicy};
 pub use threshold::ThresholdPolicy;
 
 use crate::cloud::{Action, Observation, Step, Workload};
@@ -61,6 +79,11 @@ pub fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
     match ctx.config.policy.kind {
         PolicyKind::Static => Some(Box::new(StaticPolicy::from_context(ctx))),
         PolicyKind::Threshold => Some(Box::new(ThresholdPolicy::new(ctx.config))),
+        PolicyKind::Step => Some(Box::new(StepScalingPolicy::new(ctx.config))),
+        PolicyKind::Target => Some(Box::new(TargetTrackingPolicy::new(ctx.config))),
+        PolicyKind::Hpa => Some(Box::new(HpaPolicy::new(ctx.config))),
+        PolicyKind::Predictive => Some(Box::new(PredictivePolicy::new(ctx.config))),
+        PolicyKind::Oracle => Some(Box::new(OraclePolicy::from_context(ctx))),
         PolicyKind::Qlearning => None,
     }
 }

@@ -12,7 +12,9 @@
 //!   [`Trace::resample`];
 //! - seeded synthetic generators: [`generate`] with a [`GenSpec`];
 //! - Poisson noise around expected counts: [`poisson_draw`],
-//!   [`poisson_counts`].
+//!   [`poisson_counts`];
+//! - streaming importers of real logs and tables: [`import::import`];
+//! - summary statistics: [`stats()`] with [`TraceStats`].
 //!
 //! All fallible operations report a [`TraceError`] (or a [`GenError`] for the
 //! generators) that names the file, line, column and field involved, so a
@@ -20,8 +22,10 @@
 
 mod csv_format;
 mod generate;
+pub mod import;
 mod noise;
 mod resample;
+mod stats;
 
 use std::path::PathBuf;
 
@@ -33,6 +37,7 @@ pub use generate::{
 };
 pub use noise::{poisson_counts, poisson_draw};
 pub use resample::MAX_RESAMPLED_STEPS;
+pub use stats::{stats, TraceStats};
 
 /// A workload trace: request counts per constant interval.
 ///
@@ -122,6 +127,11 @@ pub enum TraceError {
         /// What is wrong with it.
         kind: FileError,
     },
+    /// An import (`qscale trace import`) failed: invalid options, an
+    /// unusable input file, nothing to count, or a malformed line under
+    /// `--strict` (named `file:line`).
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
 }
 
 /// Problems with a single field of a data row.

@@ -4,5 +4,9 @@
 mod agent;
 mod cli;
 mod compare;
+mod golden;
 mod invariants;
+mod plot;
 mod support;
+mod sweep;
+mod trace_cmds;

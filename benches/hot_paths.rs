@@ -1,0 +1,104 @@
+//! Criterion benchmarks of the hot paths: the environment step, the
+//! queueing formulas, a Q-learning training step and the trace parser.
+//! Run with `cargo bench`; `qscale bench` gives end-to-end figures.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use qscale::agent::{train, QAgent};
+use qscale::cloud::queueing::{erlang_c, Mmc};
+use qscale::cloud::{Action, CloudEnv, Environment, Workload};
+use qscale::config::Config;
+use qscale::policy::Policy;
+use qscale::trace::{read_csv_from, write_csv, Trace};
+
+fn workload(steps: usize) -> Arc<Workload> {
+    Arc::new(Workload {
+        name: "bench".into(),
+        start_s: 0.0,
+        step_s: 60.0,
+        arrivals: (0..steps)
+            .map(|i| 60.0 * (60.0 + 50.0 * ((i as f64) / 200.0).sin()))
+            .collect(),
+    })
+}
+
+fn step(c: &mut Criterion) {
+    let config = Config::default();
+    let mut env = CloudEnv::new(workload(10_000), &config).with_p95(false);
+    env.reset(1);
+    let mut k = 0u32;
+    c.bench_function("env_step", |b| {
+        b.iter(|| {
+            k += 1;
+            if k % 10_000 == 0 {
+                env.reset(u64::from(k));
+            }
+            black_box(env.step(Action::Target(6 + k % 3)))
+        })
+    });
+}
+
+fn queueing(c: &mut Criterion) {
+    c.bench_function("erlang_c_c8", |b| {
+        b.iter(|| erlang_c(black_box(8), black_box(6.3)))
+    });
+    c.bench_function("erlang_c_c1000", |b| {
+        b.iter(|| erlang_c(black_box(1000), black_box(950.0)))
+    });
+    let q = Mmc::new(8, 126.0, 20.0).unwrap_or_else(|| unreachable!());
+    c.bench_function("response_tail", |b| {
+        b.iter(|| black_box(&q).response_tail(black_box(0.5)))
+    });
+    c.bench_function("p95", |b| b.iter(|| black_box(&q).p95_s()));
+}
+
+fn q_learning(c: &mut Criterion) {
+    let mut config = Config::default();
+    config.agent.episodes = 1;
+    let w = workload(7_200);
+    let mut group = c.benchmark_group("train");
+    group.throughput(Throughput::Elements(w.len() as u64));
+    group.bench_function("episode_7200_steps", |b| {
+        let mut seed = 0;
+        b.iter(|| {
+            seed += 1;
+            black_box(
+                train(&config, std::slice::from_ref(&w), seed, |_, _| {})
+                    .curve
+                    .len(),
+            )
+        })
+    });
+    group.finish();
+    let mut agent = QAgent::new(&config, 1);
+    let mut env = CloudEnv::new(w, &config).with_p95(false);
+    let obs = env.reset(1);
+    c.bench_function("agent_decide", |b| {
+        b.iter(|| black_box(agent.decide(black_box(&obs))))
+    });
+}
+
+fn parser(c: &mut Criterion) {
+    let trace = Trace {
+        name: "day".into(),
+        start_s: 0.0,
+        interval_s: 1.0,
+        requests: (0..86_400).map(|i| f64::from(i % 97)).collect(),
+    };
+    let mut bytes = Vec::new();
+    write_csv(&trace, &mut bytes).unwrap_or_default();
+    let mut group = c.benchmark_group("parse");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("native_csv_day_at_1s", |b| {
+        b.iter(|| {
+            black_box(read_csv_from(&bytes[..], Path::new("day.csv")).map(|t| t.requests.len()))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, step, queueing, q_learning, parser);
+criterion_main!(benches);

@@ -1,0 +1,229 @@
+//! `qscale bench`: throughput figures of the hot paths, measured on the
+//! bundled traces. Each figure repeats its work until at least
+//! `min_seconds` of wall time have passed and reports the rate; nothing
+//! here asserts a time (timings belong in reports, not in tests).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::agent;
+use crate::cloud::{CloudEnv, Workload};
+use crate::config::{Config, PolicyKind, StaticSizing};
+use crate::experiment::{run, run_with};
+use crate::policy::StaticPolicy;
+use crate::sweep::{cli_axis, run_sweep, Grid, SweepOptions};
+use crate::trace::{read_csv_from, write_csv, Trace};
+
+/// One measured figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    /// Stable name, e.g. `train_steps_per_s`.
+    pub name: String,
+    /// The rate.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+    /// What was measured.
+    pub detail: String,
+}
+
+/// Repeats `work` (which returns how many units it did) until
+/// `min_seconds` pass; returns units per second.
+fn rate(min_seconds: f64, mut work: impl FnMut() -> f64) -> f64 {
+    let started = Instant::now();
+    let mut units = 0.0;
+    loop {
+        units += work();
+        let elapsed = started.elapsed().as_secs_f64();
+        if elapsed >= min_seconds {
+            return units / elapsed;
+        }
+    }
+}
+
+/// Measures every figure. `root` is the repository (for `traces/`),
+/// `scratch` a folder for the sweep figure. `report` is called as each
+/// figure is ready.
+///
+/// # Errors
+/// A bundled trace that cannot be read, or a sweep that fails.
+pub fn run_bench(
+    root: &Path,
+    scratch: &Path,
+    min_seconds: f64,
+    report: &mut dyn FnMut(&Figure),
+) -> Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let mut push = |f: Figure, figures: &mut Vec<Figure>| {
+        report(&f);
+        figures.push(f);
+    };
+    let config = Config::default();
+    let week = Arc::new(Workload::load(&root.join("traces/nasa-jul95.csv"), &{
+        let mut c = config.clone();
+        c.workload.peak_rps = Some(200.0);
+        c
+    })?);
+
+    // (a) The environment with a fixed policy, as in training (no p95, no
+    // rows kept), and as in a recorded run (p95 and every row kept).
+    let mut env = CloudEnv::new(Arc::clone(&week), &config).with_p95(false);
+    let mut policy = StaticPolicy::new(10);
+    let mut seed = 0;
+    let steps = rate(min_seconds, || {
+        seed += 1;
+        run(&mut env, &mut policy, seed, 60.0, |_| {}).steps as f64
+    });
+    push(
+        Figure {
+            name: "env_steps_per_s".into(),
+            value: steps,
+            unit: "steps/s".into(),
+            detail: format!(
+                "static 10 VMs on nasa-jul95 ({} steps, Poisson noise), one core",
+                week.len()
+            ),
+        },
+        &mut figures,
+    );
+    let recorded = rate(min_seconds, || {
+        seed += 1;
+        run_with(&config, &mut policy, Arc::clone(&week), seed)
+            .steps
+            .len() as f64
+    });
+    push(
+        Figure {
+            name: "env_recorded_steps_per_s".into(),
+            value: recorded,
+            unit: "steps/s".into(),
+            detail: "the same, computing p95 and keeping every steps.csv row".into(),
+        },
+        &mut figures,
+    );
+
+    // (b) Q-learning training: agent + environment.
+    let mut train_config = config.clone();
+    train_config.agent.episodes = 10;
+    train_config.policy.kind = PolicyKind::Qlearning;
+    let train_on = vec![Arc::new(Workload::load(
+        &root.join("traces/diurnal-train-5d.csv"),
+        &train_config,
+    )?)];
+    let per_call = f64::from(train_config.agent.episodes) * train_on[0].len() as f64;
+    let mut seed = 0;
+    let train_steps = rate(min_seconds, || {
+        seed += 1;
+        let out = agent::train(&train_config, &train_on, seed, |_, _| {});
+        std::hint::black_box(out.agent.table().values()[0]);
+        per_call
+    });
+    push(
+        Figure {
+            name: "train_steps_per_s".into(),
+            value: train_steps,
+            unit: "steps/s".into(),
+            detail: format!(
+                "Q-learning on diurnal-train-5d ({} steps/episode), one core",
+                train_on[0].len()
+            ),
+        },
+        &mut figures,
+    );
+
+    // (c) Trace import: a month at 1 s, from memory.
+    let month = Trace {
+        name: "month".into(),
+        start_s: 0.0,
+        interval_s: 1.0,
+        requests: (0..30 * 86_400)
+            .map(|i| f64::from((i * 7919 % 97) as u32))
+            .collect(),
+    };
+    let mut bytes = Vec::new();
+    write_csv(&month, &mut bytes)?;
+    let mb = bytes.len() as f64 / 1e6;
+    let started = Instant::now();
+    let mut parsed = 0.0;
+    while started.elapsed().as_secs_f64() < min_seconds || parsed == 0.0 {
+        let t = read_csv_from(&bytes[..], Path::new("month.csv"))?;
+        std::hint::black_box(t.requests.len());
+        parsed += 1.0;
+    }
+    let secs = started.elapsed().as_secs_f64() / parsed;
+    push(
+        Figure {
+            name: "import_mb_per_s".into(),
+            value: mb / secs,
+            unit: "MB/s".into(),
+            detail: format!(
+                "native CSV, a month at 1 s ({:.1} MB, {} rows) in {:.3} s",
+                mb,
+                month.requests.len(),
+                secs
+            ),
+        },
+        &mut figures,
+    );
+
+    // (d) A small sweep: 8 combinations x 2 seeds of threshold on two days.
+    let mut sweep_config = config.clone();
+    sweep_config.policy.kind = PolicyKind::Threshold;
+    sweep_config.policy.sizing = StaticSizing::Peak;
+    sweep_config.workload.trace = Some(root.join("traces/diurnal-test-2d.csv"));
+    sweep_config.experiment.policies = vec![PolicyKind::Threshold, PolicyKind::Static];
+    sweep_config.experiment.seeds = vec![1, 2];
+    let axis = |arg: &str| -> Result<crate::sweep::Axis> {
+        cli_axis(arg)?.ok_or_else(|| anyhow::anyhow!("`{arg}` is not a sweep axis"))
+    };
+    let axes = vec![
+        axis("policy.upper=0.6,0.7,0.8,0.9")?,
+        axis("policy.cooldown_s=60,300")?,
+    ];
+    let grid = Grid::new(&sweep_config.sweep, axes, &sweep_config.experiment.seeds)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut cells_per_s = Vec::new();
+    for jobs in [1, cores] {
+        let out: PathBuf = scratch.join(format!("sweep-jobs{jobs}"));
+        let options = SweepOptions {
+            jobs: Some(jobs),
+            shard: None,
+            force: true,
+        };
+        let mut cells = 0.0;
+        let started = Instant::now();
+        while started.elapsed().as_secs_f64() < min_seconds || cells == 0.0 {
+            std::fs::remove_dir_all(&out).ok();
+            let r = run_sweep(&sweep_config, &grid, &out, &options, &|_, _| {})?;
+            cells += r.ran as f64;
+        }
+        let v = cells / started.elapsed().as_secs_f64();
+        cells_per_s.push(v);
+        push(
+            Figure {
+                name: format!("sweep_cells_per_s_jobs{jobs}"),
+                value: v,
+                unit: "cells/s".into(),
+                detail: format!(
+                    "{} cells (threshold and static on diurnal-test-2d), {jobs} thread(s)",
+                    grid.cells().len()
+                ),
+            },
+            &mut figures,
+        );
+    }
+    push(
+        Figure {
+            name: "sweep_speedup".into(),
+            value: cells_per_s[1] / cells_per_s[0],
+            unit: "x".into(),
+            detail: format!("{cores} cores vs 1"),
+        },
+        &mut figures,
+    );
+    Ok(figures)
+}

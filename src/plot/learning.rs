@@ -1,0 +1,237 @@
+//! Figure 4: learning curves from `learning_curve.csv`.
+//!
+//! The score of each training episode (−reward, USD; lower is better)
+//! against the episode, one line per training trace (episode `e` replays
+//! trace `e mod n`, so traces are not mixed in one line). With several
+//! training runs (seeds) the line is the mean over seeds and a shaded band
+//! spans their minimum to maximum. ε, the exploration rate, is drawn in a
+//! panel below.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::canvas::{
+    draw_legend, draw_mesh, finite_range, frame, linear_chart, padded, render, Figure, LegendEntry,
+    Swatch,
+};
+use super::read::CurveRecord;
+use super::style::{palette, policy_colour, tint, INK};
+use super::Format;
+
+/// The learning curve of one training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveSet {
+    /// A name for the run (its folder, e.g. `seed-3`).
+    pub label: String,
+    /// The rows of its `learning_curve.csv`.
+    pub rows: Vec<CurveRecord>,
+}
+
+/// Per episode: (mean, min, max) of a value over the runs that have it.
+type Band = Vec<(f64, f64, f64, f64)>;
+
+fn band(sets: &[CurveSet], trace: Option<&str>, value: impl Fn(&CurveRecord) -> f64) -> Band {
+    let mut by_episode: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for set in sets {
+        for row in &set.rows {
+            if trace.is_none_or(|t| t == row.trace) {
+                let v = value(row);
+                if v.is_finite() {
+                    by_episode.entry(row.episode).or_default().push(v);
+                }
+            }
+        }
+    }
+    by_episode
+        .into_iter()
+        .map(|(e, vs)| {
+            let mean = vs.iter().sum::<f64>() / vs.len() as f64;
+            let lo = vs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = vs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (f64::from(e), mean, lo, hi)
+        })
+        .collect()
+}
+
+struct LearningFigure<'a> {
+    sets: &'a [CurveSet],
+}
+
+impl Figure for LearningFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let n = self.sets.len();
+        let title = if n > 1 {
+            format!("Learning curve: score per training episode ({n} seeds)")
+        } else {
+            "Learning curve: score per training episode".to_string()
+        };
+        let (plot, legend) = frame(root, &title, true)?;
+        let split = (plot.dim_in_pixel().1 as f64 * 0.68) as u32;
+        let (upper, lower) = plot.split_vertically(split);
+
+        let mut traces: Vec<&str> = Vec::new();
+        for row in self.sets.iter().flat_map(|s| &s.rows) {
+            if !traces.contains(&row.trace.as_str()) {
+                traces.push(&row.trace);
+            }
+        }
+        let bands: Vec<(&str, RGBColor, Band)> = traces
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let colour = if traces.len() == 1 {
+                    policy_colour("qlearning")
+                } else {
+                    palette(i)
+                };
+                (*t, colour, band(self.sets, Some(t), |r| -r.reward))
+            })
+            .collect();
+        let epsilon = band(self.sets, None, |r| r.epsilon);
+
+        let x = padded(
+            finite_range(bands.iter().flat_map(|b| b.2.iter().map(|p| p.0))),
+            true,
+        );
+        let y = padded(
+            finite_range(
+                bands
+                    .iter()
+                    .flat_map(|b| b.2.iter().flat_map(|p| [p.2, p.3])),
+            ),
+            false,
+        );
+        let mut chart = linear_chart(&upper, x, y, 8)?;
+        draw_mesh(&mut chart, "", "score (USD)", 5)?;
+        let few = bands.iter().all(|b| b.2.len() <= 60);
+        for (_, colour, points) in &bands {
+            if n > 1 {
+                let mut polygon: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.3)).collect();
+                polygon.extend(points.iter().rev().map(|p| (p.0, p.2)));
+                chart.draw_series(std::iter::once(Polygon::new(
+                    polygon,
+                    tint(*colour, 0.7).filled(),
+                )))?;
+            }
+            let line: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+            if few {
+                chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+            }
+            chart.draw_series(LineSeries::new(line, colour.stroke_width(2)))?;
+        }
+
+        let mut chart = linear_chart(&lower, x, (0.0, 1.05), 62)?;
+        draw_mesh(&mut chart, "training episode", "ε", 3)?;
+        chart.draw_series(LineSeries::new(
+            epsilon.iter().map(|p| (p.0, p.1)),
+            INK.stroke_width(2),
+        ))?;
+
+        let mut entries: Vec<LegendEntry> = bands
+            .iter()
+            .map(|(t, c, _)| {
+                let label = if bands.len() == 1 && n > 1 {
+                    "mean".to_string()
+                } else {
+                    (*t).to_string()
+                };
+                LegendEntry::new(label, *c, Swatch::Line(2))
+            })
+            .collect();
+        if n > 1 {
+            let c = bands.first().map_or(INK, |b| b.1);
+            entries.push(LegendEntry::new("min–max", tint(c, 0.7), Swatch::Fill));
+        }
+        let heading = match (bands.len() > 1, n > 1) {
+            (true, true) => format!("trace ({n} seeds)"),
+            (true, false) => "trace".to_string(),
+            (false, true) => format!("score ({n} seeds)"),
+            (false, false) => "score".to_string(),
+        };
+        draw_legend(&legend, 24, Some(&heading), &entries)?;
+        draw_legend(
+            &legend,
+            split as i32 + 24,
+            None,
+            &[LegendEntry::new("exploration ε", INK, Swatch::Line(2))],
+        )?;
+        Ok(())
+    }
+}
+
+/// Figure 4: the score (−reward, USD) per training episode, with a min–max
+/// band over `sets` when there are several, and ε below. Writes
+/// `STEM.png` / `STEM.svg`.
+///
+/// # Errors
+/// A drawing or I/O error.
+pub fn learning_curves(sets: &[CurveSet], stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+    render(&LearningFigure { sets }, stem, format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(seed: u64, traces: &[&str]) -> CurveSet {
+        let rows = (0..40u32)
+            .map(|e| {
+                let epsilon = 0.95f64.powi(e as i32).max(0.02);
+                CurveRecord {
+                    episode: e,
+                    trace: traces[e as usize % traces.len()].to_string(),
+                    epsilon,
+                    reward: -(40.0 + 30.0 * epsilon + (seed as f64) * (e % 3) as f64),
+                    cost_usd: 30.0,
+                    penalty_usd: 10.0,
+                    violations: 100.0,
+                    violation_rate: 0.01,
+                    mean_vms: 4.0,
+                }
+            })
+            .collect();
+        CurveSet {
+            label: format!("seed-{seed}"),
+            rows,
+        }
+    }
+
+    #[test]
+    fn bands_span_the_seeds() {
+        let sets = [set(1, &["a"]), set(2, &["a"])];
+        let b = band(&sets, Some("a"), |r| -r.reward);
+        assert_eq!(b.len(), 40);
+        let (e, mean, lo, hi) = b[2];
+        assert_eq!(e, 2.0);
+        assert!(lo < mean && mean < hi);
+        assert_eq!(hi - lo, 2.0);
+    }
+
+    #[test]
+    fn one_or_several_runs_render() {
+        let dir = tempfile::tempdir().unwrap();
+        let one =
+            learning_curves(&[set(1, &["a"])], &dir.path().join("one"), Format::Both).unwrap();
+        let many = learning_curves(
+            &[
+                set(1, &["day1", "day2"]),
+                set(2, &["day1", "day2"]),
+                set(3, &["day1", "day2"]),
+            ],
+            &dir.path().join("many"),
+            Format::Both,
+        )
+        .unwrap();
+        for path in one.iter().chain(&many) {
+            crate::plot::tests_support::assert_image(path);
+        }
+        learning_curves(&[], &dir.path().join("none"), Format::Png).unwrap();
+    }
+}

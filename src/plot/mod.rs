@@ -1,0 +1,586 @@
+//! Figures from results folders: `qscale plot DIR`.
+//!
+//! Plotting reads only the CSVs (and `config.toml`, `qtable.txt`) a results
+//! folder holds; it never re-runs a simulation. [`detect`] tells what kind
+//! of folder `DIR` is from the files present, and [`plot_folder`] rebuilds
+//! every figure that kind supports into `DIR/figures/`, as PNG and/or SVG:
+//!
+//! | folder | detected by | figures |
+//! |---|---|---|
+//! | run (`qscale run`, `evaluate`) | `steps.csv`, `summary.csv` | load, latency, cost |
+//! | comparison (`qscale compare`) | `aggregate.csv` without `param_` columns | per trace: load and latency per policy, cost, pareto |
+//! | training (`qscale train`) | `learning_curve.csv` or `qtable.txt` | learning-curve, policy |
+//! | several trainings | `*/learning_curve.csv` (e.g. `seed-1/`, `seed-2/`) | learning-curve with a band over seeds |
+//! | sweep | `aggregate.csv` with `param_<section.key>` columns | one score heatmap per policy × trace |
+//!
+//! The figure functions ([`timeseries`], [`learning`], [`pareto`],
+//! [`heatmap`], [`policy`]) take parsed rows and an output stem and write
+//! `STEM.png` and `STEM.svg`; [`style`] fixes the size, font and colours.
+
+pub mod canvas;
+pub mod heatmap;
+pub mod learning;
+pub mod pareto;
+pub mod policy;
+pub mod read;
+pub mod style;
+pub mod timeseries;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+use read::{read_header, read_rows, AggregateRecord, CurveRecord, StepRecord, SummaryRecord};
+use timeseries::RunSteps;
+
+/// Which image files to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// PNG only.
+    Png,
+    /// SVG only.
+    Svg,
+    /// Both (the default).
+    #[default]
+    Both,
+}
+
+impl Format {
+    /// True when PNGs are written.
+    pub fn png(self) -> bool {
+        matches!(self, Format::Png | Format::Both)
+    }
+
+    /// True when SVGs are written.
+    pub fn svg(self) -> bool {
+        matches!(self, Format::Svg | Format::Both)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Png => "png",
+            Format::Svg => "svg",
+            Format::Both => "both",
+        })
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "png" => Ok(Format::Png),
+            "svg" => Ok(Format::Svg),
+            "both" => Ok(Format::Both),
+            _ => Err(format!("unknown format `{s}`, expected png, svg or both")),
+        }
+    }
+}
+
+/// A results folder that cannot be plotted as it is: bad input (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The path is not a folder.
+    #[error("{} is not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    /// Nothing in the folder is a known results file.
+    #[error("nothing to plot in {}: expected steps.csv and summary.csv (a run), aggregate.csv (a comparison or sweep), learning_curve.csv (a training run) or */learning_curve.csv (several)", .0.display())]
+    NothingToPlot(PathBuf),
+    /// A file the folder's kind needs is not there.
+    #[error("{} is missing", .0.display())]
+    MissingFile(PathBuf),
+    /// A file could not be read.
+    #[error("cannot read {}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A CSV lacks columns the figure needs.
+    #[error("{}: missing column(s) {}", .path.display(), .columns.join(", "))]
+    MissingColumns {
+        /// The file.
+        path: PathBuf,
+        /// The missing column names.
+        columns: Vec<String>,
+    },
+    /// A CSV row that cannot be read.
+    #[error("{}:{line}: {message}", .path.display())]
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A CSV with a header and no rows.
+    #[error("{} has no rows", .0.display())]
+    NoRows(PathBuf),
+}
+
+/// What kind of results folder a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderKind {
+    /// One run: `steps.csv`, `summary.csv`, `config.toml`.
+    Run,
+    /// A `qscale compare` folder.
+    Compare,
+    /// A `qscale train` folder.
+    Train,
+    /// A folder of `qscale train` folders (one per seed).
+    TrainSet,
+    /// A sweep: `aggregate.csv` with `param_` columns.
+    Sweep,
+}
+
+impl fmt::Display for FolderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FolderKind::Run => "run",
+            FolderKind::Compare => "comparison",
+            FolderKind::Train => "training run",
+            FolderKind::TrainSet => "set of training runs",
+            FolderKind::Sweep => "sweep",
+        })
+    }
+}
+
+/// What [`plot_folder`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The kind of folder found.
+    pub kind: FolderKind,
+    /// Every image written, in order.
+    pub written: Vec<PathBuf>,
+    /// Figures skipped, and why.
+    pub notes: Vec<String>,
+}
+
+/// Tells what kind of results folder `dir` is, from the files present.
+///
+/// # Errors
+/// [`PlotError::NotAFolder`], [`PlotError::NothingToPlot`], or an
+/// unreadable `aggregate.csv` header.
+pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
+    if !dir.is_dir() {
+        return Err(PlotError::NotAFolder(dir.to_path_buf()));
+    }
+    let has = |name: &str| dir.join(name).is_file();
+    if has("aggregate.csv") {
+        let header = read_header(&dir.join("aggregate.csv"))?;
+        return Ok(if read::param_columns(&header).is_empty() {
+            FolderKind::Compare
+        } else {
+            FolderKind::Sweep
+        });
+    }
+    if has("learning_curve.csv") || has("qtable.txt") {
+        return Ok(FolderKind::Train);
+    }
+    if !train_subfolders(dir).is_empty() {
+        return Ok(FolderKind::TrainSet);
+    }
+    if has("steps.csv") || has("summary.csv") {
+        return Ok(FolderKind::Run);
+    }
+    Err(PlotError::NothingToPlot(dir.to_path_buf()))
+}
+
+/// Rebuilds every figure the folder supports into `dir/figures/`.
+///
+/// # Errors
+/// A [`PlotError`] naming the missing or malformed file, a
+/// [`crate::config::ConfigError`] for a bad `config.toml`, a
+/// [`crate::agent::QTableError`] for a bad `qtable.txt`, or a drawing or
+/// I/O error.
+pub fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
+    let kind = detect(dir)?;
+    let out = dir.join("figures");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut report = Report {
+        kind,
+        written: Vec::new(),
+        notes: Vec::new(),
+    };
+    match kind {
+        FolderKind::Run => plot_run(dir, &out, format, &mut report)?,
+        FolderKind::Compare => plot_compare(dir, &out, format, &mut report)?,
+        FolderKind::Train => plot_train(dir, &out, format, &mut report)?,
+        FolderKind::TrainSet => plot_train_set(dir, &out, format, &mut report)?,
+        FolderKind::Sweep => plot_sweep(dir, &out, format, &mut report)?,
+    }
+    Ok(report)
+}
+
+/// Loads `path` as a resolved config.
+fn load_config(path: &Path) -> Result<Config> {
+    if !path.is_file() {
+        return Err(PlotError::MissingFile(path.to_path_buf()).into());
+    }
+    Config::load(Some(path), &[]).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The folder of a comparison that `dir` is a run of
+/// (`ROOT/runs/POLICY/TRACE/seed-N`), if it is one.
+fn compare_root(dir: &Path) -> Option<&Path> {
+    let runs = dir.parent()?.parent()?.parent()?;
+    (runs.file_name()? == "runs")
+        .then(|| runs.parent())
+        .flatten()
+        .filter(|root| root.join("config.toml").is_file())
+}
+
+fn plot_run(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
+    let steps: Vec<StepRecord> = read_rows(&dir.join("steps.csv"))?;
+    let summary: Vec<SummaryRecord> = read_rows(&dir.join("summary.csv"))?;
+    let root = compare_root(dir);
+    let config_path = if dir.join("config.toml").is_file() {
+        dir.join("config.toml")
+    } else {
+        root.map_or_else(|| dir.join("config.toml"), |r| r.join("config.toml"))
+    };
+    let config = load_config(&config_path)?;
+    // invariant: read_rows refuses a file without rows
+    let first = &summary[0];
+    let run = RunSteps {
+        policy: first.policy.clone(),
+        trace: first.trace.clone(),
+        seed: first.seed,
+        step_s: f64::from(config.workload.step_s),
+        steps,
+    };
+    // Inside a comparison, the oracle's run of the same trace and seed.
+    let oracle = match root {
+        Some(root) if run.policy != "oracle" => {
+            let path = root
+                .join("runs/oracle")
+                .join(&run.trace)
+                .join(format!("seed-{}", run.seed))
+                .join("steps.csv");
+            if path.is_file() {
+                Some(RunSteps {
+                    policy: "oracle".into(),
+                    steps: read_rows(&path)?,
+                    ..run.clone()
+                })
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    let w = &mut report.written;
+    w.extend(timeseries::load_capacity(
+        &run,
+        oracle.as_ref(),
+        &out.join("load"),
+        format,
+    )?);
+    w.extend(timeseries::latency(
+        std::slice::from_ref(&run),
+        config.cloud.slo_s,
+        &out.join("latency"),
+        format,
+    )?);
+    w.extend(timeseries::cumulative(
+        std::slice::from_ref(&run),
+        &out.join("cost"),
+        format,
+    )?);
+    Ok(())
+}
+
+/// Unique values in order of first appearance.
+fn unique<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_string());
+        }
+    }
+    out
+}
+
+/// A file-name-safe form of `s`.
+pub fn file_safe(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '=') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches('.');
+    if trimmed.is_empty() {
+        "_".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn plot_compare(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
+    let summary: Vec<SummaryRecord> = read_rows(&dir.join("summary.csv"))?;
+    let _aggregate: Vec<AggregateRecord> = read_rows(&dir.join("aggregate.csv"))?;
+    let config = load_config(&dir.join("config.toml"))?;
+    let step_s = f64::from(config.workload.step_s);
+    let traces = unique(summary.iter().map(|r| r.trace.as_str()));
+    for trace in &traces {
+        let rows: Vec<&SummaryRecord> = summary.iter().filter(|r| &r.trace == trace).collect();
+        // invariant: `trace` comes from these rows, so at least one matches
+        let seed = rows[0].seed;
+        let policies = unique(rows.iter().map(|r| r.policy.as_str()));
+        let paths: Vec<(String, PathBuf)> = policies
+            .iter()
+            .map(|p| {
+                let path = dir
+                    .join("runs")
+                    .join(p)
+                    .join(trace)
+                    .join(format!("seed-{seed}"))
+                    .join("steps.csv");
+                (p.clone(), path)
+            })
+            .collect();
+        let t = file_safe(trace);
+        if paths.iter().all(|(_, p)| !p.is_file()) {
+            report.notes.push(format!(
+                "no runs/*/{trace}/seed-{seed}/steps.csv (compared with --no-steps?): skipped the time series of {trace}"
+            ));
+        } else {
+            let mut runs = Vec::with_capacity(paths.len());
+            for (policy, path) in &paths {
+                runs.push(RunSteps {
+                    policy: policy.clone(),
+                    trace: trace.clone(),
+                    seed,
+                    step_s,
+                    steps: read_rows(path)?,
+                });
+            }
+            let oracle = runs.iter().find(|r| r.policy == "oracle");
+            for run in &runs {
+                let overlay = oracle.filter(|_| run.policy != "oracle");
+                let p = file_safe(&run.policy);
+                report.written.extend(timeseries::load_capacity(
+                    run,
+                    overlay,
+                    &out.join(format!("load-{t}-{p}")),
+                    format,
+                )?);
+                // Per policy: several noisy latency series on one log axis
+                // hide each other.
+                report.written.extend(timeseries::latency(
+                    std::slice::from_ref(run),
+                    config.cloud.slo_s,
+                    &out.join(format!("latency-{t}-{p}")),
+                    format,
+                )?);
+            }
+            report.written.extend(timeseries::cumulative(
+                &runs,
+                &out.join(format!("cost-{t}")),
+                format,
+            )?);
+        }
+        let owned: Vec<SummaryRecord> = rows.into_iter().cloned().collect();
+        report.written.extend(pareto::pareto(
+            &owned,
+            trace,
+            &out.join(format!("pareto-{t}")),
+            format,
+        )?);
+    }
+    Ok(())
+}
+
+fn plot_train(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
+    let curve: Vec<CurveRecord> = read_rows(&dir.join("learning_curve.csv"))?;
+    let config = load_config(&dir.join("config.toml"))?;
+    let table = dir.join("qtable.txt");
+    if !table.is_file() {
+        return Err(PlotError::MissingFile(table).into());
+    }
+    let agent = crate::agent::QAgent::load(&table, &config)
+        .with_context(|| format!("reading {}", table.display()))?;
+    let sets = [learning::CurveSet {
+        label: dir
+            .file_name()
+            .map_or_else(|| "train".into(), |n| n.to_string_lossy().into_owned()),
+        rows: curve,
+    }];
+    report.written.extend(learning::learning_curves(
+        &sets,
+        &out.join("learning-curve"),
+        format,
+    )?);
+    let map = policy::PolicyMap::from_agent(&agent);
+    report
+        .written
+        .extend(policy::learned_policy(&map, &out.join("policy"), format)?);
+    Ok(())
+}
+
+/// Subfolders of `dir` holding a `learning_curve.csv`, in natural order
+/// (`seed-2` before `seed-10`).
+fn train_subfolders(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("learning_curve.csv").is_file())
+        .collect();
+    dirs.sort_by_key(|p| natural_key(&p.file_name().unwrap_or_default().to_string_lossy()));
+    dirs
+}
+
+/// Sort key: the text with its last number split off, so `seed-2` <
+/// `seed-10`.
+fn natural_key(name: &str) -> (String, u64, String) {
+    let digits: String = name
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let prefix = name[..name.len() - digits.len()].to_string();
+    (prefix, digits.parse().unwrap_or(0), name.to_string())
+}
+
+fn plot_train_set(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
+    let mut sets = Vec::new();
+    for sub in train_subfolders(dir) {
+        sets.push(learning::CurveSet {
+            label: sub
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            rows: read_rows(&sub.join("learning_curve.csv"))?,
+        });
+    }
+    report.written.extend(learning::learning_curves(
+        &sets,
+        &out.join("learning-curve"),
+        format,
+    )?);
+    Ok(())
+}
+
+fn plot_sweep(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
+    let table = read::read_sweep(&dir.join("aggregate.csv"))?;
+    for (name, grid) in heatmap::sweep_grids(&table) {
+        let stem = out.join(file_safe(&name));
+        report
+            .written
+            .extend(heatmap::render_heatmap(&grid, &stem, format)?);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_told_apart_by_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert!(matches!(detect(d), Err(PlotError::NothingToPlot(_))));
+        assert!(matches!(
+            detect(&d.join("nope")),
+            Err(PlotError::NotAFolder(_))
+        ));
+        std::fs::write(d.join("steps.csv"), "step\n").unwrap();
+        assert_eq!(detect(d).unwrap(), FolderKind::Run);
+        std::fs::create_dir(d.join("seed-1")).unwrap();
+        std::fs::write(d.join("seed-1/learning_curve.csv"), "episode\n").unwrap();
+        assert_eq!(detect(d).unwrap(), FolderKind::TrainSet);
+        std::fs::write(d.join("qtable.txt"), "").unwrap();
+        assert_eq!(detect(d).unwrap(), FolderKind::Train);
+        std::fs::write(d.join("aggregate.csv"), "policy,trace,score_mean\n").unwrap();
+        assert_eq!(detect(d).unwrap(), FolderKind::Compare);
+        std::fs::write(
+            d.join("aggregate.csv"),
+            "policy,param_cloud.boot_s,score_mean\n",
+        )
+        .unwrap();
+        assert_eq!(detect(d).unwrap(), FolderKind::Sweep);
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("summary.csv"), "policy\n").unwrap();
+        let err = plot_folder(dir.path(), Format::Png).unwrap_err();
+        assert!(format!("{err:#}").contains("steps.csv"), "{err:#}");
+        assert!(err.chain().any(|e| e.is::<PlotError>()));
+    }
+
+    #[test]
+    fn names_sort_naturally_and_become_safe() {
+        let mut v = vec!["seed-10", "seed-2", "seed-1", "a"];
+        v.sort_by_key(|s| natural_key(s));
+        assert_eq!(v, ["a", "seed-1", "seed-2", "seed-10"]);
+        assert_eq!(file_safe("a b/c=0.5"), "a_b_c=0.5");
+        assert_eq!(file_safe("../x"), "_x");
+        assert_eq!(file_safe(""), "_");
+        assert_eq!("png".parse::<Format>().unwrap(), Format::Png);
+        assert!("gif".parse::<Format>().is_err());
+    }
+}
+
+/// Checks shared by the figure tests: a written image is a real, non-blank
+/// picture of the figure size.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use std::path::Path;
+
+    /// A PNG decodes to the figure size with several colours; an SVG has
+    /// its root element, paths and text.
+    pub(crate) fn assert_image(path: &Path) {
+        let bytes = std::fs::read(path).unwrap();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("png") => {
+                let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+                let mut reader = decoder.read_info().unwrap();
+                let mut buf = vec![0; reader.output_buffer_size()];
+                let info = reader.next_frame(&mut buf).unwrap();
+                assert_eq!(
+                    (info.width, info.height),
+                    super::style::SIZE,
+                    "{}",
+                    path.display()
+                );
+                let pixels = &buf[..info.buffer_size()];
+                let px = info.color_type.samples();
+                let first = &pixels[..px];
+                let differing = pixels.chunks(px).filter(|p| p != &first).count();
+                assert!(differing > 1000, "{} is nearly blank", path.display());
+            }
+            Some("svg") => {
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.contains("<svg"), "{}", path.display());
+                assert!(text.trim_end().ends_with("</svg>"), "{}", path.display());
+                assert!(text.matches("<text").count() >= 3, "{}", path.display());
+                let shapes = text.matches("<path").count()
+                    + text.matches("<polyline").count()
+                    + text.matches("<rect").count();
+                assert!(shapes >= 3, "{}", path.display());
+            }
+            _ => panic!("unexpected file {}", path.display()),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Figure 5: cost against SLO violation rate, one point per policy (the
+//! Pareto view of a comparison).
+//!
+//! Each point is the mean over seeds of the runs' VM cost (USD) and
+//! violation rate (%) on one trace, from `summary.csv`; the whiskers are
+//! the 95 % confidence intervals of both means (Student t, from
+//! [`crate::stats::Summary`]). The dashed line joins the non-dominated
+//! policies (no other is both cheaper and better on violations).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::canvas::{
+    draw_legend, draw_mesh, finite_range, frame, linear_chart, padded, render, Figure, LegendEntry,
+    Swatch,
+};
+use super::read::SummaryRecord;
+use super::style::{policy_colour, text, ANNOTATION_SIZE};
+use super::Format;
+use crate::stats::Summary;
+
+/// One policy's point: means and CI half-widths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParetoPoint {
+    /// Policy name.
+    pub policy: String,
+    /// Runs (seeds) averaged.
+    pub runs: usize,
+    /// Violation rate, percent.
+    pub violation_pct: Summary,
+    /// VM cost, USD.
+    pub cost_usd: Summary,
+}
+
+/// The points of `rows` (one trace), one per policy in order of first
+/// appearance.
+pub fn points(rows: &[SummaryRecord]) -> Vec<ParetoPoint> {
+    let mut policies: Vec<&str> = Vec::new();
+    for r in rows {
+        if !policies.contains(&r.policy.as_str()) {
+            policies.push(&r.policy);
+        }
+    }
+    policies
+        .into_iter()
+        .map(|p| {
+            let group: Vec<&SummaryRecord> = rows.iter().filter(|r| r.policy == p).collect();
+            let rate: Vec<f64> = group.iter().map(|r| 100.0 * r.violation_rate).collect();
+            let cost: Vec<f64> = group.iter().map(|r| r.cost_usd).collect();
+            ParetoPoint {
+                policy: p.to_string(),
+                runs: group.len(),
+                violation_pct: Summary::of(&rate),
+                cost_usd: Summary::of(&cost),
+            }
+        })
+        .collect()
+}
+
+/// The non-dominated points, by increasing violation rate.
+pub fn front(points: &[ParetoPoint]) -> Vec<(f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.violation_pct.mean, p.cost_usd.mean))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for p in pts {
+        if out.last().is_none_or(|last| p.1 < last.1) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+struct ParetoFigure<'a> {
+    points: Vec<ParetoPoint>,
+    trace: &'a str,
+}
+
+impl Figure for ParetoFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let runs = self.points.iter().map(|p| p.runs).max().unwrap_or(0);
+        let title = format!(
+            "Cost vs SLO violations on {} (mean ± 95 % CI, {runs} seed{})",
+            self.trace,
+            if runs == 1 { "" } else { "s" }
+        );
+        let (plot, legend) = frame(root, &title, true)?;
+        let ends = |s: &Summary| [s.mean - s.ci95, s.mean + s.ci95];
+        let x = padded(
+            finite_range(self.points.iter().flat_map(|p| ends(&p.violation_pct))),
+            true,
+        );
+        let y = padded(
+            finite_range(self.points.iter().flat_map(|p| ends(&p.cost_usd))),
+            false,
+        );
+        // Room on the right of the points for their names.
+        let x = (x.0, x.1 + 0.12 * (x.1 - x.0));
+        let mut chart = linear_chart(&plot, x, y, 62)?;
+        draw_mesh(
+            &mut chart,
+            "SLO violation rate (% of requests)",
+            "VM cost (USD)",
+            6,
+        )?;
+        let front = front(&self.points);
+        if front.len() > 1 {
+            chart.draw_series(DashedLineSeries::new(
+                front,
+                8,
+                5,
+                RGBColor(150, 150, 150).stroke_width(2),
+            ))?;
+        }
+        // Label boxes must avoid every marker and the labels placed before.
+        let mut placed: Vec<(i32, i32, i32, i32)> = self
+            .points
+            .iter()
+            .filter(|p| p.violation_pct.mean.is_finite() && p.cost_usd.mean.is_finite())
+            .map(|p| {
+                let (px, py) = chart.backend_coord(&(p.violation_pct.mean, p.cost_usd.mean));
+                (px - 9, py - 9, px + 9, py + 9)
+            })
+            .collect();
+        for p in &self.points {
+            let c = policy_colour(&p.policy);
+            let (mx, my) = (p.violation_pct.mean, p.cost_usd.mean);
+            if !(mx.is_finite() && my.is_finite()) {
+                continue;
+            }
+            let (dx, dy) = (p.violation_pct.ci95, p.cost_usd.ci95);
+            if dx > 0.0 && dx.is_finite() {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(mx - dx, my), (mx + dx, my)],
+                    c.stroke_width(2),
+                )))?;
+            }
+            if dy > 0.0 && dy.is_finite() {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(mx, my - dy), (mx, my + dy)],
+                    c.stroke_width(2),
+                )))?;
+            }
+            chart.draw_series(std::iter::once(Circle::new((mx, my), 7, c.filled())))?;
+            // The name beside the point, moved if it would cover another.
+            let (px, py) = chart.backend_coord(&(mx, my));
+            let w = (0.62 * ANNOTATION_SIZE * p.policy.chars().count() as f64) as i32;
+            let h = ANNOTATION_SIZE as i32;
+            let candidates = [
+                (px + 12, py - h - 2),
+                (px + 12, py + 4),
+                (px - 12 - w, py - h - 2),
+                (px - 12 - w, py + 4),
+                (px - w / 2, py - h - 12),
+                (px - w / 2, py + 12),
+                (px + 12, py - h / 2),
+                (px - 12 - w, py - h / 2),
+            ];
+            let overlaps = |(x0, y0): (i32, i32)| {
+                placed
+                    .iter()
+                    .any(|&(a, b, c2, d)| x0 < c2 && x0 + w > a && y0 < d && y0 + h > b)
+            };
+            let (lx, ly) = candidates
+                .iter()
+                .copied()
+                .find(|&c| !overlaps(c))
+                .unwrap_or(candidates[0]);
+            placed.push((lx, ly, lx + w, ly + h));
+            root.draw(&Text::new(
+                p.policy.clone(),
+                (lx, ly),
+                text(ANNOTATION_SIZE).pos(Pos::new(HPos::Left, VPos::Top)),
+            ))?;
+        }
+        let mut entries: Vec<LegendEntry> = self
+            .points
+            .iter()
+            .map(|p| LegendEntry::new(p.policy.clone(), policy_colour(&p.policy), Swatch::Point))
+            .collect();
+        entries.push(LegendEntry::new(
+            "Pareto front",
+            RGBColor(150, 150, 150),
+            Swatch::Dashed,
+        ));
+        draw_legend(&legend, 24, Some("policy"), &entries)?;
+        Ok(())
+    }
+}
+
+/// Figure 5: VM cost against violation rate for each policy on `trace`,
+/// with 95 % CI whiskers over seeds, from the `summary.csv` rows of that
+/// trace. Writes `STEM.png` / `STEM.svg`.
+///
+/// # Errors
+/// A drawing or I/O error.
+pub fn pareto(
+    rows: &[SummaryRecord],
+    trace: &str,
+    stem: &Path,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
+    let figure = ParetoFigure {
+        points: points(rows),
+        trace,
+    };
+    render(&figure, stem, format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(policy: &str, seed: u64, cost: f64, rate: f64) -> SummaryRecord {
+        SummaryRecord {
+            policy: policy.into(),
+            trace: "tiny".into(),
+            seed,
+            cost_usd: cost,
+            penalty_usd: 0.0,
+            score_usd: cost,
+            requests: 1000.0,
+            served: 1000.0,
+            violations: rate * 1000.0,
+            violation_rate: rate,
+            drops: 0.0,
+            final_backlog: 0.0,
+            mean_vms: 3.0,
+            max_vms: 4,
+            vm_hours: 1.0,
+            scaling_actions: 2,
+            steps: 30,
+            regret_usd: None,
+        }
+    }
+
+    pub(crate) fn fixture() -> Vec<SummaryRecord> {
+        let mut rows = Vec::new();
+        for seed in 1..=3 {
+            let s = seed as f64;
+            rows.push(row("static", seed, 0.30 + 0.01 * s, 0.001 * s));
+            rows.push(row("threshold", seed, 0.20 + 0.02 * s, 0.02 + 0.004 * s));
+            rows.push(row("oracle", seed, 0.18 + 0.005 * s, 0.002 * s));
+            rows.push(row("my-rule", seed, 0.25, 0.05));
+        }
+        rows
+    }
+
+    #[test]
+    fn means_and_intervals_match_the_stats_module() {
+        let pts = points(&fixture());
+        assert_eq!(pts.len(), 4);
+        assert_eq!(pts[0].policy, "static");
+        assert_eq!(pts[0].runs, 3);
+        let expected = Summary::of(&[1.0, 2.0, 3.0].map(|s| 0.30 + 0.01 * s));
+        assert_eq!(pts[0].cost_usd, expected);
+        assert!((pts[0].violation_pct.mean - 0.2).abs() < 1e-12);
+        // oracle dominates static on both axes except... the front is
+        // sorted by violation rate and strictly falling in cost
+        let f = front(&pts);
+        assert!(f.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 > w[1].1));
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn the_pareto_figure_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = pareto(&fixture(), "tiny", &dir.path().join("p"), Format::Both).unwrap();
+        for path in &written {
+            crate::plot::tests_support::assert_image(path);
+        }
+        pareto(
+            &fixture()[..1],
+            "tiny",
+            &dir.path().join("one"),
+            Format::Png,
+        )
+        .unwrap();
+    }
+}

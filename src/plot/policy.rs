@@ -1,0 +1,155 @@
+//! Figure 7: the learned policy as a heatmap.
+//!
+//! For a trained agent (a train folder's `qtable.txt` loaded under its
+//! `config.toml`), the greedy action (a change in VMs) in every
+//! utilization bucket (x) × VM-count bucket (y), with the other state
+//! features fixed: load trend flat (the trend bucket holding 0), no VM
+//! booting, hour bucket 0. States are decoded with the agent's own
+//! [`crate::agent::Discretiser`], so the map is exactly what the agent
+//! does in those states.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::heatmap::{render_heatmap, Axis, AxisLabels, Colouring, Grid};
+use super::style;
+use super::Format;
+use crate::agent::QAgent;
+
+/// The greedy action per utilization × VM bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyMap {
+    /// Utilization bucket edges (offered load per serving VM).
+    pub util_edges: Vec<f64>,
+    /// VM counts of each VM bucket, (lowest, highest).
+    pub vm_buckets: Vec<(u32, u32)>,
+    /// The change in VMs, row-major: `changes[vm_bucket * n_util + util_bucket]`.
+    pub changes: Vec<i32>,
+    /// The agent's action set.
+    pub actions: Vec<i32>,
+    /// True when the state has hour-of-day buckets (the map shows hour 0).
+    pub hourly: bool,
+}
+
+impl PolicyMap {
+    /// Reads the greedy action of every state with a flat trend, no VM
+    /// booting and hour bucket 0.
+    pub fn from_agent(agent: &QAgent) -> PolicyMap {
+        let disc = agent.discretiser();
+        let sizes = disc.sizes();
+        let (n_util, n_vms) = (sizes[0], sizes[1]);
+        let flat = disc.trend_edges().iter().take_while(|&&e| e <= 0.0).count();
+        let actions = agent.actions().to_vec();
+        let mut changes = vec![0; n_util * n_vms];
+        for s in 0..disc.n_states() {
+            let b = disc.decode(s);
+            if b[2] == flat && b[3] == 0 && b[4] == 0 {
+                let a = agent.greedy(s);
+                changes[b[1] * n_util + b[0]] = actions.get(a).copied().unwrap_or(0);
+            }
+        }
+        PolicyMap {
+            util_edges: disc.util_edges().to_vec(),
+            vm_buckets: (0..n_vms).map(|b| disc.vm_bucket_bounds(b)).collect(),
+            changes,
+            actions,
+            hourly: sizes[4] > 1,
+        }
+    }
+
+    /// The map as a heatmap grid.
+    pub fn grid(&self) -> Grid {
+        let n_util = self.util_edges.len() + 1;
+        let vm_labels = self
+            .vm_buckets
+            .iter()
+            .map(|&(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}–{hi}")
+                }
+            })
+            .collect();
+        let hour = if self.hourly { ", hour bucket 0" } else { "" };
+        Grid {
+            title: format!("Learned policy: greedy change in VMs (flat load, none booting{hour})"),
+            x: Axis {
+                n: n_util,
+                labels: AxisLabels::Edges(
+                    self.util_edges.iter().map(|&e| style::tick(e)).collect(),
+                ),
+                desc: "offered utilization of the last step, λ/(cμ)".into(),
+            },
+            y: Axis {
+                n: self.vm_buckets.len(),
+                labels: AxisLabels::Centers(vm_labels),
+                desc: "VMs (running + booting)".into(),
+            },
+            cells: self.changes.iter().map(|&c| Some(f64::from(c))).collect(),
+            colouring: Colouring::Changes {
+                values: self.actions.clone(),
+            },
+        }
+    }
+}
+
+/// Figure 7: writes the policy map as `STEM.png` / `STEM.svg`.
+///
+/// # Errors
+/// A drawing or I/O error.
+pub fn learned_policy(map: &PolicyMap, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+    render_heatmap(&map.grid(), stem, format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config() -> Config {
+        let mut c = Config::default();
+        c.cloud.min_vms = 1;
+        c.cloud.max_vms = 10;
+        c.cloud.vm_capacity_rps = 10.0;
+        c
+    }
+
+    #[test]
+    fn the_model_prior_scales_out_when_hot_and_in_when_idle() {
+        let config = config();
+        let agent = QAgent::new(&config, 1);
+        let map = PolicyMap::from_agent(&agent);
+        let n_util = map.util_edges.len() + 1;
+        assert_eq!(map.vm_buckets.len(), 10);
+        assert_eq!(map.vm_buckets[0], (1, 1));
+        // Few VMs, overloaded: add; many VMs, nearly idle: remove.
+        let hot_few = map.changes[n_util - 1];
+        let idle_many = map.changes[9 * n_util];
+        assert!(hot_few > 0, "{:?}", map.changes);
+        assert!(idle_many < 0, "{:?}", map.changes);
+    }
+
+    #[test]
+    fn a_saved_table_round_trips_into_a_rendered_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config();
+        config.agent.vm_edges = vec![3, 6];
+        config.agent.hour_buckets = 4;
+        let agent = QAgent::new(&config, 1);
+        let path = dir.path().join("qtable.txt");
+        std::fs::write(&path, agent.to_text()).unwrap();
+        let loaded = QAgent::load(&path, &config).unwrap();
+        let map = PolicyMap::from_agent(&loaded);
+        assert_eq!(map, PolicyMap::from_agent(&agent));
+        assert_eq!(map.vm_buckets, vec![(1, 2), (3, 5), (6, 10)]);
+        assert!(map.hourly);
+        let written = learned_policy(&map, &dir.path().join("policy"), Format::Both).unwrap();
+        for p in &written {
+            crate::plot::tests_support::assert_image(p);
+        }
+        let big = PolicyMap::from_agent(&QAgent::new(&Config::default(), 1));
+        learned_policy(&big, &dir.path().join("big"), Format::Png).unwrap();
+    }
+}

@@ -1,0 +1,542 @@
+//! Reading results CSVs back: one `Deserialize` struct per file kind,
+//! mirroring the writers' columns ([`crate::cloud::StepInfo`],
+//! [`crate::metrics::SummaryRow`], [`crate::compare::AggregateRow`],
+//! [`crate::agent::CurveRow`]), plus a generic reader for sweep aggregates
+//! whose `param_<section.key>` columns vary with the sweep.
+//!
+//! Columns are found by name, so extra columns are ignored; a missing
+//! column, a malformed value or a file without rows is a [`PlotError`]
+//! naming the file (and the line and column for a bad value).
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::PlotError;
+
+/// A CSV row type: the columns it needs.
+pub trait Columns {
+    /// Column names that must be present in the header.
+    const COLUMNS: &'static [&'static str];
+}
+
+/// One row of `steps.csv` (see [`crate::cloud::StepInfo`] for units).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StepRecord {
+    /// Step index, from 0.
+    pub step: u64,
+    /// Trace time at the start of the step, seconds.
+    pub time_s: f64,
+    /// Requests that arrived during the step.
+    pub arrivals: f64,
+    /// Requests completed.
+    pub served: f64,
+    /// Requests dropped.
+    pub dropped: f64,
+    /// Requests waiting at the end of the step.
+    pub backlog: f64,
+    /// VMs serving.
+    pub vms_running: u32,
+    /// VMs booting.
+    pub vms_booting: u32,
+    /// Capacity of the running VMs, requests per second.
+    pub capacity_rps: f64,
+    /// Busy fraction of the running VMs.
+    pub utilization: f64,
+    /// Mean response time, seconds (empty when no VM ran).
+    pub latency_mean_s: Option<f64>,
+    /// 95th percentile response time, seconds (may be empty).
+    pub latency_p95_s: Option<f64>,
+    /// Requests later than the SLO, or dropped.
+    pub slo_violations: f64,
+    /// VM charges of the step, USD.
+    pub cost_usd: f64,
+    /// Penalties of the step, USD.
+    pub penalty_usd: f64,
+    /// −(cost + penalty), USD.
+    pub reward: f64,
+    /// VM count asked for, after clamping.
+    pub target_vms: u32,
+}
+
+impl Columns for StepRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "step",
+        "time_s",
+        "arrivals",
+        "served",
+        "dropped",
+        "backlog",
+        "vms_running",
+        "vms_booting",
+        "capacity_rps",
+        "utilization",
+        "latency_mean_s",
+        "latency_p95_s",
+        "slo_violations",
+        "cost_usd",
+        "penalty_usd",
+        "reward",
+        "target_vms",
+    ];
+}
+
+/// One row of `summary.csv` (see [`crate::metrics::SummaryRow`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SummaryRecord {
+    /// Policy name.
+    pub policy: String,
+    /// Trace name.
+    pub trace: String,
+    /// Master seed.
+    pub seed: u64,
+    /// VM charges, USD.
+    pub cost_usd: f64,
+    /// Penalties, USD.
+    pub penalty_usd: f64,
+    /// cost + penalty, USD.
+    pub score_usd: f64,
+    /// Requests that arrived.
+    pub requests: f64,
+    /// Requests served.
+    pub served: f64,
+    /// Requests that missed the SLO or were dropped.
+    pub violations: f64,
+    /// violations / requests.
+    pub violation_rate: f64,
+    /// Requests dropped.
+    pub drops: f64,
+    /// Requests waiting at the end.
+    pub final_backlog: f64,
+    /// Mean VMs alive per step.
+    pub mean_vms: f64,
+    /// Most VMs alive in a step.
+    pub max_vms: u32,
+    /// VM-hours.
+    pub vm_hours: f64,
+    /// Steps with a scaling action.
+    pub scaling_actions: u64,
+    /// Steps simulated.
+    pub steps: u64,
+    /// score − the oracle's score, USD (empty without the oracle; the
+    /// column is absent in files written before it existed).
+    #[serde(default)]
+    pub regret_usd: Option<f64>,
+}
+
+impl Columns for SummaryRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "policy",
+        "trace",
+        "seed",
+        "cost_usd",
+        "penalty_usd",
+        "score_usd",
+        "requests",
+        "served",
+        "violations",
+        "violation_rate",
+        "drops",
+        "final_backlog",
+        "mean_vms",
+        "max_vms",
+        "vm_hours",
+        "scaling_actions",
+        "steps",
+    ];
+}
+
+/// One row of a comparison's `aggregate.csv` (see
+/// [`crate::compare::AggregateRow`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AggregateRecord {
+    /// Policy name.
+    pub policy: String,
+    /// Trace name.
+    pub trace: String,
+    /// Runs aggregated.
+    pub runs: usize,
+    /// Mean score, USD.
+    pub score_mean: f64,
+    /// Sample standard deviation of the score, USD.
+    pub score_sd: f64,
+    /// Half-width of the 95 % CI of the mean score, USD.
+    pub score_ci95: f64,
+    /// Mean cost, USD.
+    pub cost_mean: f64,
+    /// Mean penalty, USD.
+    pub penalty_mean: f64,
+    /// Mean violation rate.
+    pub violation_rate_mean: f64,
+    /// Mean drops.
+    pub drops_mean: f64,
+    /// Mean of the mean VM count.
+    pub mean_vms_mean: f64,
+    /// Mean regret, USD (empty without the oracle).
+    pub regret_mean: Option<f64>,
+}
+
+impl Columns for AggregateRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "policy",
+        "trace",
+        "runs",
+        "score_mean",
+        "score_sd",
+        "score_ci95",
+        "cost_mean",
+        "penalty_mean",
+        "violation_rate_mean",
+        "drops_mean",
+        "mean_vms_mean",
+        "regret_mean",
+    ];
+}
+
+/// One row of `learning_curve.csv` (see [`crate::agent::CurveRow`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CurveRecord {
+    /// Episode, from 0.
+    pub episode: u32,
+    /// The training trace replayed.
+    pub trace: String,
+    /// ε during the episode.
+    pub epsilon: f64,
+    /// Total reward, USD (= −score).
+    pub reward: f64,
+    /// VM charges, USD.
+    pub cost_usd: f64,
+    /// Penalties, USD.
+    pub penalty_usd: f64,
+    /// SLO violations.
+    pub violations: f64,
+    /// violations / requests.
+    pub violation_rate: f64,
+    /// Mean VMs alive per step.
+    pub mean_vms: f64,
+}
+
+impl Columns for CurveRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "episode",
+        "trace",
+        "epsilon",
+        "reward",
+        "cost_usd",
+        "penalty_usd",
+        "violations",
+        "violation_rate",
+        "mean_vms",
+    ];
+}
+
+/// Reads every row of `path`, checking the header first.
+///
+/// # Errors
+/// [`PlotError::MissingFile`], [`PlotError::Io`],
+/// [`PlotError::MissingColumns`], [`PlotError::BadRow`] (with the line and
+/// column) or [`PlotError::NoRows`].
+pub fn read_rows<T: DeserializeOwned + Columns>(path: &Path) -> Result<Vec<T>, PlotError> {
+    let mut reader = open(path)?;
+    let header = headers(&mut reader, path)?;
+    let missing: Vec<String> = T::COLUMNS
+        .iter()
+        .filter(|c| !header.iter().any(|h| h == *c))
+        .map(|c| c.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(PlotError::MissingColumns {
+            path: path.to_path_buf(),
+            columns: missing,
+        });
+    }
+    let mut rows = Vec::new();
+    for result in reader.deserialize::<T>() {
+        rows.push(result.map_err(|e| bad_row(path, &header, &e))?);
+    }
+    if rows.is_empty() {
+        return Err(PlotError::NoRows(path.to_path_buf()));
+    }
+    Ok(rows)
+}
+
+/// The header of a CSV file.
+///
+/// # Errors
+/// As [`read_rows`], for the header only.
+pub fn read_header(path: &Path) -> Result<Vec<String>, PlotError> {
+    let mut reader = open(path)?;
+    headers(&mut reader, path)
+}
+
+fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, PlotError> {
+    if !path.is_file() {
+        return Err(PlotError::MissingFile(path.to_path_buf()));
+    }
+    let file = std::fs::File::open(path).map_err(|source| PlotError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(csv::Reader::from_reader(file))
+}
+
+fn headers(reader: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>, PlotError> {
+    let header = reader
+        .headers()
+        .map_err(|e| bad_row(path, &[], &e))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect::<Vec<_>>();
+    Ok(header)
+}
+
+fn bad_row(path: &Path, header: &[String], e: &csv::Error) -> PlotError {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let column = err
+                .field()
+                .and_then(|i| header.get(i as usize))
+                .map_or_else(String::new, |c| format!("column `{c}`: "));
+            format!("{column}{}", err.kind())
+        }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+        _ => e.to_string(),
+    };
+    PlotError::BadRow {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+/// One row of a sweep's `aggregate.csv`: where it sits in the grid and its
+/// mean score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepRecord {
+    /// Policy name (empty when the file has no `policy` column).
+    pub policy: String,
+    /// Trace name (empty when the file has no `trace` column).
+    pub trace: String,
+    /// The value of each `param_` column, as written.
+    pub params: Vec<String>,
+    /// Mean score, USD.
+    pub score_mean: f64,
+}
+
+/// A sweep aggregate: the swept keys (without `param_`) and the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepTable {
+    /// The `section.key` of each `param_` column, in column order.
+    pub params: Vec<String>,
+    /// Rows in file order.
+    pub rows: Vec<SweepRecord>,
+}
+
+/// The `param_` columns of a header, in order.
+pub fn param_columns(header: &[String]) -> Vec<usize> {
+    header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.starts_with("param_") && h.len() > "param_".len())
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Reads a sweep's `aggregate.csv`.
+///
+/// # Errors
+/// As [`read_rows`]; a file without `param_` columns or `score_mean` is a
+/// [`PlotError::MissingColumns`].
+pub fn read_sweep(path: &Path) -> Result<SweepTable, PlotError> {
+    let mut reader = open(path)?;
+    let header = headers(&mut reader, path)?;
+    let params = param_columns(&header);
+    let score = header.iter().position(|h| h == "score_mean");
+    let (score, missing) = match (score, params.is_empty()) {
+        (Some(s), false) => (s, Vec::new()),
+        (s, no_params) => {
+            let mut missing = Vec::new();
+            if no_params {
+                missing.push("param_<section.key>".to_string());
+            }
+            if s.is_none() {
+                missing.push("score_mean".to_string());
+            }
+            (0, missing)
+        }
+    };
+    if !missing.is_empty() {
+        return Err(PlotError::MissingColumns {
+            path: path.to_path_buf(),
+            columns: missing,
+        });
+    }
+    let policy = header.iter().position(|h| h == "policy");
+    let trace = header.iter().position(|h| h == "trace");
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| bad_row(path, &header, &e))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let raw = record.get(score).unwrap_or_default();
+        let score_mean = raw.trim().parse::<f64>().map_err(|_| PlotError::BadRow {
+            path: path.to_path_buf(),
+            line,
+            message: format!("column `score_mean`: `{raw}` is not a number"),
+        })?;
+        rows.push(SweepRecord {
+            policy: field(policy),
+            trace: field(trace),
+            params: params.iter().map(|&i| field(Some(i))).collect(),
+            score_mean,
+        });
+    }
+    if rows.is_empty() {
+        return Err(PlotError::NoRows(path.to_path_buf()));
+    }
+    Ok(SweepTable {
+        params: params
+            .iter()
+            .map(|&i| header[i]["param_".len()..].to_string())
+            .collect(),
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::StepInfo;
+    use crate::metrics::{to_csv, Totals};
+
+    fn step(step: u64, latency: Option<f64>) -> StepInfo {
+        StepInfo {
+            step,
+            time_s: 60.0 * step as f64,
+            arrivals: 600.0,
+            served: 600.0,
+            dropped: 0.0,
+            backlog: 0.0,
+            vms_running: 2,
+            vms_booting: 1,
+            capacity_rps: 20.0,
+            utilization: 0.5,
+            latency_mean_s: latency,
+            latency_p95_s: latency.map(|l| 3.0 * l),
+            slo_violations: 1.5,
+            cost_usd: 0.01,
+            penalty_usd: 0.001,
+            reward: -0.011,
+            target_vms: 3,
+        }
+    }
+
+    #[test]
+    fn the_writers_files_read_back_into_the_mirrors() {
+        let dir = tempfile::tempdir().unwrap();
+        let steps = dir.path().join("steps.csv");
+        std::fs::write(
+            &steps,
+            to_csv(&[step(0, None), step(1, Some(0.2))]).unwrap(),
+        )
+        .unwrap();
+        let rows: Vec<StepRecord> = read_rows(&steps).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].latency_mean_s, None);
+        assert_eq!(rows[1].latency_p95_s, Some(0.6000000000000001));
+        assert_eq!((rows[1].vms_running, rows[1].target_vms), (2, 3));
+
+        let mut totals = Totals::new(60.0);
+        totals.add(&step(0, Some(0.1)), 2);
+        let summary = dir.path().join("summary.csv");
+        std::fs::write(
+            &summary,
+            to_csv(&[totals.summary("static", "t", 4)]).unwrap(),
+        )
+        .unwrap();
+        let rows: Vec<SummaryRecord> = read_rows(&summary).unwrap();
+        assert_eq!((rows[0].policy.as_str(), rows[0].seed), ("static", 4));
+        assert_eq!(rows[0].regret_usd, None);
+        // every mirrored column is written by the writer
+        let header = read_header(&summary).unwrap();
+        for c in SummaryRecord::COLUMNS {
+            assert!(header.iter().any(|h| h == c), "{c}");
+        }
+        let header = read_header(&steps).unwrap();
+        assert_eq!(header, StepRecord::COLUMNS);
+    }
+
+    #[test]
+    fn a_missing_column_is_named_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("learning_curve.csv");
+        std::fs::write(&path, "episode,trace,reward\n0,a,-1\n").unwrap();
+        let err = read_rows::<CurveRecord>(&path).unwrap_err().to_string();
+        assert!(err.contains("learning_curve.csv"), "{err}");
+        assert!(err.contains("epsilon") && err.contains("mean_vms"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_with_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("learning_curve.csv");
+        std::fs::write(
+            &path,
+            "episode,trace,epsilon,reward,cost_usd,penalty_usd,violations,violation_rate,mean_vms\n\
+             0,a,1,-1,1,0,0,0,2\n\
+             1,a,0.9,oops,1,0,0,0,2\n",
+        )
+        .unwrap();
+        let err = read_rows::<CurveRecord>(&path).unwrap_err().to_string();
+        assert!(err.contains("learning_curve.csv:3"), "{err}");
+        assert!(err.contains("`reward`"), "{err}");
+    }
+
+    #[test]
+    fn empty_and_garbage_files_are_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("steps.csv");
+        for bytes in [
+            &b""[..],
+            b"\xff\xfe\x00",
+            b"step\n",
+            b"a,b\n1\n",
+            b"\"unterminated",
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            assert!(read_rows::<StepRecord>(&path).is_err());
+            assert!(read_sweep(&path).is_err());
+        }
+        let err = read_rows::<StepRecord>(&dir.path().join("none.csv")).unwrap_err();
+        assert!(err.to_string().contains("none.csv"), "{err}");
+    }
+
+    #[test]
+    fn a_sweep_aggregate_gives_its_params_and_scores() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aggregate.csv");
+        std::fs::write(
+            &path,
+            "policy,trace,param_cloud.boot_s,param_policy.upper,runs,score_mean\n\
+             threshold,t,60,0.7,2,1.5\n\
+             threshold,t,60,0.8,2,1.25\n",
+        )
+        .unwrap();
+        let table = read_sweep(&path).unwrap();
+        assert_eq!(table.params, ["cloud.boot_s", "policy.upper"]);
+        assert_eq!(table.rows[1].params, ["60", "0.8"]);
+        assert_eq!(table.rows[1].score_mean, 1.25);
+        std::fs::write(&path, "policy,score_mean\na,1\n").unwrap();
+        let err = read_sweep(&path).unwrap_err().to_string();
+        assert!(err.contains("param_"), "{err}");
+    }
+}

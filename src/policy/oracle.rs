@@ -1,0 +1,938 @@
+//! `oracle`: a clairvoyant schedule, the yardstick the other policies are
+//! measured against (regret = score − oracle score).
+//!
+//! # What it knows
+//!
+//! At build time the oracle reads the whole workload and the run's seed,
+//! and reproduces the episode's exact arrivals (Poisson noise included)
+//! with [`crate::cloud::episode_arrivals`]. It plans a schedule of total VM
+//! counts `n_0 … n_{T−1}`; [`Policy::decide`] returns `Action::Target(n_k)`
+//! at step `k`. The schedule is executed by the real environment like any
+//! other policy's decisions, so the oracle's reported score is the model's,
+//! never the planner's estimate.
+//!
+//! # The planning model
+//!
+//! With `Δ = workload.step_s`, `b = ⌈boot_s/Δ⌉`, `K = price_per_hour·Δ/3600`
+//! (USD per VM-step) and `c ∈ [min_vms, max_vms]`:
+//!
+//! - **Running VMs.** Scale-in removes booting VMs (newest first) before
+//!   running ones, and every running VM is older than every booting one, so
+//!   the fleet is a stack ordered by launch time. The VMs running in step
+//!   `t` are those that existed in all of the steps `t−b … t`:
+//!   `r_t = min(n_{t−b}, …, n_t)`, with `n_{<0} = initial_vms`
+//!   (checked against the environment by a test).
+//! - **Penalty.** `p_t(c)` is the reward's penalty of step `t` served by
+//!   `c` running VMs with no backlog carried in, from
+//!   [`crate::cloud::serve::serve`]: a table of `T × (max_vms − min_vms + 1)`
+//!   calls (p95 off). Requests still waiting at the end of a step are
+//!   charged as violations (they will be served late or dropped later),
+//!   except after the last step, where the environment charges nothing for
+//!   them. The table is made non-increasing in `c` (each entry becomes the
+//!   largest over the counts above it); this changes nothing unless
+//!   `penalty_per_drop < penalty_per_violation` or the last step is
+//!   overloaded.
+//! - **Cost.** `K` per VM per step (booting included).
+//!
+//! # The dynamic programme
+//!
+//! The planner chooses the running counts `c_t` rather than the totals:
+//! the cheapest schedule with at least `c_t` VMs running at every `t`
+//! launches each VM exactly `b` steps before it must serve,
+//! `n_s = max(c_s, …, c_{s+b})`, and its VM-steps are at most
+//! `Σ c_t + b·Σ max(0, c_t − c_{t−1})` (`c_{−1} = initial_vms`): every VM
+//! added at step `t` boots during the `b` steps before. Bellman's
+//! recursion over the state `p = c_{t−1}`,
+//!
+//! `V_t(p) = min_c [ p_t(c) + K·c + b·K·max(0, c − p) + V_{t+1}(c) ]`,
+//! `V_T ≡ 0`,
+//!
+//! with `c ≤ initial_vms` for `t < b` (nothing launched can serve before
+//! step `b`), is solved backwards in `O(T·M)` time (`M` counts; prefix and
+//! suffix minima replace the inner minimum) and `O(T·M)` memory for the
+//! decisions.
+//!
+//! *The charge is exact at the optimum.* It overestimates a schedule's
+//! VM-steps only where, at some VM level, the running count dips for fewer
+//! than `b` steps (the relaunch would overlap the dip) or dips at the very
+//! start. Filling such a dip costs fewer VM-steps in the programme than the
+//! relaunch it saves, realises the same schedule `n`, and leaves at least as
+//! many VMs running (so no more penalty, the table being non-increasing).
+//! Hence some optimum of the programme has no such dip, its charge equals
+//! its true VM-steps, and the programme's optimum is the optimum over all
+//! schedules `n` of the planning model (Bellman 1957).
+//!
+//! # Where the planning model differs from the environment
+//!
+//! 1. **Backlog carry-over is ignored.** Each step is planned as if it
+//!    started with an empty queue. In the environment a backlog makes the
+//!    next step a fluid step (requests arriving while it drains are late
+//!    too), so the planner *underestimates* the penalty of schedules that
+//!    overload; at the end of the run it *overestimates* slightly (a
+//!    backlog still waiting after the last step costs nothing).
+//! 2. **Billing is linear.** A VM-step costs `K`. This is exact for
+//!    `per-second` billing with `step_s ≥ min_billed_s`, and for
+//!    `per-minute` billing with `step_s` a multiple of 60 and
+//!    `≥ min_billed_s`. Otherwise (a minimum charge longer than a VM's
+//!    shortest life, per-hour billing, a step that is not a multiple of the
+//!    granularity) the environment bills more for short-lived VMs, and the
+//!    order in which it terminates running VMs (closest to their next
+//!    billing boundary) is ignored: the planner *underestimates* the cost of
+//!    churn. To compensate, it also plans with a surcharge per launched VM
+//!    of `w/4`, `w/2` and `w` VM-seconds, where `w` is the most a VM's
+//!    billed time can exceed its life
+//!    (`max(min_billed_s − (b+1)·Δ, largest rounding loss)`).
+//!
+//! Every candidate schedule (each plan above, and a static schedule for
+//! every VM count) is then simulated in a [`CloudEnv`] with the run's seed,
+//! and the one with the lowest simulated score is kept (ties to the first
+//! candidate). So the oracle never does worse than any static count, and
+//! where the planning model is exact (linear billing, and no schedule worth
+//! considering leaves a backlog) it is optimal among all schedules. Outside
+//! that class it is a strong heuristic, not a bound: a policy can beat it,
+//! so regret can be slightly negative; the property tests measure how
+//! often.
+//!
+//! Building costs `O(T·M²)` for the penalty table and the static
+//! simulations (the Erlang recurrence is `O(c)`) and `O(T·M)` per
+//! programme. Plans with more than [`MAX_PLAN_CELLS`] cells (`T·M`, the
+//! memory) or [`MAX_PLAN_WORK`] units of work (`T·M²/2`) are not built: the
+//! oracle then keeps the best of 16 static counts spread over the bounds.
+//! A week of 60 s steps with 51 counts plans in about 0.2 s in a release
+//! build.
+//!
+//! Sources: R. Bellman, *Dynamic Programming*, Princeton University Press,
+//! 1957 (the principle of optimality and the backward recursion).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::{Policy, PolicyContext};
+use crate::cloud::serve::{serve, ServeInput};
+use crate::cloud::{episode_arrivals, Action, CloudEnv, Environment, Observation};
+use crate::config::Config;
+
+/// Largest planning table the oracle builds, in cells (steps × VM counts):
+/// 2^25, about a year of 60 s steps with 63 counts. The penalty table
+/// takes 8 bytes per cell and the decisions 2 more.
+pub const MAX_PLAN_CELLS: usize = 1 << 25;
+
+/// Most work the oracle takes on, in Erlang-recurrence terms
+/// (steps × VM counts² / 2): 2^30, about a year of 60 s steps with 60 VM
+/// counts, or a week with 460 (several seconds).
+pub const MAX_PLAN_WORK: u128 = 1 << 30;
+
+/// Static counts tried when the plan is too large.
+const FALLBACK_STATICS: u32 = 16;
+
+/// The clairvoyant policy: replays a schedule planned with knowledge of
+/// the whole episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OraclePolicy {
+    /// Total VMs to ask for at each step.
+    plan: Vec<u32>,
+    /// Score of the plan simulated at build time, USD.
+    score_usd: f64,
+    /// What to ask for after the plan ends.
+    hold: u32,
+}
+
+impl OraclePolicy {
+    /// Plans for the episode `ctx` describes: `ctx.workload` with
+    /// `ctx.config` and the noise of `ctx.seed`.
+    pub fn from_context(ctx: PolicyContext<'_>) -> OraclePolicy {
+        let arrivals = episode_arrivals(ctx.workload, ctx.config.workload.noise, ctx.seed);
+        let mut env = CloudEnv::new(Arc::new(ctx.workload.clone()), ctx.config).with_p95(false);
+        let planner = Planner::new(ctx.config, ctx.workload.step_s, &arrivals);
+        let mut best: Option<(f64, Vec<u32>)> = None;
+        let mut consider = |plan: Vec<u32>, best: &mut Option<(f64, Vec<u32>)>| {
+            let bound = best.as_ref().map_or(f64::INFINITY, |b| b.0);
+            if let Some(score) = simulate(&mut env, ctx.seed, &plan, bound) {
+                if score < bound {
+                    *best = Some((score, plan));
+                }
+            }
+        };
+        for plan in planner.programme_plans() {
+            consider(plan, &mut best);
+        }
+        for vms in planner.static_counts() {
+            consider(vec![vms; arrivals.len()], &mut best);
+        }
+        let (score_usd, plan) = best.unwrap_or((0.0, Vec::new()));
+        let hold = plan.last().copied().unwrap_or(ctx.config.cloud.initial_vms);
+        OraclePolicy {
+            plan,
+            score_usd,
+            hold,
+        }
+    }
+
+    /// The planned total VM count of every step.
+    pub fn plan(&self) -> &[u32] {
+        &self.plan
+    }
+
+    /// The plan's score as simulated at build time, USD (what the run will
+    /// report, up to float summation order).
+    pub fn planned_score_usd(&self) -> f64 {
+        self.score_usd
+    }
+}
+
+impl Policy for OraclePolicy {
+    fn name(&self) -> &str {
+        "oracle"
+    }
+
+    fn decide(&mut self, obs: &Observation) -> Action {
+        let step = usize::try_from(obs.step).unwrap_or(usize::MAX);
+        Action::Target(self.plan.get(step).copied().unwrap_or(self.hold))
+    }
+}
+
+/// Simulates `plan` from `reset(seed)` and returns cost + penalty, summed
+/// as the run's totals are; `None` once the partial score exceeds `bound`
+/// (every step adds a non-negative amount, so it cannot come back).
+fn simulate(env: &mut CloudEnv, seed: u64, plan: &[u32], bound: f64) -> Option<f64> {
+    env.reset(seed);
+    let (mut cost, mut penalty) = (0.0, 0.0);
+    for &n in plan {
+        let step = env.step(Action::Target(n));
+        cost += step.info.cost_usd;
+        penalty += step.info.penalty_usd;
+        if cost + penalty > bound {
+            return None;
+        }
+        if step.terminated || step.truncated {
+            break;
+        }
+    }
+    Some(cost + penalty)
+}
+
+/// The realised schedule of a plan of running counts: each VM is launched
+/// `boot_steps` before it must serve, `n_s = max(c_s, …, c_{s+b})` (the
+/// window cut at the last step).
+fn launch_ahead(running: &[u32], boot_steps: usize) -> Vec<u32> {
+    let mut out = vec![0; running.len()];
+    // Indices of a decreasing run of values, the window's maximum in front.
+    let mut window: VecDeque<usize> = VecDeque::new();
+    for s in (0..running.len()).rev() {
+        while window.back().is_some_and(|&i| running[i] <= running[s]) {
+            window.pop_back();
+        }
+        window.push_back(s);
+        while window.front().is_some_and(|&i| i - s > boot_steps) {
+            window.pop_front();
+        }
+        out[s] = window.front().map_or(running[s], |&i| running[i]);
+    }
+    out
+}
+
+/// The fixed inputs of the planning model.
+struct Planner<'a> {
+    config: &'a Config,
+    arrivals: &'a [f64],
+    step_s: f64,
+    min_vms: u32,
+    max_vms: u32,
+    initial_vms: u32,
+    /// Boot delay in steps, capped at the episode length (a longer delay
+    /// plans the same: nothing launched ever serves).
+    boot_steps: usize,
+    /// USD per VM-step.
+    vm_step_usd: f64,
+}
+
+impl<'a> Planner<'a> {
+    fn new(config: &'a Config, step_s: f64, arrivals: &'a [f64]) -> Planner<'a> {
+        let c = &config.cloud;
+        let boot = (c.boot_s / step_s).ceil();
+        let boot_steps = if boot.is_finite() && boot >= 0.0 {
+            (boot.min(arrivals.len() as f64)) as usize
+        } else {
+            arrivals.len()
+        };
+        Planner {
+            config,
+            arrivals,
+            step_s,
+            min_vms: c.min_vms,
+            max_vms: c.max_vms.max(c.min_vms),
+            initial_vms: c.initial_vms.clamp(c.min_vms, c.max_vms.max(c.min_vms)),
+            boot_steps,
+            vm_step_usd: c.price_per_hour * step_s / 3600.0,
+        }
+    }
+
+    /// Number of VM counts the plan chooses from.
+    fn width(&self) -> usize {
+        (self.max_vms - self.min_vms) as usize + 1
+    }
+
+    /// The most a VM's billed seconds can exceed its life, over lives of
+    /// `b + 1` steps or more (a planned VM boots and serves at least one
+    /// step): the minimum charge, or the rounding to the billing grain.
+    fn waste_s(&self) -> f64 {
+        let c = &self.config.cloud;
+        let shortest_s = (self.boot_steps as f64 + 1.0) * self.step_s;
+        let minimum = (c.min_billed_s - shortest_s).max(0.0);
+        let grain = c.billing.granularity_s();
+        let mut rounding: f64 = 0.0;
+        if grain > 1.0 {
+            // The rounding loss of L·Δ repeats with a period of at most
+            // `grain` steps (Δ is a whole number of seconds).
+            for steps in 1..=3600u32 {
+                let life = f64::from(steps) * self.step_s;
+                rounding = rounding.max(grain * (life / grain).ceil() - life);
+            }
+        }
+        minimum.max(rounding)
+    }
+
+    /// Launch surcharges to plan with, VM-seconds: 0, and when billing is
+    /// not linear, a quarter, half and all of the worst waste.
+    fn surcharges_s(&self) -> Vec<f64> {
+        let w = self.waste_s();
+        if w > 0.0 && w.is_finite() {
+            vec![0.0, 0.25 * w, 0.5 * w, w]
+        } else {
+            vec![0.0]
+        }
+    }
+
+    /// USD charged in the programme per VM added: its `b` boot steps plus
+    /// `surcharge_s` seconds.
+    fn launch_usd(&self, surcharge_s: f64) -> f64 {
+        self.vm_step_usd * self.boot_steps as f64
+            + surcharge_s * self.config.cloud.price_per_hour / 3600.0
+    }
+
+    /// The schedules of the dynamic programme, one per launch surcharge
+    /// (none when the table would be too large).
+    fn programme_plans(&self) -> Vec<Vec<u32>> {
+        let Some(tables) = self.tables() else {
+            return Vec::new();
+        };
+        self.surcharges_s()
+            .into_iter()
+            .map(|surcharge_s| {
+                let running = tables.plan_running(self, self.launch_usd(surcharge_s));
+                launch_ahead(&running, self.boot_steps)
+            })
+            .collect()
+    }
+
+    /// Whether the plan fits [`MAX_PLAN_CELLS`] and [`MAX_PLAN_WORK`] (and
+    /// the counts fit the decision table).
+    fn plannable(&self) -> bool {
+        let (steps, width) = (self.arrivals.len(), self.width());
+        let work = steps as u128 * width as u128 * width as u128 / 2;
+        steps > 0
+            && width <= usize::from(u16::MAX) + 1
+            && steps
+                .checked_mul(width)
+                .is_some_and(|cells| cells <= MAX_PLAN_CELLS)
+            && work <= MAX_PLAN_WORK
+    }
+
+    /// The static counts to simulate: all of them when the plan is built,
+    /// else [`FALLBACK_STATICS`] spread evenly over the bounds.
+    fn static_counts(&self) -> Vec<u32> {
+        if self.plannable() {
+            return (self.min_vms..=self.max_vms).collect();
+        }
+        let span = u64::from(self.max_vms - self.min_vms);
+        let last = u64::from(FALLBACK_STATICS - 1);
+        let mut counts: Vec<u32> = (0..=last)
+            // invariant: the quotient is at most span, so the sum fits u32
+            .map(|i| self.min_vms + (span * i / last) as u32)
+            .collect();
+        counts.dedup();
+        counts
+    }
+
+    /// The penalty table, or `None` when the plan is not
+    /// [`plannable`](Self::plannable).
+    fn tables(&self) -> Option<Tables> {
+        if !self.plannable() {
+            return None;
+        }
+        let (steps, width) = (self.arrivals.len(), self.width());
+        let c = &self.config.cloud;
+        let r = &self.config.reward;
+        let mut penalty = vec![0.0; steps * width];
+        for (t, (&arrivals, row)) in self
+            .arrivals
+            .iter()
+            .zip(penalty.chunks_exact_mut(width))
+            .enumerate()
+        {
+            let last = t + 1 == steps;
+            for (i, cell) in row.iter_mut().enumerate() {
+                let out = serve(&ServeInput {
+                    arrivals,
+                    backlog: 0.0,
+                    servers: self.min_vms + i as u32,
+                    service_rps: c.vm_capacity_rps,
+                    step_s: self.step_s,
+                    slo_s: c.slo_s,
+                    timeout_s: c.timeout_s,
+                    want_p95: false,
+                });
+                let waiting = if last { 0.0 } else { out.backlog };
+                *cell = r.penalty_per_violation * (out.violations + waiting)
+                    + r.penalty_per_drop * out.dropped;
+            }
+            for i in (0..width - 1).rev() {
+                row[i] = row[i].max(row[i + 1]);
+            }
+        }
+        Some(Tables {
+            width,
+            steps,
+            penalty,
+        })
+    }
+}
+
+/// The penalty of every step for every running count.
+struct Tables {
+    width: usize,
+    steps: usize,
+    /// Row-major `steps × width`: `penalty[t·width + i]` for `min_vms + i`
+    /// running VMs.
+    penalty: Vec<f64>,
+}
+
+impl Tables {
+    /// Solves the programme with `launch_usd` charged per VM added and
+    /// returns the optimal running count of every step.
+    fn plan_running(&self, planner: &Planner<'_>, launch_usd: f64) -> Vec<u32> {
+        let (width, steps) = (self.width, self.steps);
+        let lo = planner.min_vms;
+        let initial = (planner.initial_vms - lo) as usize;
+        let mut value = vec![0.0; width]; // V_{t+1}(c)
+        let mut next = vec![0.0; width];
+        let mut own = vec![0.0; width]; // p_t(c) + K·c + V_{t+1}(c)
+        let mut low = vec![(0.0, 0usize); width]; // min over c ≤ i of own
+        let mut high = vec![(f64::INFINITY, 0usize); width + 1]; // min over c ≥ i of own + L·c
+        let mut choice = vec![0u16; steps * width];
+        for t in (0..steps).rev() {
+            let top = if t < planner.boot_steps {
+                initial
+            } else {
+                width - 1
+            };
+            let row = &self.penalty[t * width..(t + 1) * width];
+            for i in 0..=top {
+                let vms = f64::from(lo) + i as f64;
+                own[i] = row[i] + planner.vm_step_usd * vms + value[i];
+            }
+            // Ties: below the previous count prefer the larger count, above
+            // it the smaller one: the fewest VMs changed.
+            let mut best = (f64::INFINITY, 0);
+            for i in 0..=top {
+                if own[i] <= best.0 {
+                    best = (own[i], i);
+                }
+                low[i] = best;
+            }
+            high[top + 1] = (f64::INFINITY, top + 1);
+            for i in (0..=top).rev() {
+                let g = own[i] + launch_usd * i as f64;
+                high[i] = if g <= high[i + 1].0 {
+                    (g, i)
+                } else {
+                    high[i + 1]
+                };
+            }
+            let row_choice = &mut choice[t * width..(t + 1) * width];
+            for q in 0..width {
+                let (mut v, mut pick) = low[q.min(top)];
+                if q < top {
+                    let (g, i) = high[q + 1];
+                    let up = g - launch_usd * q as f64;
+                    if up < v {
+                        (v, pick) = (up, i);
+                    }
+                }
+                next[q] = v;
+                // invariant: width ≤ u16::MAX + 1 (checked in `tables`), so pick fits
+                row_choice[q] = pick as u16;
+            }
+            std::mem::swap(&mut value, &mut next);
+        }
+        let mut previous = initial;
+        let mut running = Vec::with_capacity(steps);
+        for t in 0..steps {
+            previous = usize::from(choice[t * width + previous]);
+            running.push(lo + previous as u32);
+        }
+        running
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Workload;
+    use crate::config::{Billing, Noise, PolicyKind};
+    use crate::experiment::run_with;
+    use crate::policy::ThresholdPolicy;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Replays a fixed list of targets.
+    struct Script(Vec<u32>);
+
+    impl Policy for Script {
+        fn name(&self) -> &str {
+            "script"
+        }
+        fn decide(&mut self, obs: &Observation) -> Action {
+            Action::Target(self.0.get(obs.step as usize).copied().unwrap_or(0))
+        }
+    }
+
+    fn workload(arrivals: Vec<f64>, step_s: f64) -> Arc<Workload> {
+        Arc::new(Workload {
+            name: "w".into(),
+            start_s: 0.0,
+            step_s,
+            arrivals,
+        })
+    }
+
+    fn score<P: Policy + ?Sized>(config: &Config, p: &mut P, w: &Arc<Workload>, seed: u64) -> f64 {
+        run_with(config, p, Arc::clone(w), seed).summary.score_usd
+    }
+
+    fn oracle(config: &Config, w: &Workload, seed: u64) -> OraclePolicy {
+        OraclePolicy::from_context(PolicyContext {
+            config,
+            workload: w,
+            seed,
+        })
+    }
+
+    /// A small instance of the class where the planning model is exact:
+    /// per-second billing with `step_s ≥ min_billed_s`, no noise, a peak
+    /// within the largest fleet (and, before the first boot completes,
+    /// within the initial one), and a violation penalty high enough that
+    /// overloading is never worth a VM.
+    #[derive(Debug, Clone)]
+    struct Instance {
+        config: Config,
+        arrivals: Vec<f64>,
+    }
+
+    fn exact_instance(
+        steps: usize,
+        max_vms: u32,
+        boot_steps: u32,
+        rng: &mut rand_pcg::Pcg64Mcg,
+    ) -> Instance {
+        let mut config = Config::default();
+        config.workload.noise = Noise::None;
+        config.workload.step_s = 60;
+        config.cloud.vm_capacity_rps = 10.0;
+        config.cloud.boot_s = if boot_steps == 0 {
+            0.0
+        } else {
+            60.0 * f64::from(boot_steps) - rng.random_range(0.0..59.0)
+        };
+        config.cloud.min_vms = rng.random_range(0..=1u32).min(max_vms);
+        config.cloud.max_vms = max_vms;
+        config.cloud.initial_vms = rng.random_range(config.cloud.min_vms..=max_vms);
+        config.cloud.billing = Billing::PerSecond;
+        config.cloud.min_billed_s = rng.random_range(0.0..=60.0);
+        config.cloud.slo_s = 0.3;
+        config.reward.penalty_per_violation = rng.random_range(0.002..0.02);
+        // A VM-step costs what 4 to 60 violations do; overloading one VM
+        // (600 violations a step) is never worth it.
+        let vm_step_usd = config.reward.penalty_per_violation * rng.random_range(4.0..60.0);
+        config.cloud.price_per_hour = vm_step_usd * 3600.0 / 60.0;
+        config.reward.penalty_per_drop =
+            config.reward.penalty_per_violation * rng.random_range(1.0..10.0);
+        let arrivals = (0..steps)
+            .map(|t| {
+                let fleet = if (t as u32) < boot_steps {
+                    config.cloud.initial_vms
+                } else {
+                    max_vms
+                };
+                let peak = 0.9 * f64::from(fleet) * 10.0 * 60.0;
+                if rng.random_bool(0.15) {
+                    0.0
+                } else {
+                    rng.random_range(0.0..=peak)
+                }
+            })
+            .collect();
+        Instance { config, arrivals }
+    }
+
+    /// Every target sequence, by exhaustive enumeration: the best score.
+    fn exhaustive_best(inst: &Instance) -> (f64, Vec<u32>) {
+        let c = &inst.config.cloud;
+        let w = workload(inst.arrivals.clone(), 60.0);
+        let counts: Vec<u32> = (c.min_vms..=c.max_vms).collect();
+        let steps = inst.arrivals.len();
+        let total = counts.len().pow(steps as u32);
+        let mut best = (f64::INFINITY, Vec::new());
+        for code in 0..total {
+            let mut rest = code;
+            let plan: Vec<u32> = (0..steps)
+                .map(|_| {
+                    let v = counts[rest % counts.len()];
+                    rest /= counts.len();
+                    v
+                })
+                .collect();
+            let s = score(&inst.config, &mut Script(plan.clone()), &w, 1);
+            if s < best.0 {
+                best = (s, plan);
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn the_oracle_matches_exhaustive_search_on_tiny_instances() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(2024);
+        let mut varied = 0;
+        for boot_steps in 0..=2 {
+            for case in 0..40 {
+                let steps = rng.random_range(if case < 8 { 1 } else { 3 }..=6usize);
+                let max_vms = rng.random_range(if case < 8 { 1 } else { 2 }..=3u32);
+                let inst = exact_instance(steps, max_vms, boot_steps, &mut rng);
+                let w = workload(inst.arrivals.clone(), 60.0);
+                let (want, best_plan) = exhaustive_best(&inst);
+                let close = |got: f64| (got - want).abs() <= 1e-9 * want.abs().max(1e-12);
+                let mut o = oracle(&inst.config, &w, 1);
+                let got = score(&inst.config, &mut o, &w, 1);
+                assert!(
+                    close(got),
+                    "boot {boot_steps} case {case}: oracle {got} ({:?}) vs exhaustive {want} ({best_plan:?}) on {inst:?}",
+                    o.plan()
+                );
+                assert!((o.planned_score_usd() - got).abs() <= 1e-9 * got.max(1e-12));
+                // The programme alone, without the static candidates, is
+                // optimal too: its charge is exact at the optimum.
+                let planner = Planner::new(&inst.config, 60.0, &inst.arrivals);
+                let plans = planner.programme_plans();
+                assert_eq!(plans.len(), 1, "linear billing plans once");
+                let alone = score(&inst.config, &mut Script(plans[0].clone()), &w, 1);
+                assert!(close(alone), "boot {boot_steps} case {case}: programme {alone} ({:?}) vs {want} ({best_plan:?})", plans[0]);
+                if best_plan.windows(2).any(|p| p[0] != p[1]) {
+                    varied += 1;
+                }
+            }
+        }
+        // The instances are informative: most optima change the count.
+        assert!(varied >= 55, "only {varied} of 120 optima vary");
+    }
+
+    #[test]
+    fn running_vms_are_the_minimum_of_the_last_boot_window_of_totals() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+        for boot_steps in 0..=4u64 {
+            let mut config = Config::default();
+            config.workload.noise = Noise::None;
+            config.cloud.boot_s = 60.0 * boot_steps as f64;
+            config.cloud.min_vms = 0;
+            config.cloud.max_vms = 6;
+            config.cloud.initial_vms = 3;
+            let steps = 40;
+            let plan: Vec<u32> = (0..steps).map(|_| rng.random_range(0..=6)).collect();
+            let w = workload(vec![100.0; steps], 60.0);
+            let rec = run_with(&config, &mut Script(plan.clone()), w, 1);
+            for (t, info) in rec.steps.iter().enumerate() {
+                let from = t as i64 - boot_steps as i64;
+                let expected = (from..=t as i64)
+                    .map(|s| if s < 0 { 3 } else { plan[s as usize] })
+                    .min()
+                    .unwrap();
+                assert_eq!(info.vms_running, expected, "boot {boot_steps} step {t}");
+                assert_eq!(info.vms_running + info.vms_booting, plan[t]);
+            }
+        }
+    }
+
+    #[test]
+    fn launching_ahead_takes_the_maximum_over_the_boot_window() {
+        assert_eq!(launch_ahead(&[1, 1, 4, 1, 2, 1], 0), vec![1, 1, 4, 1, 2, 1]);
+        assert_eq!(launch_ahead(&[1, 1, 4, 1, 2, 1], 2), vec![4, 4, 4, 2, 2, 1]);
+        assert_eq!(launch_ahead(&[3, 0, 0], 9), vec![3, 0, 0]);
+        assert!(launch_ahead(&[], 3).is_empty());
+    }
+
+    #[test]
+    fn hourly_billing_waste_is_the_rest_of_the_first_hour() {
+        let mut config = Config::default();
+        config.cloud.billing = Billing::PerHour;
+        config.cloud.boot_s = 100.0;
+        let arrivals = vec![0.0; 10];
+        let planner = Planner::new(&config, 60.0, &arrivals);
+        assert_eq!(planner.boot_steps, 2);
+        assert_eq!(planner.waste_s(), 3600.0 - 60.0);
+        config.cloud.billing = Billing::PerSecond;
+        let planner = Planner::new(&config, 60.0, &arrivals);
+        assert_eq!(planner.waste_s(), 0.0);
+        assert_eq!(planner.surcharges_s(), vec![0.0]);
+    }
+
+    #[test]
+    fn the_oracle_is_deterministic_and_follows_the_noise_of_its_seed() {
+        let mut config = Config::default();
+        config.cloud.max_vms = 12;
+        let rates = [30.0, 80.0, 150.0, 40.0, 10.0, 120.0, 200.0, 60.0];
+        let w = workload(rates.iter().map(|r| r * 60.0).collect(), 60.0);
+        let a = oracle(&config, &w, 5);
+        let b = oracle(&config, &w, 5);
+        assert_eq!(a, b);
+        let ra = run_with(&config, &mut a.clone(), Arc::clone(&w), 5);
+        let rb = run_with(&config, &mut b.clone(), Arc::clone(&w), 5);
+        assert_eq!(ra, rb);
+        assert!(
+            (ra.summary.score_usd - a.planned_score_usd()).abs() <= 1e-9 * ra.summary.score_usd
+        );
+        // Through the registry too.
+        config.policy.kind = PolicyKind::Oracle;
+        let built = crate::experiment::run_policy(&config, Arc::clone(&w), 5).unwrap();
+        assert_eq!(built.summary.policy, "oracle");
+        assert_eq!(built.summary.score_usd, ra.summary.score_usd);
+    }
+
+    #[test]
+    fn a_plan_too_large_falls_back_to_static_counts_spread_over_the_bounds() {
+        let mut config = Config::default();
+        config.cloud.min_vms = 1;
+        config.cloud.max_vms = 100_001;
+        let arrivals = vec![600.0; 10];
+        let planner = Planner::new(&config, 60.0, &arrivals);
+        assert!(!planner.plannable());
+        let counts = planner.static_counts();
+        assert_eq!(counts.len(), 16);
+        assert_eq!((counts[0], counts[15]), (1, 100_001));
+        let w = workload(arrivals, 60.0);
+        let o = oracle(&config, &w, 1);
+        assert!(o.plan().iter().all(|&n| counts.contains(&n)));
+        // Few counts: every one of them.
+        config.cloud.max_vms = 5;
+        let planner = Planner::new(&config, 60.0, &w.arrivals);
+        assert!(planner.plannable());
+        assert_eq!(planner.static_counts(), vec![1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn an_empty_workload_gives_an_empty_plan() {
+        let config = Config::default();
+        let w = workload(Vec::new(), 60.0);
+        let mut o = oracle(&config, &w, 1);
+        assert!(o.plan().is_empty());
+        let obs = CloudEnv::new(w, &config).reset(1);
+        assert_eq!(o.decide(&obs), Action::Target(config.cloud.initial_vms));
+    }
+
+    /// An instance outside the exact class: any billing rule and step,
+    /// Poisson noise, penalties that may make overloading worth it, and
+    /// peaks up to 30 % above the largest fleet.
+    fn broad_instance(steps: usize, max_vms: u32, rng: &mut rand_pcg::Pcg64Mcg) -> Instance {
+        let mut config = Config::default();
+        config.workload.noise = Noise::Poisson;
+        config.workload.step_s = [30, 60, 90][rng.random_range(0..3)];
+        let step_s = f64::from(config.workload.step_s);
+        config.cloud.vm_capacity_rps = rng.random_range(5.0..30.0);
+        config.cloud.boot_s = rng.random_range(0.0..3.0 * step_s);
+        config.cloud.min_vms = rng.random_range(0..=1u32).min(max_vms);
+        config.cloud.max_vms = max_vms;
+        config.cloud.initial_vms = rng.random_range(config.cloud.min_vms..=max_vms);
+        config.cloud.billing =
+            [Billing::PerSecond, Billing::PerMinute, Billing::PerHour][rng.random_range(0..3)];
+        config.cloud.min_billed_s = rng.random_range(0.0..300.0);
+        config.cloud.slo_s = rng.random_range(0.1..1.0);
+        config.cloud.timeout_s = rng.random_range(5.0..120.0);
+        config.cloud.price_per_hour = rng.random_range(0.01..5.0);
+        config.reward.penalty_per_violation = 10f64.powf(rng.random_range(-5.0..-2.0));
+        config.reward.penalty_per_drop =
+            config.reward.penalty_per_violation * rng.random_range(0.2..20.0);
+        let peak = 1.3 * f64::from(max_vms) * config.cloud.vm_capacity_rps * step_s;
+        let arrivals = (0..steps).map(|_| rng.random_range(0.0..=peak)).collect();
+        Instance { config, arrivals }
+    }
+
+    fn arbitrary_exact_instance() -> impl Strategy<Value = Instance> {
+        (1usize..=24, 1u32..=5, 0u32..=3, any::<u64>()).prop_map(|(steps, max_vms, boot, seed)| {
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+            exact_instance(steps, max_vms, boot, &mut rng)
+        })
+    }
+
+    /// Scores of the baselines on `inst`: every static count, the
+    /// threshold rule, and a few random target sequences.
+    fn baseline_scores(inst: &Instance, seed: u64) -> Vec<(String, f64)> {
+        let c = &inst.config.cloud;
+        let w = workload(inst.arrivals.clone(), 60.0);
+        let mut out = Vec::new();
+        for vms in c.min_vms..=c.max_vms {
+            let s = score(
+                &inst.config,
+                &mut crate::policy::StaticPolicy::new(vms),
+                &w,
+                seed,
+            );
+            out.push((format!("static {vms}"), s));
+        }
+        let s = score(
+            &inst.config,
+            &mut ThresholdPolicy::new(&inst.config),
+            &w,
+            seed,
+        );
+        out.push(("threshold".into(), s));
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+        for k in 0..4 {
+            let plan: Vec<u32> = (0..inst.arrivals.len())
+                .map(|_| rng.random_range(c.min_vms..=c.max_vms))
+                .collect();
+            let s = score(&inst.config, &mut Script(plan.clone()), &w, seed);
+            out.push((format!("random {k} {plan:?}"), s));
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn the_oracle_is_no_worse_than_any_baseline_where_its_model_is_exact(
+            inst in arbitrary_exact_instance(),
+        ) {
+            let w = workload(inst.arrivals.clone(), 60.0);
+            let mut o = oracle(&inst.config, &w, 1);
+            let got = score(&inst.config, &mut o, &w, 1);
+            for (name, s) in baseline_scores(&inst, 1) {
+                prop_assert!(got <= s * (1.0 + 1e-9) + 1e-12, "oracle {} > {} {}", got, name, s);
+            }
+        }
+    }
+
+    /// All target sequences of `inst` (noise seed `seed`): the best score.
+    fn exhaustive_score(inst: &Instance, w: &Arc<Workload>, seed: u64) -> f64 {
+        let c = &inst.config.cloud;
+        let counts: Vec<u32> = (c.min_vms..=c.max_vms).collect();
+        let steps = inst.arrivals.len();
+        let mut best = f64::INFINITY;
+        for code in 0..counts.len().pow(steps as u32) {
+            let mut rest = code;
+            let plan: Vec<u32> = (0..steps)
+                .map(|_| {
+                    let v = counts[rest % counts.len()];
+                    rest /= counts.len();
+                    v
+                })
+                .collect();
+            best = best.min(score(&inst.config, &mut Script(plan), w, seed));
+        }
+        best
+    }
+
+    /// Outside the exact class the oracle is a heuristic; this measures
+    /// how often it loses, on 400 random instances (a quarter of them tiny
+    /// enough for exhaustive search). Measured: the threshold rule or one
+    /// of four random schedules beat it on 4 of 400 (1 %); it missed the
+    /// optimum on 5 of 100 tiny ones, mean gap 0.33 %. The largest losses
+    /// come from runs of a few steps that overload on purpose and leave the
+    /// backlog after the last step, where it costs nothing.
+    #[test]
+    fn outside_its_exact_class_the_oracle_rarely_loses() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(31);
+        let (mut losses, mut tiny_misses, mut tiny_gap, mut tiny_cases) = (0, 0, 0.0, 0);
+        for case in 0..400u64 {
+            let tiny = case % 4 == 0;
+            let steps = rng.random_range(1..=if tiny { 5 } else { 40 });
+            let max_vms = rng.random_range(1..=if tiny { 3 } else { 6 });
+            let inst = broad_instance(steps, max_vms, &mut rng);
+            let step_s = f64::from(inst.config.workload.step_s);
+            let w = workload(inst.arrivals.clone(), step_s);
+            let got = score(&inst.config, &mut oracle(&inst.config, &w, case), &w, case);
+            let mut others = vec![score(
+                &inst.config,
+                &mut ThresholdPolicy::new(&inst.config),
+                &w,
+                case,
+            )];
+            let c = &inst.config.cloud;
+            for _ in 0..4 {
+                let plan = (0..steps)
+                    .map(|_| rng.random_range(c.min_vms..=c.max_vms))
+                    .collect();
+                others.push(score(&inst.config, &mut Script(plan), &w, case));
+            }
+            let best = others.iter().copied().fold(f64::INFINITY, f64::min);
+            if got > best * (1.0 + 1e-9) {
+                losses += 1;
+            }
+            if tiny {
+                let optimum = exhaustive_score(&inst, &w, case);
+                let gap = (got - optimum) / optimum;
+                assert!(gap >= -1e-9, "case {case}: below the exhaustive optimum");
+                tiny_cases += 1;
+                tiny_gap += gap;
+                if gap > 1e-9 {
+                    tiny_misses += 1;
+                }
+            }
+        }
+        let mean_gap = tiny_gap / f64::from(tiny_cases);
+        assert!(losses <= 16, "lost to a baseline on {losses} of 400");
+        assert!(
+            tiny_misses <= 8,
+            "missed the optimum on {tiny_misses} of 100"
+        );
+        assert!(mean_gap <= 0.01, "mean gap to the optimum {mean_gap}");
+    }
+
+    #[test]
+    #[ignore = "timing; run in release with --ignored --nocapture"]
+    fn time_a_week() {
+        use crate::config::StaticSizing;
+        use crate::trace::{generate, GenKind, GenSpec};
+        for billing in [Billing::PerSecond, Billing::PerHour] {
+            let trace = generate(&GenSpec {
+                kind: GenKind::Diurnal,
+                weekly: true,
+                seed: 3,
+                ..GenSpec::default()
+            })
+            .unwrap();
+            let mut config = Config::default();
+            config.cloud.billing = billing;
+            config.cloud.max_vms = 50;
+            let w = Arc::new(Workload::from_trace(&trace, &config).unwrap());
+            let t0 = std::time::Instant::now();
+            let o = oracle(&config, &w, 1);
+            let el = t0.elapsed();
+            let mut report = vec![("oracle".to_string(), o.planned_score_usd())];
+            for kind in [
+                PolicyKind::Static,
+                PolicyKind::Threshold,
+                PolicyKind::Predictive,
+            ] {
+                let mut c = config.clone();
+                c.policy.kind = kind;
+                c.policy.sizing = StaticSizing::Peak;
+                let r = crate::experiment::run_policy(&c, Arc::clone(&w), 1).unwrap();
+                report.push((kind.name().to_string(), r.summary.score_usd));
+            }
+            eprintln!(
+                "{billing:?}: {} steps planned in {el:?}: {report:?}",
+                w.len()
+            );
+        }
+    }
+}

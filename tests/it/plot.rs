@@ -1,0 +1,269 @@
+//! `qscale plot` through the binary: every folder kind gives its figures,
+//! as real images, and broken folders give errors naming the file.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::support::qscale;
+
+/// Runs a qscale command that must succeed.
+fn ok(args: &[&str], out: &Path) {
+    qscale().args(args).arg(out).assert().success();
+}
+
+/// `qscale plot DIR` and the files it says it wrote.
+fn plot(dir: &Path, extra: &[&str]) -> Vec<PathBuf> {
+    let output = qscale().arg("plot").arg(dir).args(extra).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote "))
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// The figure names (file names) written, sorted.
+fn names(written: &[PathBuf]) -> Vec<String> {
+    let mut v: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A PNG of the figure size that is not one flat colour.
+fn assert_png(path: &Path) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(fs::read(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1000, 560), "{}", path.display());
+    let px = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let first = &pixels[..px];
+    let other = pixels.chunks(px).filter(|p| p != &first).count();
+    assert!(other > 5000, "{} is nearly blank", path.display());
+}
+
+/// An SVG with its root element, text and shapes.
+fn assert_svg(path: &Path) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains("<svg") && text.trim_end().ends_with("</svg>"));
+    assert!(text.matches("<text").count() >= 5, "{}", path.display());
+    assert!(
+        text.matches("<path").count()
+            + text.matches("<polyline").count()
+            + text.matches("<rect").count()
+            >= 5,
+        "{}",
+        path.display()
+    );
+}
+
+fn assert_images(written: &[PathBuf]) {
+    for path in written {
+        assert!(path.is_file(), "{}", path.display());
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("png") => assert_png(path),
+            Some("svg") => assert_svg(path),
+            _ => panic!("unexpected {}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn plot_rebuilds_the_figures_of_a_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    ok(&["run", "--config", "tests/data/tiny.toml", "--out"], &run);
+    let written = plot(&run, &[]);
+    assert_eq!(
+        names(&written),
+        [
+            "cost.png",
+            "cost.svg",
+            "latency.png",
+            "latency.svg",
+            "load.png",
+            "load.svg"
+        ]
+    );
+    assert!(written.iter().all(|p| p.starts_with(run.join("figures"))));
+    assert_images(&written);
+    // Only the CSVs are read: plotting twice gives the same PNG bytes.
+    let first = fs::read(run.join("figures/load.png")).unwrap();
+    let again = plot(&run, &["--format", "png"]);
+    assert_eq!(names(&again), ["cost.png", "latency.png", "load.png"]);
+    assert_eq!(fs::read(run.join("figures/load.png")).unwrap(), first);
+}
+
+#[test]
+fn plot_rebuilds_the_figures_of_a_comparison_and_of_one_of_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    qscale()
+        .args(["compare", "--config", "tests/data/tiny.toml"])
+        .args([
+            "--set",
+            "experiment.seeds=[1, 2]",
+            "--set",
+            "experiment.policies=[\"static\", \"threshold\", \"oracle\"]",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let written = plot(&out, &["--format", "both"]);
+    let mut expected = Vec::new();
+    for stem in [
+        "cost-tiny",
+        "latency-tiny-oracle",
+        "latency-tiny-static",
+        "latency-tiny-threshold",
+        "load-tiny-oracle",
+        "load-tiny-static",
+        "load-tiny-threshold",
+        "pareto-tiny",
+    ] {
+        expected.push(format!("{stem}.png"));
+        expected.push(format!("{stem}.svg"));
+    }
+    assert_eq!(names(&written), expected);
+    assert_images(&written);
+
+    // One run inside the comparison finds the comparison's config.
+    let one = out.join("runs/threshold/tiny/seed-1");
+    let written = plot(&one, &["--format", "svg"]);
+    assert_eq!(names(&written), ["cost.svg", "latency.svg", "load.svg"]);
+    let load = fs::read_to_string(one.join("figures/load.svg")).unwrap();
+    assert!(load.contains("oracle VMs"), "the oracle's VMs are overlaid");
+}
+
+#[test]
+fn plot_draws_learning_curves_and_the_learned_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    for seed in ["1", "2"] {
+        ok(
+            &[
+                "train",
+                "--config",
+                "tests/data/tiny.toml",
+                "--episodes",
+                "8",
+                "--seed",
+                seed,
+                "--out",
+            ],
+            &set.join(format!("seed-{seed}")),
+        );
+    }
+    let written = plot(&set.join("seed-1"), &[]);
+    assert_eq!(
+        names(&written),
+        [
+            "learning-curve.png",
+            "learning-curve.svg",
+            "policy.png",
+            "policy.svg"
+        ]
+    );
+    assert_images(&written);
+    let written = plot(&set, &[]);
+    assert_eq!(
+        names(&written),
+        ["learning-curve.png", "learning-curve.svg"]
+    );
+    assert_images(&written);
+    let svg = fs::read_to_string(set.join("figures/learning-curve.svg")).unwrap();
+    assert!(svg.contains("min–max"), "a band over the two seeds");
+}
+
+#[test]
+fn plot_draws_a_heatmap_per_policy_of_a_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    qscale()
+        .args(["sweep", "--config", "tests/data/tiny.toml"])
+        .args([
+            "--set",
+            "policy.upper=0.7,0.8,0.9",
+            "--set",
+            "cloud.boot_s=0,100",
+            "--set",
+            "experiment.policies=[\"threshold\", \"step\"]",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let written = plot(&out, &[]);
+    assert_eq!(
+        names(&written),
+        [
+            "sweep-step-tiny.png",
+            "sweep-step-tiny.svg",
+            "sweep-threshold-tiny.png",
+            "sweep-threshold-tiny.svg"
+        ]
+    );
+    assert_images(&written);
+}
+
+#[test]
+fn a_folder_missing_a_csv_or_a_column_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    ok(&["run", "--config", "tests/data/tiny.toml", "--out"], &run);
+
+    let summary = fs::read_to_string(run.join("summary.csv")).unwrap();
+    let (header, rest) = summary.split_once('\n').unwrap();
+    let cut = |line: &str| -> String {
+        let fields: Vec<&str> = line.split(',').collect();
+        let keep: Vec<&str> = fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 2)
+            .map(|(_, f)| *f)
+            .collect();
+        keep.join(",")
+    };
+    fs::write(
+        run.join("summary.csv"),
+        format!("{}\n{}\n", cut(header), cut(rest.trim_end())),
+    )
+    .unwrap();
+    let err = qscale().arg("plot").arg(&run).assert().code(2);
+    let stderr = String::from_utf8_lossy(&err.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("summary.csv") && stderr.contains("seed"),
+        "{stderr}"
+    );
+
+    fs::write(run.join("summary.csv"), &summary).unwrap();
+    fs::remove_file(run.join("steps.csv")).unwrap();
+    let err = qscale().arg("plot").arg(&run).assert().code(2);
+    let stderr = String::from_utf8_lossy(&err.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("steps.csv") && stderr.contains("missing"),
+        "{stderr}"
+    );
+
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let err = qscale().arg("plot").arg(&empty).assert().code(2);
+    let stderr = String::from_utf8_lossy(&err.get_output().stderr).into_owned();
+    assert!(stderr.contains("nothing to plot"), "{stderr}");
+    qscale()
+        .arg("plot")
+        .arg(&empty)
+        .args(["--format", "gif"])
+        .assert()
+        .code(2);
+}

@@ -1,0 +1,233 @@
+//! `qscale sweep` and `qscale merge` through the binary.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{column, qscale, read_csv};
+
+const AXES: [&str; 4] = [
+    "--set",
+    "policy.upper=0.7,0.8,0.9",
+    "--set",
+    "policy.cooldown_s=0:600:300",
+];
+
+fn sweep(out: &Path, extra: &[&str]) -> String {
+    let assert = qscale()
+        .args([
+            "sweep",
+            "--config",
+            "tests/data/tiny.toml",
+            "--set",
+            "experiment.seeds=[1, 2, 3]",
+        ])
+        .args(["--set", "experiment.policies=[\"threshold\"]"])
+        .args(AXES)
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    String::from_utf8_lossy(&assert.get_output().stdout).to_string()
+}
+
+fn same_files(a: &Path, b: &Path, files: &[&str]) {
+    for f in files {
+        let x = fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display()));
+        let y = fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display()));
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+const OUTPUTS: [&str; 4] = ["aggregate.csv", "summary.csv", "best.md", "sweep.toml"];
+
+#[test]
+fn one_and_two_jobs_give_byte_identical_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sweep(&dir.path().join("j1"), &["--jobs", "1"]);
+    assert!(out.contains("27 cells (9 combinations x 3 seeds)"), "{out}");
+    sweep(&dir.path().join("j2"), &["--jobs", "2"]);
+    same_files(&dir.path().join("j1"), &dir.path().join("j2"), &OUTPUTS);
+    let (header, rows) = read_csv(&dir.path().join("j1/aggregate.csv"));
+    assert_eq!(
+        &header[..3],
+        ["param_policy.upper", "param_policy.cooldown_s", "policy"]
+    );
+    assert_eq!(rows.len(), 9);
+    assert_eq!((rows[1][0].as_str(), rows[1][1].as_str()), ("0.7", "300"));
+}
+
+#[test]
+fn merged_shards_equal_the_unsharded_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep(&dir.path().join("all"), &[]);
+    let mut shards = Vec::new();
+    for i in 1..=3 {
+        let d = dir.path().join(format!("shard{i}"));
+        let out = sweep(&d, &["--shard", &format!("{i}/3")]);
+        assert!(out.contains("9 cells"), "{out}");
+        assert!(!d.join("aggregate.csv").exists());
+        shards.push(d);
+    }
+    qscale()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(dir.path().join("merged"))
+        .assert()
+        .success();
+    same_files(
+        &dir.path().join("all"),
+        &dir.path().join("merged"),
+        &OUTPUTS,
+    );
+    let cell = "cells/policy.upper-0.8_policy.cooldown_s-300/seed-2";
+    same_files(
+        &dir.path().join("all"),
+        &dir.path().join("merged"),
+        &[
+            &format!("{cell}/summary.csv"),
+            &format!("{cell}/config.toml"),
+        ],
+    );
+    // A missing shard is named, not silently aggregated.
+    let assert = qscale()
+        .arg("merge")
+        .args(&shards[..2])
+        .arg("--out")
+        .arg(dir.path().join("partial"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(err.contains("missing cell"), "{err}");
+}
+
+#[test]
+fn the_confidence_interval_of_a_tiny_sweep_matches_a_hand_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s");
+    sweep(&out, &[]);
+    // The first combination's three seeds, from summary.csv.
+    let scores: Vec<f64> = column(&out.join("summary.csv"), "score_usd")[..3]
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let mean = (scores[0] + scores[1] + scores[2]) / 3.0;
+    let var = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / 2.0;
+    let ci = 4.303 * var.sqrt() / 3f64.sqrt(); // t(0.975, 2) = 4.303
+    let (_, rows) = read_csv(&out.join("aggregate.csv"));
+    let got_mean: f64 = rows[0][5].parse().unwrap();
+    let got_ci: f64 = rows[0][7].parse().unwrap();
+    assert!(
+        (got_mean - mean).abs() <= 1e-12 * mean.abs(),
+        "{got_mean} vs {mean}"
+    );
+    assert!(
+        (got_ci - ci).abs() <= 1e-9 * ci.abs().max(1e-12),
+        "{got_ci} vs {ci}"
+    );
+    assert!(ci > 0.0, "noise should make seeds differ");
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_rerunning_finished_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "sweep",
+            "--config",
+            "experiments/agent-diurnal.toml",
+            "--jobs",
+            "1",
+            "--set",
+            "experiment.seeds=[1, 2]",
+            "--set",
+            "experiment.policies=[\"qlearning\"]",
+            "--set",
+            "agent.episodes=15",
+            "--set",
+            "agent.alpha=0.05,0.1,0.15,0.2,0.25",
+            "--set",
+            "agent.gamma=0.9,0.95",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    let reference = dir.path().join("reference");
+    qscale().args(args(&reference)).assert().success();
+
+    let out = dir.path().join("killed");
+    let bin = assert_cmd::cargo::cargo_bin!("qscale");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args(&out))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let finished = |out: &Path| -> Vec<std::path::PathBuf> {
+        let mut cells = Vec::new();
+        if let Ok(combos) = fs::read_dir(out.join("cells")) {
+            for c in combos
+                .flatten()
+                .filter(|c| !c.file_name().to_string_lossy().starts_with('.'))
+            {
+                for s in fs::read_dir(c.path()).unwrap().flatten() {
+                    cells.push(s.path());
+                }
+            }
+        }
+        cells
+    };
+    let start = Instant::now();
+    while finished(&out).len() < 3 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done = finished(&out);
+    assert!(
+        done.len() >= 3 && done.len() < 20,
+        "killed after {} of 20 cells",
+        done.len()
+    );
+    let stamp = fs::metadata(done[0].join("summary.csv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    let assert = qscale().args(args(&out)).assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let skipped: usize = stdout
+        .split("skipped ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(skipped >= done.len(), "{stdout}");
+    assert_eq!(
+        fs::metadata(done[0].join("summary.csv"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        stamp
+    );
+    same_files(&reference, &out, &OUTPUTS);
+    let leftovers = fs::read_dir(out.join("cells"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(leftovers, 0, "temporary cell folders are cleaned up");
+}
