@@ -226,7 +226,7 @@ pub fn compare(
 
 /// Fills `regret_usd` from the oracle's run on the same trace and seed.
 fn add_regret(runs: &mut [SummaryRow], plan: &Plan) {
-    let Some(oracle) = plan.policies.iter().position(|k| k.name() == "oracle") else {
+    let Some(oracle) = plan.policies.iter().position(|k| *k == PolicyKind::Oracle) else {
         return;
     };
     let (n_p, n_s) = (plan.policies.len(), plan.seeds.len());

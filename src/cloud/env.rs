@@ -8,7 +8,8 @@
 //!    meet the running VMs ([`super::serve`]);
 //! 4. every VM alive in the step is billed ([`super::fleet`]);
 //! 5. the reward is `−(cost + penalty_per_violation · violations +
-//!    penalty_per_drop · drops)`.
+//!    penalty_per_drop · drops)`; requests still waiting after the last
+//!    step count as violations of that step.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -306,8 +307,16 @@ impl Environment for CloudEnv {
             want_p95: self.want_p95,
         });
         let cost = self.fleet.bill_step(k);
-        let penalty =
-            self.penalty_per_violation * out.violations + self.penalty_per_drop * out.dropped;
+        // Requests still waiting when the trace ends will never be answered
+        // within the SLO: they count as violations of the last step, so a
+        // policy cannot hide load in a final backlog.
+        let last = k + 1 >= self.workload.arrivals.len() as u64;
+        let violations = if last {
+            out.violations + out.backlog
+        } else {
+            out.violations
+        };
+        let penalty = self.penalty_per_violation * violations + self.penalty_per_drop * out.dropped;
         let reward = -(cost + penalty);
         let info = StepInfo {
             step: k,
@@ -322,7 +331,7 @@ impl Environment for CloudEnv {
             utilization: out.utilization,
             latency_mean_s: out.latency_mean_s,
             latency_p95_s: out.latency_p95_s,
-            slo_violations: out.violations,
+            slo_violations: violations,
             cost_usd: cost,
             penalty_usd: penalty,
             reward,
@@ -344,7 +353,7 @@ impl Environment for CloudEnv {
             vms_booting: self.fleet.booting(),
             latency_mean_s: out.latency_mean_s,
             backlog: out.backlog,
-            slo_violations: out.violations,
+            slo_violations: violations,
             dropped: out.dropped,
         };
         Step {
