@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::agent;
 use crate::cloud::{CloudEnv, Workload};
-use crate::config::{Config, PolicyKind, StaticSizing};
+use crate::config::{Config, PolicyKind};
 use crate::experiment::{run, run_with};
 use crate::policy::StaticPolicy;
 use crate::sweep::{cli_axis, run_sweep, Grid, SweepOptions};
@@ -106,9 +106,9 @@ pub fn run_bench(
         &mut figures,
     );
 
-    // (b) Q-learning training: agent + environment.
+    // (b) Q-learning training: agent + environment, a default training run
+    // (agent.episodes = 100, ε decaying from 1), setup included.
     let mut train_config = config.clone();
-    train_config.agent.episodes = 10;
     train_config.policy.kind = PolicyKind::Qlearning;
     let train_on = vec![Arc::new(Workload::load(
         &root.join("traces/diurnal-train-5d.csv"),
@@ -128,7 +128,8 @@ pub fn run_bench(
             value: train_steps,
             unit: "steps/s".into(),
             detail: format!(
-                "Q-learning on diurnal-train-5d ({} steps/episode), one core",
+                "Q-learning, {} episodes on diurnal-train-5d ({} steps each), one core",
+                train_config.agent.episodes,
                 train_on[0].len()
             ),
         },
@@ -170,20 +171,21 @@ pub fn run_bench(
         &mut figures,
     );
 
-    // (d) A small sweep: 8 combinations x 2 seeds of threshold on two days.
+    // (d) A small sweep: 4 learning rates x 4 seeds of Q-learning (10
+    // training episodes on five days, then a greedy run on two others), so
+    // a cell is milliseconds of simulation and its few small files do not
+    // dominate.
     let mut sweep_config = config.clone();
-    sweep_config.policy.kind = PolicyKind::Threshold;
-    sweep_config.policy.sizing = StaticSizing::Peak;
+    sweep_config.policy.kind = PolicyKind::Qlearning;
+    sweep_config.agent.episodes = 10;
     sweep_config.workload.trace = Some(root.join("traces/diurnal-test-2d.csv"));
-    sweep_config.experiment.policies = vec![PolicyKind::Threshold, PolicyKind::Static];
-    sweep_config.experiment.seeds = vec![1, 2];
+    sweep_config.experiment.train_traces = vec![root.join("traces/diurnal-train-5d.csv")];
+    sweep_config.experiment.policies = vec![PolicyKind::Qlearning];
+    sweep_config.experiment.seeds = vec![1, 2, 3, 4];
     let axis = |arg: &str| -> Result<crate::sweep::Axis> {
         cli_axis(arg)?.ok_or_else(|| anyhow::anyhow!("`{arg}` is not a sweep axis"))
     };
-    let axes = vec![
-        axis("policy.upper=0.6,0.7,0.8,0.9")?,
-        axis("policy.cooldown_s=60,300")?,
-    ];
+    let axes = vec![axis("agent.alpha=0.05,0.1,0.2,0.3")?];
     let grid = Grid::new(&sweep_config.sweep, axes, &sweep_config.experiment.seeds)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut cells_per_s = Vec::new();
@@ -209,7 +211,7 @@ pub fn run_bench(
                 value: v,
                 unit: "cells/s".into(),
                 detail: format!(
-                    "{} cells (threshold and static on diurnal-test-2d), {jobs} thread(s)",
+                    "{} cells (Q-learning, 10 episodes on diurnal-train-5d, run on diurnal-test-2d), {jobs} thread(s)",
                     grid.cells().len()
                 ),
             },

@@ -30,6 +30,28 @@ macro_rules! say {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The exit code after an interrupt (128 + SIGINT), as shells report it.
+pub const INTERRUPTED_EXIT_CODE: i32 = 130;
+
+/// Makes SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the process cleanly:
+/// every temporary file or folder is removed (see [`crate::output`]),
+/// finished results stay (a sweep's finished cells, so the same command
+/// resumes), one `error:` line says so, and the exit code is 130.
+pub fn install_interrupt_handler() {
+    let installed = ctrlc::set_handler(|| {
+        // Held until exit: no worker can write a temporary path again.
+        let _held = crate::output::interrupt();
+        eprintln!(
+            "error: interrupted: temporary files removed, finished results kept \
+             (rerun the same command; a sweep resumes where it stopped)"
+        );
+        std::process::exit(INTERRUPTED_EXIT_CODE);
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will not clean up temporary files: {e}");
+    }
+}
+
 /// qscale: a laboratory for cloud autoscaling research.
 #[derive(Debug, Parser)]
 #[command(name = "qscale", version, about, long_about = None)]
@@ -58,6 +80,12 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Join the folders of a sharded sweep.
     Merge(MergeArgs),
+    /// Find a rule's best parameters on experiment.train_traces (built-in
+    /// grid per rule, or --set axes) and write tuned.toml.
+    Tune(TuneArgs),
+    /// Rerun every experiment of experiments/ into results/ with its
+    /// figures (--quick: fewer seeds and episodes).
+    Reproduce(ReproduceArgs),
     /// Measure the throughput of the step loop, training, trace import and
     /// sweeps on the bundled traces (run from the repository root).
     Bench(BenchArgs),
@@ -169,6 +197,8 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Compare(args) => compare(args),
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
+        Command::Tune(args) => tune(args),
+        Command::Reproduce(args) => reproduce(args),
         Command::Bench(args) => bench(args),
         Command::Plot(args) => plot(args),
         Command::Trace(TraceCommand::Gen(args)) => trace_gen(args),
@@ -600,6 +630,7 @@ fn train(args: TrainArgs) -> Result<()> {
         config.experiment.train_traces = vec![trace];
     }
     config.policy.kind = PolicyKind::Qlearning;
+    config.check_q_table_size()?;
     let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
     let train_on = experiment::load_workloads(&config.experiment.train_traces, &config)?;
     let test_on = experiment::load_workloads(&config.experiment.test_traces, &config)?;
@@ -676,6 +707,7 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     let mut sets = args.set.clone();
     sets.push(path_override("workload.trace", &args.trace));
     let config = Config::load(Some(&config_path), &sets)?;
+    config.check_q_table_size()?;
     let mut agent = agent::QAgent::load(&table, &config)?;
     let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
     let workload = Arc::new(Workload::load(&args.trace, &config)?);
@@ -700,6 +732,9 @@ pub struct CompareArgs {
     /// Skip the per-run steps.csv files (summaries only).
     #[arg(long)]
     pub no_steps: bool,
+    /// Keep steps.csv only for the runs of the first seed.
+    #[arg(long)]
+    pub first_seed_steps: bool,
     /// Replace an existing results folder.
     #[arg(long)]
     pub force: bool,
@@ -714,7 +749,8 @@ fn compare(args: CompareArgs) -> Result<()> {
     let save = |record: &RunRecord| -> Result<()> {
         let s = &record.summary;
         let dir = format!("runs/{}/{}/seed-{}", s.policy, s.trace, s.seed);
-        if !args.no_steps {
+        let first_seed = config.experiment.seeds.first() == Some(&s.seed);
+        if !args.no_steps && (first_seed || !args.first_seed_steps) {
             out.write(&format!("{dir}/steps.csv"), &to_csv(&record.steps)?)?;
         }
         out.write(
@@ -855,6 +891,143 @@ fn merge(args: MergeArgs) -> Result<()> {
     Ok(())
 }
 
+/// `qscale tune`.
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Config file and overrides; a --set whose value has commas
+    /// (key=a,b,c) or is a range (key=from:to:step) is a search axis that
+    /// replaces the built-in axis of that key (or adds one); a plain --set
+    /// of a searched key pins it.
+    #[command(flatten)]
+    pub cfg: ConfigArgs,
+    /// The rule to tune: static, threshold, step, target, hpa or predictive.
+    #[arg(long, value_name = "KIND")]
+    pub policy: PolicyKind,
+    /// Search only the [sweep] and --set axes, not the rule's built-in grid.
+    #[arg(long)]
+    pub no_builtin_grid: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Results folder (default: runs/tune-POLICY; a rerun resumes it).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Start over if the folder holds something else.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn tune(args: TuneArgs) -> Result<()> {
+    let (mut axes, mut plain, mut pinned) = (Vec::new(), Vec::new(), Vec::new());
+    for set in &args.cfg.set {
+        match crate::sweep::cli_axis(set)? {
+            Some(axis) => axes.push(axis),
+            None => {
+                if let Some((key, _)) = set.split_once('=') {
+                    pinned.push(key.trim().to_string());
+                }
+                plain.push(set.clone());
+            }
+        }
+    }
+    if args.jobs == Some(0) {
+        return Err(UsageError("--jobs must be at least 1".into()).into());
+    }
+    let cfg = ConfigArgs {
+        config: args.cfg.config.clone(),
+        set: plain,
+    };
+    let config = load_config(&cfg, Vec::new())?;
+    let spec = crate::tune::TuneSpec {
+        policy: args.policy,
+        axes,
+        pinned,
+        builtin_grid: !args.no_builtin_grid,
+    };
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("tune-{}", args.policy)));
+    let options = crate::tune::TuneOptions {
+        jobs: args.jobs,
+        force: args.force,
+    };
+    let bar = progress_bar(0, "tuning");
+    let started = std::time::Instant::now();
+    let report = crate::tune::run_tune(&config, &spec, &out, &options, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let s = &report.search;
+    for t in &report.overlap {
+        eprintln!(
+            "warning: training trace {} is also in experiment.traces or experiment.test_traces: \
+             results on it are in-sample",
+            t.display()
+        );
+    }
+    say!(
+        "tuned {} on {} training trace(s) x {} seed(s): {} combinations ({} of {} in the grid, {} invalid skipped{}), \
+         {} cells (ran {}, {} already finished) in {:.1} s",
+        s.base.policy.kind,
+        s.base.experiment.traces.len(),
+        s.base.experiment.seeds.len(),
+        s.candidates.len(),
+        s.product - s.skipped.len(),
+        s.product,
+        s.skipped.len(),
+        if s.default_index.is_some_and(|d| d + s.skipped.len() >= s.product) {
+            ", the defaults added"
+        } else {
+            ""
+        },
+        report.sweep.cells,
+        report.sweep.ran,
+        report.sweep.skipped,
+        started.elapsed().as_secs_f64()
+    );
+    let best = report.best();
+    let o = &report.objectives[best];
+    let d = &report.defaults;
+    let params: Vec<String> = report
+        .best_combination()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    say!("best: {}", params.join(" "));
+    say!(
+        "  score ${:.4} ± {:.4} vs the defaults' ${:.4} ± {:.4}{} (mean over training traces x seeds, 95 % CI over seeds)",
+        o.score_mean,
+        o.score_ci95,
+        d.score_mean,
+        d.score_ci95,
+        if d.score_mean > 0.0 {
+            format!(
+                ": {:.1} % lower",
+                100.0 * (d.score_mean - o.score_mean) / d.score_mean
+            )
+        } else {
+            String::new()
+        },
+    );
+    if let Some(i) = s.default_index {
+        say!(
+            "  the defaults rank {} of {}",
+            report.rank_of(i),
+            s.candidates.len()
+        );
+    }
+    say!(
+        "reproduce: {}",
+        crate::tune::set_flags(report.best_combination())
+    );
+    say!(
+        "wrote {0}/tuned.toml, {0}/objective.csv, {0}/aggregate.csv, {0}/best.md, {0}/defaults.csv",
+        out.display()
+    );
+    Ok(())
+}
+
 /// `qscale plot`.
 #[derive(Debug, Args)]
 pub struct PlotArgs {
@@ -957,4 +1130,237 @@ mod serde_json_like {
             format!("{{{}}}", body.join(", "))
         }
     }
+}
+
+/// `qscale reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// A reduced run (at most 2 seeds and 30 training episodes per
+    /// experiment) that finishes in a few minutes.
+    #[arg(long)]
+    pub quick: bool,
+    /// Folder of experiment files.
+    #[arg(long, default_value = "experiments", value_name = "DIR")]
+    pub experiments: PathBuf,
+    /// Where the results go, one folder per experiment (default: results/,
+    /// or results-quick/ with --quick, so a quick run never overwrites the
+    /// committed results).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only the experiments whose file stem contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub only: Option<String>,
+}
+
+/// What `reproduce` did with one experiment, for results/README.md.
+struct Reproduced {
+    stem: String,
+    description: String,
+    kind: &'static str,
+    figures: Vec<PathBuf>,
+    summary: Option<PathBuf>,
+}
+
+fn reproduce(args: ReproduceArgs) -> Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.experiments)
+        .with_context(|| format!("reading {}", args.experiments.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| {
+            args.only.as_deref().is_none_or(|o| {
+                p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().contains(o))
+            })
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(UsageError(format!(
+            "no experiment (*.toml) in {}",
+            args.experiments.display()
+        ))
+        .into());
+    }
+    let root = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(if args.quick {
+            "results-quick"
+        } else {
+            "results"
+        })
+    });
+    let started = std::time::Instant::now();
+    let mut done = Vec::new();
+    for file in &files {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        say!("== {} ({})", stem, file.display());
+        let base = Config::load(Some(file), &[])?;
+        let mut sets = Vec::new();
+        if args.quick {
+            let seeds: Vec<String> = base
+                .experiment
+                .seeds
+                .iter()
+                .take(2)
+                .map(u64::to_string)
+                .collect();
+            sets.push(format!("experiment.seeds=[{}]", seeds.join(", ")));
+            sets.push(format!("agent.episodes={}", base.agent.episodes.min(30)));
+        }
+        let cfg = ConfigArgs {
+            config: Some(file.clone()),
+            set: sets.clone(),
+        };
+        let config = load_config(&cfg, Vec::new())?;
+        let out = root.join(&stem);
+        // Each experiment's folder is rebuilt from scratch.
+        if out.exists() {
+            std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
+        }
+        let mut figures = Vec::new();
+        let tuned_rule = stem
+            .strip_prefix("tune-")
+            .and_then(|rule| rule.parse::<PolicyKind>().ok());
+        let (kind, summary) = if let Some(rule) = tuned_rule {
+            // tune-RULE.toml: tune the rule on the training traces, then
+            // compare the defaults and the tuned parameters on the traces.
+            tune(TuneArgs {
+                cfg: cfg.clone(),
+                policy: rule,
+                no_builtin_grid: false,
+                jobs: None,
+                out: Some(out.join("tune")),
+                force: true,
+            })?;
+            let tuned_path = out.join("tune").join("tuned.toml");
+            let tuned: toml::Table = toml::from_str(&std::fs::read_to_string(&tuned_path)?)
+                .with_context(|| format!("reading {}", tuned_path.display()))?;
+            let mut tuned_sets = cfg.set.clone();
+            if let Some(toml::Value::Table(policy)) = tuned.get("policy") {
+                tuned_sets.extend(policy.iter().map(|(k, v)| format!("policy.{k}={v}")));
+            }
+            for (name, sets) in [("default", cfg.set.clone()), ("tuned", tuned_sets)] {
+                let dir = out.join(name);
+                compare(CompareArgs {
+                    cfg: ConfigArgs {
+                        config: cfg.config.clone(),
+                        set: sets,
+                    },
+                    out: dir.clone(),
+                    no_steps: false,
+                    first_seed_steps: true,
+                    force: true,
+                })?;
+                figures.extend(crate::plot::plot_folder(&dir, crate::plot::Format::Png)?.written);
+            }
+            (
+                "tuning, then a comparison of default and tuned parameters",
+                Some(out.join("tuned").join("summary.md")),
+            )
+        } else if !config.sweep.is_empty() {
+            sweep(SweepArgs {
+                cfg: cfg.clone(),
+                jobs: None,
+                shard: None,
+                out: out.clone(),
+                force: true,
+            })?;
+            figures.extend(crate::plot::plot_folder(&out, crate::plot::Format::Png)?.written);
+            ("sweep", Some(out.join("best.md")))
+        } else {
+            compare(CompareArgs {
+                cfg: cfg.clone(),
+                out: out.clone(),
+                no_steps: false,
+                first_seed_steps: true,
+                force: true,
+            })?;
+            figures.extend(crate::plot::plot_folder(&out, crate::plot::Format::Png)?.written);
+            if config.experiment.policies.contains(&PolicyKind::Qlearning) {
+                // One training folder per seed: learning curves with a band
+                // over seeds, and the learned policy of the first seed.
+                let train_root = out.join("training");
+                for &seed in &config.experiment.seeds {
+                    train(TrainArgs {
+                        cfg: cfg.clone(),
+                        episodes: None,
+                        seed: Some(seed),
+                        out: train_root.join(format!("seed-{seed}")),
+                        force: true,
+                    })?;
+                }
+                figures.extend(
+                    crate::plot::plot_folder(&train_root, crate::plot::Format::Png)?.written,
+                );
+                if let Some(&first) = config.experiment.seeds.first() {
+                    let seed_dir = train_root.join(format!("seed-{first}"));
+                    figures.extend(
+                        crate::plot::plot_folder(&seed_dir, crate::plot::Format::Png)?.written,
+                    );
+                }
+            }
+            ("comparison", Some(out.join("summary.md")))
+        };
+        done.push(Reproduced {
+            stem,
+            description: config.experiment.description.clone(),
+            kind,
+            figures,
+            summary,
+        });
+    }
+    let index = results_index(&root, &done, args.quick);
+    write_file_atomic(&root.join("README.md"), index.as_bytes())?;
+    say!(
+        "reproduced {} experiment(s) into {} in {:.0} s; see {}",
+        done.len(),
+        root.display(),
+        started.elapsed().as_secs_f64(),
+        root.join("README.md").display()
+    );
+    Ok(())
+}
+
+/// results/README.md: what each experiment produced, with its figures.
+fn results_index(root: &Path, done: &[Reproduced], quick: bool) -> String {
+    let mut out = String::from("# Results\n\n");
+    out.push_str(&format!(
+        "Written by `qscale reproduce{}` ({} experiment(s)). Every folder holds the resolved `config.toml`, \
+         its CSVs and `figures/`; `qscale plot FOLDER` redraws the figures from the CSVs alone \
+         (the per-step `steps.csv` files, kept for the first seed, are left out of the repository for size: \
+         rerun `qscale reproduce` to get them).\n\n",
+        if quick { " --quick" } else { "" },
+        done.len(),
+    ));
+    for r in done {
+        out.push_str(&format!("## {}\n\n", r.stem));
+        if !r.description.is_empty() {
+            out.push_str(&format!("{}\n\n", r.description));
+        }
+        out.push_str(&format!(
+            "A {} from `experiments/{}.toml`.\n\n",
+            r.kind, r.stem
+        ));
+        if let Some(summary) = r
+            .summary
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+        {
+            out.push_str(&summary);
+            out.push('\n');
+        }
+        for fig in r
+            .figures
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        {
+            let rel = fig.strip_prefix(root).unwrap_or(fig);
+            out.push_str(&format!("![{}]({})\n", rel.display(), rel.display()));
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::agent::{self, QAgent};
 use crate::cli::UsageError;
@@ -26,7 +26,7 @@ use crate::policy::{self, Learner, PolicyContext};
 use crate::stats::Summary;
 
 /// One row of `aggregate.csv`: a policy on a trace, over seeds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregateRow {
     /// Policy name.
     pub policy: String,

@@ -47,7 +47,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// A number lies outside its valid range.
-    #[error("{field} = {value} is out of range: must be {range}")]
+    #[error("{field} = {} is out of range: must be {range}", compact(*.value))]
     OutOfRange {
         /// The key, as `section.key`.
         field: &'static str,
@@ -132,28 +132,29 @@ impl Default for WorkloadConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CloudConfig {
-    /// Service rate μ of one running VM, requests per second, > 0. Default 20.
+    /// Service rate μ of one running VM, requests per second, in (0, 1e9].
+    /// Default 20.
     pub vm_capacity_rps: f64,
-    /// Time from launch request until a VM serves, seconds, ≥ 0. Default
+    /// Time from launch request until a VM serves, seconds, in [0, 1e9]. Default
     /// 100 (EC2 Linux measured about 97 s).
     pub boot_s: f64,
     /// Lower bound on VMs (running + booting), ≥ 0. Default 1.
     pub min_vms: u32,
-    /// Upper bound on VMs, ≥ max(1, min_vms). Default 50.
+    /// Upper bound on VMs, in [max(1, min_vms), 1 000 000]. Default 50.
     pub max_vms: u32,
     /// VMs running at t = 0, in [min_vms, max_vms]. Default 2.
     pub initial_vms: u32,
-    /// On-demand price of one VM, USD per hour, ≥ 0. Default 0.096
+    /// On-demand price of one VM, USD per hour, in [0, 1e6]. Default 0.096
     /// (an m5.large in us-east-1).
     pub price_per_hour: f64,
     /// `"per-second"`, `"per-minute"` or `"per-hour"`. Default `"per-second"`.
     pub billing: Billing,
-    /// Minimum billed time per VM, seconds, ≥ 0. Default 60 (AWS, GCP).
+    /// Minimum billed time per VM, seconds, in [0, 1e9]. Default 60 (AWS, GCP).
     pub min_billed_s: f64,
-    /// Response-time objective, seconds, > 0. Default 0.5.
+    /// Response-time objective, seconds, in (0, 1e9]. Default 0.5.
     pub slo_s: f64,
     /// Requests that would wait longer than this in an overload backlog are
-    /// dropped, seconds, > 0. Default 30.
+    /// dropped, seconds, in (0, 1e9]. Default 30.
     pub timeout_s: f64,
 }
 
@@ -178,9 +179,10 @@ impl Default for CloudConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RewardConfig {
-    /// USD per request answered later than `cloud.slo_s`, ≥ 0. Default 0.0001.
+    /// USD per request answered later than `cloud.slo_s`, in [0, 1e6].
+    /// Default 0.0001.
     pub penalty_per_violation: f64,
-    /// USD per dropped request, ≥ 0. Default 0.001.
+    /// USD per dropped request, in [0, 1e6]. Default 0.001.
     pub penalty_per_drop: f64,
 }
 
@@ -623,8 +625,48 @@ impl Config {
         non_negative("cloud.min_billed_s", c.min_billed_s)?;
         positive("cloud.slo_s", c.slo_s)?;
         positive("cloud.timeout_s", c.timeout_s)?;
+        // Upper limits far beyond any real system keep every product of
+        // the model (cost, penalty, capacity, boot steps) finite.
+        for (field, value, max, range) in [
+            (
+                "cloud.vm_capacity_rps",
+                c.vm_capacity_rps,
+                1e9,
+                "in (0, 1e9]",
+            ),
+            ("cloud.boot_s", c.boot_s, 1e9, "in [0, 1e9]"),
+            ("cloud.price_per_hour", c.price_per_hour, 1e6, "in [0, 1e6]"),
+            ("cloud.min_billed_s", c.min_billed_s, 1e9, "in [0, 1e9]"),
+            ("cloud.slo_s", c.slo_s, 1e9, "in (0, 1e9]"),
+            ("cloud.timeout_s", c.timeout_s, 1e9, "in (0, 1e9]"),
+            (
+                "reward.penalty_per_violation",
+                self.reward.penalty_per_violation,
+                1e6,
+                "in [0, 1e6]",
+            ),
+            (
+                "reward.penalty_per_drop",
+                self.reward.penalty_per_drop,
+                1e6,
+                "in [0, 1e6]",
+            ),
+        ] {
+            if value > max {
+                return Err(out_of_range(field, value, range));
+            }
+        }
         if c.max_vms == 0 {
             return Err(out_of_range("cloud.max_vms", 0.0, ">= 1"));
+        }
+        // The queueing model costs O(VMs) per step: a fleet beyond any
+        // real one would make every run hang.
+        if c.max_vms > MAX_VMS {
+            return Err(out_of_range(
+                "cloud.max_vms",
+                f64::from(c.max_vms),
+                "in [1, 1000000]",
+            ));
         }
         if c.min_vms > c.max_vms {
             return Err(ConfigError::Inconsistent(format!(
@@ -698,12 +740,69 @@ impl Config {
         }
         positive("policy.headroom", p.headroom)?;
         self.agent.validate()?;
+        if self.policy.kind == PolicyKind::Qlearning
+            || self.experiment.policies.contains(&PolicyKind::Qlearning)
+        {
+            self.check_q_table_size()?;
+        }
         if self.experiment.seeds.is_empty() {
             return Err(ConfigError::Inconsistent(
                 "experiment.seeds is empty: give at least one seed".into(),
             ));
         }
         Ok(())
+    }
+}
+
+/// The largest `cloud.max_vms` accepted: a million VMs, beyond any real
+/// fleet (the queueing model costs time in proportion to the VMs).
+pub const MAX_VMS: u32 = 1_000_000;
+
+/// The most entries (states × actions) a Q-table may have: 2^25, 256 MiB
+/// of `f64` per table.
+pub const MAX_Q_ENTRIES: f64 = 33_554_432.0;
+
+impl Config {
+    /// Checks that the agent's Q-table fits in memory: states (one per
+    /// bucket of every feature, one per VM count without `agent.vm_edges`)
+    /// × actions at most [`MAX_Q_ENTRIES`]. Counted in floating point, so
+    /// no bound can overflow it.
+    ///
+    /// # Errors
+    /// [`ConfigError::Inconsistent`] naming the keys to change.
+    pub fn check_q_table_size(&self) -> Result<(), ConfigError> {
+        let a = &self.agent;
+        let c = &self.cloud;
+        let vm_buckets = if a.vm_edges.is_empty() {
+            f64::from(c.max_vms.saturating_sub(c.min_vms)) + 1.0
+        } else {
+            a.vm_edges.len() as f64 + 1.0
+        };
+        let states = (a.util_edges.len() as f64 + 1.0)
+            * vm_buckets
+            * (a.trend_edges.len() as f64 + 1.0)
+            * (a.booting_edges.len() as f64 + 1.0)
+            * f64::from(a.hour_buckets.max(1));
+        let entries = states * a.actions.len() as f64;
+        if entries > MAX_Q_ENTRIES {
+            return Err(ConfigError::Inconsistent(format!(
+                "the agent's Q-table would have {states} states x {} actions = {entries} entries, \
+                 more than the limit of {MAX_Q_ENTRIES}: bucket the VM count with agent.vm_edges, \
+                 narrow [cloud.min_vms, cloud.max_vms], or use fewer edges",
+                a.actions.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A number as a person would write it: `1e300` rather than 301 digits.
+pub(crate) fn compact(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e15 || (magnitude > 0.0 && magnitude < 1e-6) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
     }
 }
 
@@ -852,6 +951,34 @@ mod tests {
             let err = load_str("", &[set]).unwrap_err().to_string();
             assert!(err.contains(field), "{set}: {err}");
         }
+    }
+
+    #[test]
+    fn absurd_values_are_refused_with_a_readable_number() {
+        let err = load_str("", &["cloud.price_per_hour=1e300"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "cloud.price_per_hour = 1e300 is out of range: must be in [0, 1e6]"
+        );
+        assert!(load_str("", &["cloud.max_vms=1000001"]).is_err());
+        assert!(load_str("", &["cloud.max_vms=1000000"]).is_ok());
+    }
+
+    #[test]
+    fn the_q_table_size_is_checked_only_when_the_agent_is_used() {
+        let big = ["cloud.max_vms=1000000"];
+        assert!(load_str("", &big).is_ok());
+        let err = load_str("[policy]\nkind = \"qlearning\"\n", &big)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("agent.vm_edges"), "{err}");
+        assert!(load_str(
+            "[experiment]\npolicies = [\"qlearning\"]\n[agent]\nvm_edges = [10, 100]\n",
+            &big
+        )
+        .is_ok());
     }
 
     #[test]

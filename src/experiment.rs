@@ -155,7 +155,9 @@ impl TraceSet {
                     .traces
                     .get(p)
                     .ok_or_else(|| anyhow::anyhow!("trace {} was not loaded", p.display()))?;
-                Ok(Arc::new(Workload::from_trace(trace, config)?))
+                Ok(Arc::new(
+                    Workload::from_trace(trace, config).map_err(|e| e.at_path(p))?,
+                ))
             })
             .collect()
     }

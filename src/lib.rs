@@ -30,15 +30,20 @@ pub mod rng;
 pub mod stats;
 pub mod sweep;
 pub mod trace;
+pub mod tune;
 
 /// The process exit code for an error: 2 when the input was at fault (a
-/// config, a trace, an argument, an existing output folder), 1 otherwise.
+/// config, trace, Q-table or results file that is wrong, missing or
+/// unreadable; an argument; an existing output folder), 1 otherwise (an
+/// output that cannot be written). Ctrl-C exits with 130 (see
+/// [`cli::install_interrupt_handler`]).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|e| {
         e.is::<config::ConfigError>()
             || e.is::<trace::TraceError>()
             || e.is::<cli::UsageError>()
             || e.is::<output::OutputExists>()
+            || e.is::<output::CorruptResults>()
             || e.is::<agent::QTableError>()
             || e.is::<plot::PlotError>()
     });

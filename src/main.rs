@@ -8,6 +8,7 @@ use qscale::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::install_interrupt_handler();
     match cli::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

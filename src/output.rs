@@ -5,15 +5,153 @@
 //! file is complete, so an interrupted command never leaves a half-written
 //! results folder. An existing non-empty folder is replaced only when the
 //! caller allows it (`--force`).
+//!
+//! **Interrupts.** Every temporary path of the process is listed in a
+//! registry while it exists, and every file-system step on one (create,
+//! write, rename, remove) runs with the registry locked. [`interrupt`]
+//! takes the lock for good, removes what is listed and hands the lock to
+//! its caller (the SIGINT handler), which exits while holding it: no worker
+//! can then create or fill a temporary path again, and a rename into place
+//! has either happened (the result is complete and kept) or never will.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// The temporary paths of this process, and whether it was interrupted.
+#[derive(Debug)]
+struct Registry {
+    paths: Vec<PathBuf>,
+    interrupted: bool,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    paths: Vec::new(),
+    interrupted: false,
+});
+
+fn registry() -> MutexGuard<'static, Registry> {
+    // A panicking writer cannot leave the list inconsistent: keep using it.
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs one file-system step on temporary paths with the registry locked;
+/// refuses once the process has been interrupted.
+fn guarded<T>(step: impl FnOnce(&mut Vec<PathBuf>) -> io::Result<T>) -> io::Result<T> {
+    let mut reg = registry();
+    if reg.interrupted {
+        return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+    }
+    step(&mut reg.paths)
+}
+
+fn remove_path(path: &Path) {
+    if path.is_dir() {
+        fs::remove_dir_all(path).ok();
+    } else {
+        fs::remove_file(path).ok();
+    }
+}
+
+/// Creates the temporary folder `path` (and its parents) and lists it for
+/// removal on interrupt. A folder left at `path` by an earlier, killed
+/// process of the same id is removed first.
+///
+/// # Errors
+/// The I/O error, or [`io::ErrorKind::Interrupted`] after [`interrupt`].
+pub fn create_temp_dir(path: &Path) -> io::Result<()> {
+    guarded(|paths| {
+        if path.exists() {
+            remove_path(path);
+        }
+        fs::create_dir_all(path)?;
+        paths.push(path.to_path_buf());
+        Ok(())
+    })
+}
+
+/// Writes `bytes` to `path`, a file inside a listed temporary folder,
+/// creating the folders in between.
+///
+/// # Errors
+/// The I/O error, or [`io::ErrorKind::Interrupted`] after [`interrupt`].
+pub fn write_temp_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    guarded(|_| {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        fs::write(path, bytes)
+    })
+}
+
+/// Renames the finished temporary path `tmp` to `target` and delists it.
+///
+/// # Errors
+/// The I/O error of the rename (`tmp` stays listed), or
+/// [`io::ErrorKind::Interrupted`] after [`interrupt`].
+pub fn commit_temp(tmp: &Path, target: &Path) -> io::Result<()> {
+    guarded(|paths| {
+        fs::rename(tmp, target)?;
+        paths.retain(|p| p != tmp);
+        Ok(())
+    })
+}
+
+/// Removes the temporary path `tmp` (a folder or a file) and delists it.
+pub fn discard_temp(tmp: &Path) {
+    let _ = guarded(|paths| {
+        remove_path(tmp);
+        paths.retain(|p| p != tmp);
+        Ok(())
+    });
+}
+
+/// Proof that the process was interrupted: while it is alive no temporary
+/// path can be created, written or renamed. Exit while holding it.
+#[derive(Debug)]
+pub struct Interrupted {
+    _lock: MutexGuard<'static, Registry>,
+    /// How many temporary paths were removed.
+    pub removed: usize,
+}
+
+/// Marks the process as interrupted, removes every listed temporary path,
+/// and returns the lock that keeps the others from making new ones. Meant
+/// for a signal handler that exits right after.
+pub fn interrupt() -> Interrupted {
+    let mut reg = registry();
+    reg.interrupted = true;
+    let paths = std::mem::take(&mut reg.paths);
+    for path in &paths {
+        remove_path(path);
+    }
+    Interrupted {
+        _lock: reg,
+        removed: paths.len(),
+    }
+}
+
+/// The temporary paths listed now (for tests).
+pub fn listed_temporaries() -> Vec<PathBuf> {
+    registry().paths.clone()
+}
 
 /// A refusal to touch an existing results folder: a usage error.
 #[derive(Debug, thiserror::Error)]
 #[error("output folder {} already exists and is not empty: choose another --out or pass --force", .0.display())]
 pub struct OutputExists(pub PathBuf);
+
+/// A results file that cannot be read back: missing, hand-edited or
+/// truncated. Bad input (exit code 2), like a bad trace.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", .path.display())]
+pub struct CorruptResults {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong and what to do, e.g. `line 3: ...`.
+    pub reason: String,
+}
 
 /// A results folder being written.
 #[derive(Debug)]
@@ -45,14 +183,26 @@ impl OutputDir {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs::create_dir_all(&parent)
-            .map_err(|e| anyhow::Error::new(e).context(format!("creating {}", parent.display())))?;
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).ok();
+        if let Some(file) = parent.ancestors().find(|a| a.is_file()) {
+            anyhow::bail!(
+                "cannot create the output folder {}: {} is a file, not a folder",
+                target.display(),
+                file.display()
+            );
         }
-        fs::create_dir(&tmp)
-            .map_err(|e| anyhow::Error::new(e).context(format!("creating {}", tmp.display())))?;
+        fs::create_dir_all(&parent).map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "cannot create the output folder {}",
+                target.display()
+            ))
+        })?;
+        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        create_temp_dir(&tmp).map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "cannot create the output folder {}",
+                target.display()
+            ))
+        })?;
         Ok(OutputDir {
             target: target.to_path_buf(),
             tmp,
@@ -71,11 +221,7 @@ impl OutputDir {
     /// # Errors
     /// The I/O error, naming the file.
     pub fn write(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
-        let path = self.tmp.join(name);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
-        }
-        fs::write(&path, bytes).map_err(|e| {
+        write_temp_file(&self.tmp.join(name), bytes).map_err(|e| {
             anyhow::Error::new(e).context(format!("writing {}", self.target.join(name).display()))
         })
     }
@@ -92,12 +238,16 @@ impl OutputDir {
                 return Err(OutputExists(self.target.clone()).into());
             }
             let old = self.tmp.with_extension("old");
-            fs::rename(&self.target, &old).map_err(|e| anyhow::Error::new(e).context(context()))?;
-            fs::rename(&self.tmp, &self.target)
+            guarded(|_| fs::rename(&self.target, &old))
                 .map_err(|e| anyhow::Error::new(e).context(context()))?;
-            fs::remove_dir_all(&old).ok();
+            if let Err(e) = commit_temp(&self.tmp, &self.target) {
+                // Put the old folder back rather than lose both.
+                let _ = guarded(|_| fs::rename(&old, &self.target));
+                return Err(anyhow::Error::new(e).context(context()));
+            }
+            guarded(|_| fs::remove_dir_all(&old)).ok();
         } else {
-            fs::rename(&self.tmp, &self.target)
+            commit_temp(&self.tmp, &self.target)
                 .map_err(|e| anyhow::Error::new(e).context(context()))?;
         }
         self.committed = true;
@@ -108,7 +258,7 @@ impl OutputDir {
 impl Drop for OutputDir {
     fn drop(&mut self) {
         if !self.committed {
-            fs::remove_dir_all(&self.tmp).ok();
+            discard_temp(&self.tmp);
         }
     }
 }
@@ -137,10 +287,15 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        fs::remove_file(&tmp).ok();
-    }
+    // One locked step: an interrupt sees either no temporary file or the
+    // finished one in place.
+    let result = guarded(|_| {
+        let written = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+        if written.is_err() {
+            fs::remove_file(&tmp).ok();
+        }
+        written
+    });
     result.map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))
 }
 

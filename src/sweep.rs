@@ -35,7 +35,7 @@ use crate::compare::{self, Plan};
 use crate::config::{Config, SweepConfig};
 use crate::experiment::TraceSet;
 use crate::metrics::{to_csv, SummaryRow};
-use crate::output::write_file_atomic;
+use crate::output::{write_file_atomic, CorruptResults};
 use crate::stats::Summary;
 
 /// The largest grid a sweep accepts (cells = combinations × seeds).
@@ -141,22 +141,26 @@ fn range(raw: &str, key: &str) -> Result<Vec<toml::Value>> {
 }
 
 fn range_points(from: f64, to: f64, step: f64, float: bool, key: &str) -> Result<Vec<toml::Value>> {
+    let text = |x: f64| crate::config::compact(x);
+    let (from_t, to_t, step_t) = (text(from), text(to), text(step));
     if !(from.is_finite() && to.is_finite() && step.is_finite()) || step <= 0.0 {
         bail!(UsageError(format!(
-            "sweep axis {key}: range {from}:{to}:{step} needs finite bounds and a step > 0"
+            "sweep axis {key}: range {from_t}:{to_t}:{step_t} needs finite bounds and a step > 0"
         )));
     }
     if to < from {
         bail!(UsageError(format!(
-            "sweep axis {key}: range {from}:{to}:{step} is empty (to < from)"
+            "sweep axis {key}: range {from_t}:{to_t}:{step_t} is empty (to < from)"
         )));
     }
-    let n = ((to - from) / step + 1e-9).floor() as usize + 1;
-    if n > MAX_CELLS {
+    let points = ((to - from) / step + 1e-9).floor() + 1.0;
+    // Checked as a float: a huge range must not wrap around as an integer.
+    if points.is_nan() || points > MAX_CELLS as f64 {
         bail!(UsageError(format!(
-            "sweep axis {key}: range {from}:{to}:{step} has {n} points, too many"
+            "sweep axis {key}: range {from_t}:{to_t}:{step_t} has {points:e} points, more than the limit of {MAX_CELLS}"
         )));
     }
+    let n = points as usize;
     Ok((0..n)
         .map(|i| {
             let x = from + i as f64 * step;
@@ -440,17 +444,21 @@ pub fn run_sweep(
             Ok(cfg)
         })
         .collect::<Result<_>>()?;
-    let manifest_text = manifest(base, grid);
-    prepare_folder(out, &manifest_text, options)?;
-    if let Some((i, n)) = options.shard {
-        write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
-    }
-
+    // Bad traces are found before the folder is touched.
     let mut paths: Vec<PathBuf> = Vec::new();
     for cfg in &configs {
         paths.extend(compare::all_trace_paths(cfg)?);
     }
     let traces = TraceSet::load(&paths)?;
+    if let Some(first) = configs.first() {
+        Plan::new(first, &traces)?;
+    }
+
+    let manifest_text = manifest(base, grid);
+    prepare_folder(out, &manifest_text, options)?;
+    if let Some((i, n)) = options.shard {
+        write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
+    }
 
     let mine: Vec<Cell> = grid
         .cells()
@@ -497,7 +505,9 @@ pub fn run_sweep(
     })
 }
 
-fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
+/// The folder of a finished cell: `out/cells/<combination>/seed-<seed>`
+/// (it holds `summary.csv` and `config.toml`).
+pub fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
     out.join("cells")
         .join(combination_dir(combo))
         .join(format!("seed-{seed}"))
@@ -557,19 +567,23 @@ fn run_cell(
         ".tmp-{dir_name}-seed-{seed}-{}",
         std::process::id()
     ));
-    fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let write = |name: &str, bytes: &[u8]| {
-        fs::write(tmp.join(name), bytes)
-            .with_context(|| format!("writing {}", tmp.join(name).display()))
-    };
-    write("summary.csv", &to_csv(&result.runs)?)?;
-    write("config.toml", cell_config.to_toml().as_bytes())?;
     let target = cell_path(out, combo, seed);
-    if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    fs::rename(&tmp, &target)
-        .with_context(|| format!("moving a finished cell into {}", target.display()))
+    // Listed while it exists, so an interrupt removes a half-written cell.
+    crate::output::create_temp_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let finish = || -> Result<()> {
+        let write = |name: &str, bytes: &[u8]| {
+            crate::output::write_temp_file(&tmp.join(name), bytes)
+                .with_context(|| format!("writing {}", tmp.join(name).display()))
+        };
+        write("summary.csv", &to_csv(&result.runs)?)?;
+        write("config.toml", cell_config.to_toml().as_bytes())?;
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        crate::output::commit_temp(&tmp, &target)
+            .with_context(|| format!("moving a finished cell into {}", target.display()))
+    };
+    finish().inspect_err(|_| crate::output::discard_temp(&tmp))
 }
 
 /// Reads every cell of the grid from `out` and writes `summary.csv`,
@@ -602,25 +616,47 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
         let mut per_seed: Vec<Vec<SummaryRow>> = Vec::new();
         for &seed in &grid.seeds {
             let path = cell_path(out, combo, seed).join("summary.csv");
-            let mut reader = csv::Reader::from_path(&path).with_context(|| {
-                format!(
-                    "reading {} (a missing cell: rerun the sweep or merge all shards)",
-                    path.display()
-                )
-            })?;
+            let corrupt = |reason: String| CorruptResults {
+                path: path.clone(),
+                reason: format!(
+                    "{reason}: delete the cell's folder {} and rerun the sweep to redo it",
+                    cell_path(out, combo, seed).display()
+                ),
+            };
+            let mut reader = match csv::Reader::from_path(&path) {
+                Ok(reader) => reader,
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
+                {
+                    bail!(CorruptResults {
+                        path: path.clone(),
+                        reason: "is missing (a cell that never finished): rerun the sweep, or merge all of its shards".into(),
+                    })
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())))
+                }
+            };
+            let header = reader
+                .headers()
+                .map_err(|e| corrupt(format!("header: {e}")))?
+                .clone();
             if !header_done {
-                let header = reader.headers()?.clone();
                 summary.write_record(param_cols.iter().map(String::as_str).chain(header.iter()))?;
                 header_done = true;
             }
             let mut rows = Vec::new();
             for record in reader.records() {
-                let record = record.with_context(|| format!("reading {}", path.display()))?;
+                let line = |e: &csv::Error| e.position().map_or(0, csv::Position::line);
+                let record = record.map_err(|e| corrupt(format!("line {}: {e}", line(&e))))?;
+                let row: SummaryRow = record.deserialize(Some(&header)).map_err(|e| {
+                    let at = record.position().map_or(0, csv::Position::line);
+                    corrupt(format!("line {at}: {e}"))
+                })?;
                 summary.write_record(params.iter().map(String::as_str).chain(record.iter()))?;
-                let row: SummaryRow = record
-                    .deserialize(None)
-                    .with_context(|| format!("reading {}", path.display()))?;
                 rows.push(row);
+            }
+            if rows.is_empty() {
+                bail!(corrupt("no rows".into()));
             }
             per_seed.push(rows);
         }
@@ -735,13 +771,13 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
     };
     let read_manifest = |dir: &Path| -> Result<String> {
         let p = dir.join(MANIFEST);
-        fs::read_to_string(&p).with_context(|| {
-            format!(
-                "reading {} (is {} a sweep folder?)",
-                p.display(),
+        if !p.is_file() {
+            bail!(UsageError(format!(
+                "{} is not a sweep folder: it has no {MANIFEST}",
                 dir.display()
-            )
-        })
+            )));
+        }
+        fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
     };
     let manifest_text = read_manifest(first)?;
     for dir in &shards[1..] {
@@ -758,19 +794,47 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
         .next()
         .unwrap_or_default()
         .to_string();
-    let base: Config = toml::from_str(&base_text)
-        .with_context(|| format!("reading {}", first.join(MANIFEST).display()))?;
-    if out.exists()
+    let base: Config = toml::from_str(&base_text).map_err(|e| CorruptResults {
+        path: first.join(MANIFEST),
+        reason: format!(
+            "not a sweep manifest qscale can read: {}",
+            e.to_string().trim().replace('\n', " ")
+        ),
+    })?;
+    let non_empty = out.exists()
         && fs::read_dir(out)
             .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        if !force {
-            bail!(crate::output::OutputExists(out.to_path_buf()));
+            .unwrap_or(true);
+    if non_empty && !force {
+        bail!(crate::output::OutputExists(out.to_path_buf()));
+    }
+    // Built under a temporary name and renamed when complete, so a merge
+    // that fails (a missing cell, say) leaves nothing behind.
+    let name = out
+        .file_name()
+        .map_or_else(|| "merged".into(), |n| n.to_string_lossy().into_owned());
+    let staging = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    fs::remove_dir_all(&staging).ok();
+    let built = merge_into(shards, &staging, &manifest_text, &base);
+    let copied = match built {
+        Ok(copied) => copied,
+        Err(e) => {
+            fs::remove_dir_all(&staging).ok();
+            return Err(e);
         }
+    };
+    if out.exists() {
         fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
     }
-    fs::create_dir_all(out.join("cells"))?;
+    fs::rename(&staging, out)
+        .with_context(|| format!("moving the merged sweep into {}", out.display()))?;
+    Ok(copied)
+}
+
+/// Copies every shard's cells into `out` and writes the manifest and the
+/// aggregates there.
+fn merge_into(shards: &[PathBuf], out: &Path, manifest_text: &str, base: &Config) -> Result<usize> {
+    fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
     let mut copied = 0;
     for dir in shards {
         for combo in read_dirs(&dir.join("cells"))? {
@@ -793,9 +857,30 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
             }
         }
     }
+    let grid = grid_from_manifest(manifest_text, base)?;
+    let combos = grid.combinations();
+    let missing: Vec<String> = grid
+        .cells()
+        .iter()
+        .filter(|c| !cell_path(out, &combos[c.combination], c.seed).exists())
+        .map(|c| {
+            format!(
+                "cells/{}/seed-{}",
+                combination_dir(&combos[c.combination]),
+                c.seed
+            )
+        })
+        .collect();
+    if let Some(first) = missing.first() {
+        bail!(UsageError(format!(
+            "{} of {} cells are missing from the shards given (a missing cell: {first}); \
+             merge every shard of the sweep, after each has finished",
+            missing.len(),
+            grid.cells().len()
+        )));
+    }
     write_file_atomic(&out.join(MANIFEST), manifest_text.as_bytes())?;
-    let grid = grid_from_manifest(&manifest_text, &base)?;
-    write_aggregates(out, &grid, &grid.combinations(), &base)?;
+    write_aggregates(out, &grid, &combos, base)?;
     Ok(copied)
 }
 

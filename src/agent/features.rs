@@ -31,6 +31,15 @@ pub struct Discretiser {
     service_rps: f64,
     step_s: f64,
     sizes: [usize; 5],
+    /// The same edges in fixed blocks, for a branch-free count per step.
+    util_block: Block<f64>,
+    vm_block: Block<u64>,
+    trend_block: Block<f64>,
+    booting_block: Block<u64>,
+    /// Place values of the mixed-radix state index.
+    strides: [usize; 5],
+    /// `1 / step_s`: the trend's denominator floor.
+    trend_floor: f64,
 }
 
 // Edges are strictly increasing (validated), so the edges `<= x` form a
@@ -45,6 +54,95 @@ fn bucket_u32(edges: &[u32], x: u32) -> usize {
     edges.iter().map(|&e| usize::from(e <= x)).sum()
 }
 
+/// Up to 8 edges padded to a fixed-size array (2, 4 or 8 slots) with
+/// values that are never `<= x` (NaN for floats, `u64::MAX` above every
+/// `u32`), so a bucket is a fixed-length count the compiler unrolls;
+/// `Long` for longer lists, which take the slice loop.
+#[derive(Debug, Clone, Copy)]
+enum Block<T> {
+    Two([T; 2]),
+    Four([T; 4]),
+    Eight([T; 8]),
+    Long,
+}
+
+/// The number of `edges` `<= x`, fully unrolled.
+#[inline(always)]
+fn count_le<T: PartialOrd + Copy, const N: usize>(edges: &[T; N], x: T) -> usize {
+    let mut n = 0;
+    for &e in edges {
+        n += usize::from(e <= x);
+    }
+    n
+}
+
+impl<T: PartialOrd + Copy> Block<T> {
+    fn of(edges: impl ExactSizeIterator<Item = T>, pad: T) -> Block<T> {
+        fn fill<T: Copy, const N: usize>(edges: impl Iterator<Item = T>, pad: T) -> [T; N] {
+            let mut b = [pad; N];
+            for (slot, e) in b.iter_mut().zip(edges) {
+                *slot = e;
+            }
+            b
+        }
+        match edges.len() {
+            0..=2 => Block::Two(fill(edges, pad)),
+            3..=4 => Block::Four(fill(edges, pad)),
+            5..=8 => Block::Eight(fill(edges, pad)),
+            _ => Block::Long,
+        }
+    }
+
+    /// The bucket of `x`, or `None` for a `Long` list.
+    #[inline(always)]
+    fn bucket(&self, x: T) -> Option<usize> {
+        match self {
+            Block::Two(b) => Some(count_le(b, x)),
+            Block::Four(b) => Some(count_le(b, x)),
+            Block::Eight(b) => Some(count_le(b, x)),
+            Block::Long => None,
+        }
+    }
+
+    fn slots(&self) -> &[T] {
+        match self {
+            Block::Two(b) => b,
+            Block::Four(b) => b,
+            Block::Eight(b) => b,
+            Block::Long => &[],
+        }
+    }
+}
+
+impl Block<f64> {
+    #[inline(always)]
+    fn bucket_f64(&self, edges: &[f64], x: f64) -> usize {
+        self.bucket(x).unwrap_or_else(|| bucket_f64(edges, x))
+    }
+}
+
+impl Block<u64> {
+    #[inline(always)]
+    fn bucket_u32(&self, edges: &[u32], x: u32) -> usize {
+        self.bucket(u64::from(x))
+            .unwrap_or_else(|| bucket_u32(edges, x))
+    }
+}
+
+// Derived from the edge lists; compared bit for bit (NaN padding).
+impl PartialEq for Block<f64> {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.slots(), other.slots());
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+}
+
+impl PartialEq for Block<u64> {
+    fn eq(&self, other: &Self) -> bool {
+        self.slots() == other.slots()
+    }
+}
+
 impl Discretiser {
     /// The discretiser of `config.agent`, for `config.cloud`'s bounds and
     /// capacity and `workload.step_s`.
@@ -56,7 +154,24 @@ impl Discretiser {
             Some(e) => e.len() + 1,
             None => (c.max_vms - c.min_vms) as usize + 1,
         };
+        let sizes = [
+            a.util_edges.len() + 1,
+            vm_buckets,
+            a.trend_edges.len() + 1,
+            a.booting_edges.len() + 1,
+            a.hour_buckets.max(1) as usize,
+        ];
+        let mut strides = [1; 5];
+        for i in (0..4).rev() {
+            strides[i] = strides[i + 1] * sizes[i + 1];
+        }
         Discretiser {
+            util_block: Block::of(a.util_edges.iter().copied(), f64::NAN),
+            vm_block: Block::of(a.vm_edges.iter().map(|&e| u64::from(e)), u64::MAX),
+            trend_block: Block::of(a.trend_edges.iter().copied(), f64::NAN),
+            booting_block: Block::of(a.booting_edges.iter().map(|&e| u64::from(e)), u64::MAX),
+            strides,
+            trend_floor: 1.0 / f64::from(config.workload.step_s),
             util_edges: a.util_edges.clone(),
             vm_edges,
             vm_lo: c.min_vms,
@@ -66,13 +181,7 @@ impl Discretiser {
             hour_buckets: a.hour_buckets,
             service_rps: c.vm_capacity_rps,
             step_s: f64::from(config.workload.step_s),
-            sizes: [
-                a.util_edges.len() + 1,
-                vm_buckets,
-                a.trend_edges.len() + 1,
-                a.booting_edges.len() + 1,
-                a.hour_buckets.max(1) as usize,
-            ],
+            sizes,
         }
     }
 
@@ -86,6 +195,12 @@ impl Discretiser {
         self.sizes
     }
 
+    /// Place value of each feature's bucket in the state index (the
+    /// index is `Σ bucket · stride`).
+    pub fn strides(&self) -> [usize; 5] {
+        self.strides
+    }
+
     /// The bucket indices of each feature for `obs`, given the arrivals of
     /// the step before it.
     #[inline]
@@ -94,11 +209,11 @@ impl Discretiser {
         let util = obs.arrival_rps / (serving * self.service_rps);
         let vms = obs.vms_total();
         let vm = match &self.vm_edges {
-            Some(e) => bucket_u32(e, vms),
-            None => (vms.clamp(self.vm_lo, self.vm_hi) - self.vm_lo) as usize,
+            Some(e) => self.vm_block.bucket_u32(e, vms),
+            // max/min: `clamp` without its panic path (lo ≤ hi is validated).
+            None => (vms.max(self.vm_lo).min(self.vm_hi) - self.vm_lo) as usize,
         };
-        let floor = 1.0 / self.step_s;
-        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(floor);
+        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
         let hour = if self.hour_buckets > 1 {
             let h = (obs.time_s / 3600.0).rem_euclid(24.0);
             ((h * f64::from(self.hour_buckets) / 24.0) as usize).min(self.sizes[4] - 1)
@@ -106,10 +221,11 @@ impl Discretiser {
             0
         };
         [
-            bucket_f64(&self.util_edges, util),
+            self.util_block.bucket_f64(&self.util_edges, util),
             vm,
-            bucket_f64(&self.trend_edges, trend),
-            bucket_u32(&self.booting_edges, obs.vms_booting),
+            self.trend_block.bucket_f64(&self.trend_edges, trend),
+            self.booting_block
+                .bucket_u32(&self.booting_edges, obs.vms_booting),
             hour,
         ]
     }
@@ -118,11 +234,10 @@ impl Discretiser {
     #[inline]
     pub fn state(&self, obs: &Observation, prev_arrivals: f64) -> usize {
         let b = self.buckets(obs, prev_arrivals);
-        let mut index = 0;
-        for (bucket, size) in b.iter().zip(self.sizes) {
-            index = index * size + bucket;
-        }
-        index
+        b.iter()
+            .zip(self.strides)
+            .map(|(bucket, stride)| bucket * stride)
+            .sum()
     }
 
     /// The bucket indices of a state index (inverse of [`Discretiser::state`]).
@@ -286,6 +401,27 @@ mod tests {
                 assert!(s < d.n_states());
                 assert_eq!(d.decode(s), d.buckets(&o, 100.0));
             }
+        }
+    }
+
+    proptest::proptest! {
+        // Issue (performance): the fixed blocks give the slice loop's bucket.
+        #[test]
+        fn edge_blocks_count_like_the_edge_lists(
+            mut floats in proptest::collection::vec(-10.0f64..10.0, 0..12),
+            mut ints in proptest::collection::vec(0u32..100, 0..12),
+            x in proptest::prop_oneof![-12.0f64..12.0, proptest::strategy::Just(f64::NAN),
+                proptest::strategy::Just(f64::INFINITY), proptest::strategy::Just(f64::NEG_INFINITY)],
+            n in proptest::prop_oneof![0u32..110, proptest::strategy::Just(u32::MAX)],
+        ) {
+            floats.sort_by(f64::total_cmp);
+            floats.dedup();
+            ints.sort_unstable();
+            ints.dedup();
+            let fb = Block::of(floats.iter().copied(), f64::NAN);
+            proptest::prop_assert_eq!(fb.bucket_f64(&floats, x), bucket_f64(&floats, x));
+            let ib = Block::of(ints.iter().map(|&e| u64::from(e)), u64::MAX);
+            proptest::prop_assert_eq!(ib.bucket_u32(&ints, n), bucket_u32(&ints, n));
         }
     }
 }

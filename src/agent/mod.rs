@@ -128,16 +128,16 @@ impl QAgent {
     #[inline]
     pub fn greedy(&self, s: usize) -> usize {
         match &self.q2 {
-            None => self.q.argmax(s),
+            None => argmax(self.q.row(s)),
             Some(q2) => {
                 let (r1, r2) = (self.q.row(s), q2.row(s));
                 let mut best = 0;
-                let mut best_v = r1[0] + r2[0];
-                for j in 1..r1.len() {
-                    let v = r1[j] + r2[j];
-                    if v.total_cmp(&best_v).is_gt() {
+                let mut best_key = total_order_key(r1[0] + r2[0]);
+                for j in 1..r1.len().min(r2.len()) {
+                    let key = total_order_key(r1[j] + r2[j]);
+                    if key > best_key {
                         best = j;
-                        best_v = v;
+                        best_key = key;
                     }
                 }
                 best
@@ -228,6 +228,30 @@ impl QAgent {
     }
 }
 
+/// The integer whose order is [`f64::total_cmp`]'s (the standard library
+/// compares exactly these keys), so a row's keys are formed once each.
+#[inline(always)]
+fn total_order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+/// [`qtable::argmax`] (largest by `total_cmp`, ties to the lowest column)
+/// with each value's key formed once.
+#[inline(always)]
+fn argmax(row: &[f64]) -> usize {
+    let mut best = 0;
+    let mut best_key = row.first().map_or(0, |&v| total_order_key(v));
+    for (j, &v) in row.iter().enumerate().skip(1) {
+        let key = total_order_key(v);
+        if key > best_key {
+            best = j;
+            best_key = key;
+        }
+    }
+    best
+}
+
 /// The model prior of `agent.init = "model"`: for each state, the load it
 /// typically means (utilization bucket × serving VMs × μ) and, for each
 /// action, the steady-state step cost of the VM count it leads to (VMs
@@ -240,8 +264,18 @@ fn model_prior(config: &Config, disc: &Discretiser) -> QTable {
     let step_s = f64::from(config.workload.step_s);
     let mut q = QTable::new(disc.n_states(), a.actions.len(), 0.0);
     let horizon = 1.0 / (1.0 - a.gamma);
+    let strides = disc.strides();
     for s in 0..disc.n_states() {
-        let [util, vms, _, booting, _] = disc.decode(s);
+        let [util, vms, trend, booting, hour] = disc.decode(s);
+        // The trend and hour buckets do not enter the prior: copy the row
+        // of the same state with both at 0 (a lower index, already done).
+        if trend != 0 || hour != 0 {
+            let done = s - trend * strides[2] - hour * strides[4];
+            for j in 0..a.actions.len() {
+                *q.get_mut(s, j) = q.get(done, j);
+            }
+            continue;
+        }
         let total = disc.vms_representative(vms);
         let serving = total.saturating_sub(disc.booting_lower(booting)).max(1);
         let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
@@ -311,7 +345,7 @@ impl Learner for QAgent {
         self.next_state = Some((step.obs.step, next));
         match self.algorithm {
             Algorithm::QLearning => {
-                let target = r + self.gamma * self.q.max(next);
+                let target = r + self.gamma * self.q.get(next, argmax(self.q.row(next)));
                 self.update(s, a, target);
             }
             Algorithm::DoubleQ => {
@@ -324,7 +358,7 @@ impl Learner for QAgent {
                 } else {
                     (&mut self.q, &*q2)
                 };
-                let target = r + self.gamma * valuer.get(next, learner.argmax(next));
+                let target = r + self.gamma * valuer.get(next, argmax(learner.row(next)));
                 let q = learner.get_mut(s, a);
                 *q += alpha * (target - *q);
             }
@@ -450,5 +484,52 @@ mod tests {
         let action = agent.decide(&o);
         agent.learn(&o, action, &step_to(obs(1, 10.0, 2), -1.0, true));
         assert_eq!(agent.q, before);
+    }
+
+    proptest::proptest! {
+        // Issue (performance): keys formed once order like `total_cmp`.
+        #[test]
+        fn argmax_by_keys_matches_the_q_table_argmax(
+            row in proptest::collection::vec(proptest::prop_oneof![
+                -5.0f64..5.0, proptest::strategy::Just(0.0), proptest::strategy::Just(-0.0),
+                proptest::strategy::Just(f64::NAN), proptest::strategy::Just(-f64::NAN),
+                proptest::strategy::Just(f64::INFINITY), proptest::strategy::Just(1.0)], 1..9),
+        ) {
+            proptest::prop_assert_eq!(argmax(&row), qtable::argmax(&row));
+        }
+    }
+
+    // Issue (performance): the prior computes each (utilization, VMs,
+    // booting) row once and copies it across trends and hours.
+    #[test]
+    fn the_model_prior_equals_its_state_by_state_definition() {
+        let mut config = Config::default();
+        config.agent.hour_buckets = 4;
+        config.cloud.max_vms = 9;
+        let disc = Discretiser::new(&config);
+        let q = model_prior(&config, &disc);
+        let (a, c) = (&config.agent, &config.cloud);
+        let step_s = f64::from(config.workload.step_s);
+        let horizon = 1.0 / (1.0 - a.gamma);
+        for s in 0..disc.n_states() {
+            let [util, vms, _, booting, _] = disc.decode(s);
+            let total = disc.vms_representative(vms);
+            let serving = total.saturating_sub(disc.booting_lower(booting)).max(1);
+            let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
+            for (j, &change) in a.actions.iter().enumerate() {
+                let next = (i64::from(total) + i64::from(change))
+                    .clamp(i64::from(c.min_vms), i64::from(c.max_vms)) as u32;
+                let arrivals = rate * step_s;
+                let capacity = f64::from(next) * c.vm_capacity_rps * step_s;
+                let (violations, dropped) = match Mmc::new(next, rate, c.vm_capacity_rps) {
+                    Some(queue) => (arrivals * queue.response_tail(c.slo_s), 0.0),
+                    None => (capacity.min(arrivals), (arrivals - capacity).max(0.0)),
+                };
+                let cost = f64::from(next) * c.price_per_hour * step_s / 3600.0
+                    + config.reward.penalty_per_violation * violations
+                    + config.reward.penalty_per_drop * dropped;
+                assert_eq!(q.get(s, j).to_bits(), (-cost * horizon).to_bits(), "state {s}");
+            }
+        }
     }
 }

@@ -30,6 +30,8 @@ use std::path::{Path, PathBuf};
 pub const MAGIC: &str = "qscale-qtable";
 /// The format version this build reads and writes.
 pub const VERSION: u32 = 1;
+/// The most values (states × actions) one table of a file may hold.
+const MAX_ENTRIES: usize = 1 << 25;
 
 /// Action values for every state.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,10 +190,11 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
         reason,
     };
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let end = text.lines().count() + 1;
     let mut next = |what: &str| {
         lines
             .next()
-            .ok_or_else(|| corrupt(0, format!("file ends before {what}")))
+            .ok_or_else(|| corrupt(end, format!("file ends before {what}")))
     };
     let (n, magic) = next("the header")?;
     let version = magic
@@ -233,10 +236,14 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
         .ok()
         .filter(|t| (1..=2).contains(t))
         .ok_or_else(|| corrupt(n_tab, format!("tables `{tables_text}` must be 1 or 2")))?;
-    if n_states == 0 || n_states > 100_000_000 {
+    let entries = n_states.checked_mul(actions.len());
+    if n_states == 0 || entries.is_none_or(|e| e > MAX_ENTRIES) {
         return Err(corrupt(
             n_st,
-            format!("states = {n_states} is not plausible"),
+            format!(
+                "states = {n_states} with {} actions is not plausible (at most {MAX_ENTRIES} values)",
+                actions.len()
+            ),
         ));
     }
     let mut tables = Vec::with_capacity(n_tables);
@@ -245,18 +252,19 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
         if line.trim() != format!("table {t}") {
             return Err(corrupt(n, format!("expected `table {t}`")));
         }
-        let mut table = QTable::new(n_states, actions.len(), 0.0);
-        for s in 0..n_states {
+        // Grown row by row: a truncated file never costs the full size.
+        let mut values = Vec::new();
+        for _ in 0..n_states {
             let (n, line) = next("the last state row")?;
             let mut count = 0;
-            for (j, v) in line.split_ascii_whitespace().enumerate() {
+            for v in line.split_ascii_whitespace() {
                 let value: f64 = v
                     .parse()
                     .ok()
                     .filter(|x: &f64| x.is_finite())
                     .ok_or_else(|| corrupt(n, format!("value `{v}` is not a finite number")))?;
-                if j < actions.len() {
-                    *table.get_mut(s, j) = value;
+                if count < actions.len() {
+                    values.push(value);
                 }
                 count += 1;
             }
@@ -267,7 +275,11 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
                 ));
             }
         }
-        tables.push(table);
+        tables.push(QTable {
+            n_states,
+            n_actions: actions.len(),
+            values,
+        });
     }
     if let Some((n, extra)) = lines.find(|(_, l)| !l.trim().is_empty()) {
         return Err(corrupt(

@@ -2,12 +2,14 @@
 //!
 //! Episode `e` replays training trace `e mod n` with its own seed
 //! (`derive_seed(seed, e)`), so Poisson noise makes episodes differ even
-//! on one trace; ε follows [`super::AgentConfig::epsilon_at`]. The p95
-//! latency is not computed during training (it is not part of the reward).
+//! on one trace; ε follows [`super::AgentConfig::epsilon_at`]. Latencies
+//! and utilization are not computed during training (they are part of
+//! neither the reward nor the agent's state; see
+//! [`CloudEnv::with_detail`]).
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::QAgent;
 use crate::cloud::{CloudEnv, Workload};
@@ -17,7 +19,7 @@ use crate::policy::Learner;
 use crate::rng::derive_seed;
 
 /// One row of `learning_curve.csv`: one training episode.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurveRow {
     /// Episode, from 0.
     pub episode: u32,
@@ -63,7 +65,7 @@ pub fn train(
         .iter()
         .map(|w| {
             CloudEnv::new(Arc::clone(w), config)
-                .with_p95(false)
+                .with_detail(false)
                 .with_max_steps(max_steps)
         })
         .collect();

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use rand_distr::{Distribution, Poisson};
 
 use super::fleet::{Fleet, FleetParams};
-use super::serve::{serve, ServeInput};
+use super::queueing::TailPoint;
+use super::serve::{serve_in, ServeInput, StableMemo};
 use super::{Action, Environment, Observation, Step, StepInfo};
 use crate::config::{Config, Noise};
 use crate::rng::{rng_for, SimRng, Stream};
@@ -64,6 +65,21 @@ impl Workload {
         if factor != 1.0 {
             arrivals.iter_mut().for_each(|a| *a *= factor);
         }
+        // Refused rather than rounded: beyond 2^53 counts are not whole.
+        if let Some((step, &requests)) = arrivals
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.is_nan() || **a > crate::trace::MAX_REQUESTS)
+        {
+            return Err(TraceError::File {
+                path: trace.name.clone().into(),
+                kind: crate::trace::FileError::StepTooLarge {
+                    step,
+                    requests,
+                    step_s,
+                },
+            });
+        }
         Ok(Workload {
             name: trace.name.clone(),
             start_s: trace.start_s,
@@ -78,7 +94,7 @@ impl Workload {
     /// As [`crate::trace::read_csv`] and [`Workload::from_trace`].
     pub fn load(path: &Path, config: &Config) -> Result<Workload, TraceError> {
         let trace = crate::trace::read_csv(path)?;
-        Workload::from_trace(&trace, config)
+        Workload::from_trace(&trace, config).map_err(|e| e.at_path(path))
     }
 
     /// Number of steps.
@@ -110,8 +126,10 @@ impl Workload {
 /// [`Stream::Workload`] stream, in step order. The environment uses exactly
 /// these, so a clairvoyant planner can see them in advance.
 pub fn episode_arrivals(workload: &Workload, noise: Noise, seed: u64) -> Vec<f64> {
+    let model = ArrivalModel::new(workload, noise);
+    let mut rng = rng_for(seed, 0, Stream::Workload);
     let mut out = Vec::new();
-    fill_arrivals(&ArrivalModel::new(workload, noise), seed, &mut out);
+    draw_arrivals(&model, &mut rng, &mut out, usize::MAX);
     out
 }
 
@@ -155,17 +173,32 @@ impl ArrivalModel {
     }
 }
 
-fn fill_arrivals(model: &ArrivalModel, seed: u64, out: &mut Vec<f64>) {
-    out.clear();
+/// Appends the arrivals of the steps after those in `out`, up to `upto`
+/// steps in all, drawing from `rng` (the episode's workload stream, which
+/// must have made exactly `out.len()` Poisson draws so far). Drawing in
+/// pieces gives the same values as drawing at once: the stream is
+/// consumed in step order either way.
+fn draw_arrivals(model: &ArrivalModel, rng: &mut SimRng, out: &mut Vec<f64>, upto: usize) {
+    let from = out.len();
     match model {
-        ArrivalModel::Exact(counts) => out.extend_from_slice(counts),
+        ArrivalModel::Exact(counts) => {
+            let to = upto.min(counts.len()).max(from);
+            out.extend_from_slice(&counts[from..to]);
+        }
         ArrivalModel::Poisson(dists) => {
-            let mut rng: SimRng = rng_for(seed, 0, Stream::Workload);
-            out.extend(dists.iter().map(|d| match d {
-                StepDraw::Zero => 0.0,
-                StepDraw::Fixed(x) => *x,
-                StepDraw::Draw(p) => p.sample(&mut rng),
-            }));
+            let to = upto.min(dists.len()).max(from);
+            out.extend(dists[from..to].iter().map(|d| d.draw(rng)));
+        }
+    }
+}
+
+impl StepDraw {
+    #[inline]
+    fn draw(&self, rng: &mut SimRng) -> f64 {
+        match self {
+            StepDraw::Zero => 0.0,
+            StepDraw::Fixed(x) => *x,
+            StepDraw::Draw(p) => p.sample(rng),
         }
     }
 }
@@ -180,17 +213,29 @@ pub struct CloudEnv {
     initial_vms: u32,
     service_rps: f64,
     slo_s: f64,
+    /// The SLO as a tail point of the VMs' service time.
+    slo: TailPoint,
     timeout_s: f64,
     penalty_per_violation: f64,
     penalty_per_drop: f64,
     model: ArrivalModel,
     want_p95: bool,
+    detail: bool,
     max_steps: Option<u64>,
+    /// Steps of the workload.
+    n_steps: u64,
     fleet: Fleet,
     backlog: f64,
     k: u64,
-    /// This episode's arrivals per step, drawn at reset.
+    /// This episode's arrivals per step, drawn so far (see `reset`).
     arrivals: Vec<f64>,
+    /// The episode's workload stream, positioned after `arrivals`.
+    rng: SimRng,
+    /// Episodes started (see `memo`).
+    resets: u64,
+    /// The stable queues met so far, from the second episode on (a single
+    /// run would only pay for filling it).
+    memo: Option<Box<StableMemo>>,
 }
 
 impl CloudEnv {
@@ -207,6 +252,7 @@ impl CloudEnv {
             price_per_s: c.price_per_hour / 3600.0,
         };
         let model = ArrivalModel::new(&workload, config.workload.noise);
+        let n_steps = workload.arrivals.len() as u64;
         CloudEnv {
             workload,
             params,
@@ -215,16 +261,22 @@ impl CloudEnv {
             initial_vms: c.initial_vms,
             service_rps: c.vm_capacity_rps,
             slo_s: c.slo_s,
+            slo: TailPoint::new(c.vm_capacity_rps, c.slo_s),
             timeout_s: c.timeout_s,
             penalty_per_violation: config.reward.penalty_per_violation,
             penalty_per_drop: config.reward.penalty_per_drop,
             model,
             want_p95: true,
+            detail: true,
             max_steps: None,
+            n_steps,
             fleet: Fleet::new(params, c.initial_vms),
             backlog: 0.0,
             k: 0,
             arrivals: Vec::new(),
+            rng: rng_for(0, 0, Stream::Workload),
+            resets: 0,
+            memo: None,
         }
     }
 
@@ -232,6 +284,16 @@ impl CloudEnv {
     /// step; training can skip it). Default true.
     pub fn with_p95(mut self, on: bool) -> CloudEnv {
         self.want_p95 = on;
+        self
+    }
+
+    /// Whether to compute the utilization and latency metrics (`true`,
+    /// the default). They enter neither the reward nor the request counts,
+    /// so training turns them off: `utilization` then reads 0 and both
+    /// latencies `None`, in [`StepInfo`] and [`Observation`] alike, while
+    /// every other field keeps its exact value. Off implies no p95.
+    pub fn with_detail(mut self, on: bool) -> CloudEnv {
+        self.detail = on;
         self
     }
 
@@ -261,17 +323,75 @@ impl CloudEnv {
         wanted.clamp(i64::from(self.min_vms), i64::from(self.max_vms)) as u32
     }
 
+    #[inline]
     fn time_of(&self, k: u64) -> f64 {
         self.workload.start_s + k as f64 * self.params.step_s
+    }
+
+    /// The arrivals of step `k`; draws the rest of the episode's first if
+    /// the step limit kept them undrawn.
+    #[inline]
+    fn arrivals_at(&mut self, k: u64) -> f64 {
+        match self.arrivals.get(k as usize) {
+            Some(&a) => a,
+            None => self.draw_rest(k),
+        }
+    }
+
+    /// Draws the arrivals of step `next` if they are not yet drawn (the
+    /// stream is consumed in step order, so the values do not depend on
+    /// when they are drawn).
+    #[inline]
+    fn draw_ahead(&mut self, next: u64) {
+        if let ArrivalModel::Poisson(dists) = &self.model {
+            if self.arrivals.len() as u64 == next {
+                if let Some(d) = dists.get(self.arrivals.len()) {
+                    self.arrivals.push(d.draw(&mut self.rng));
+                }
+            }
+        }
+    }
+
+    /// A memo sized for the arrival counts this workload can draw: up to
+    /// its largest expected count plus 10 standard deviations of a
+    /// Poisson draw (counts beyond are computed directly).
+    fn new_memo(&self) -> Option<Box<StableMemo>> {
+        let peak = self.workload.arrivals.iter().copied().fold(0.0, f64::max);
+        let reach = match self.model {
+            ArrivalModel::Exact(_) => peak,
+            ArrivalModel::Poisson(_) => peak + 10.0 * peak.sqrt() + 10.0,
+        };
+        StableMemo::new(reach.ceil(), self.max_vms).map(Box::new)
+    }
+
+    #[cold]
+    fn draw_rest(&mut self, k: u64) -> f64 {
+        draw_arrivals(&self.model, &mut self.rng, &mut self.arrivals, usize::MAX);
+        self.arrivals.get(k as usize).copied().unwrap_or(0.0)
     }
 }
 
 impl Environment for CloudEnv {
     fn reset(&mut self, seed: u64) -> Observation {
-        self.fleet = Fleet::new(self.params, self.initial_vms);
+        self.fleet.reset(self.initial_vms);
         self.backlog = 0.0;
         self.k = 0;
-        fill_arrivals(&self.model, seed, &mut self.arrivals);
+        self.rng = rng_for(seed, 0, Stream::Workload);
+        self.arrivals.clear();
+        // Exact counts are copied now (as far as a step limit lets the
+        // episode go); Poisson draws are made one step ahead of use, inside
+        // `step`, where they overlap with the step's long division chains.
+        let upto = match self.model {
+            ArrivalModel::Exact(_) => self
+                .max_steps
+                .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX)),
+            ArrivalModel::Poisson(_) => 1,
+        };
+        draw_arrivals(&self.model, &mut self.rng, &mut self.arrivals, upto);
+        self.resets += 1;
+        if self.resets == 2 {
+            self.memo = self.new_memo();
+        }
         Observation {
             step: 0,
             time_s: self.time_of(0),
@@ -288,15 +408,16 @@ impl Environment for CloudEnv {
         }
     }
 
+    #[inline]
     fn step(&mut self, action: Action) -> Step {
         let k = self.k;
         let step_s = self.params.step_s;
         self.fleet.promote(k);
         let target = self.target_of(action);
         self.fleet.scale_to(target, k);
-        let arrivals = self.arrivals.get(k as usize).copied().unwrap_or(0.0);
+        let arrivals = self.arrivals_at(k);
         let servers = self.fleet.running();
-        let out = serve(&ServeInput {
+        let input = ServeInput {
             arrivals,
             backlog: self.backlog,
             servers,
@@ -305,12 +426,19 @@ impl Environment for CloudEnv {
             slo_s: self.slo_s,
             timeout_s: self.timeout_s,
             want_p95: self.want_p95,
-        });
+        };
+        let memo = self.memo.as_deref_mut();
+        let out = if self.detail {
+            serve_in::<true>(&input, &self.slo, memo)
+        } else {
+            serve_in::<false>(&input, &self.slo, memo)
+        };
+        self.draw_ahead(k + 1);
         let cost = self.fleet.bill_step(k);
         // Requests still waiting when the trace ends will never be answered
         // within the SLO: they count as violations of the last step, so a
         // policy cannot hide load in a final backlog.
-        let last = k + 1 >= self.workload.arrivals.len() as u64;
+        let last = k + 1 >= self.n_steps;
         let violations = if last {
             out.violations + out.backlog
         } else {
@@ -340,7 +468,7 @@ impl Environment for CloudEnv {
         self.backlog = out.backlog;
         self.k = k + 1;
         self.fleet.promote(self.k);
-        let terminated = self.k >= self.workload.arrivals.len() as u64;
+        let terminated = self.k >= self.n_steps;
         let truncated = !terminated && self.max_steps.is_some_and(|m| self.k >= m);
         let obs = Observation {
             step: self.k,
@@ -440,5 +568,86 @@ mod tests {
         env.reset(1);
         assert!(!env.step(Action::Change(0)).terminated);
         assert!(env.step(Action::Change(0)).terminated);
+    }
+
+    /// A workload whose rate swings, so steps meet stable and overloaded
+    /// queues alike.
+    fn wavy_workload(steps: usize) -> Arc<Workload> {
+        Arc::new(Workload {
+            name: "wavy".into(),
+            start_s: 0.0,
+            step_s: 60.0,
+            arrivals: (0..steps)
+                .map(|i| 60.0 * (60.0 + 55.0 * (i as f64 / 9.0).sin()))
+                .collect(),
+        })
+    }
+
+    fn actions(n: usize) -> impl Iterator<Item = Action> {
+        (0..n).map(|i| match i % 7 {
+            0 | 3 => Action::Change(2),
+            1 | 5 => Action::Change(-1),
+            2 => Action::Target(1),
+            _ => Action::Change(0),
+        })
+    }
+
+    // Issue (performance): the memo, the count-only mode and the arrivals
+    // drawn a step ahead change no bit of an episode.
+    #[test]
+    fn a_reused_environment_repeats_a_fresh_one_bit_for_bit() {
+        let mut config = Config::default();
+        config.cloud.max_vms = 12;
+        let w = wavy_workload(300);
+        let fresh = |seed| {
+            let mut env = CloudEnv::new(Arc::clone(&w), &config);
+            env.reset(seed);
+            actions(300).map(|a| env.step(a)).collect::<Vec<_>>()
+        };
+        let mut reused = CloudEnv::new(Arc::clone(&w), &config);
+        let mut lean = CloudEnv::new(Arc::clone(&w), &config).with_detail(false);
+        for seed in [1, 2, 1, 3, 2] {
+            let expected = fresh(seed);
+            reused.reset(seed);
+            lean.reset(seed);
+            for (a, want) in actions(300).zip(&expected) {
+                assert_eq!(&reused.step(a), want);
+                let got = lean.step(a);
+                assert_eq!(got.reward.to_bits(), want.reward.to_bits());
+                assert_eq!(
+                    (got.terminated, got.truncated),
+                    (want.terminated, want.truncated)
+                );
+                let mut info = got.info;
+                let mut obs = got.obs;
+                (info.utilization, info.latency_mean_s, info.latency_p95_s) = (
+                    want.info.utilization,
+                    want.info.latency_mean_s,
+                    want.info.latency_p95_s,
+                );
+                (obs.utilization, obs.latency_mean_s) =
+                    (want.obs.utilization, want.obs.latency_mean_s);
+                assert_eq!(&info, &want.info);
+                assert_eq!(&obs, &want.obs);
+            }
+        }
+        assert!(reused.memo.is_some() && lean.memo.is_some());
+    }
+
+    #[test]
+    fn arrivals_drawn_a_step_ahead_are_the_episode_arrivals() {
+        let config = Config::default();
+        let w = wavy_workload(40);
+        let expected = episode_arrivals(&w, Noise::Poisson, 9);
+        for limit in [None, Some(0), Some(5)] {
+            let mut env = CloudEnv::new(Arc::clone(&w), &config).with_max_steps(limit);
+            env.reset(9);
+            // Past a step limit too: the rest is drawn on demand.
+            let got: Vec<f64> = (0..45)
+                .map(|_| env.step(Action::Change(0)).info.arrivals)
+                .collect();
+            assert_eq!(&got[..40], &expected[..]);
+            assert!(got[40..].iter().all(|&a| a == 0.0));
+        }
     }
 }

@@ -80,10 +80,14 @@ pub fn erlang_b(servers: u32, offered_load: f64) -> f64 {
     if a.is_infinite() {
         return 1.0;
     }
+    // `k` as a float is counted up exactly (whole numbers below 2^32), so
+    // the loop carries no integer conversion and no inclusive-range flag.
     let mut blocking = 1.0_f64;
-    for k in 1..=servers {
+    let mut k = 0.0_f64;
+    for _ in 0..servers {
+        k += 1.0;
         let scaled = a * blocking;
-        blocking = scaled / (f64::from(k) + scaled);
+        blocking = scaled / (k + scaled);
         if blocking == 0.0 {
             break;
         }
@@ -126,6 +130,35 @@ fn one_minus_exp_over_x(x: f64) -> f64 {
         1.0
     } else {
         -(-x).exp_m1() / x
+    }
+}
+
+/// A time `t` (seconds) at which response-time tails of queues with
+/// service rate `μ` are read again and again, with `e^{−μt}` computed once:
+/// see [`Mmc::response_tail_at`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TailPoint {
+    service_rps: f64,
+    t_s: f64,
+    exp_neg_mu_t: f64,
+    /// `0 < t_s < ∞`: none of [`Mmc::response_tail`]'s special cases.
+    regular: bool,
+}
+
+impl TailPoint {
+    /// The point `t_s` for queues whose servers work at `service_rps`.
+    pub fn new(service_rps: f64, t_s: f64) -> TailPoint {
+        TailPoint {
+            service_rps,
+            t_s,
+            exp_neg_mu_t: (-(service_rps * t_s)).exp(),
+            regular: t_s > 0.0 && t_s < f64::INFINITY,
+        }
+    }
+
+    /// The time, seconds.
+    pub fn t_s(&self) -> f64 {
+        self.t_s
     }
 }
 
@@ -213,23 +246,38 @@ impl Mmc {
     /// Returns `(P(T > t), C·e^{−θt})` for finite `t ≥ 0`; the second value is
     /// the probability that the wait alone exceeds `t`.
     fn tail_parts(&self, t: f64) -> (f64, f64) {
+        let tail = self.tail_given(t, (-(self.service_rps * t)).exp());
+        let wait_tail = self.wait_probability * (-self.theta() * t).exp();
+        (tail, wait_tail)
+    }
+
+    /// `P(T > t)` for finite `t ≥ 0`, given `exp_neg_mu_t` = e^{−μt}
+    /// (computed as `(-(μ·t)).exp()`). When θ ≥ μ that is also the
+    /// e^{−min(θ,μ)t} of the waiting term (`(−μ)·t` and `−(μ·t)` are the
+    /// same float), so a caller that knows it saves both exponentials.
+    #[inline(always)]
+    fn tail_given(&self, t: f64, exp_neg_mu_t: f64) -> f64 {
         let mu = self.service_rps;
         let c = f64::from(self.servers);
         let theta = self.theta();
         // θ − μ written directly from the inputs.
         let delta = (c - 1.0) * mu - self.arrival_rps;
-        let slower = if delta >= 0.0 { mu } else { theta };
         let mu_t = mu * t;
         // μt·e^{−min(θ,μ)t}, in log form only if μt itself overflows.
-        let scaled = if mu_t.is_finite() {
-            mu_t * (-slower * t).exp()
+        let scaled = if delta >= 0.0 {
+            if mu_t.is_finite() {
+                mu_t * exp_neg_mu_t
+            } else {
+                (mu.ln() + t.ln() - mu * t).exp()
+            }
+        } else if mu_t.is_finite() {
+            mu_t * (-theta * t).exp()
         } else {
-            (mu.ln() + t.ln() - slower * t).exp()
+            (mu.ln() + t.ln() - theta * t).exp()
         };
         let waiting = self.wait_probability * scaled * one_minus_exp_over_x(delta.abs() * t);
-        let tail = (-mu_t).exp() + waiting;
-        let wait_tail = self.wait_probability * (-theta * t).exp();
-        (tail.clamp(0.0, 1.0), wait_tail)
+        let tail = exp_neg_mu_t + waiting;
+        tail.clamp(0.0, 1.0)
     }
 
     /// Probability `P(T > t)` that the response time `T` (wait plus service,
@@ -248,7 +296,18 @@ impl Mmc {
         if t_s == f64::INFINITY {
             return 0.0;
         }
-        self.tail_parts(t_s).0
+        self.tail_given(t_s, (-(self.service_rps * t_s)).exp())
+    }
+
+    /// [`Mmc::response_tail`] at `at`'s time, bit for bit, with `at`'s
+    /// precomputed e^{−μt} when `at` was made for this queue's μ (saving
+    /// one or two exponentials: the per-step SLO tail of the simulator).
+    #[inline]
+    pub fn response_tail_at(&self, at: &TailPoint) -> f64 {
+        if !at.regular || self.service_rps.to_bits() != at.service_rps.to_bits() {
+            return self.response_tail(at.t_s);
+        }
+        self.tail_given(at.t_s, at.exp_neg_mu_t)
     }
 
     /// The `q`-quantile of the response time in seconds: the smallest `t ≥ 0`
@@ -663,6 +722,19 @@ mod tests {
                 prop_assert!(q.response_tail(t * (1.0 - 1e-9)) > 1.0 - level);
                 prop_assert!(q.response_tail(t * (1.0 + 1e-9)) < 1.0 - level);
             }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_tail_at_a_precomputed_point_is_the_tail_bit_for_bit(
+            q in arbitrary_queue(), t in prop_oneof![Just(0.5), 1e-4..100.0f64, Just(0.0), Just(f64::INFINITY)],
+        ) {
+            let at = TailPoint::new(q.service_rps, t);
+            prop_assert_eq!(q.response_tail_at(&at).to_bits(), q.response_tail(t).to_bits());
+            // A point made for another μ falls back to the full formula.
+            let other = TailPoint::new(q.service_rps * 2.0, t);
+            prop_assert_eq!(q.response_tail_at(&other).to_bits(), q.response_tail(t).to_bits());
         }
     }
 }

@@ -24,7 +24,7 @@
 //! ignored); with no VM running, waiting requests are all dropped at the
 //! end of the step.
 
-use super::queueing::Mmc;
+use super::queueing::{erlang_c, Mmc, TailPoint};
 
 /// The inputs of one step of service.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,30 +70,173 @@ pub struct ServeOutcome {
 
 /// Simulates one step of service.
 pub fn serve(input: &ServeInput) -> ServeOutcome {
+    let slo = TailPoint::new(input.service_rps, input.slo_s);
+    serve_with::<true, _>(input, &mut Direct(&slo))
+}
+
+/// Where [`serve`] gets the stable M/M/c queue of a step and its SLO tail
+/// (`Mmc::new(servers, rate, μ)` and `response_tail(slo_s)`), for the
+/// step's `arrivals` (whose rate is `rate`). Implementations return
+/// exactly those values.
+pub(crate) trait StableQueues {
+    fn stable(&mut self, arrivals: f64, servers: u32, rate: f64, mu: f64) -> Option<(Mmc, f64)>;
+}
+
+/// Computes every queue afresh.
+pub(crate) struct Direct<'a>(pub &'a TailPoint);
+
+impl StableQueues for Direct<'_> {
+    #[inline(always)]
+    fn stable(&mut self, _arrivals: f64, servers: u32, rate: f64, mu: f64) -> Option<(Mmc, f64)> {
+        let q = Mmc::new(servers, rate, mu)?;
+        Some((q, q.response_tail_at(self.0)))
+    }
+}
+
+/// A memo of the stable queues of one environment (fixed `step_s`, `μ`
+/// and SLO), for whole arrival counts: `(tail, C)` per `(servers,
+/// arrivals)`, the two values that cost a step's Erlang recurrence (a chain
+/// of one division per server, ~20 cycles each), an `expm1` and a few
+/// divisions. A replayed workload draws the same counts again and again
+/// (Poisson draws are whole numbers near each step's mean), so after the
+/// first episodes nearly every step is a lookup. Entries hold the exact
+/// values computed the first time, so results are bit-identical.
+///
+/// Layout: server-major, so the counts met with one fleet size (which
+/// follows the load) sit together and the entries in use stay few cache
+/// lines. Memory is allocated zeroed; only pages in use are ever touched.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StableMemo {
+    /// Servers kept: `1..=servers`.
+    servers: usize,
+    /// Arrival counts kept: `0..counts`.
+    counts: usize,
+    /// `!tail.to_bits()` per entry; 0 = not computed yet (no tail in
+    /// [0, 1] has every bit set).
+    tail_bits: Vec<u64>,
+    /// Erlang C per entry (read only where latencies are computed).
+    waits: Vec<f64>,
+}
+
+impl StableMemo {
+    /// Most entries a memo may hold (16 MiB per array of address space,
+    /// touched only where used).
+    const MAX_ENTRIES: usize = 1 << 21;
+
+    /// A memo for arrival counts up to `max_arrivals` and up to `servers`
+    /// servers, or `None` when that would be too large.
+    pub(crate) fn new(max_arrivals: f64, servers: u32) -> Option<StableMemo> {
+        if max_arrivals.is_nan() || max_arrivals < 0.0 || servers == 0 {
+            return None;
+        }
+        let counts = (max_arrivals.min(Self::MAX_ENTRIES as f64) as usize).checked_add(1)?;
+        let servers = (servers as usize).min(Self::MAX_ENTRIES / counts);
+        if servers == 0 {
+            return None;
+        }
+        Some(StableMemo {
+            servers,
+            counts,
+            tail_bits: vec![0; servers * counts],
+            waits: vec![0.0; servers * counts],
+        })
+    }
+
+    #[inline(always)]
+    fn slot(&self, arrivals: f64, servers: u32) -> Option<usize> {
+        let count = arrivals as usize;
+        let col = (servers as usize).wrapping_sub(1);
+        // A whole count inside the table (the cast saturates and maps NaN
+        // to 0, so check the value round-trips).
+        (count < self.counts && col < self.servers && count as f64 == arrivals)
+            .then_some(col * self.counts + count)
+    }
+}
+
+/// [`StableMemo`] with the environment's SLO point.
+pub(crate) struct Memoised<'a> {
+    pub memo: &'a mut StableMemo,
+    pub slo: &'a TailPoint,
+}
+
+impl StableQueues for Memoised<'_> {
+    #[inline(always)]
+    fn stable(&mut self, arrivals: f64, servers: u32, rate: f64, mu: f64) -> Option<(Mmc, f64)> {
+        // `Mmc::new` is `stable_load` followed by `erlang_c`; the check is
+        // cheap and decides `None` exactly as it does.
+        let offered_load = Mmc::stable_load(servers, rate, mu)?;
+        let queue = |wait_probability| Mmc {
+            servers,
+            arrival_rps: rate,
+            service_rps: mu,
+            wait_probability,
+        };
+        let Some(i) = self.memo.slot(arrivals, servers) else {
+            let q = queue(erlang_c(servers, offered_load));
+            return Some((q, q.response_tail_at(self.slo)));
+        };
+        let bits = self.memo.tail_bits[i];
+        if bits != 0 {
+            return Some((queue(self.memo.waits[i]), f64::from_bits(!bits)));
+        }
+        let q = queue(erlang_c(servers, offered_load));
+        let tail = q.response_tail_at(self.slo);
+        if tail.to_bits() != u64::MAX {
+            self.memo.tail_bits[i] = !tail.to_bits();
+            self.memo.waits[i] = q.wait_probability;
+        }
+        Some((q, tail))
+    }
+}
+
+/// [`serve`] with the environment's SLO point and, when it has one, its
+/// memo; bit-identical. `DETAIL` off leaves out the latency and
+/// utilization fields, which cost divisions and (for p95) a root search
+/// but enter neither the reward nor the request counts: `utilization` is
+/// then 0 and both latencies `None`; every other field is unchanged.
+#[inline(always)]
+pub(crate) fn serve_in<const DETAIL: bool>(
+    input: &ServeInput,
+    slo: &TailPoint,
+    memo: Option<&mut StableMemo>,
+) -> ServeOutcome {
+    match memo {
+        Some(memo) => serve_with::<DETAIL, _>(input, &mut Memoised { memo, slo }),
+        None => serve_with::<DETAIL, _>(input, &mut Direct(slo)),
+    }
+}
+
+/// One step of service; `DETAIL` selects whether the latency and
+/// utilization fields are computed.
+#[inline(always)]
+fn serve_with<const DETAIL: bool, Q: StableQueues>(
+    input: &ServeInput,
+    queues: &mut Q,
+) -> ServeOutcome {
+    // The SLO is in `queues`' tail point.
     let ServeInput {
         arrivals,
         backlog,
         servers,
         service_rps: mu,
         step_s,
-        slo_s,
+        slo_s: _,
         timeout_s,
         want_p95,
     } = *input;
     let rate = arrivals / step_s;
     let capacity_rps = f64::from(servers) * mu;
 
-    let stable_queue = || Mmc::new(servers, rate, mu).map(|q| (q, q.response_tail(slo_s)));
     if backlog <= 0.0 {
-        if let Some((q, tail)) = stable_queue() {
+        if let Some((q, tail)) = queues.stable(arrivals, servers, rate, mu) {
             return ServeOutcome {
                 served: arrivals,
                 dropped: 0.0,
                 backlog: 0.0,
                 violations: arrivals * tail,
-                utilization: q.utilization(),
-                latency_mean_s: Some(q.mean_response_s()),
-                latency_p95_s: want_p95.then(|| q.p95_s()),
+                utilization: if DETAIL { q.utilization() } else { 0.0 },
+                latency_mean_s: DETAIL.then(|| q.mean_response_s()),
+                latency_p95_s: (DETAIL && want_p95).then(|| q.p95_s()),
             };
         }
     }
@@ -123,13 +266,24 @@ pub fn serve(input: &ServeInput) -> ServeOutcome {
     };
 
     let stable_with_tail = if stable_arrivals > 0.0 {
-        stable_queue()
+        queues.stable(arrivals, servers, rate, mu)
     } else {
         None
     };
     let stable = stable_with_tail.map(|(q, _)| q);
     let stable_violations = stable_with_tail.map_or(0.0, |(_, tail)| stable_arrivals * tail);
     let violations = served_fluid.min(served) + dropped + stable_violations;
+    if !DETAIL {
+        return ServeOutcome {
+            served,
+            dropped,
+            backlog: backlog_out,
+            violations,
+            utilization: 0.0,
+            latency_mean_s: None,
+            latency_p95_s: None,
+        };
+    }
 
     let utilization = if servers == 0 {
         if backlog + arrivals > 0.0 {
@@ -348,6 +502,54 @@ mod tests {
             prop_assert!((0.0..=1.0).contains(&out.utilization));
             if let Some(l) = out.latency_mean_s { prop_assert!(l.is_finite() && l > 0.0); }
             if let Some(p) = out.latency_p95_s { prop_assert!(p.is_finite() && p > 0.0); }
+        }
+    }
+
+    fn same_counts(a: &ServeOutcome, b: &ServeOutcome) -> bool {
+        [
+            (a.served, b.served),
+            (a.dropped, b.dropped),
+            (a.backlog, b.backlog),
+            (a.violations, b.violations),
+        ]
+        .iter()
+        .all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    proptest! {
+        // Issue (performance): the memo and the count-only variant must
+        // change no bit of what they return.
+        #[test]
+        fn memoised_and_count_only_service_match_serve_bit_for_bit(
+            steps in proptest::collection::vec((0u32..4000, 0.0f64..3000.0, 0u32..30, any::<bool>()), 1..60),
+            mu in prop_oneof![Just(20.0), 0.5f64..60.0],
+            step_s in prop_oneof![Just(60.0), 1.0f64..600.0],
+            slo_s in prop_oneof![Just(0.5), 0.01f64..5.0],
+        ) {
+            let slo = TailPoint::new(mu, slo_s);
+            let mut memo = StableMemo::new(4000.0, 25).unwrap();
+            // Twice over, so the second pass reads the entries the first wrote.
+            for _ in 0..2 {
+                for &(arrivals, backlog, servers, with_backlog) in &steps {
+                    let input = ServeInput {
+                        arrivals: f64::from(arrivals),
+                        backlog: if with_backlog { backlog } else { 0.0 },
+                        servers,
+                        service_rps: mu,
+                        step_s,
+                        slo_s,
+                        timeout_s: 30.0,
+                        want_p95: true,
+                    };
+                    let reference = serve(&input);
+                    let detailed = serve_in::<true>(&input, &slo, Some(&mut memo));
+                    prop_assert_eq!(format!("{reference:?}"), format!("{detailed:?}"));
+                    let counts = serve_in::<false>(&input, &slo, Some(&mut memo));
+                    prop_assert!(same_counts(&reference, &counts), "{:?} vs {:?}", reference, counts);
+                    let direct = serve_in::<false>(&input, &slo, None);
+                    prop_assert!(same_counts(&reference, &direct));
+                }
+            }
         }
     }
 }

@@ -203,19 +203,25 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
 pub fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
     let kind = detect(dir)?;
     let out = dir.join("figures");
+    let fresh = !out.exists();
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut report = Report {
         kind,
         written: Vec::new(),
         notes: Vec::new(),
     };
-    match kind {
-        FolderKind::Run => plot_run(dir, &out, format, &mut report)?,
-        FolderKind::Compare => plot_compare(dir, &out, format, &mut report)?,
-        FolderKind::Train => plot_train(dir, &out, format, &mut report)?,
-        FolderKind::TrainSet => plot_train_set(dir, &out, format, &mut report)?,
-        FolderKind::Sweep => plot_sweep(dir, &out, format, &mut report)?,
+    let drawn = match kind {
+        FolderKind::Run => plot_run(dir, &out, format, &mut report),
+        FolderKind::Compare => plot_compare(dir, &out, format, &mut report),
+        FolderKind::Train => plot_train(dir, &out, format, &mut report),
+        FolderKind::TrainSet => plot_train_set(dir, &out, format, &mut report),
+        FolderKind::Sweep => plot_sweep(dir, &out, format, &mut report),
+    };
+    if drawn.is_err() && fresh {
+        // A failed plot leaves no half-filled figures folder behind.
+        std::fs::remove_dir_all(&out).ok();
     }
+    drawn?;
     Ok(report)
 }
 

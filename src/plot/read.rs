@@ -1,5 +1,4 @@
-//! Reading results CSVs back: one `Deserialize` struct per file kind,
-//! mirroring the writers' columns ([`crate::cloud::StepInfo`],
+//! Reading results CSVs back with the writers' own row types ([`crate::cloud::StepInfo`],
 //! [`crate::metrics::SummaryRow`], [`crate::compare::AggregateRow`],
 //! [`crate::agent::CurveRow`]), plus a generic reader for sweep aggregates
 //! whose `param_<section.key>` columns vary with the sweep.
@@ -11,7 +10,6 @@
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use super::PlotError;
 
@@ -21,44 +19,8 @@ pub trait Columns {
     const COLUMNS: &'static [&'static str];
 }
 
-/// One row of `steps.csv` (see [`crate::cloud::StepInfo`] for units).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct StepRecord {
-    /// Step index, from 0.
-    pub step: u64,
-    /// Trace time at the start of the step, seconds.
-    pub time_s: f64,
-    /// Requests that arrived during the step.
-    pub arrivals: f64,
-    /// Requests completed.
-    pub served: f64,
-    /// Requests dropped.
-    pub dropped: f64,
-    /// Requests waiting at the end of the step.
-    pub backlog: f64,
-    /// VMs serving.
-    pub vms_running: u32,
-    /// VMs booting.
-    pub vms_booting: u32,
-    /// Capacity of the running VMs, requests per second.
-    pub capacity_rps: f64,
-    /// Busy fraction of the running VMs.
-    pub utilization: f64,
-    /// Mean response time, seconds (empty when no VM ran).
-    pub latency_mean_s: Option<f64>,
-    /// 95th percentile response time, seconds (may be empty).
-    pub latency_p95_s: Option<f64>,
-    /// Requests later than the SLO, or dropped.
-    pub slo_violations: f64,
-    /// VM charges of the step, USD.
-    pub cost_usd: f64,
-    /// Penalties of the step, USD.
-    pub penalty_usd: f64,
-    /// −(cost + penalty), USD.
-    pub reward: f64,
-    /// VM count asked for, after clamping.
-    pub target_vms: u32,
-}
+/// One row of the file, as its writer defines it.
+pub type StepRecord = crate::cloud::StepInfo;
 
 impl Columns for StepRecord {
     const COLUMNS: &'static [&'static str] = &[
@@ -82,48 +44,8 @@ impl Columns for StepRecord {
     ];
 }
 
-/// One row of `summary.csv` (see [`crate::metrics::SummaryRow`]).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SummaryRecord {
-    /// Policy name.
-    pub policy: String,
-    /// Trace name.
-    pub trace: String,
-    /// Master seed.
-    pub seed: u64,
-    /// VM charges, USD.
-    pub cost_usd: f64,
-    /// Penalties, USD.
-    pub penalty_usd: f64,
-    /// cost + penalty, USD.
-    pub score_usd: f64,
-    /// Requests that arrived.
-    pub requests: f64,
-    /// Requests served.
-    pub served: f64,
-    /// Requests that missed the SLO or were dropped.
-    pub violations: f64,
-    /// violations / requests.
-    pub violation_rate: f64,
-    /// Requests dropped.
-    pub drops: f64,
-    /// Requests waiting at the end.
-    pub final_backlog: f64,
-    /// Mean VMs alive per step.
-    pub mean_vms: f64,
-    /// Most VMs alive in a step.
-    pub max_vms: u32,
-    /// VM-hours.
-    pub vm_hours: f64,
-    /// Steps with a scaling action.
-    pub scaling_actions: u64,
-    /// Steps simulated.
-    pub steps: u64,
-    /// score − the oracle's score, USD (empty without the oracle; the
-    /// column is absent in files written before it existed).
-    #[serde(default)]
-    pub regret_usd: Option<f64>,
-}
+/// One row of the file, as its writer defines it.
+pub type SummaryRecord = crate::metrics::SummaryRow;
 
 impl Columns for SummaryRecord {
     const COLUMNS: &'static [&'static str] = &[
@@ -147,35 +69,8 @@ impl Columns for SummaryRecord {
     ];
 }
 
-/// One row of a comparison's `aggregate.csv` (see
-/// [`crate::compare::AggregateRow`]).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct AggregateRecord {
-    /// Policy name.
-    pub policy: String,
-    /// Trace name.
-    pub trace: String,
-    /// Runs aggregated.
-    pub runs: usize,
-    /// Mean score, USD.
-    pub score_mean: f64,
-    /// Sample standard deviation of the score, USD.
-    pub score_sd: f64,
-    /// Half-width of the 95 % CI of the mean score, USD.
-    pub score_ci95: f64,
-    /// Mean cost, USD.
-    pub cost_mean: f64,
-    /// Mean penalty, USD.
-    pub penalty_mean: f64,
-    /// Mean violation rate.
-    pub violation_rate_mean: f64,
-    /// Mean drops.
-    pub drops_mean: f64,
-    /// Mean of the mean VM count.
-    pub mean_vms_mean: f64,
-    /// Mean regret, USD (empty without the oracle).
-    pub regret_mean: Option<f64>,
-}
+/// One row of the file, as its writer defines it.
+pub type AggregateRecord = crate::compare::AggregateRow;
 
 impl Columns for AggregateRecord {
     const COLUMNS: &'static [&'static str] = &[
@@ -194,28 +89,8 @@ impl Columns for AggregateRecord {
     ];
 }
 
-/// One row of `learning_curve.csv` (see [`crate::agent::CurveRow`]).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct CurveRecord {
-    /// Episode, from 0.
-    pub episode: u32,
-    /// The training trace replayed.
-    pub trace: String,
-    /// ε during the episode.
-    pub epsilon: f64,
-    /// Total reward, USD (= −score).
-    pub reward: f64,
-    /// VM charges, USD.
-    pub cost_usd: f64,
-    /// Penalties, USD.
-    pub penalty_usd: f64,
-    /// SLO violations.
-    pub violations: f64,
-    /// violations / requests.
-    pub violation_rate: f64,
-    /// Mean VMs alive per step.
-    pub mean_vms: f64,
-}
+/// One row of the file, as its writer defines it.
+pub type CurveRecord = crate::agent::CurveRow;
 
 impl Columns for CurveRecord {
     const COLUMNS: &'static [&'static str] = &[

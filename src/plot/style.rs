@@ -215,7 +215,8 @@ pub fn tick(v: f64) -> String {
     if a >= 1e5 {
         return format!("{}k", trim(&format!("{:.1}", v / 1000.0)));
     }
-    let s = if a == 0.0 {
+    // Axis arithmetic leaves float dust such as -1.4e-17 where 0 is meant.
+    let s = if a < 1e-12 {
         "0".to_string()
     } else if a >= 100.0 {
         format!("{v:.0}")

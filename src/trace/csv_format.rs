@@ -14,7 +14,7 @@
 //! - `timestamp_s`: start of the interval in seconds (any finite number,
 //!   strictly increasing, evenly spaced);
 //! - `requests`: requests that arrived in the interval (finite, `>= 0`,
-//!   fractions allowed).
+//!   at most 2^53, fractions allowed).
 //!
 //! Accepted variations: a UTF-8 byte order mark, CRLF line ends, whitespace
 //! around fields, quoted fields, blank lines. At least two data rows are
@@ -24,7 +24,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use super::{ulp, FileError, RowError, Trace, TraceError};
+use super::{ulp, FileError, RowError, Trace, TraceError, MAX_REQUESTS};
 
 /// Name of the first column.
 const TIMESTAMP: &str = "timestamp_s";
@@ -48,7 +48,7 @@ const HEADER_PREVIEW_CHARS: usize = 100;
 /// columns); at least 2 data rows; finite numbers; timestamps strictly
 /// increasing with a constant gap (each gap within 1e-6 of the first gap,
 /// relative, plus the float rounding of the timestamps themselves);
-/// requests `>= 0`.
+/// requests `>= 0` and at most [`MAX_REQUESTS`].
 ///
 /// The interval is the mean gap over the whole file, snapped to the
 /// shortest decimal number within its float rounding error, so intervals
@@ -127,6 +127,9 @@ pub fn read_csv_from<R: Read>(mut reader: R, path: &Path) -> Result<Trace, Trace
         let r = parse_number(record.get(1)).map_err(|k| row_error(2, REQUESTS, k))?;
         if r < 0.0 {
             return Err(row_error(2, REQUESTS, RowError::NegativeRequests(r)));
+        }
+        if r > MAX_REQUESTS {
+            return Err(row_error(2, REQUESTS, RowError::TooManyRequests(r)));
         }
         requests.push(r);
     }
@@ -516,6 +519,23 @@ mod tests {
     }
 
     #[test]
+    fn a_count_beyond_2_pow_53_is_rejected_not_rounded() {
+        let (line, column, field, kind) =
+            row_error(b"timestamp_s,requests\n0,5\n60,1e300\n120,1\n");
+        assert_eq!((line, column, field), (3, 2, "requests"));
+        assert_eq!(kind, RowError::TooManyRequests(1e300));
+        let at_limit = read(b"timestamp_s,requests\n0,9007199254740992\n60,0\n").unwrap();
+        assert_eq!(at_limit.requests[0], MAX_REQUESTS);
+        let message = read(b"timestamp_s,requests\n0,1\n60,9007199254740994\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("bad.csv:3:2: field `requests`: request count 9.007199254740994e15 is more than the limit of 2^53"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn nan_requests_are_rejected() {
         let (line, column, field, kind) = row_error(b"timestamp_s,requests\n0,5\n60,NaN\n");
         assert_eq!((line, column, field), (3, 2, "requests"));
@@ -812,7 +832,13 @@ mod tests {
                 | proptest::num::f64::SUBNORMAL
                 | proptest::num::f64::ZERO,
         ]
-        .prop_map(|x| if x.is_finite() && x >= 0.0 { x } else { 0.0 });
+        .prop_map(|x| {
+            if x.is_finite() && (0.0..=MAX_REQUESTS).contains(&x) {
+                x
+            } else {
+                0.0
+            }
+        });
         (
             -4_000_000i64..4_000_000,
             1u32..100_000,

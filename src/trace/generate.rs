@@ -213,8 +213,12 @@ pub enum GenError {
         /// The value given, requests per second.
         value: f64,
     },
-    /// A rate times the interval overflows `f64`.
-    #[error("field `{field}`: {value} requests/s over {interval_s} s intervals is too large")]
+    /// A rate times the interval exceeds 2^52 requests (half of
+    /// [`super::MAX_REQUESTS`], leaving room for Poisson noise).
+    #[error(
+        "field `{field}`: {value:e} requests/s over {interval_s} s intervals is too large: \
+         at most 2^52 requests per interval"
+    )]
     RateTooLarge {
         /// `base_rps` or `peak_rps`.
         field: &'static str,
@@ -303,7 +307,9 @@ fn check(spec: &GenSpec) -> Result<usize, GenError> {
         if !value.is_finite() || value < 0.0 {
             return Err(GenError::BadRate { field, value });
         }
-        if !(value * interval_s).is_finite() {
+        // Half the trace limit, so Poisson draws above the mean still fit.
+        let per_row = value * interval_s;
+        if per_row.is_nan() || per_row > super::MAX_REQUESTS / 2.0 {
             return Err(GenError::RateTooLarge {
                 field,
                 value,

@@ -39,6 +39,12 @@ pub use noise::{poisson_counts, poisson_draw};
 pub use resample::MAX_RESAMPLED_STEPS;
 pub use stats::{stats, TraceStats};
 
+/// The largest request count a trace row or a simulated step may hold:
+/// 2^53, beyond which `f64` no longer stores whole counts exactly (so
+/// requests could not be conserved to the request). Larger counts are
+/// refused, never rounded or turned into infinities.
+pub const MAX_REQUESTS: f64 = 9_007_199_254_740_992.0;
+
 /// A workload trace: request counts per constant interval.
 ///
 /// Row `i` covers the time span `[start_s + i·interval_s, start_s + (i+1)·interval_s)`
@@ -134,6 +140,20 @@ pub enum TraceError {
     Import(#[from] import::ImportError),
 }
 
+impl TraceError {
+    /// The same error naming the file `path` instead of the trace's name
+    /// (for errors raised on a trace read from `path`).
+    pub fn at_path(self, path: &std::path::Path) -> TraceError {
+        match self {
+            TraceError::File { kind, .. } => TraceError::File {
+                path: path.to_path_buf(),
+                kind,
+            },
+            other => other,
+        }
+    }
+}
+
 /// Problems with a single field of a data row.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RowError {
@@ -150,6 +170,9 @@ pub enum RowError {
     /// A request count below zero.
     #[error("request count {0} is negative")]
     NegativeRequests(f64),
+    /// A request count above [`MAX_REQUESTS`].
+    #[error("request count {0:e} is more than the limit of 2^53 = 9007199254740992 per row")]
+    TooManyRequests(f64),
     /// The timestamp equals the previous row's.
     #[error("timestamp {0} repeats the previous row's")]
     DuplicateTime(f64),
@@ -229,6 +252,21 @@ pub enum FileError {
         /// Trace duration, seconds.
         duration_s: f64,
         /// Requested step, seconds.
+        step_s: f64,
+    },
+    /// After resampling and `workload.scale` (or `peak_rps`), a step would
+    /// hold more than [`MAX_REQUESTS`] requests.
+    #[error(
+        "step {step} would hold {requests:e} requests after resampling to {step_s} s and scaling, \
+         more than the limit of 2^53 = 9007199254740992: lower workload.scale, workload.peak_rps \
+         or workload.step_s"
+    )]
+    StepTooLarge {
+        /// 0-based step index.
+        step: usize,
+        /// Its request count.
+        requests: f64,
+        /// The step, seconds.
         step_s: f64,
     },
     /// Resampling would produce more steps than [`MAX_RESAMPLED_STEPS`].

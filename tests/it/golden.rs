@@ -95,3 +95,133 @@ fn agent_training_matches_its_golden_curve_and_table() {
         ],
     );
 }
+
+#[test]
+fn double_q_training_with_visit_counts_and_truncation_matches_its_golden() {
+    run(
+        &[
+            "train",
+            "--set",
+            "experiment.train_traces=[\"traces/step-6h.csv\", \"tests/data/tiny.csv\"]",
+            "--set",
+            "experiment.test_traces=[\"traces/step-6h.csv\"]",
+            "--set",
+            "agent.algorithm=double-q",
+            "--set",
+            "agent.alpha_schedule=visits",
+            "--set",
+            "agent.max_episode_steps=100",
+            "--set",
+            "agent.hour_buckets=4",
+            "--set",
+            "agent.vm_edges=[2, 4, 8]",
+            "--set",
+            "agent.init=constant",
+            "--set",
+            "agent.episodes=20",
+            "--set",
+            "cloud.billing=per-minute",
+            "--set",
+            "cloud.max_vms=12",
+            "--seed",
+            "11",
+        ],
+        &[
+            ("learning_curve.csv", "doubleq_learning_curve.csv"),
+            ("qtable.txt", "doubleq_qtable.txt"),
+            ("evaluation.csv", "doubleq_evaluation.csv"),
+        ],
+    );
+}
+
+#[test]
+fn sarsa_training_without_noise_matches_its_golden() {
+    run(
+        &[
+            "train",
+            "--set",
+            "experiment.train_traces=[\"traces/step-6h.csv\"]",
+            "--set",
+            "experiment.test_traces=[\"tests/data/tiny.csv\"]",
+            "--set",
+            "agent.algorithm=sarsa",
+            "--set",
+            "agent.max_episode_steps=50",
+            "--set",
+            "agent.episodes=15",
+            "--set",
+            "workload.noise=none",
+            "--set",
+            "cloud.billing=per-hour",
+            "--set",
+            "cloud.boot_s=0",
+            "--set",
+            "cloud.min_billed_s=0",
+            "--set",
+            "cloud.max_vms=10",
+            "--seed",
+            "4",
+        ],
+        &[
+            ("learning_curve.csv", "sarsa_learning_curve.csv"),
+            ("qtable.txt", "sarsa_qtable.txt"),
+            ("evaluation.csv", "sarsa_evaluation.csv"),
+        ],
+    );
+}
+
+#[test]
+fn an_overloaded_run_with_drops_and_a_long_minimum_charge_matches_its_golden() {
+    run(
+        &[
+            "run",
+            "--policy",
+            "threshold",
+            "--trace",
+            "traces/flash-crowd-day.csv",
+            "--seed",
+            "2",
+            "--set",
+            "workload.step_s=30",
+            "--set",
+            "cloud.max_vms=3",
+            "--set",
+            "cloud.min_billed_s=120",
+            "--set",
+            "cloud.timeout_s=10",
+            "--set",
+            "cloud.boot_s=45",
+        ],
+        &[
+            ("steps.csv", "flash_overload_steps.csv"),
+            ("summary.csv", "flash_overload_summary.csv"),
+        ],
+    );
+}
+
+#[test]
+fn a_compare_of_every_policy_matches_its_golden_summaries() {
+    run(
+        &[
+            "compare",
+            "--config",
+            "tests/data/tiny.toml",
+            "--set",
+            "experiment.traces=[\"traces/step-6h.csv\", \"tests/data/tiny.csv\"]",
+            "--set",
+            "experiment.seeds=[1, 2]",
+            "--set",
+            "experiment.policies=[\"static\", \"threshold\", \"step\", \"target\", \"hpa\", \"predictive\", \"oracle\", \"qlearning\"]",
+            "--set",
+            "experiment.train_traces=[\"traces/step-6h.csv\"]",
+            "--set",
+            "agent.episodes=8",
+        ],
+        &[
+            ("summary.csv", "compare_summary.csv"),
+            ("aggregate.csv", "compare_aggregate.csv"),
+            ("runs/qlearning/step-6h/seed-2/steps.csv", "compare_qlearning_step6h_steps.csv"),
+            ("runs/oracle/step-6h/seed-1/steps.csv", "compare_oracle_step6h_steps.csv"),
+        ],
+    );
+}

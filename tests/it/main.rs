@@ -2,11 +2,16 @@
 //! outputs.
 
 mod agent;
+mod catalogue;
 mod cli;
 mod compare;
+mod edges;
+mod fuzz;
 mod golden;
+mod interrupt;
 mod invariants;
 mod plot;
 mod support;
 mod sweep;
 mod trace_cmds;
+mod tune;

@@ -267,3 +267,79 @@ fn a_folder_missing_a_csv_or_a_column_is_refused_naming_the_file() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn reproduce_quick_writes_results_with_figures_and_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    qscale()
+        .args(["reproduce", "--quick", "--only", "agent-diurnal", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let exp = out.join("agent-diurnal");
+    for file in [
+        "summary.csv",
+        "aggregate.csv",
+        "summary.md",
+        "config.toml",
+        "training/seed-1/qtable.txt",
+    ] {
+        assert!(exp.join(file).exists(), "{file} missing");
+    }
+    for fig in [
+        "pareto-diurnal-test-2d.png",
+        "cost-diurnal-test-2d.png",
+        "load-diurnal-test-2d-qlearning.png",
+    ] {
+        assert!(exp.join("figures").join(fig).exists(), "{fig} missing");
+    }
+    assert!(exp.join("training/figures/learning-curve.png").exists());
+    assert!(exp.join("training/seed-1/figures/policy.png").exists());
+    let index = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(
+        index.contains("## agent-diurnal") && index.contains("figures/pareto-diurnal-test-2d.png"),
+        "{index}"
+    );
+    // Steps are kept for the first seed only.
+    assert!(exp
+        .join("runs/qlearning/diurnal-test-2d/seed-1/steps.csv")
+        .exists());
+    assert!(!exp
+        .join("runs/qlearning/diurnal-test-2d/seed-2/steps.csv")
+        .exists());
+}
+
+/// Every experiment, reduced (about 10 s in release mode); run with
+/// `cargo test --release -- --ignored`.
+#[test]
+#[ignore]
+fn reproduce_quick_runs_every_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    qscale()
+        .args(["reproduce", "--quick", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    for entry in
+        std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"))
+            .unwrap()
+    {
+        let stem = entry
+            .unwrap()
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            out.join(&stem).join("config.toml").exists(),
+            "{stem} not reproduced"
+        );
+        assert!(
+            out.join(&stem).join("figures").exists(),
+            "{stem} has no figures"
+        );
+    }
+}

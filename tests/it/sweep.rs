@@ -106,6 +106,10 @@ fn merged_shards_equal_the_unsharded_sweep() {
         .failure();
     let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(err.contains("missing cell"), "{err}");
+    assert!(
+        !dir.path().join("partial").exists(),
+        "a failed merge leaves nothing behind"
+    );
 }
 
 #[test]

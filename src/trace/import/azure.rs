@@ -275,7 +275,7 @@ mod tests {
         assert_eq!(report.malformed, 2);
         assert_eq!(
             report.first_malformed.unwrap().to_string(),
-            "d.csv:3: field 6 (`2`): `x` is not a non-negative number"
+            "d.csv:3: field 6 (`2`): `x` is not a non-negative number up to 2^53"
         );
         let mut strict = opts.clone();
         strict.strict = true;

@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(report.lines, 6);
         assert_eq!(
             report.first_malformed.unwrap().to_string(),
-            "series.csv:6: field 2 (`count`): `x` is not a non-negative number"
+            "series.csv:6: field 2 (`count`): `x` is not a non-negative number up to 2^53"
         );
     }
 

@@ -321,8 +321,8 @@ pub enum LineError {
         /// Fields found.
         found: usize,
     },
-    /// A count is not a finite non-negative number.
-    #[error("field {column} (`{field}`): `{found}` is not a non-negative number")]
+    /// A count is not a number in `[0, 2^53]`.
+    #[error("field {column} (`{field}`): `{found}` is not a non-negative number up to 2^53")]
     BadCount {
         /// 1-based field index.
         column: usize,
@@ -419,7 +419,8 @@ pub enum ImportError {
     /// Not a single record was counted.
     #[error(
         "no records counted from {lines} lines ({malformed} malformed, {filtered} filtered out, \
-         {outside} outside --start/--end)"
+         {outside} outside --start/--end){}",
+        .first_malformed.as_ref().map_or_else(String::new, |m| format!("; first malformed: {m}"))
     )]
     NoRecords {
         /// Lines read.
@@ -430,6 +431,8 @@ pub enum ImportError {
         filtered: u64,
         /// Records outside the window.
         outside: u64,
+        /// The first malformed line, if any: most often the reason.
+        first_malformed: Option<MalformedLine>,
     },
     /// Fewer than two intervals: the trace's interval could not be read
     /// back from the file.
@@ -442,6 +445,19 @@ pub enum ImportError {
         intervals: usize,
         /// The interval, seconds.
         interval_s: f64,
+    },
+    /// An interval would count more than [`crate::trace::MAX_REQUESTS`].
+    #[error(
+        "interval {index} (timestamp_s {timestamp_s}) counts {requests:e} requests, more than the \
+         limit of 2^53 = 9007199254740992: use a shorter --interval-s"
+    )]
+    IntervalTooLarge {
+        /// 0-based interval index.
+        index: usize,
+        /// Its start, seconds since the first interval.
+        timestamp_s: f64,
+        /// Its count.
+        requests: f64,
     },
     /// No input was given.
     #[error("no input files")]
@@ -660,6 +676,7 @@ fn finish(
             malformed: tally.malformed,
             filtered: tally.filtered,
             outside: tally.outside,
+            first_malformed: tally.first_malformed,
         }
         .into());
     }
@@ -684,6 +701,18 @@ fn finish(
     }
     // Shares of spans can leave float dust below zero; clamp it.
     let counts: Vec<f64> = counts.into_iter().map(|c| c.max(0.0)).collect();
+    if let Some((index, &requests)) = counts
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.is_nan() || **c > crate::trace::MAX_REQUESTS)
+    {
+        return Err(ImportError::IntervalTooLarge {
+            index,
+            timestamp_s: index as f64 * opts.interval_s,
+            requests,
+        }
+        .into());
+    }
     let requests = counts.iter().sum();
     Ok(ImportReport {
         trace: Trace {
@@ -951,7 +980,7 @@ pub(crate) fn split_csv_line(line: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Parses a non-negative finite count (`12`, `12.0`, `1e3`).
+/// Parses a count in `[0, 2^53]` (`12`, `12.0`, `1e3`).
 pub(crate) fn parse_count(field: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(field).ok()?.trim();
     if text.is_empty() {
@@ -962,7 +991,7 @@ pub(crate) fn parse_count(field: &[u8]) -> Option<f64> {
         return text.parse::<u64>().ok().map(|n| n as f64);
     }
     let value: f64 = text.parse().ok()?;
-    (value.is_finite() && value >= 0.0).then_some(value)
+    (value.is_finite() && (0.0..=crate::trace::MAX_REQUESTS).contains(&value)).then_some(value)
 }
 
 #[cfg(test)]

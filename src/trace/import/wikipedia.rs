@@ -159,7 +159,7 @@ mod tests {
         let e = parse_line(b"en Main_Page many 1").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "field 3 (`count`): `many` is not a non-negative number"
+            "field 3 (`count`): `many` is not a non-negative number up to 2^53"
         );
     }
 
