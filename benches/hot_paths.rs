@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the hot paths: the environment step, the
-//! queueing formulas, a Q-learning training step and the trace parser.
+//! queueing formulas (the Erlang B chain is one dependent division per
+//! server), a Q-learning training step and the trace parser.
 //! Run with `cargo bench`; `qscale bench` gives end-to-end figures.
 
 use std::hint::black_box;
@@ -8,10 +9,10 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qscale::agent::{train, QAgent};
-use qscale::cloud::queueing::{erlang_c, Mmc};
+use qscale::cloud::queueing::{erlang_b, erlang_c, Mmc, TailPoint};
 use qscale::cloud::{Action, CloudEnv, Environment, Workload};
 use qscale::config::Config;
-use qscale::policy::Policy;
+use qscale::policy::{Learner, Policy};
 use qscale::trace::{read_csv_from, write_csv, Trace};
 
 fn workload(steps: usize) -> Arc<Workload> {
@@ -39,6 +40,21 @@ fn step(c: &mut Criterion) {
             black_box(env.step(Action::Target(6 + k % 3)))
         })
     });
+    // As in training: no latency metrics, and from the second episode on
+    // the environment's memo of stable queues.
+    let mut env = CloudEnv::new(workload(10_000), &config).with_detail(false);
+    env.reset(1);
+    env.reset(2);
+    let mut k = 0u32;
+    c.bench_function("env_step_training", |b| {
+        b.iter(|| {
+            k += 1;
+            if k % 10_000 == 0 {
+                env.reset(u64::from(k));
+            }
+            black_box(env.step(Action::Target(6 + k % 3)))
+        })
+    });
 }
 
 fn queueing(c: &mut Criterion) {
@@ -48,9 +64,22 @@ fn queueing(c: &mut Criterion) {
     c.bench_function("erlang_c_c1000", |b| {
         b.iter(|| erlang_c(black_box(1000), black_box(950.0)))
     });
+    // One dependent chain of `c` divisions: the time grows by one
+    // division latency (+ a multiply and an add) per server.
+    let mut group = c.benchmark_group("erlang_b_chain");
+    for servers in [4u32, 8, 16, 32] {
+        group.bench_function(format!("c{servers}"), |b| {
+            b.iter(|| erlang_b(black_box(servers), black_box(0.6 * f64::from(servers))))
+        });
+    }
+    group.finish();
     let q = Mmc::new(8, 126.0, 20.0).unwrap_or_else(|| unreachable!());
     c.bench_function("response_tail", |b| {
         b.iter(|| black_box(&q).response_tail(black_box(0.5)))
+    });
+    let slo = TailPoint::new(20.0, 0.5);
+    c.bench_function("response_tail_at_slo", |b| {
+        b.iter(|| black_box(&q).response_tail_at(black_box(&slo)))
     });
     c.bench_function("p95", |b| b.iter(|| black_box(&q).p95_s()));
 }
@@ -72,12 +101,43 @@ fn q_learning(c: &mut Criterion) {
             )
         })
     });
+    // Twenty episodes: the environment's memo warms up after the first.
+    let mut long = config.clone();
+    long.agent.episodes = 20;
+    group.throughput(Throughput::Elements(20 * w.len() as u64));
+    group.sample_size(10);
+    group.bench_function("20_episodes_7200_steps", |b| {
+        let mut seed = 0;
+        b.iter(|| {
+            seed += 1;
+            black_box(
+                train(&long, std::slice::from_ref(&w), seed, |_, _| {})
+                    .curve
+                    .len(),
+            )
+        })
+    });
     group.finish();
     let mut agent = QAgent::new(&config, 1);
-    let mut env = CloudEnv::new(w, &config).with_p95(false);
+    let mut env = CloudEnv::new(w, &config).with_detail(false);
     let obs = env.reset(1);
     c.bench_function("agent_decide", |b| {
         b.iter(|| black_box(agent.decide(black_box(&obs))))
+    });
+    // One Q update: decide, step, learn (the environment restarts when
+    // its episode ends).
+    let mut obs = env.reset(2);
+    c.bench_function("agent_decide_step_learn", |b| {
+        b.iter(|| {
+            let action = agent.decide(&obs);
+            let step = env.step(action);
+            agent.learn(&obs, action, &step);
+            obs = if step.terminated {
+                env.reset(3)
+            } else {
+                step.obs
+            };
+        })
     });
 }
 

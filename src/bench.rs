@@ -2,6 +2,12 @@
 //! bundled traces. Each figure repeats its work until at least
 //! `min_seconds` of wall time have passed and reports the rate; nothing
 //! here asserts a time (timings belong in reports, not in tests).
+//!
+//! On a shared machine the wall-clock rate of a single-threaded figure
+//! undercounts whenever the thread waits for a core, so on Linux each such
+//! figure also states its rate per second the thread actually ran
+//! (`/proc/thread-self/schedstat`), and the sweep figures state the load
+//! average they started under.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,16 +37,56 @@ pub struct Figure {
     pub detail: String,
 }
 
+/// Seconds the calling thread has run on a core, where the system tells
+/// (Linux); `None` elsewhere.
+fn thread_cpu_s() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+/// The 1-minute load average, where the system tells (Linux).
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// A measured rate: per wall-clock second, and per second the measuring
+/// thread ran (when known).
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    wall: f64,
+    cpu: Option<f64>,
+}
+
+impl Rate {
+    /// `; X per CPU-second (the thread ran Y% of the time)`, or nothing.
+    fn note(&self) -> String {
+        match self.cpu {
+            Some(cpu) if cpu.is_finite() && cpu > 0.0 => format!(
+                "; {cpu:.4e} per second on a core (the thread ran {:.0}% of the wall time)",
+                100.0 * self.wall / cpu
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
 /// Repeats `work` (which returns how many units it did) until
 /// `min_seconds` pass; returns units per second.
-fn rate(min_seconds: f64, mut work: impl FnMut() -> f64) -> f64 {
+fn rate(min_seconds: f64, mut work: impl FnMut() -> f64) -> Rate {
     let started = Instant::now();
+    let cpu_start = thread_cpu_s();
     let mut units = 0.0;
     loop {
         units += work();
         let elapsed = started.elapsed().as_secs_f64();
         if elapsed >= min_seconds {
-            return units / elapsed;
+            let cpu = cpu_start.zip(thread_cpu_s()).map(|(a, b)| units / (b - a));
+            return Rate {
+                wall: units / elapsed,
+                cpu,
+            };
         }
     }
 }
@@ -81,11 +127,12 @@ pub fn run_bench(
     push(
         Figure {
             name: "env_steps_per_s".into(),
-            value: steps,
+            value: steps.wall,
             unit: "steps/s".into(),
             detail: format!(
-                "static 10 VMs on nasa-jul95 ({} steps, Poisson noise), one core",
-                week.len()
+                "static 10 VMs on nasa-jul95 ({} steps, Poisson noise), one core{}",
+                week.len(),
+                steps.note()
             ),
         },
         &mut figures,
@@ -99,9 +146,12 @@ pub fn run_bench(
     push(
         Figure {
             name: "env_recorded_steps_per_s".into(),
-            value: recorded,
+            value: recorded.wall,
             unit: "steps/s".into(),
-            detail: "the same, computing p95 and keeping every steps.csv row".into(),
+            detail: format!(
+                "the same, computing p95 and keeping every steps.csv row{}",
+                recorded.note()
+            ),
         },
         &mut figures,
     );
@@ -125,12 +175,13 @@ pub fn run_bench(
     push(
         Figure {
             name: "train_steps_per_s".into(),
-            value: train_steps,
+            value: train_steps.wall,
             unit: "steps/s".into(),
             detail: format!(
-                "Q-learning, {} episodes on diurnal-train-5d ({} steps each), one core",
+                "Q-learning, {} episodes on diurnal-train-5d ({} steps each), one core{}",
                 train_config.agent.episodes,
-                train_on[0].len()
+                train_on[0].len(),
+                train_steps.note()
             ),
         },
         &mut figures,
@@ -149,6 +200,7 @@ pub fn run_bench(
     write_csv(&month, &mut bytes)?;
     let mb = bytes.len() as f64 / 1e6;
     let started = Instant::now();
+    let cpu_start = thread_cpu_s();
     let mut parsed = 0.0;
     while started.elapsed().as_secs_f64() < min_seconds || parsed == 0.0 {
         let t = read_csv_from(&bytes[..], Path::new("month.csv"))?;
@@ -156,16 +208,23 @@ pub fn run_bench(
         parsed += 1.0;
     }
     let secs = started.elapsed().as_secs_f64() / parsed;
+    let import = Rate {
+        wall: mb / secs,
+        cpu: cpu_start
+            .zip(thread_cpu_s())
+            .map(|(a, b)| mb * parsed / (b - a)),
+    };
     push(
         Figure {
             name: "import_mb_per_s".into(),
-            value: mb / secs,
+            value: import.wall,
             unit: "MB/s".into(),
             detail: format!(
-                "native CSV, a month at 1 s ({:.1} MB, {} rows) in {:.3} s",
+                "native CSV, a month at 1 s ({:.1} MB, {} rows) in {:.3} s{}",
                 mb,
                 month.requests.len(),
-                secs
+                secs,
+                import.note()
             ),
         },
         &mut figures,
@@ -197,6 +256,8 @@ pub fn run_bench(
             force: true,
         };
         let mut cells = 0.0;
+        let load =
+            load_average().map_or(String::new(), |l| format!(", load average {l:.2} at start"));
         let started = Instant::now();
         while started.elapsed().as_secs_f64() < min_seconds || cells == 0.0 {
             std::fs::remove_dir_all(&out).ok();
@@ -211,7 +272,7 @@ pub fn run_bench(
                 value: v,
                 unit: "cells/s".into(),
                 detail: format!(
-                    "{} cells (Q-learning, 10 episodes on diurnal-train-5d, run on diurnal-test-2d), {jobs} thread(s)",
+                    "{} cells (Q-learning, 10 episodes on diurnal-train-5d, run on diurnal-test-2d), {jobs} thread(s){load}",
                     grid.cells().len()
                 ),
             },

@@ -238,14 +238,21 @@ impl OutputDir {
                 return Err(OutputExists(self.target.clone()).into());
             }
             let old = self.tmp.with_extension("old");
-            guarded(|_| fs::rename(&self.target, &old))
-                .map_err(|e| anyhow::Error::new(e).context(context()))?;
-            if let Err(e) = commit_temp(&self.tmp, &self.target) {
-                // Put the old folder back rather than lose both.
-                let _ = guarded(|_| fs::rename(&old, &self.target));
-                return Err(anyhow::Error::new(e).context(context()));
-            }
-            guarded(|_| fs::remove_dir_all(&old)).ok();
+            // One locked step, so an interrupt never finds the old folder
+            // moved aside and the new one not yet in place.
+            guarded(|paths| {
+                fs::rename(&self.target, &old)?;
+                if let Err(e) = fs::rename(&self.tmp, &self.target) {
+                    // Put the old folder back rather than lose both.
+                    let _ = fs::rename(&old, &self.target);
+                    return Err(e);
+                }
+                paths.retain(|p| p != &self.tmp);
+                paths.push(old.clone());
+                Ok(())
+            })
+            .map_err(|e| anyhow::Error::new(e).context(context()))?;
+            discard_temp(&old);
         } else {
             commit_temp(&self.tmp, &self.target)
                 .map_err(|e| anyhow::Error::new(e).context(context()))?;

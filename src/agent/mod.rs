@@ -518,7 +518,8 @@ mod tests {
             let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
             for (j, &change) in a.actions.iter().enumerate() {
                 let next = (i64::from(total) + i64::from(change))
-                    .clamp(i64::from(c.min_vms), i64::from(c.max_vms)) as u32;
+                    .clamp(i64::from(c.min_vms), i64::from(c.max_vms))
+                    as u32;
                 let arrivals = rate * step_s;
                 let capacity = f64::from(next) * c.vm_capacity_rps * step_s;
                 let (violations, dropped) = match Mmc::new(next, rate, c.vm_capacity_rps) {
@@ -528,7 +529,11 @@ mod tests {
                 let cost = f64::from(next) * c.price_per_hour * step_s / 3600.0
                     + config.reward.penalty_per_violation * violations
                     + config.reward.penalty_per_drop * dropped;
-                assert_eq!(q.get(s, j).to_bits(), (-cost * horizon).to_bits(), "state {s}");
+                assert_eq!(
+                    q.get(s, j).to_bits(),
+                    (-cost * horizon).to_bits(),
+                    "state {s}"
+                );
             }
         }
     }

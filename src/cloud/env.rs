@@ -468,6 +468,9 @@ impl Environment for CloudEnv {
         self.backlog = out.backlog;
         self.k = k + 1;
         self.fleet.promote(self.k);
+        if let (Some(memo), Some(&next)) = (&self.memo, self.arrivals.get(self.k as usize)) {
+            memo.prefetch(next, self.fleet.running());
+        }
         let terminated = self.k >= self.n_steps;
         let truncated = !terminated && self.max_steps.is_some_and(|m| self.k >= m);
         let obs = Observation {
