@@ -10,6 +10,12 @@
 //! 5. the reward is `−(cost + penalty_per_violation · violations +
 //!    penalty_per_drop · drops)`; requests still waiting after the last
 //!    step count as violations of that step.
+//!
+//! An episode's Poisson arrivals are drawn one step ahead of use, in step
+//! order from the episode's stream, so they are exactly those of
+//! [`episode_arrivals`] while the sampling overlaps the step's division
+//! chains. From its second episode on, an environment keeps a memo of the
+//! stable queues it met ([`super::serve`]); it changes no result.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -328,8 +334,8 @@ impl CloudEnv {
         self.workload.start_s + k as f64 * self.params.step_s
     }
 
-    /// The arrivals of step `k`; draws the rest of the episode's first if
-    /// the step limit kept them undrawn.
+    /// The arrivals of step `k` (drawn a step ahead; a caller stepping on
+    /// past a step limit or the trace's end finds the rest drawn here).
     #[inline]
     fn arrivals_at(&mut self, k: u64) -> f64 {
         match self.arrivals.get(k as usize) {
@@ -361,7 +367,7 @@ impl CloudEnv {
             ArrivalModel::Exact(_) => peak,
             ArrivalModel::Poisson(_) => peak + 10.0 * peak.sqrt() + 10.0,
         };
-        StableMemo::new(reach.ceil(), self.max_vms).map(Box::new)
+        StableMemo::new(reach.ceil(), self.max_vms, self.detail).map(Box::new)
     }
 
     #[cold]

@@ -20,6 +20,15 @@
 //! VMs with the least paid-but-unused time `B(τ) − τ` (the VM closest to
 //! its next billing boundary, AWS's `ClosestToNextInstanceHour`), ties to
 //! the oldest.
+//!
+//! **Bookkeeping.** Running and booting counts are kept incrementally.
+//! When every billed amount is a whole number of seconds held exactly in
+//! an `f64` (whole-second steps and minimum; see `Exact`), sums of them
+//! do not depend on their order: VMs past the minimum charge, billed
+//! exactly `step_s` per step when the granularity divides the step, are
+//! then billed in bulk, and the scale-in search stops at the first VM with
+//! no prepaid time. Otherwise each cohort is billed in launch order as
+//! before, so every charge is bit-identical either way.
 
 use crate::config::Billing;
 

@@ -23,6 +23,14 @@
 //! ends and only in the fluid regime (the M/M/c tail beyond `timeout_s` is
 //! ignored); with no VM running, waiting requests are all dropped at the
 //! end of the step.
+//!
+//! **Speed.** The environment serves through `serve_in`, which is
+//! [`serve`] bit for bit but reads the stable queue of a step from a
+//! `StableMemo` once it has met the step's arrival count and fleet size,
+//! and can leave out the latency fields that training never reads. The
+//! Erlang B recurrence behind every stable step is a chain of `c`
+//! dependent divisions (about 5.5 ns per server on the reference machine),
+//! the longest latency of a step; the memo replaces it with one load.
 
 use super::queueing::{erlang_c, Mmc, TailPoint};
 
@@ -102,30 +110,79 @@ impl StableQueues for Direct<'_> {
 /// first episodes nearly every step is a lookup. Entries hold the exact
 /// values computed the first time, so results are bit-identical.
 ///
-/// Layout: server-major, so the counts met with one fleet size (which
-/// follows the load) sit together and the entries in use stay few cache
-/// lines. Memory is allocated zeroed; only pages in use are ever touched.
+/// Layout: one column of counts per fleet size, allocated when that size
+/// is first met, so the counts met with one fleet size (which follows the
+/// load) sit together and only the sizes in use cost memory. A dropped
+/// memo leaves its columns to the next one made on the same thread (a
+/// sweep builds one per cell): clearing a column costs far less than the
+/// page faults of fresh memory. Erlang C is kept only for environments
+/// that report latencies.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StableMemo {
-    /// Servers kept: `1..=servers`.
-    servers: usize,
     /// Arrival counts kept: `0..counts`.
     counts: usize,
-    /// `!tail.to_bits()` per entry; 0 = not computed yet (no tail in
-    /// [0, 1] has every bit set).
-    tail_bits: Vec<u64>,
-    /// Erlang C per entry (read only where latencies are computed).
-    waits: Vec<f64>,
+    /// Per fleet size `c` (at `c − 1`): `!tail.to_bits()` per count; 0 =
+    /// not computed yet (no tail in [0, 1] has every bit set).
+    tails: Vec<Option<Box<[u64]>>>,
+    /// Per fleet size: Erlang C bits per count (only with `waits_kept`).
+    waits: Vec<Option<Box<[u64]>>>,
+    waits_kept: bool,
+}
+
+/// Most bytes of spare columns a thread keeps.
+const SPARE_BYTES: usize = 32 << 20;
+
+thread_local! {
+    /// Columns of dropped memos, for the next memo made on this thread.
+    static SPARE_COLUMNS: std::cell::RefCell<Vec<Box<[u64]>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A zeroed column of `len` entries, recycled when one is spare.
+fn new_column(len: usize) -> Box<[u64]> {
+    let spare = SPARE_COLUMNS
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            let i = s.iter().rposition(|c| c.len() == len)?;
+            Some(s.swap_remove(i))
+        })
+        .ok()
+        .flatten();
+    match spare {
+        Some(mut column) => {
+            column.fill(0);
+            column
+        }
+        None => vec![0; len].into_boxed_slice(),
+    }
+}
+
+impl Drop for StableMemo {
+    fn drop(&mut self) {
+        let columns = self.tails.drain(..).chain(self.waits.drain(..)).flatten();
+        // A thread being torn down simply frees them.
+        let _ = SPARE_COLUMNS.try_with(|s| {
+            let mut s = s.borrow_mut();
+            let mut bytes: usize = s.iter().map(|c| c.len() * 8).sum();
+            for column in columns {
+                if bytes + column.len() * 8 > SPARE_BYTES {
+                    break;
+                }
+                bytes += column.len() * 8;
+                s.push(column);
+            }
+        });
+    }
 }
 
 impl StableMemo {
-    /// Most entries a memo may hold (16 MiB per array of address space,
-    /// touched only where used).
-    const MAX_ENTRIES: usize = 1 << 21;
+    /// Most entries a memo may hold.
+    const MAX_ENTRIES: usize = 1 << 22;
 
     /// A memo for arrival counts up to `max_arrivals` and up to `servers`
-    /// servers, or `None` when that would be too large.
-    pub(crate) fn new(max_arrivals: f64, servers: u32) -> Option<StableMemo> {
+    /// servers (keeping Erlang C too with `waits`), or `None` when that
+    /// would be too large.
+    pub(crate) fn new(max_arrivals: f64, servers: u32, waits: bool) -> Option<StableMemo> {
         if max_arrivals.is_nan() || max_arrivals < 0.0 || servers == 0 {
             return None;
         }
@@ -135,10 +192,14 @@ impl StableMemo {
             return None;
         }
         Some(StableMemo {
-            servers,
             counts,
-            tail_bits: vec![0; servers * counts],
-            waits: vec![0.0; servers * counts],
+            tails: vec![None; servers],
+            waits: if waits {
+                vec![None; servers]
+            } else {
+                Vec::new()
+            },
+            waits_kept: waits,
         })
     }
 
@@ -151,43 +212,75 @@ impl StableMemo {
     #[inline(always)]
     pub(crate) fn prefetch(&self, arrivals: f64, servers: u32) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(i) = self.slot(arrivals, servers) {
+        if let Some(count) = self.count_of(arrivals) {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let base = self.tail_bits.as_ptr();
-            for j in [
-                i,
-                i.wrapping_sub(self.counts),
-                i.wrapping_sub(2 * self.counts),
-            ] {
+            let top = (servers as usize).min(self.tails.len());
+            for column in self.tails[top.saturating_sub(3)..top].iter().flatten() {
                 // SAFETY: a prefetch only hints the cache: it never faults
                 // and reads nothing into the program, whatever the address
                 // (`wrapping_add` keeps the pointer arithmetic defined);
                 // SSE is part of the x86_64 baseline.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(j).cast()) };
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(column.as_ptr().wrapping_add(count).cast()) };
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (arrivals, servers);
     }
 
+    /// `arrivals` as a whole count inside the table.
     #[inline(always)]
-    fn slot(&self, arrivals: f64, servers: u32) -> Option<usize> {
+    fn count_of(&self, arrivals: f64) -> Option<usize> {
         let count = arrivals as usize;
+        // The cast saturates and maps NaN to 0: check the value round-trips.
+        (count < self.counts && count as f64 == arrivals).then_some(count)
+    }
+
+    /// The column of `servers` (≥ 1), if the table has one.
+    #[inline(always)]
+    fn column(&self, servers: u32) -> Option<usize> {
         let col = (servers as usize).wrapping_sub(1);
-        // A whole count inside the table (the cast saturates and maps NaN
-        // to 0, so check the value round-trips).
-        (count < self.counts && col < self.servers && count as f64 == arrivals)
-            .then_some(col * self.counts + count)
+        (col < self.tails.len()).then_some(col)
+    }
+
+    /// The entry `(count, col)`: `(tail, C)` when computed (C NaN when not
+    /// kept).
+    #[inline(always)]
+    fn get(&self, col: usize, count: usize) -> Option<(f64, f64)> {
+        let bits = self.tails[col].as_ref()?[count];
+        if bits == 0 {
+            return None;
+        }
+        let wait = if self.waits_kept {
+            self.waits[col]
+                .as_ref()
+                .map_or(f64::NAN, |w| f64::from_bits(w[count]))
+        } else {
+            f64::NAN
+        };
+        Some((f64::from_bits(!bits), wait))
+    }
+
+    #[inline]
+    fn put(&mut self, col: usize, count: usize, tail: f64, wait: f64) {
+        if tail.to_bits() == u64::MAX {
+            return;
+        }
+        let counts = self.counts;
+        self.tails[col].get_or_insert_with(|| new_column(counts))[count] = !tail.to_bits();
+        if self.waits_kept {
+            self.waits[col].get_or_insert_with(|| new_column(counts))[count] = wait.to_bits();
+        }
     }
 }
 
-/// [`StableMemo`] with the environment's SLO point.
-pub(crate) struct Memoised<'a> {
+/// [`StableMemo`] with the environment's SLO point; `DETAIL` says whether
+/// the queue's Erlang C is read (it is only kept by memos made for that).
+pub(crate) struct Memoised<'a, const DETAIL: bool> {
     pub memo: &'a mut StableMemo,
     pub slo: &'a TailPoint,
 }
 
-impl StableQueues for Memoised<'_> {
+impl<const DETAIL: bool> StableQueues for Memoised<'_, DETAIL> {
     #[inline(always)]
     fn stable(&mut self, arrivals: f64, servers: u32, rate: f64, mu: f64) -> Option<(Mmc, f64)> {
         // `Mmc::new` is `stable_load` followed by `erlang_c`; the check is
@@ -199,20 +292,19 @@ impl StableQueues for Memoised<'_> {
             service_rps: mu,
             wait_probability,
         };
-        let Some(i) = self.memo.slot(arrivals, servers) else {
+        let usable = !DETAIL || self.memo.waits_kept;
+        let slot = self.memo.count_of(arrivals).zip(self.memo.column(servers));
+        let Some((count, col)) = slot.filter(|_| usable) else {
             let q = queue(erlang_c(servers, offered_load));
             return Some((q, q.response_tail_at(self.slo)));
         };
-        let bits = self.memo.tail_bits[i];
-        if bits != 0 {
-            return Some((queue(self.memo.waits[i]), f64::from_bits(!bits)));
+        if let Some((tail, wait)) = self.memo.get(col, count) {
+            // Without DETAIL the queue's Erlang C is never read.
+            return Some((queue(wait), tail));
         }
         let q = queue(erlang_c(servers, offered_load));
         let tail = q.response_tail_at(self.slo);
-        if tail.to_bits() != u64::MAX {
-            self.memo.tail_bits[i] = !tail.to_bits();
-            self.memo.waits[i] = q.wait_probability;
-        }
+        self.memo.put(col, count, tail, q.wait_probability);
         Some((q, tail))
     }
 }
@@ -229,7 +321,7 @@ pub(crate) fn serve_in<const DETAIL: bool>(
     memo: Option<&mut StableMemo>,
 ) -> ServeOutcome {
     match memo {
-        Some(memo) => serve_with::<DETAIL, _>(input, &mut Memoised { memo, slo }),
+        Some(memo) => serve_with::<DETAIL, _>(input, &mut Memoised::<DETAIL> { memo, slo }),
         None => serve_with::<DETAIL, _>(input, &mut Direct(slo)),
     }
 }
@@ -555,7 +647,8 @@ mod tests {
             slo_s in prop_oneof![Just(0.5), 0.01f64..5.0],
         ) {
             let slo = TailPoint::new(mu, slo_s);
-            let mut memo = StableMemo::new(4000.0, 25).unwrap();
+            let mut memo = StableMemo::new(4000.0, 25, true).unwrap();
+            let mut lean = StableMemo::new(4000.0, 25, false).unwrap();
             // Twice over, so the second pass reads the entries the first wrote.
             for _ in 0..2 {
                 for &(arrivals, backlog, servers, with_backlog) in &steps {
@@ -574,6 +667,11 @@ mod tests {
                     prop_assert_eq!(format!("{reference:?}"), format!("{detailed:?}"));
                     let counts = serve_in::<false>(&input, &slo, Some(&mut memo));
                     prop_assert!(same_counts(&reference, &counts), "{:?} vs {:?}", reference, counts);
+                    let lean_counts = serve_in::<false>(&input, &slo, Some(&mut lean));
+                    prop_assert!(same_counts(&reference, &lean_counts));
+                    // A memo without Erlang C computes what it lacks.
+                    let detailed_from_lean = serve_in::<true>(&input, &slo, Some(&mut lean));
+                    prop_assert_eq!(format!("{reference:?}"), format!("{detailed_from_lean:?}"));
                     let direct = serve_in::<false>(&input, &slo, None);
                     prop_assert!(same_counts(&reference, &direct));
                 }
