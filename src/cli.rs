@@ -281,6 +281,17 @@ fn print_summary(record: &RunRecord) {
         s.vm_hours,
         s.scaling_actions
     );
+    if let (Some(au), Some(ao), Some(tu), Some(to), Some(j)) = (
+        s.underprov_accuracy_pct,
+        s.overprov_accuracy_pct,
+        s.underprov_timeshare_pct,
+        s.overprov_timeshare_pct,
+        s.jitter_per_h,
+    ) {
+        say!(
+            "  under-provisioned {tu:.1}% of the time (θU {au:.1}%), over-provisioned {to:.1}% (θO {ao:.1}%), jitter {j:.1}/h"
+        );
+    }
 }
 
 fn trace_gen(args: GenArgs) -> Result<()> {

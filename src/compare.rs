@@ -50,8 +50,60 @@ pub struct AggregateRow {
     pub drops_mean: f64,
     /// Mean of the mean VM count.
     pub mean_vms_mean: f64,
+    /// Mean SPEC RG θU, % (empty when a run's is undefined; see
+    /// [`crate::elasticity`]).
+    #[serde(default)]
+    pub underprov_accuracy_mean: Option<f64>,
+    /// Mean SPEC RG θO, %.
+    #[serde(default)]
+    pub overprov_accuracy_mean: Option<f64>,
+    /// Mean SPEC RG τU, %.
+    #[serde(default)]
+    pub underprov_timeshare_mean: Option<f64>,
+    /// Mean SPEC RG τO, %.
+    #[serde(default)]
+    pub overprov_timeshare_mean: Option<f64>,
+    /// Mean SPEC RG jitter, adaptations per hour.
+    #[serde(default)]
+    pub jitter_mean: Option<f64>,
     /// Mean regret against the oracle, USD (empty without the oracle).
     pub regret_mean: Option<f64>,
+}
+
+impl AggregateRow {
+    /// The aggregate of one policy on one trace over its runs (one per
+    /// seed; at least one). A mean of a metric some run lacks is empty.
+    pub fn of(runs: &[&SummaryRow]) -> AggregateRow {
+        let values =
+            |f: fn(&SummaryRow) -> f64| -> Vec<f64> { runs.iter().map(|r| f(r)).collect() };
+        let mean = |f: fn(&SummaryRow) -> f64| Summary::of(&values(f)).mean;
+        let mean_of_all = |f: fn(&SummaryRow) -> Option<f64>| {
+            runs.iter()
+                .map(|r| f(r))
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| Summary::of(&v).mean)
+        };
+        let score = Summary::of(&values(|r| r.score_usd));
+        AggregateRow {
+            policy: runs[0].policy.clone(),
+            trace: runs[0].trace.clone(),
+            runs: runs.len(),
+            score_mean: score.mean,
+            score_sd: score.sd,
+            score_ci95: score.ci95,
+            cost_mean: mean(|r| r.cost_usd),
+            penalty_mean: mean(|r| r.penalty_usd),
+            violation_rate_mean: mean(|r| r.violation_rate),
+            drops_mean: mean(|r| r.drops),
+            mean_vms_mean: mean(|r| r.mean_vms),
+            underprov_accuracy_mean: mean_of_all(|r| r.underprov_accuracy_pct),
+            overprov_accuracy_mean: mean_of_all(|r| r.overprov_accuracy_pct),
+            underprov_timeshare_mean: mean_of_all(|r| r.underprov_timeshare_pct),
+            overprov_timeshare_mean: mean_of_all(|r| r.overprov_timeshare_pct),
+            jitter_mean: mean_of_all(|r| r.jitter_per_h),
+            regret_mean: mean_of_all(|r| r.regret_usd),
+        }
+    }
 }
 
 /// What a comparison produced.
@@ -244,31 +296,13 @@ fn add_regret(runs: &mut [SummaryRow], plan: &Plan) {
 /// Aggregates runs (in grid order) per policy × trace.
 fn aggregate(runs: &[SummaryRow], plan: &Plan) -> Vec<AggregateRow> {
     runs.chunks(plan.seeds.len().max(1))
-        .map(|group| {
-            let of = |f: fn(&SummaryRow) -> f64| -> Vec<f64> { group.iter().map(f).collect() };
-            let score = Summary::of(&of(|r| r.score_usd));
-            let mean = |f: fn(&SummaryRow) -> f64| Summary::of(&of(f)).mean;
-            let regret = group
-                .iter()
-                .map(|r| r.regret_usd)
-                .collect::<Option<Vec<f64>>>()
-                .map(|v| Summary::of(&v).mean);
-            AggregateRow {
-                policy: group[0].policy.clone(),
-                trace: group[0].trace.clone(),
-                runs: group.len(),
-                score_mean: score.mean,
-                score_sd: score.sd,
-                score_ci95: score.ci95,
-                cost_mean: mean(|r| r.cost_usd),
-                penalty_mean: mean(|r| r.penalty_usd),
-                violation_rate_mean: mean(|r| r.violation_rate),
-                drops_mean: mean(|r| r.drops),
-                mean_vms_mean: mean(|r| r.mean_vms),
-                regret_mean: regret,
-            }
-        })
+        .map(|group| AggregateRow::of(&group.iter().collect::<Vec<_>>()))
         .collect()
+}
+
+/// A percentage for the Markdown table, `–` when undefined.
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_string(), |v| format!("{v:.1}%"))
 }
 
 /// The aggregate as a Markdown table, the best mean score per trace in bold.
@@ -277,8 +311,8 @@ pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
     if !description.is_empty() {
         out.push_str(&format!("{description}\n\n"));
     }
-    out.push_str("| trace | policy | runs | score (USD), mean ± 95 % CI | cost (USD) | violation rate | drops | mean VMs | regret (USD) |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| trace | policy | runs | score (USD), mean ± 95 % CI | cost (USD) | violation rate | drops | mean VMs | θU | θO | τU | τO | jitter (/h) | regret (USD) |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for row in rows {
         let best = rows
             .iter()
@@ -293,7 +327,7 @@ pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
             }
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.4} | {:.4}% | {:.0} | {:.2} | {} |\n",
+            "| {} | {} | {} | {} | {:.4} | {:.4}% | {:.0} | {:.2} | {} | {} | {} | {} | {} | {} |\n",
             row.trace,
             bold(row.policy.clone()),
             row.runs,
@@ -302,10 +336,21 @@ pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
             100.0 * row.violation_rate_mean,
             row.drops_mean,
             row.mean_vms_mean,
+            percent(row.underprov_accuracy_mean),
+            percent(row.overprov_accuracy_mean),
+            percent(row.underprov_timeshare_mean),
+            percent(row.overprov_timeshare_mean),
+            row.jitter_mean
+                .map_or_else(|| "–".to_string(), |j| format!("{j:.1}")),
             row.regret_mean
                 .map_or_else(|| "–".to_string(), |r| format!("{r:.4}")),
         ));
     }
+    out.push_str(
+        "\nθU, θO: mean shortfall and excess of running VMs relative to the VMs the load demands; \
+         τU, τO: share of the time under- and over-provisioned; jitter: supply changes less demand \
+         changes per hour (SPEC RG elasticity metrics, demand = fewest VMs with p95 within the SLO).\n",
+    );
     out
 }
 
@@ -332,6 +377,11 @@ mod tests {
             vm_hours: 1.0,
             scaling_actions: 0,
             steps: 10,
+            underprov_accuracy_pct: None,
+            overprov_accuracy_pct: None,
+            underprov_timeshare_pct: None,
+            overprov_timeshare_pct: None,
+            jitter_per_h: None,
             regret_usd: None,
         }
     }

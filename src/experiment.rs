@@ -12,6 +12,7 @@ use anyhow::Result;
 use crate::agent;
 use crate::cloud::{Action, CloudEnv, Environment, Observation, Step, StepInfo, Workload};
 use crate::config::Config;
+use crate::elasticity::{self, Demand};
 use crate::metrics::{SummaryRow, Totals};
 use crate::policy::{self, Learner, Policy, PolicyContext};
 use crate::trace::Trace;
@@ -175,8 +176,16 @@ pub fn run_with<P: Policy + ?Sized>(
     let totals = run(&mut env, policy, seed, workload.step_s, |info| {
         steps.push(*info)
     });
+    let mut demand = Demand::new(
+        config.cloud.vm_capacity_rps,
+        config.cloud.slo_s,
+        workload.step_s,
+    );
+    let elasticity = elasticity::measure(&steps, &mut demand);
     RunRecord {
-        summary: totals.summary(policy.name(), &workload.name, seed),
+        summary: totals
+            .summary(policy.name(), &workload.name, seed)
+            .with_elasticity(elasticity),
         steps,
     }
 }

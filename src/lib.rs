@@ -11,7 +11,8 @@
 //!   reward;
 //! - [`policy`]: the policies (baselines);
 //! - [`agent`]: the tabular Q-learning agent, its training and Q-table files;
-//! - [`experiment`] and [`metrics`]: runs and what is measured;
+//! - [`experiment`], [`metrics`] and [`elasticity`]: runs and what is
+//!   measured;
 //! - [`config`]: every key, its unit and default.
 #![warn(missing_docs)]
 
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod cloud;
 pub mod compare;
 pub mod config;
+pub mod elasticity;
 pub mod experiment;
 pub mod metrics;
 pub mod output;

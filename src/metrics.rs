@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::StepInfo;
+use crate::elasticity::Elasticity;
 
 /// Running totals of a run, fed one step at a time.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -99,7 +100,28 @@ impl Totals {
             vm_hours: self.vm_steps * self.step_s / 3600.0,
             scaling_actions: self.scaling_actions,
             steps: self.steps,
+            underprov_accuracy_pct: None,
+            overprov_accuracy_pct: None,
+            underprov_timeshare_pct: None,
+            overprov_timeshare_pct: None,
+            jitter_per_h: None,
             regret_usd: None,
+        }
+    }
+}
+
+impl SummaryRow {
+    /// The row with the run's elasticity metrics filled in (left empty
+    /// when `elasticity` is `None`).
+    pub fn with_elasticity(self, elasticity: Option<Elasticity>) -> SummaryRow {
+        let e = elasticity;
+        SummaryRow {
+            underprov_accuracy_pct: e.map(|e| e.underprov_accuracy_pct),
+            overprov_accuracy_pct: e.map(|e| e.overprov_accuracy_pct),
+            underprov_timeshare_pct: e.map(|e| e.underprov_timeshare_pct),
+            overprov_timeshare_pct: e.map(|e| e.overprov_timeshare_pct),
+            jitter_per_h: e.map(|e| e.jitter_per_h),
+            ..self
         }
     }
 }
@@ -141,6 +163,21 @@ pub struct SummaryRow {
     pub scaling_actions: u64,
     /// Steps simulated.
     pub steps: u64,
+    /// SPEC RG θU, % (see [`crate::elasticity`]; empty when undefined).
+    #[serde(default)]
+    pub underprov_accuracy_pct: Option<f64>,
+    /// SPEC RG θO, %.
+    #[serde(default)]
+    pub overprov_accuracy_pct: Option<f64>,
+    /// SPEC RG τU, %.
+    #[serde(default)]
+    pub underprov_timeshare_pct: Option<f64>,
+    /// SPEC RG τO, %.
+    #[serde(default)]
+    pub overprov_timeshare_pct: Option<f64>,
+    /// SPEC RG jitter, adaptations per hour.
+    #[serde(default)]
+    pub jitter_per_h: Option<f64>,
     /// score − the oracle's score on the same trace and seed, USD (empty
     /// when the oracle was not run).
     pub regret_usd: Option<f64>,

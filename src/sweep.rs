@@ -31,12 +31,11 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
 use crate::cli::UsageError;
-use crate::compare::{self, Plan};
+use crate::compare::{self, AggregateRow, Plan};
 use crate::config::{Config, SweepConfig};
 use crate::experiment::TraceSet;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
-use crate::stats::Summary;
 
 /// The largest grid a sweep accepts (cells = combinations × seeds).
 pub const MAX_CELLS: usize = 1_000_000;
@@ -587,6 +586,28 @@ fn run_cell(
 }
 
 /// Reads every cell of the grid from `out` and writes `summary.csv`,
+/// The columns of `aggregate.csv` after the `param_` ones: those of
+/// [`compare`]'s aggregate, in its order.
+const AGGREGATE_COLUMNS: &[&str] = &[
+    "policy",
+    "trace",
+    "runs",
+    "score_mean",
+    "score_sd",
+    "score_ci95",
+    "cost_mean",
+    "penalty_mean",
+    "violation_rate_mean",
+    "drops_mean",
+    "mean_vms_mean",
+    "underprov_accuracy_mean",
+    "overprov_accuracy_mean",
+    "underprov_timeshare_mean",
+    "overprov_timeshare_mean",
+    "jitter_mean",
+    "regret_mean",
+];
+
 /// `aggregate.csv` and `best.md`.
 fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Config) -> Result<()> {
     let keys = grid.keys();
@@ -594,22 +615,13 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
     let mut summary = csv::Writer::from_writer(Vec::new());
     let mut aggregate = csv::Writer::from_writer(Vec::new());
     let mut header_done = false;
-    let agg_header = [
-        "policy",
-        "trace",
-        "runs",
-        "score_mean",
-        "score_sd",
-        "score_ci95",
-        "cost_mean",
-        "penalty_mean",
-        "violation_rate_mean",
-        "drops_mean",
-        "mean_vms_mean",
-        "regret_mean",
-    ];
     let mut agg_rows: Vec<(Vec<String>, AggregateKey, f64, f64)> = Vec::new();
-    aggregate.write_record(param_cols.iter().map(String::as_str).chain(agg_header))?;
+    aggregate.write_record(
+        param_cols
+            .iter()
+            .map(String::as_str)
+            .chain(AGGREGATE_COLUMNS.iter().copied()),
+    )?;
     for combo in combos {
         let params: Vec<String> = combo.iter().map(|(_, v)| value_text(v)).collect();
         // runs[seed][row]
@@ -663,28 +675,26 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
         let n_rows = per_seed.first().map_or(0, Vec::len);
         for r in 0..n_rows {
             let group: Vec<&SummaryRow> = per_seed.iter().filter_map(|rows| rows.get(r)).collect();
-            let take =
-                |f: fn(&SummaryRow) -> f64| -> Vec<f64> { group.iter().map(|r| f(r)).collect() };
-            let score = Summary::of(&take(|r| r.score_usd));
-            let mean = |f: fn(&SummaryRow) -> f64| Summary::of(&take(f)).mean;
-            let regret = group
-                .iter()
-                .map(|r| r.regret_usd)
-                .collect::<Option<Vec<f64>>>()
-                .map(|v| Summary::of(&v).mean);
+            let row = AggregateRow::of(&group);
+            let text = |x: Option<f64>| x.map_or_else(String::new, |x| x.to_string());
             let fields = vec![
-                group[0].policy.clone(),
-                group[0].trace.clone(),
-                group.len().to_string(),
-                score.mean.to_string(),
-                score.sd.to_string(),
-                score.ci95.to_string(),
-                mean(|r| r.cost_usd).to_string(),
-                mean(|r| r.penalty_usd).to_string(),
-                mean(|r| r.violation_rate).to_string(),
-                mean(|r| r.drops).to_string(),
-                mean(|r| r.mean_vms).to_string(),
-                regret.map_or_else(String::new, |x| x.to_string()),
+                row.policy.clone(),
+                row.trace.clone(),
+                row.runs.to_string(),
+                row.score_mean.to_string(),
+                row.score_sd.to_string(),
+                row.score_ci95.to_string(),
+                row.cost_mean.to_string(),
+                row.penalty_mean.to_string(),
+                row.violation_rate_mean.to_string(),
+                row.drops_mean.to_string(),
+                row.mean_vms_mean.to_string(),
+                text(row.underprov_accuracy_mean),
+                text(row.overprov_accuracy_mean),
+                text(row.underprov_timeshare_mean),
+                text(row.overprov_timeshare_mean),
+                text(row.jitter_mean),
+                text(row.regret_mean),
             ];
             aggregate.write_record(
                 params
@@ -694,9 +704,9 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
             )?;
             agg_rows.push((
                 params.clone(),
-                (group[0].policy.clone(), group[0].trace.clone()),
-                score.mean,
-                score.ci95,
+                (row.policy.clone(), row.trace.clone()),
+                row.score_mean,
+                row.score_ci95,
             ));
         }
     }
@@ -944,6 +954,15 @@ fn read_files(dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aggregate_columns_are_those_of_a_comparison() {
+        let run = crate::metrics::Totals::new(60.0).summary("static", "t", 1);
+        let csv = to_csv(&[AggregateRow::of(&[&run])]).unwrap();
+        let header = String::from_utf8(csv).unwrap();
+        let header = header.lines().next().unwrap();
+        assert_eq!(header, AGGREGATE_COLUMNS.join(","));
+    }
 
     #[test]
     fn cli_axes_split_on_top_level_commas_and_ranges() {

@@ -240,6 +240,11 @@ mod tests {
             vm_hours: 1.0,
             scaling_actions: 2,
             steps: 30,
+            underprov_accuracy_pct: None,
+            overprov_accuracy_pct: None,
+            underprov_timeshare_pct: None,
+            overprov_timeshare_pct: None,
+            jitter_per_h: None,
             regret_usd: None,
         }
     }

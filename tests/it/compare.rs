@@ -31,7 +31,7 @@ fn compare_writes_runs_summaries_and_aggregates_that_agree() {
     let (agg_header, agg) = read_csv(&out.join("aggregate.csv"));
     assert_eq!(
         agg_header.join(","),
-        "policy,trace,runs,score_mean,score_sd,score_ci95,cost_mean,penalty_mean,violation_rate_mean,drops_mean,mean_vms_mean,regret_mean"
+        "policy,trace,runs,score_mean,score_sd,score_ci95,cost_mean,penalty_mean,violation_rate_mean,drops_mean,mean_vms_mean,underprov_accuracy_mean,overprov_accuracy_mean,underprov_timeshare_mean,overprov_timeshare_mean,jitter_mean,regret_mean"
     );
     assert_eq!(agg.len(), 2);
     for (i, row) in agg.iter().enumerate() {

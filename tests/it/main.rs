@@ -6,6 +6,7 @@ mod catalogue;
 mod cli;
 mod compare;
 mod edges;
+mod elasticity;
 mod fuzz;
 mod golden;
 mod interrupt;
