@@ -201,23 +201,11 @@ mod tests {
 
     fn step(arrivals: f64, vms_running: u32) -> StepInfo {
         StepInfo {
-            step: 0,
-            time_s: 0.0,
             arrivals,
             served: arrivals,
-            dropped: 0.0,
-            backlog: 0.0,
             vms_running,
-            vms_booting: 0,
-            capacity_rps: 0.0,
-            utilization: 0.0,
-            latency_mean_s: None,
-            latency_p95_s: None,
-            slo_violations: 0.0,
-            cost_usd: 0.0,
-            penalty_usd: 0.0,
-            reward: 0.0,
             target_vms: vms_running,
+            ..StepInfo::default()
         }
     }
 

@@ -406,23 +406,8 @@ mod tests {
 
     fn step_to(next: Observation, reward: f64, terminated: bool) -> Step {
         let info = StepInfo {
-            step: 0,
-            time_s: 0.0,
-            arrivals: 0.0,
-            served: 0.0,
-            dropped: 0.0,
-            backlog: 0.0,
-            vms_running: 0,
-            vms_booting: 0,
-            capacity_rps: 0.0,
-            utilization: 0.0,
-            latency_mean_s: None,
-            latency_p95_s: None,
-            slo_violations: 0.0,
-            cost_usd: 0.0,
-            penalty_usd: 0.0,
             reward,
-            target_vms: 0,
+            ..StepInfo::default()
         };
         Step {
             obs: next,

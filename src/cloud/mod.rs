@@ -70,7 +70,7 @@ impl Observation {
 
 /// The metrics of one simulated step: one row of `steps.csv`, with the
 /// columns in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepInfo {
     /// Step index, from 0.
     pub step: u64,

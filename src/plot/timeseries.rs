@@ -2,8 +2,9 @@
 //!
 //! - [`load_capacity`]: the arrival rate (arrivals / step_s, req/s) against
 //!   the capacity of the running VMs (`capacity_rps`), and the VM count
-//!   (running, and running + booting), with the oracle's VMs overlaid when
-//!   its run is available;
+//!   (running, and running + booting), with the VMs the load demands (the
+//!   fewest whose p95 meets the SLO, as in [`crate::elasticity`]) and the
+//!   oracle's VMs overlaid when its run is available;
 //! - [`latency`]: mean and p95 response time against the SLO, on a log
 //!   axis (steps without a latency, when no VM ran, are gaps);
 //! - [`cumulative`]: cumulative VM cost (USD) and SLO violations
@@ -25,6 +26,7 @@ use super::canvas::{
 use super::read::StepRecord;
 use super::style::{self, policy_colour, text, tint, TimeUnit, GRID, INK, SLO_RED, TICK_SIZE};
 use super::Format;
+use crate::elasticity::Demand;
 
 /// Pixel columns of a time axis, for [`thin`] (about the plot width).
 const COLUMNS: usize = 700;
@@ -83,6 +85,8 @@ fn run_title(run: &RunSteps) -> String {
 struct LoadFigure<'a> {
     run: &'a RunSteps,
     oracle: Option<&'a RunSteps>,
+    /// VMs demanded per step of `run`, when every step's is defined.
+    demand: Option<Vec<f64>>,
 }
 
 impl Figure for LoadFigure<'_> {
@@ -121,11 +125,16 @@ impl Figure for LoadFigure<'_> {
                 f64::from(s.vms_running) + f64::from(s.vms_booting)
             })
         });
+        let demand = self.demand.as_ref().map(|d| {
+            let points: Vec<(f64, f64)> = run.times(unit).zip(d.iter().copied()).collect();
+            stairs(&points, run.step_s / unit.seconds)
+        });
         let y = padded(
             finite_range(
                 total
                     .iter()
                     .chain(oracle_total.iter().flatten())
+                    .chain(demand.iter().flatten())
                     .map(|p| p.1),
             ),
             true,
@@ -134,6 +143,12 @@ impl Figure for LoadFigure<'_> {
         draw_mesh(&mut chart, &format!("time ({})", unit.name), "VMs", 5)?;
         chart.draw_series(LineSeries::new(total, tint(colour, 0.55).stroke_width(3)))?;
         chart.draw_series(LineSeries::new(running, colour.stroke_width(2)))?;
+        if let Some(d) = demand {
+            chart.draw_series(LineSeries::new(
+                thin(d, x, COLUMNS),
+                SLO_RED.stroke_width(1),
+            ))?;
+        }
         if let Some(o) = oracle_total {
             chart.draw_series(DashedLineSeries::new(o, 6, 4, INK.stroke_width(2)))?;
         }
@@ -147,6 +162,9 @@ impl Figure for LoadFigure<'_> {
             LegendEntry::new("running", colour, Swatch::Line(2)),
             LegendEntry::new("+ booting", tint(colour, 0.55), Swatch::Line(3)),
         ];
+        if self.demand.is_some() {
+            lower_entries.push(LegendEntry::new("SLO demand", SLO_RED, Swatch::Line(1)));
+        }
         if self.oracle.is_some() {
             lower_entries.push(LegendEntry::new("oracle VMs", INK, Swatch::Dashed));
         }
@@ -156,18 +174,35 @@ impl Figure for LoadFigure<'_> {
 }
 
 /// Figure 1: arrival rate and capacity (req/s) above, VMs below, for one
-/// run; `oracle` adds the oracle's VMs (running + booting) as a dashed
-/// line. Writes `STEM.png` / `STEM.svg`.
+/// run; `slo` (`(vm_capacity_rps, slo_s)`) adds the VMs the load demands
+/// as a thin line when the SLO can be met, and `oracle` the oracle's VMs
+/// (running + booting) as a dashed line. Writes `STEM.png` / `STEM.svg`.
 ///
 /// # Errors
 /// A drawing or I/O error.
 pub fn load_capacity(
     run: &RunSteps,
     oracle: Option<&RunSteps>,
+    slo: Option<(f64, f64)>,
     stem: &Path,
     format: Format,
 ) -> Result<Vec<PathBuf>> {
-    render(&LoadFigure { run, oracle }, stem, format)
+    let demand = slo.and_then(|(service_rps, slo_s)| {
+        let mut demand = Demand::new(service_rps, slo_s, run.step_s);
+        run.steps
+            .iter()
+            .map(|s| demand.of(s.arrivals).map(f64::from))
+            .collect()
+    });
+    render(
+        &LoadFigure {
+            run,
+            oracle,
+            demand,
+        },
+        stem,
+        format,
+    )
 }
 
 /// Figure 2: latency vs the SLO.
@@ -455,8 +490,14 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = fixture("threshold", 2);
         let oracle = fixture("oracle", 1);
-        let mut written =
-            load_capacity(&run, Some(&oracle), &dir.path().join("load"), Format::Both).unwrap();
+        let mut written = load_capacity(
+            &run,
+            Some(&oracle),
+            Some((20.0, 0.5)),
+            &dir.path().join("load"),
+            Format::Both,
+        )
+        .unwrap();
         written.extend(
             latency(
                 std::slice::from_ref(&run),
@@ -495,10 +536,17 @@ pub(crate) mod tests {
         wild.steps[3].capacity_rps = -1e300;
         wild.steps[4].cost_usd = f64::MAX;
         wild.steps[5].time_s = 1e300;
-        load_capacity(&wild, None, &dir.path().join("w1"), Format::Png).unwrap();
+        load_capacity(
+            &wild,
+            None,
+            Some((20.0, 0.5)),
+            &dir.path().join("w1"),
+            Format::Png,
+        )
+        .unwrap();
         latency(&[wild.clone()], 0.5, &dir.path().join("w2"), Format::Png).unwrap();
         cumulative(&[wild], &dir.path().join("w3"), Format::Png).unwrap();
-        load_capacity(&run, None, &dir.path().join("a"), Format::Png).unwrap();
+        load_capacity(&run, None, None, &dir.path().join("a"), Format::Png).unwrap();
         latency(&[run.clone()], f64::NAN, &dir.path().join("b"), Format::Png).unwrap();
         cumulative(&[run], &dir.path().join("c"), Format::Png).unwrap();
         latency(&[], 0.5, &dir.path().join("d"), Format::Svg).unwrap();

@@ -458,23 +458,8 @@ impl Policy for StepScalingPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn obs(step: u64, time_s: f64, utilization: f64, serving: u32, booting: u32) -> Observation {
-        Observation {
-            step,
-            time_s,
-            arrivals: 0.0,
-            arrival_rps: 0.0,
-            utilization,
-            vms_serving: serving,
-            vms_running: serving,
-            vms_booting: booting,
-            latency_mean_s: None,
-            backlog: 0.0,
-            slo_violations: 0.0,
-            dropped: 0.0,
-        }
-    }
+    use crate::config::PolicyKind;
+    use crate::policy::test_support::{assert_scales_out_and_back_in, obs};
 
     fn step(lower: Option<f64>, upper: Option<f64>, adjustment: i32) -> StepAdjustment {
         StepAdjustment {
@@ -701,27 +686,6 @@ mod tests {
 
     #[test]
     fn step_scaling_scales_out_under_a_load_rise_and_in_after_it_in_the_environment() {
-        use crate::cloud::Workload;
-        use crate::config::{Noise, PolicyKind};
-        let mut config = Config::default();
-        config.policy.kind = PolicyKind::Step;
-        config.workload.noise = Noise::None;
-        config.cloud.max_vms = 8;
-        let rates = [vec![10.0; 5], vec![100.0; 25], vec![10.0; 20]].concat();
-        let workload = Workload {
-            name: "rise".into(),
-            start_s: 0.0,
-            step_s: 60.0,
-            arrivals: rates.iter().map(|r| r * 60.0).collect(),
-        };
-        let run = crate::experiment::run_policy(&config, std::sync::Arc::new(workload), 1)
-            .expect("rules need no training");
-        assert_eq!(run.summary.policy, "step");
-        let total = |s: &crate::cloud::StepInfo| s.vms_running + s.vms_booting;
-        assert!(run.steps.iter().all(|s| (1..=8).contains(&total(s))));
-        let peak = run.steps[5..30].iter().map(total).max().unwrap();
-        assert_eq!(peak, 8, "scales out to the bound under load");
-        let last = total(run.steps.last().unwrap());
-        assert!(last <= 2, "scales back in after the load, got {last}");
+        assert_scales_out_and_back_in(PolicyKind::Step, "step", 20);
     }
 }

@@ -11,6 +11,8 @@ mod oracle;
 mod predictive;
 mod static_count;
 mod target_tracking;
+#[cfg(test)]
+mod test_support;
 mod threshold;
 
 pub use aws_step::{

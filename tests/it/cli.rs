@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::support::{column, data, qscale, read_csv};
+use crate::support::{column, data, qscale, read_csv, stderr_of_refusal};
 
 const STEP_COLUMNS: &str = "step,time_s,arrivals,served,dropped,backlog,vms_running,vms_booting,capacity_rps,utilization,latency_mean_s,latency_p95_s,slo_violations,cost_usd,penalty_usd,reward,target_vms";
 
@@ -144,18 +144,15 @@ fn a_malformed_trace_line_exits_2_naming_the_line_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
     for (file, line) in [("malformed.csv", ":3:2"), ("negative.csv", ":4:2")] {
-        let assert = qscale()
-            .args(["run", "--policy", "static", "--trace"])
-            .arg(data(file))
-            .arg("--out")
-            .arg(&out)
-            .assert()
-            .code(2);
-        let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+        let err = stderr_of_refusal(
+            qscale()
+                .args(["run", "--policy", "static", "--trace"])
+                .arg(data(file)),
+            &out,
+        );
         assert!(err.contains(&format!("{file}{line}")), "{err}");
         assert!(err.contains("requests"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
-        assert!(!out.exists());
     }
     assert_eq!(
         fs::read_dir(dir.path()).unwrap().count(),
@@ -169,44 +166,31 @@ fn an_unknown_config_key_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
     fs::write(&config, "[cloud]\nmax_vms = 4\nboot_seconds = 3\n").unwrap();
-    let assert = qscale()
-        .args(["run", "--trace", "tests/data/tiny.csv", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(dir.path().join("r"))
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let err = stderr_of_refusal(
+        qscale()
+            .args(["run", "--trace", "tests/data/tiny.csv", "--config"])
+            .arg(&config),
+        &dir.path().join("r"),
+    );
     assert!(
         err.contains("boot_seconds") && err.contains("line 3"),
         "{err}"
     );
-    assert!(!dir.path().join("r").exists());
 }
 
 #[test]
 fn impossible_bounds_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let assert = qscale()
-        .args([
-            "run",
-            "--trace",
-            "tests/data/tiny.csv",
-            "--set",
-            "cloud.min_vms=5",
-            "--set",
-            "cloud.max_vms=3",
-        ])
-        .arg("--out")
-        .arg(dir.path().join("r"))
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let err = stderr_of_refusal(
+        qscale()
+            .args(["run", "--trace", "tests/data/tiny.csv"])
+            .args(["--set", "cloud.min_vms=5", "--set", "cloud.max_vms=3"]),
+        &dir.path().join("r"),
+    );
     assert!(
         err.contains("cloud.min_vms = 5") && err.contains("cloud.max_vms = 3"),
         "{err}"
     );
-    assert!(!dir.path().join("r").exists());
 }
 
 #[test]
@@ -238,12 +222,10 @@ fn an_existing_results_folder_is_refused_without_force() {
 #[test]
 fn a_missing_trace_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let assert = qscale()
-        .args(["run", "--trace", "tests/data/nope.csv", "--out"])
-        .arg(dir.path().join("r"))
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let err = stderr_of_refusal(
+        qscale().args(["run", "--trace", "tests/data/nope.csv"]),
+        &dir.path().join("r"),
+    );
     assert!(err.contains("nope.csv"), "{err}");
 }
 

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
@@ -35,4 +36,32 @@ pub fn column(path: &Path, column: &str) -> Vec<String> {
     let (header, rows) = read_csv(path);
     let i = header.iter().position(|h| h == column).unwrap();
     rows.into_iter().map(|mut r| r.swap_remove(i)).collect()
+}
+
+/// Runs `cmd`, expects success and returns its stdout.
+pub fn stdout_of_success(cmd: &mut Command) -> String {
+    let assert = cmd.assert().success();
+    String::from_utf8_lossy(&assert.get_output().stdout).to_string()
+}
+
+/// Runs `cmd` with `--out out`, expects exit code 2 and no `out` left
+/// behind, and returns its stderr.
+pub fn stderr_of_refusal(cmd: &mut Command, out: &Path) -> String {
+    let assert = cmd.arg("--out").arg(out).assert().code(2);
+    assert!(!out.exists(), "{} was written", out.display());
+    String::from_utf8_lossy(&assert.get_output().stderr).to_string()
+}
+
+/// Asserts that `files` are byte-identical under the folders `a` and `b`.
+pub fn same_files(a: &Path, b: &Path, files: &[&str]) {
+    for f in files {
+        let x = fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display()));
+        let y = fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display()));
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
 }

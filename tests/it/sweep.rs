@@ -4,45 +4,22 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{column, qscale, read_csv};
+use crate::support::{column, qscale, read_csv, same_files, stdout_of_success};
 
-const AXES: [&str; 4] = [
-    "--set",
-    "policy.upper=0.7,0.8,0.9",
-    "--set",
-    "policy.cooldown_s=0:600:300",
-];
-
+/// The threshold rule on tiny.toml over 3 × 3 parameter combinations and 3
+/// seeds, plus `extra`; returns stdout.
 fn sweep(out: &Path, extra: &[&str]) -> String {
-    let assert = qscale()
-        .args([
-            "sweep",
-            "--config",
-            "tests/data/tiny.toml",
-            "--set",
-            "experiment.seeds=[1, 2, 3]",
-        ])
-        .args(["--set", "experiment.policies=[\"threshold\"]"])
-        .args(AXES)
-        .args(extra)
-        .arg("--out")
-        .arg(out)
-        .assert()
-        .success();
-    String::from_utf8_lossy(&assert.get_output().stdout).to_string()
-}
-
-fn same_files(a: &Path, b: &Path, files: &[&str]) {
-    for f in files {
-        let x = fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display()));
-        let y = fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display()));
-        assert!(
-            x == y,
-            "{f} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
+    stdout_of_success(
+        qscale()
+            .args(["sweep", "--config", "tests/data/tiny.toml"])
+            .args(["--set", "experiment.seeds=[1, 2, 3]"])
+            .args(["--set", "experiment.policies=[\"threshold\"]"])
+            .args(["--set", "policy.upper=0.7,0.8,0.9"])
+            .args(["--set", "policy.cooldown_s=0:600:300"])
+            .args(extra)
+            .arg("--out")
+            .arg(out),
+    )
 }
 
 const OUTPUTS: [&str; 4] = ["aggregate.csv", "summary.csv", "best.md", "sweep.toml"];
@@ -208,8 +185,7 @@ fn a_killed_sweep_resumes_without_rerunning_finished_cells() {
         .modified()
         .unwrap();
 
-    let assert = qscale().args(args(&out)).assert().success();
-    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let stdout = stdout_of_success(qscale().args(args(&out)));
     let skipped: usize = stdout
         .split("skipped ")
         .nth(1)
