@@ -291,6 +291,8 @@ fn print_summary(record: &RunRecord) {
         say!(
             "  under-provisioned {tu:.1}% of the time (θU {au:.1}%), over-provisioned {to:.1}% (θO {ao:.1}%), jitter {j:.1}/h"
         );
+    } else {
+        say!("  elasticity metrics undefined: no fleet keeps a step's p95 within cloud.slo_s (μ·slo_s ≤ ln 20), or a step needs over 1,000,000 VMs");
     }
 }
 
@@ -1147,7 +1149,7 @@ mod serde_json_like {
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
     /// A reduced run (at most 2 seeds and 30 training episodes per
-    /// experiment) that finishes in a few minutes.
+    /// experiment) that finishes in about 10 s once built.
     #[arg(long)]
     pub quick: bool,
     /// Folder of experiment files.
@@ -1186,6 +1188,16 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         })
         .collect();
     files.sort();
+    // Every experiment, for the index: `--only` reruns some, the index
+    // still lists all whose folders exist.
+    let mut all_stems: Vec<String> = std::fs::read_dir(&args.experiments)
+        .with_context(|| format!("reading {}", args.experiments.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    all_stems.sort();
     if files.is_empty() {
         return Err(UsageError(format!(
             "no experiment (*.toml) in {}",
@@ -1315,15 +1327,20 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
             }
             ("comparison", Some(out.join("summary.md")))
         };
-        done.push(Reproduced {
+        let reproduced = Reproduced {
             stem,
             description: config.experiment.description.clone(),
             kind,
             figures,
             summary,
-        });
+        };
+        write_file_atomic(
+            &out.join("README.md"),
+            experiment_readme(&reproduced, &out).as_bytes(),
+        )?;
+        done.push(reproduced);
     }
-    let index = results_index(&root, &done, args.quick);
+    let index = results_index(&root, &all_stems, args.quick);
     write_file_atomic(&root.join("README.md"), index.as_bytes())?;
     say!(
         "reproduced {} experiment(s) into {} in {:.0} s; see {}",
@@ -1335,8 +1352,64 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     Ok(())
 }
 
-/// results/README.md: what each experiment produced, with its figures.
-fn results_index(root: &Path, done: &[Reproduced], quick: bool) -> String {
+/// `DIR/README.md` of one experiment: what it is, its summary table and
+/// its figures (linked relative to `dir`).
+fn experiment_readme(r: &Reproduced, dir: &Path) -> String {
+    let mut out = format!("# {}\n\n", r.stem);
+    if !r.description.is_empty() {
+        out.push_str(&format!("{}\n\n", r.description));
+    }
+    out.push_str(&format!(
+        "A {} from `experiments/{}.toml`.\n\n",
+        r.kind, r.stem
+    ));
+    if let Some(summary) = r
+        .summary
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+    {
+        out.push_str(&summary);
+        out.push('\n');
+    }
+    for fig in r
+        .figures
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+    {
+        let rel = fig.strip_prefix(dir).unwrap_or(fig);
+        out.push_str(&format!("![{}]({})\n", rel.display(), rel.display()));
+    }
+    out
+}
+
+/// results/README.md: the README of every experiment whose folder holds
+/// one, in experiment order, its title one level down and figure links
+/// from `root`.
+fn results_index(root: &Path, stems: &[String], quick: bool) -> String {
+    let mut sections = Vec::new();
+    for stem in stems {
+        let path = root.join(stem).join("README.md");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut section = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = if let Some(heading) = line.strip_prefix("# ").filter(|_| i == 0) {
+                format!("## {heading}")
+            } else if line.starts_with("![") {
+                line.replacen("![", &format!("![{stem}/"), 1).replacen(
+                    "](",
+                    &format!("]({stem}/"),
+                    1,
+                )
+            } else {
+                line.to_string()
+            };
+            section.push_str(&line);
+            section.push('\n');
+        }
+        sections.push(section);
+    }
     let mut out = String::from("# Results\n\n");
     out.push_str(&format!(
         "Written by `qscale reproduce{}` ({} experiment(s)). Every folder holds the resolved `config.toml`, \
@@ -1344,33 +1417,10 @@ fn results_index(root: &Path, done: &[Reproduced], quick: bool) -> String {
          (the per-step `steps.csv` files, kept for the first seed, are left out of the repository for size: \
          rerun `qscale reproduce` to get them).\n\n",
         if quick { " --quick" } else { "" },
-        done.len(),
+        sections.len(),
     ));
-    for r in done {
-        out.push_str(&format!("## {}\n\n", r.stem));
-        if !r.description.is_empty() {
-            out.push_str(&format!("{}\n\n", r.description));
-        }
-        out.push_str(&format!(
-            "A {} from `experiments/{}.toml`.\n\n",
-            r.kind, r.stem
-        ));
-        if let Some(summary) = r
-            .summary
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-        {
-            out.push_str(&summary);
-            out.push('\n');
-        }
-        for fig in r
-            .figures
-            .iter()
-            .filter(|f| f.extension().is_some_and(|e| e == "png"))
-        {
-            let rel = fig.strip_prefix(root).unwrap_or(fig);
-            out.push_str(&format!("![{}]({})\n", rel.display(), rel.display()));
-        }
+    for section in sections {
+        out.push_str(&section);
         out.push('\n');
     }
     out

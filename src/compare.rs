@@ -305,7 +305,8 @@ fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{v:.1}%"))
 }
 
-/// The aggregate as a Markdown table, the best mean score per trace in bold.
+/// The aggregate as a Markdown table, the best mean score per trace among
+/// the policies other than the oracle in bold.
 pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
     let mut out = String::new();
     if !description.is_empty() {
@@ -314,13 +315,23 @@ pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
     out.push_str("| trace | policy | runs | score (USD), mean ± 95 % CI | cost (USD) | violation rate | drops | mean VMs | θU | θO | τU | τO | jitter (/h) | regret (USD) |\n");
     out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for row in rows {
-        let best = rows
-            .iter()
-            .filter(|r| r.trace == row.trace)
-            .map(|r| r.score_mean)
-            .fold(f64::INFINITY, f64::min);
+        // The oracle is a bound, not a contender: bold the best of the
+        // others (the oracle only when it ran alone).
+        let same_trace = || rows.iter().filter(|r| r.trace == row.trace);
+        let contenders = || same_trace().filter(|r| r.policy != PolicyKind::Oracle.name());
+        let best = if contenders().next().is_some() {
+            contenders()
+                .map(|r| r.score_mean)
+                .fold(f64::INFINITY, f64::min)
+        } else {
+            same_trace()
+                .map(|r| r.score_mean)
+                .fold(f64::INFINITY, f64::min)
+        };
         let bold = |s: String| {
-            if row.score_mean == best {
+            if row.score_mean == best
+                && (row.policy != PolicyKind::Oracle.name() || contenders().next().is_none())
+            {
                 format!("**{s}**")
             } else {
                 s
@@ -424,5 +435,15 @@ mod tests {
             md.contains("| t | threshold | 3 | 4.0000 ± 0.0000 |"),
             "{md}"
         );
+        // A cheaper oracle is a bound: the best other policy stays bold.
+        let mut oracle = agg[0].clone();
+        oracle.policy = "oracle".into();
+        oracle.score_mean = 1.0;
+        let md = markdown("", &[agg[0].clone(), agg[1].clone(), oracle.clone()]);
+        assert!(md.contains("| t | **static** |"), "{md}");
+        assert!(md.contains("| t | oracle | 3 | 1.0000 ± "), "{md}");
+        // Alone, it is the best there is.
+        let md = markdown("", &[oracle]);
+        assert!(md.contains("| t | **oracle** |"), "{md}");
     }
 }

@@ -155,10 +155,18 @@ impl Demand {
     }
 }
 
+/// Sets each step's `demand_vms` from its arrivals.
+pub fn fill_demand(steps: &mut [StepInfo], demand: &mut Demand) {
+    for step in steps {
+        step.demand_vms = demand.of(step.arrivals);
+    }
+}
+
 /// The elasticity metrics of a run's steps, each `step_s` seconds long,
-/// or `None` for a run without steps or with a step whose demand is
+/// from their `vms_running` and `demand_vms` (see [`fill_demand`]), or
+/// `None` for a run without steps or with a step whose demand is
 /// undefined.
-pub fn measure(steps: &[StepInfo], demand: &mut Demand) -> Option<Elasticity> {
+pub fn measure(steps: &[StepInfo], step_s: f64) -> Option<Elasticity> {
     if steps.is_empty() {
         return None;
     }
@@ -167,7 +175,7 @@ pub fn measure(steps: &[StepInfo], demand: &mut Demand) -> Option<Elasticity> {
     let (mut supply_changes, mut demand_changes) = (0i64, 0i64);
     let mut previous: Option<(u32, u32)> = None;
     for step in steps {
-        let d = demand.of(step.arrivals)?;
+        let d = step.demand_vms?;
         let s = step.vms_running;
         let scale = f64::from(d).max(EPSILON_VMS);
         if d > s {
@@ -184,7 +192,7 @@ pub fn measure(steps: &[StepInfo], demand: &mut Demand) -> Option<Elasticity> {
         previous = Some((d, s));
     }
     let n = steps.len() as f64;
-    let hours = n * demand.step_s / 3600.0;
+    let hours = n * step_s / 3600.0;
     Some(Elasticity {
         underprov_accuracy_pct: 100.0 * under / n,
         overprov_accuracy_pct: 100.0 * over / n,
@@ -245,18 +253,22 @@ mod tests {
         let mut never = Demand::new(20.0, 0.1, 60.0);
         assert_eq!(never.of(0.0), Some(0));
         assert_eq!(never.of(10.0), None);
-        assert_eq!(measure(&[step(10.0, 3)], &mut never), None);
-        assert_eq!(measure(&[], &mut d), None);
+        let mut steps = [step(10.0, 3)];
+        fill_demand(&mut steps, &mut never);
+        assert_eq!(steps[0].demand_vms, None);
+        assert_eq!(measure(&steps, 60.0), None);
+        assert_eq!(measure(&[], 60.0), None);
     }
 
     #[test]
     fn a_supply_equal_to_the_demand_scores_zero_everywhere() {
         let mut d = Demand::new(20.0, 0.5, 60.0);
-        let steps: Vec<StepInfo> = [0.0, 600.0, 6000.0, 30_000.0, 6000.0]
+        let mut steps: Vec<StepInfo> = [0.0, 600.0, 6000.0, 30_000.0, 6000.0]
             .iter()
             .map(|&a| step(a, d.of(a).unwrap()))
             .collect();
-        let e = measure(&steps, &mut d).unwrap();
+        fill_demand(&mut steps, &mut d);
+        let e = measure(&steps, 60.0).unwrap();
         assert_eq!(e.underprov_accuracy_pct, 0.0);
         assert_eq!(e.overprov_accuracy_pct, 0.0);
         assert_eq!(e.underprov_timeshare_pct, 0.0);
@@ -269,13 +281,18 @@ mod tests {
         // Four one-minute steps demanding 6, 6, 0, 6 VMs (6000 requests a
         // minute need 6), supplied 3, 6, 2, 9.
         let mut d = Demand::new(20.0, 0.5, 60.0);
-        let steps = [
+        let mut steps = [
             step(6000.0, 3),
             step(6000.0, 6),
             step(0.0, 2),
             step(6000.0, 9),
         ];
-        let e = measure(&steps, &mut d).unwrap();
+        fill_demand(&mut steps, &mut d);
+        assert_eq!(
+            steps.map(|s| s.demand_vms),
+            [Some(6), Some(6), Some(0), Some(6)]
+        );
+        let e = measure(&steps, 60.0).unwrap();
         // θU: (3/6) / 4 steps; θO: (2/max(0, 1) + 3/6) / 4 steps.
         assert_eq!(e.underprov_accuracy_pct, 100.0 * 0.5 / 4.0);
         assert_eq!(e.overprov_accuracy_pct, 100.0 * 2.5 / 4.0);
@@ -313,8 +330,9 @@ mod tests {
             run in prop::collection::vec((0.0f64..20_000.0, 0u32..40), 1..60),
         ) {
             let mut d = Demand::new(20.0, 0.5, 60.0);
-            let steps: Vec<StepInfo> = run.iter().map(|&(a, s)| step(a.floor(), s)).collect();
-            let e = measure(&steps, &mut d).unwrap();
+            let mut steps: Vec<StepInfo> = run.iter().map(|&(a, s)| step(a.floor(), s)).collect();
+            fill_demand(&mut steps, &mut d);
+            let e = measure(&steps, 60.0).unwrap();
             prop_assert!(e.underprov_accuracy_pct >= 0.0 && e.underprov_accuracy_pct <= 100.0);
             prop_assert!(e.overprov_accuracy_pct >= 0.0);
             prop_assert!(e.underprov_timeshare_pct + e.overprov_timeshare_pct <= 100.0 + 1e-9);

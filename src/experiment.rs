@@ -181,7 +181,8 @@ pub fn run_with<P: Policy + ?Sized>(
         config.cloud.slo_s,
         workload.step_s,
     );
-    let elasticity = elasticity::measure(&steps, &mut demand);
+    elasticity::fill_demand(&mut steps, &mut demand);
+    let elasticity = elasticity::measure(&steps, workload.step_s);
     RunRecord {
         summary: totals
             .summary(policy.name(), &workload.name, seed)

@@ -470,6 +470,7 @@ impl Environment for CloudEnv {
             penalty_usd: penalty,
             reward,
             target_vms: target,
+            demand_vms: None,
         };
         self.backlog = out.backlog;
         self.k = k + 1;

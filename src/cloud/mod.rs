@@ -106,6 +106,11 @@ pub struct StepInfo {
     pub reward: f64,
     /// The VM count the policy asked for, after clamping to the bounds.
     pub target_vms: u32,
+    /// The VMs the step's arrivals demand (the fewest whose p95 meets the
+    /// SLO; see [`crate::elasticity`]): filled in after a recorded run,
+    /// empty when no fleet meets it (and while training).
+    #[serde(default)]
+    pub demand_vms: Option<u32>,
 }
 
 /// The result of [`Environment::step`].

@@ -286,7 +286,6 @@ fn plot_run(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Resu
     w.extend(timeseries::load_capacity(
         &run,
         oracle.as_ref(),
-        Some((config.cloud.vm_capacity_rps, config.cloud.slo_s)),
         &out.join("load"),
         format,
     )?);
@@ -381,7 +380,6 @@ fn plot_compare(dir: &Path, out: &Path, format: Format, report: &mut Report) -> 
                 report.written.extend(timeseries::load_capacity(
                     run,
                     overlay,
-                    Some((config.cloud.vm_capacity_rps, config.cloud.slo_s)),
                     &out.join(format!("load-{t}-{p}")),
                     format,
                 )?);

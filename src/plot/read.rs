@@ -312,6 +312,7 @@ mod tests {
             penalty_usd: 0.001,
             reward: -0.011,
             target_vms: 3,
+            demand_vms: Some(2),
         }
     }
 
@@ -346,8 +347,10 @@ mod tests {
         for c in SummaryRecord::COLUMNS {
             assert!(header.iter().any(|h| h == c), "{c}");
         }
+        // Every column but the optional last, added later.
         let header = read_header(&steps).unwrap();
-        assert_eq!(header, StepRecord::COLUMNS);
+        assert_eq!(header[..header.len() - 1], *StepRecord::COLUMNS);
+        assert_eq!(header.last().unwrap(), "demand_vms");
     }
 
     #[test]

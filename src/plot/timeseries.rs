@@ -26,7 +26,6 @@ use super::canvas::{
 use super::read::StepRecord;
 use super::style::{self, policy_colour, text, tint, TimeUnit, GRID, INK, SLO_RED, TICK_SIZE};
 use super::Format;
-use crate::elasticity::Demand;
 
 /// Pixel columns of a time axis, for [`thin`] (about the plot width).
 const COLUMNS: usize = 700;
@@ -174,26 +173,23 @@ impl Figure for LoadFigure<'_> {
 }
 
 /// Figure 1: arrival rate and capacity (req/s) above, VMs below, for one
-/// run; `slo` (`(vm_capacity_rps, slo_s)`) adds the VMs the load demands
-/// as a thin line when the SLO can be met, and `oracle` the oracle's VMs
-/// (running + booting) as a dashed line. Writes `STEM.png` / `STEM.svg`.
+/// run, with the VMs the load demands (`demand_vms`) as a thin line when
+/// every step has one, and `oracle` the oracle's VMs (running + booting) as
+/// a dashed line. Writes `STEM.png` / `STEM.svg`.
 ///
 /// # Errors
 /// A drawing or I/O error.
 pub fn load_capacity(
     run: &RunSteps,
     oracle: Option<&RunSteps>,
-    slo: Option<(f64, f64)>,
     stem: &Path,
     format: Format,
 ) -> Result<Vec<PathBuf>> {
-    let demand = slo.and_then(|(service_rps, slo_s)| {
-        let mut demand = Demand::new(service_rps, slo_s, run.step_s);
-        run.steps
-            .iter()
-            .map(|s| demand.of(s.arrivals).map(f64::from))
-            .collect()
-    });
+    let demand = run
+        .steps
+        .iter()
+        .map(|s| s.demand_vms.map(f64::from))
+        .collect();
     render(
         &LoadFigure {
             run,
@@ -471,6 +467,7 @@ pub(crate) mod tests {
                     slo_violations: if rate > 60.0 { rate } else { 0.0 },
                     cost_usd: 0.0016 * f64::from(running),
                     penalty_usd: 0.0,
+                    demand_vms: Some(2 + i as u32 / 6),
                     reward: 0.0,
                     target_vms: running,
                 }
@@ -490,14 +487,8 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = fixture("threshold", 2);
         let oracle = fixture("oracle", 1);
-        let mut written = load_capacity(
-            &run,
-            Some(&oracle),
-            Some((20.0, 0.5)),
-            &dir.path().join("load"),
-            Format::Both,
-        )
-        .unwrap();
+        let mut written =
+            load_capacity(&run, Some(&oracle), &dir.path().join("load"), Format::Both).unwrap();
         written.extend(
             latency(
                 std::slice::from_ref(&run),
@@ -536,17 +527,11 @@ pub(crate) mod tests {
         wild.steps[3].capacity_rps = -1e300;
         wild.steps[4].cost_usd = f64::MAX;
         wild.steps[5].time_s = 1e300;
-        load_capacity(
-            &wild,
-            None,
-            Some((20.0, 0.5)),
-            &dir.path().join("w1"),
-            Format::Png,
-        )
-        .unwrap();
+        wild.steps[6].demand_vms = Some(u32::MAX);
+        load_capacity(&wild, None, &dir.path().join("w1"), Format::Png).unwrap();
         latency(&[wild.clone()], 0.5, &dir.path().join("w2"), Format::Png).unwrap();
         cumulative(&[wild], &dir.path().join("w3"), Format::Png).unwrap();
-        load_capacity(&run, None, None, &dir.path().join("a"), Format::Png).unwrap();
+        load_capacity(&run, None, &dir.path().join("a"), Format::Png).unwrap();
         latency(&[run.clone()], f64::NAN, &dir.path().join("b"), Format::Png).unwrap();
         cumulative(&[run], &dir.path().join("c"), Format::Png).unwrap();
         latency(&[], 0.5, &dir.path().join("d"), Format::Svg).unwrap();

@@ -4,7 +4,7 @@ use std::fs;
 
 use crate::support::{column, data, qscale, read_csv, stderr_of_refusal};
 
-const STEP_COLUMNS: &str = "step,time_s,arrivals,served,dropped,backlog,vms_running,vms_booting,capacity_rps,utilization,latency_mean_s,latency_p95_s,slo_violations,cost_usd,penalty_usd,reward,target_vms";
+const STEP_COLUMNS: &str = "step,time_s,arrivals,served,dropped,backlog,vms_running,vms_booting,capacity_rps,utilization,latency_mean_s,latency_p95_s,slo_violations,cost_usd,penalty_usd,reward,target_vms,demand_vms";
 
 #[test]
 fn run_writes_steps_summary_and_config_with_the_documented_columns() {

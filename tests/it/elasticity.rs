@@ -1,5 +1,5 @@
 //! The SPEC RG elasticity columns of `summary.csv`, recomputed from the
-//! run's own `steps.csv`.
+//! run's own `steps.csv` (its `demand_vms` column checked too).
 
 use qscale::elasticity::Demand;
 
@@ -16,14 +16,15 @@ fn summary_elasticity_columns_follow_from_the_steps() {
         .success();
     let (header, steps) = read_csv(&out.join("steps.csv"));
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (arrivals, running) = (col("arrivals"), col("vms_running"));
+    let (arrivals, running, demanded) = (col("arrivals"), col("vms_running"), col("demand_vms"));
     // tests/data/tiny.toml: servers of 10 req/s, the default 0.5 s SLO,
     // one-minute steps.
     let mut demand = Demand::new(10.0, 0.5, 60.0);
     let (mut under, mut over, mut under_n, mut over_n) = (0.0, 0.0, 0, 0);
     let (mut changes, mut last): (i64, Option<(u32, u32)>) = (0, None);
     for row in &steps {
-        let d = demand.of(row[arrivals].parse().unwrap()).unwrap();
+        let d: u32 = row[demanded].parse().unwrap();
+        assert_eq!(Some(d), demand.of(row[arrivals].parse().unwrap()));
         let s: u32 = row[running].parse().unwrap();
         let (d_f, s_f) = (f64::from(d), f64::from(s));
         if d > s {
@@ -78,6 +79,11 @@ fn an_unreachable_slo_leaves_the_columns_empty() {
         .arg(&out)
         .assert()
         .success();
+    let demand = crate::support::column(&out.join("steps.csv"), "demand_vms");
+    assert!(
+        demand.iter().any(String::is_empty),
+        "a step with arrivals has no demand"
+    );
     let (header, rows) = read_csv(&out.join("summary.csv"));
     for name in [
         "underprov_accuracy_pct",

@@ -272,9 +272,29 @@ fn a_folder_missing_a_csv_or_a_column_is_refused_naming_the_file() {
 fn reproduce_quick_writes_results_with_figures_and_an_index() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("results");
+    // Two experiments, of which `--only` reruns one; the other's folder is
+    // left from an earlier run and stays in the index.
+    let experiments = dir.path().join("experiments");
+    std::fs::create_dir(&experiments).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["agent-diurnal.toml", "zz-earlier.toml"] {
+        std::fs::copy(
+            root.join("experiments/agent-diurnal.toml"),
+            experiments.join(name),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(out.join("zz-earlier")).unwrap();
+    std::fs::write(
+        out.join("zz-earlier/README.md"),
+        "# zz-earlier\n\nAn earlier run.\n\n![figures/a.png](figures/a.png)\n",
+    )
+    .unwrap();
     qscale()
         .args(["reproduce", "--quick", "--only", "agent-diurnal", "--out"])
         .arg(&out)
+        .arg("--experiments")
+        .arg(&experiments)
         .assert()
         .success();
     let exp = out.join("agent-diurnal");
@@ -298,9 +318,22 @@ fn reproduce_quick_writes_results_with_figures_and_an_index() {
     assert!(exp.join("training/seed-1/figures/policy.png").exists());
     let index = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(
-        index.contains("## agent-diurnal") && index.contains("figures/pareto-diurnal-test-2d.png"),
+        index.contains("## agent-diurnal")
+            && index.contains("](agent-diurnal/figures/pareto-diurnal-test-2d.png)"),
         "{index}"
     );
+    let own = std::fs::read_to_string(exp.join("README.md")).unwrap();
+    assert!(own.starts_with("# agent-diurnal\n"), "{own}");
+    assert!(
+        own.contains("](figures/pareto-diurnal-test-2d.png)"),
+        "{own}"
+    );
+    let earlier = index
+        .find("## zz-earlier")
+        .expect("the earlier experiment is kept");
+    assert!(index.find("## agent-diurnal").unwrap() < earlier);
+    assert!(index.contains("![zz-earlier/figures/a.png](zz-earlier/figures/a.png)"));
+    assert!(index.contains("(2 experiment(s))"), "{index}");
     // Steps are kept for the first seed only.
     assert!(exp
         .join("runs/qlearning/diurnal-test-2d/seed-1/steps.csv")
