@@ -326,6 +326,17 @@ mod tests {
         }
 
         #[test]
+        fn more_load_never_demands_fewer_vms(
+            a in 0.0f64..200_000.0,
+            b in 0.0f64..200_000.0,
+            slo_s in 0.16f64..5.0,
+        ) {
+            let mut d = Demand::new(20.0, slo_s, 60.0);
+            let (lo, hi) = (a.min(b).floor(), a.max(b).floor());
+            prop_assert!(d.of(lo).unwrap() <= d.of(hi).unwrap());
+        }
+
+        #[test]
         fn metrics_stay_in_range(
             run in prop::collection::vec((0.0f64..20_000.0, 0u32..40), 1..60),
         ) {

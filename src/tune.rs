@@ -16,7 +16,7 @@
 //! defaults on the training traces.
 //!
 //! **Runs.** The valid combinations become one zipped axis of a
-//! [`sweep`](crate::sweep) grid and go through the same cell machinery as
+//! [`crate::sweep`] grid and go through the same cell machinery as
 //! `qscale sweep` (parallel, resumable, byte-identical for any `--jobs`),
 //! with `experiment.traces` = `experiment.train_traces` and
 //! `experiment.policies` = the tuned rule. The defaults are also run on
