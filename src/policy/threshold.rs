@@ -93,21 +93,9 @@ impl Policy for ThresholdPolicy {
 mod tests {
     use super::*;
 
+    /// `vms` running at `utilization`, none booting.
     fn obs(step: u64, time_s: f64, utilization: f64, vms: u32) -> Observation {
-        Observation {
-            step,
-            time_s,
-            arrivals: 0.0,
-            arrival_rps: 0.0,
-            utilization,
-            vms_serving: vms,
-            vms_running: vms,
-            vms_booting: 0,
-            latency_mean_s: None,
-            backlog: 0.0,
-            slo_violations: 0.0,
-            dropped: 0.0,
-        }
+        crate::policy::test_support::obs(step, time_s, utilization, vms, 0)
     }
 
     fn rule(periods: u32) -> ThresholdPolicy {
