@@ -67,7 +67,7 @@ fn an_unreachable_slo_leaves_the_columns_empty() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     // e^{−10·0.2} = 0.135: the service time alone misses a 0.2 s p95.
-    qscale()
+    let said = qscale()
         .args([
             "run",
             "--config",
@@ -79,6 +79,8 @@ fn an_unreachable_slo_leaves_the_columns_empty() {
         .arg(&out)
         .assert()
         .success();
+    let said = String::from_utf8_lossy(&said.get_output().stdout).into_owned();
+    assert!(said.contains("elasticity metrics undefined"), "{said}");
     let demand = crate::support::column(&out.join("steps.csv"), "demand_vms");
     assert!(
         demand.iter().any(String::is_empty),
