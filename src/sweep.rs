@@ -608,6 +608,25 @@ const AGGREGATE_COLUMNS: &[&str] = &[
     "regret_mean",
 ];
 
+/// The columns of a `summary.csv` row, as [`SummaryRow`] writes them.
+fn summary_columns() -> Result<csv::StringRecord> {
+    let example = crate::metrics::Totals::new(60.0).summary("", "", 0);
+    let bytes = to_csv(&[example])?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    Ok(reader.headers()?.clone())
+}
+
+/// The fields of `row` as `summary.csv` writes them.
+fn summary_fields(row: &SummaryRow) -> Result<csv::StringRecord> {
+    let bytes = to_csv(std::slice::from_ref(row))?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let fields = reader
+        .records()
+        .next()
+        .context("a serialized summary row has no record")??;
+    Ok(fields)
+}
+
 /// `aggregate.csv` and `best.md`.
 fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Config) -> Result<()> {
     let keys = grid.keys();
@@ -653,7 +672,9 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
                 .map_err(|e| corrupt(format!("header: {e}")))?
                 .clone();
             if !header_done {
-                summary.write_record(param_cols.iter().map(String::as_str).chain(header.iter()))?;
+                let columns = summary_columns()?;
+                summary
+                    .write_record(param_cols.iter().map(String::as_str).chain(columns.iter()))?;
                 header_done = true;
             }
             let mut rows = Vec::new();
@@ -664,7 +685,10 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
                     let at = record.position().map_or(0, csv::Position::line);
                     corrupt(format!("line {at}: {e}"))
                 })?;
-                summary.write_record(params.iter().map(String::as_str).chain(record.iter()))?;
+                // Written anew from the row, so a cell from a version with
+                // fewer columns still fits the header (its new ones empty).
+                let fields = summary_fields(&row)?;
+                summary.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
                 rows.push(row);
             }
             if rows.is_empty() {

@@ -211,3 +211,42 @@ fn a_killed_sweep_resumes_without_rerunning_finished_cells() {
         .count();
     assert_eq!(leftovers, 0, "temporary cell folders are cleaned up");
 }
+
+#[test]
+fn a_cell_written_before_the_elasticity_columns_still_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s");
+    sweep(&out, &[]);
+    let (full_header, _) = read_csv(&out.join("summary.csv"));
+    // Rewrite one cell as a version without the five elasticity columns
+    // wrote it.
+    let cell = fs::read_dir(out.join("cells"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("seed-1/summary.csv");
+    let (header, rows) = read_csv(&cell);
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !header[i].contains("prov_") && header[i] != "jitter_per_h")
+        .collect();
+    assert_eq!(keep.len(), header.len() - 5);
+    let line = |r: &[String]| {
+        keep.iter()
+            .map(|&i| r[i].as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    fs::write(&cell, format!("{}\n{}\n", line(&header), line(&rows[0]))).unwrap();
+    // Every cell is done: the rerun only merges.
+    sweep(&out, &[]);
+    let (merged_header, merged) = read_csv(&out.join("summary.csv"));
+    assert_eq!(merged_header, full_header);
+    assert!(merged.iter().all(|r| r.len() == merged_header.len()));
+    let theta = merged_header
+        .iter()
+        .position(|h| h == "underprov_accuracy_pct")
+        .unwrap();
+    assert_eq!(merged.iter().filter(|r| r[theta].is_empty()).count(), 1);
+}
