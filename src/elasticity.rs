@@ -24,10 +24,13 @@
 //! **Demand and supply in this model.** The supply `s_t` is the VMs
 //! running (serving) in step `t`: booting VMs are paid for but serve
 //! nothing. The demand `d_t` is the fewest VMs that would serve the step's
-//! arrivals, as the M/M/c queue of the model at rate `λ_t = arrivals/Δt`,
-//! with a 95th-percentile response time within `cloud.slo_s`, i.e. with
-//! `P(T > slo_s) ≤ 0.05`; no VM when nothing arrives. It depends on the
-//! load alone, never on the backlog a policy left behind. As `c` grows the
+//! arrivals, as the M/M/c queue of the model at the step's expected rate
+//! `λ_t = A_t/Δt` (the workload's count, before Poisson noise), with a
+//! 95th-percentile response time within `cloud.slo_s`, i.e. with
+//! `P(T > slo_s) ≤ 0.05`; no VM when nothing is expected. It depends on
+//! the workload alone: not on the seed's noise (which would make the
+//! demand, and so the jitter, flicker from step to step), nor on the
+//! backlog a policy left behind. As `c` grows the
 //! tail falls towards `e^{−μ·slo_s}` (the service time alone), so when
 //! `μ·slo_s ≤ ln 20 ≈ 3.0` no fleet meets the objective and the metrics
 //! are undefined (empty in `summary.csv`).
@@ -155,10 +158,14 @@ impl Demand {
     }
 }
 
-/// Sets each step's `demand_vms` from its arrivals.
-pub fn fill_demand(steps: &mut [StepInfo], demand: &mut Demand) {
+/// Sets each step's `demand_vms` from the expected arrivals of its step,
+/// `expected[step.step]` (the workload's counts, before any noise).
+pub fn fill_demand(steps: &mut [StepInfo], expected: &[f64], demand: &mut Demand) {
     for step in steps {
-        step.demand_vms = demand.of(step.arrivals);
+        step.demand_vms = usize::try_from(step.step)
+            .ok()
+            .and_then(|k| expected.get(k))
+            .and_then(|&a| demand.of(a));
     }
 }
 
@@ -217,6 +224,35 @@ mod tests {
         }
     }
 
+    /// Numbers the steps and fills their demand with their own arrivals
+    /// as the expected counts (a run without noise).
+    fn fill(steps: &mut [StepInfo], demand: &mut Demand) {
+        for (k, s) in steps.iter_mut().enumerate() {
+            s.step = k as u64;
+        }
+        let expected: Vec<f64> = steps.iter().map(|s| s.arrivals).collect();
+        fill_demand(steps, &expected, demand);
+    }
+
+    #[test]
+    fn demand_follows_the_expected_counts_not_the_noise() {
+        let mut d = Demand::new(20.0, 0.5, 60.0);
+        // Drawn arrivals around 6000 a minute; the expected count is 6000.
+        let mut steps = [step(5890.0, 6), step(6120.0, 6), step(6010.0, 6)];
+        for (k, s) in steps.iter_mut().enumerate() {
+            s.step = k as u64;
+        }
+        fill_demand(&mut steps, &[6000.0; 3], &mut d);
+        assert_eq!(steps.map(|s| s.demand_vms), [Some(6); 3]);
+        // A step past the expected counts has no demand.
+        let mut late = [StepInfo {
+            step: 3,
+            ..step(6000.0, 6)
+        }];
+        fill_demand(&mut late, &[6000.0; 3], &mut d);
+        assert_eq!(late[0].demand_vms, None);
+    }
+
     /// The fewest servers meeting the objective, by `Mmc::new` one fleet
     /// size at a time (an independent path through the queueing code).
     fn demand_by_brute_force(arrival_rps: f64, mu: f64, slo_s: f64) -> u32 {
@@ -254,7 +290,7 @@ mod tests {
         assert_eq!(never.of(0.0), Some(0));
         assert_eq!(never.of(10.0), None);
         let mut steps = [step(10.0, 3)];
-        fill_demand(&mut steps, &mut never);
+        fill(&mut steps, &mut never);
         assert_eq!(steps[0].demand_vms, None);
         assert_eq!(measure(&steps, 60.0), None);
         assert_eq!(measure(&[], 60.0), None);
@@ -267,7 +303,7 @@ mod tests {
             .iter()
             .map(|&a| step(a, d.of(a).unwrap()))
             .collect();
-        fill_demand(&mut steps, &mut d);
+        fill(&mut steps, &mut d);
         let e = measure(&steps, 60.0).unwrap();
         assert_eq!(e.underprov_accuracy_pct, 0.0);
         assert_eq!(e.overprov_accuracy_pct, 0.0);
@@ -287,7 +323,7 @@ mod tests {
             step(0.0, 2),
             step(6000.0, 9),
         ];
-        fill_demand(&mut steps, &mut d);
+        fill(&mut steps, &mut d);
         assert_eq!(
             steps.map(|s| s.demand_vms),
             [Some(6), Some(6), Some(0), Some(6)]
@@ -331,7 +367,8 @@ mod tests {
             b in 0.0f64..200_000.0,
             slo_s in 0.16f64..5.0,
         ) {
-            let mut d = Demand::new(20.0, slo_s, 60.0);
+            // One-second steps: loads up to 10,000, past the truncated start.
+            let mut d = Demand::new(20.0, slo_s, 1.0);
             let (lo, hi) = (a.min(b).floor(), a.max(b).floor());
             prop_assert!(d.of(lo).unwrap() <= d.of(hi).unwrap());
         }
@@ -342,7 +379,7 @@ mod tests {
         ) {
             let mut d = Demand::new(20.0, 0.5, 60.0);
             let mut steps: Vec<StepInfo> = run.iter().map(|&(a, s)| step(a.floor(), s)).collect();
-            fill_demand(&mut steps, &mut d);
+            fill(&mut steps, &mut d);
             let e = measure(&steps, 60.0).unwrap();
             prop_assert!(e.underprov_accuracy_pct >= 0.0 && e.underprov_accuracy_pct <= 100.0);
             prop_assert!(e.overprov_accuracy_pct >= 0.0);

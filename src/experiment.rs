@@ -181,7 +181,7 @@ pub fn run_with<P: Policy + ?Sized>(
         config.cloud.slo_s,
         workload.step_s,
     );
-    elasticity::fill_demand(&mut steps, &mut demand);
+    elasticity::fill_demand(&mut steps, &workload.arrivals, &mut demand);
     let elasticity = elasticity::measure(&steps, workload.step_s);
     RunRecord {
         summary: totals

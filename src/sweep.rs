@@ -585,7 +585,6 @@ fn run_cell(
     finish().inspect_err(|_| crate::output::discard_temp(&tmp))
 }
 
-/// Reads every cell of the grid from `out` and writes `summary.csv`,
 /// The columns of `aggregate.csv` after the `param_` ones: those of
 /// [`compare`]'s aggregate, in its order.
 const AGGREGATE_COLUMNS: &[&str] = &[
@@ -627,6 +626,7 @@ fn summary_fields(row: &SummaryRow) -> Result<csv::StringRecord> {
     Ok(fields)
 }
 
+/// Reads every cell of the grid from `out` and writes `summary.csv`,
 /// `aggregate.csv` and `best.md`.
 fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Config) -> Result<()> {
     let keys = grid.keys();

@@ -223,20 +223,31 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
 /// `DIR/README.md` of one experiment: what it is, its summary table and
 /// its figures (linked relative to `dir`).
 fn experiment_readme(r: &Reproduced, dir: &Path) -> String {
+    let summary = r
+        .summary
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok());
     let mut out = format!("# {}\n\n", r.stem);
-    if !r.description.is_empty() {
+    // A summary table starts with the description itself.
+    let described = summary
+        .as_deref()
+        .is_some_and(|s| s.starts_with(r.description.as_str()));
+    if !r.description.is_empty() && !described {
         out.push_str(&format!("{}\n\n", r.description));
     }
     out.push_str(&format!(
         "A {} from `experiments/{}.toml`.\n\n",
         r.kind, r.stem
     ));
-    if let Some(summary) = r
-        .summary
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-    {
-        out.push_str(&summary);
+    if let Some(summary) = summary {
+        // Its headings go under this README's title.
+        for line in summary.lines() {
+            if line.starts_with('#') {
+                out.push('#');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
         out.push('\n');
     }
     for fig in r
@@ -251,7 +262,7 @@ fn experiment_readme(r: &Reproduced, dir: &Path) -> String {
 }
 
 /// results/README.md: the README of every experiment whose folder holds
-/// one, in experiment order, its title one level down and figure links
+/// one, in experiment order, its headings one level down and figure links
 /// from `root`.
 fn results_index(root: &Path, stems: &[String], quick: bool) -> String {
     let mut sections = Vec::new();
@@ -261,9 +272,9 @@ fn results_index(root: &Path, stems: &[String], quick: bool) -> String {
             continue;
         };
         let mut section = String::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = if let Some(heading) = line.strip_prefix("# ").filter(|_| i == 0) {
-                format!("## {heading}")
+        for line in text.lines() {
+            let line = if line.starts_with('#') {
+                format!("#{line}")
             } else if line.starts_with("![") {
                 line.replacen("![", &format!("![{stem}/"), 1).replacen(
                     "](",

@@ -125,7 +125,11 @@ impl Figure for LoadFigure<'_> {
             })
         });
         let demand = self.demand.as_ref().map(|d| {
-            let points: Vec<(f64, f64)> = run.times(unit).zip(d.iter().copied()).collect();
+            let points: Vec<(f64, f64)> = run
+                .times(unit)
+                .zip(d.iter().copied())
+                .filter(|(x, _)| x.is_finite())
+                .collect();
             stairs(&points, run.step_s / unit.seconds)
         });
         let y = padded(

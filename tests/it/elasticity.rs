@@ -16,15 +16,21 @@ fn summary_elasticity_columns_follow_from_the_steps() {
         .success();
     let (header, steps) = read_csv(&out.join("steps.csv"));
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (arrivals, running, demanded) = (col("arrivals"), col("vms_running"), col("demand_vms"));
+    let (running, demanded) = (col("vms_running"), col("demand_vms"));
+    // The demand follows the trace's counts (one-minute rows, as the
+    // steps), not the run's Poisson draws.
+    let expected = crate::support::column(std::path::Path::new("tests/data/tiny.csv"), "requests");
+    assert_eq!(expected.len(), steps.len());
+    let drawn = col("arrivals");
+    assert!(steps.iter().zip(&expected).any(|(r, e)| r[drawn] != *e));
     // tests/data/tiny.toml: servers of 10 req/s, the default 0.5 s SLO,
     // one-minute steps.
     let mut demand = Demand::new(10.0, 0.5, 60.0);
     let (mut under, mut over, mut under_n, mut over_n) = (0.0, 0.0, 0, 0);
     let (mut changes, mut last): (i64, Option<(u32, u32)>) = (0, None);
-    for row in &steps {
+    for (row, expected) in steps.iter().zip(&expected) {
         let d: u32 = row[demanded].parse().unwrap();
-        assert_eq!(Some(d), demand.of(row[arrivals].parse().unwrap()));
+        assert_eq!(Some(d), demand.of(expected.parse().unwrap()));
         let s: u32 = row[running].parse().unwrap();
         let (d_f, s_f) = (f64::from(d), f64::from(s));
         if d > s {
