@@ -228,10 +228,10 @@ fn experiment_readme(r: &Reproduced, dir: &Path) -> String {
         .as_ref()
         .and_then(|p| std::fs::read_to_string(p).ok());
     let mut out = format!("# {}\n\n", r.stem);
-    // A summary table starts with the description itself.
+    // Summary tables carry the description themselves.
     let described = summary
         .as_deref()
-        .is_some_and(|s| s.starts_with(r.description.as_str()));
+        .is_some_and(|s| s.contains(r.description.as_str()));
     if !r.description.is_empty() && !described {
         out.push_str(&format!("{}\n\n", r.description));
     }
