@@ -280,6 +280,43 @@ mod tests {
     }
 
     #[test]
+    fn the_truncated_start_finds_what_the_full_recurrence_finds() {
+        // The same search with Erlang B carried from one server.
+        fn full(arrival_rps: f64, mu: f64, slo: &TailPoint) -> u32 {
+            let a = arrival_rps / mu;
+            let (mut blocking, mut k) = (1.0_f64, 0.0_f64);
+            loop {
+                k += 1.0;
+                let scaled = a * blocking;
+                blocking = scaled / (k + scaled);
+                if k <= a {
+                    continue;
+                }
+                let wait_probability = (k * blocking / ((k - a) + a * blocking)).clamp(0.0, 1.0);
+                let queue = Mmc {
+                    servers: k as u32,
+                    arrival_rps,
+                    service_rps: mu,
+                    wait_probability,
+                };
+                if queue.response_tail_at(slo) <= 0.05 {
+                    return queue.servers;
+                }
+            }
+        }
+        for mu_slo in [3.01, 3.2, 10.0] {
+            let (mu, slo_s) = (20.0, mu_slo / 20.0);
+            let mut demand = Demand::new(mu, slo_s, 1.0);
+            let slo = TailPoint::new(mu, slo_s);
+            // Loads from 150 to about 900,000 Erlangs.
+            for i in 0..30 {
+                let rps = mu * 150.0 * 1.35f64.powi(i);
+                assert_eq!(demand.of(rps), Some(full(rps, mu, &slo)), "load {rps}/s");
+            }
+        }
+    }
+
+    #[test]
     fn nothing_arriving_demands_no_vm_and_an_unreachable_slo_none() {
         let mut d = Demand::new(20.0, 0.5, 60.0);
         assert_eq!(d.of(0.0), Some(0));
