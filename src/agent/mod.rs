@@ -259,44 +259,49 @@ fn argmax(row: &[f64]) -> usize {
 /// if they cannot keep up, the excess dropped and all served late), valued
 /// as if it recurred forever: Q(s, a) = −cost / (1 − γ).
 fn model_prior(config: &Config, disc: &Discretiser) -> QTable {
-    let a = &config.agent;
-    let c = &config.cloud;
-    let step_s = f64::from(config.workload.step_s);
-    let mut q = QTable::new(disc.n_states(), a.actions.len(), 0.0);
-    let horizon = 1.0 / (1.0 - a.gamma);
+    let n_actions = config.agent.actions.len();
+    let mut q = QTable::new(disc.n_states(), n_actions, 0.0);
     let strides = disc.strides();
     for s in 0..disc.n_states() {
-        let [util, vms, trend, booting, hour] = disc.decode(s);
+        let [_, _, trend, _, hour] = disc.decode(s);
         // The trend and hour buckets do not enter the prior: copy the row
         // of the same state with both at 0 (a lower index, already done).
-        if trend != 0 || hour != 0 {
-            let done = s - trend * strides[2] - hour * strides[4];
-            for j in 0..a.actions.len() {
-                *q.get_mut(s, j) = q.get(done, j);
-            }
-            continue;
-        }
-        let total = disc.vms_representative(vms);
-        let serving = total.saturating_sub(disc.booting_lower(booting)).max(1);
-        let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
-        for (j, &change) in a.actions.iter().enumerate() {
-            let next = (i64::from(total) + i64::from(change))
-                .clamp(i64::from(c.min_vms), i64::from(c.max_vms)) as u32;
-            // Steady state with `next` VMs: M/M/c when stable; otherwise
-            // the excess is eventually dropped and everything served is late.
-            let arrivals = rate * step_s;
-            let capacity = f64::from(next) * c.vm_capacity_rps * step_s;
-            let (violations, dropped) = match Mmc::new(next, rate, c.vm_capacity_rps) {
-                Some(queue) => (arrivals * queue.response_tail(c.slo_s), 0.0),
-                None => (capacity.min(arrivals), (arrivals - capacity).max(0.0)),
+        let from = s - trend * strides[2] - hour * strides[4];
+        for j in 0..n_actions {
+            *q.get_mut(s, j) = if from == s {
+                prior_value(config, disc, s, j)
+            } else {
+                q.get(from, j)
             };
-            let cost = f64::from(next) * c.price_per_hour * step_s / 3600.0
-                + config.reward.penalty_per_violation * violations
-                + config.reward.penalty_per_drop * dropped;
-            *q.get_mut(s, j) = -cost * horizon;
         }
     }
     q
+}
+
+/// The prior of action `j` in state `s`: −(steady-state step cost of the
+/// VM count it leads to) / (1 − γ).
+fn prior_value(config: &Config, disc: &Discretiser, s: usize, j: usize) -> f64 {
+    let c = &config.cloud;
+    let step_s = f64::from(config.workload.step_s);
+    let [util, vms, _, booting, _] = disc.decode(s);
+    let total = disc.vms_representative(vms);
+    let serving = total.saturating_sub(disc.booting_lower(booting)).max(1);
+    let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
+    let next = (i64::from(total) + i64::from(config.agent.actions[j]))
+        .clamp(i64::from(c.min_vms), i64::from(c.max_vms)) as u32;
+    // Steady state with `next` VMs: M/M/c when stable; otherwise the
+    // excess is eventually dropped and everything served is late.
+    let arrivals = rate * step_s;
+    let capacity = f64::from(next) * c.vm_capacity_rps * step_s;
+    let (violations, dropped) = match Mmc::new(next, rate, c.vm_capacity_rps) {
+        Some(queue) => (arrivals * queue.response_tail(c.slo_s), 0.0),
+        None => (capacity.min(arrivals), (arrivals - capacity).max(0.0)),
+    };
+    let cost = f64::from(next) * c.price_per_hour * step_s / 3600.0
+        + config.reward.penalty_per_violation * violations
+        + config.reward.penalty_per_drop * dropped;
+    let horizon = 1.0 / (1.0 - config.agent.gamma);
+    -cost * horizon
 }
 
 impl Policy for QAgent {
@@ -493,30 +498,11 @@ mod tests {
         config.cloud.max_vms = 9;
         let disc = Discretiser::new(&config);
         let q = model_prior(&config, &disc);
-        let (a, c) = (&config.agent, &config.cloud);
-        let step_s = f64::from(config.workload.step_s);
-        let horizon = 1.0 / (1.0 - a.gamma);
         for s in 0..disc.n_states() {
-            let [util, vms, _, booting, _] = disc.decode(s);
-            let total = disc.vms_representative(vms);
-            let serving = total.saturating_sub(disc.booting_lower(booting)).max(1);
-            let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
-            for (j, &change) in a.actions.iter().enumerate() {
-                let next = (i64::from(total) + i64::from(change))
-                    .clamp(i64::from(c.min_vms), i64::from(c.max_vms))
-                    as u32;
-                let arrivals = rate * step_s;
-                let capacity = f64::from(next) * c.vm_capacity_rps * step_s;
-                let (violations, dropped) = match Mmc::new(next, rate, c.vm_capacity_rps) {
-                    Some(queue) => (arrivals * queue.response_tail(c.slo_s), 0.0),
-                    None => (capacity.min(arrivals), (arrivals - capacity).max(0.0)),
-                };
-                let cost = f64::from(next) * c.price_per_hour * step_s / 3600.0
-                    + config.reward.penalty_per_violation * violations
-                    + config.reward.penalty_per_drop * dropped;
+            for j in 0..config.agent.actions.len() {
                 assert_eq!(
                     q.get(s, j).to_bits(),
-                    (-cost * horizon).to_bits(),
+                    prior_value(&config, &disc, s, j).to_bits(),
                     "state {s}"
                 );
             }

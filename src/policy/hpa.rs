@@ -254,7 +254,8 @@ pub fn replica_count(
         if tol.is_within(ratio) {
             return Some(current);
         }
-        return Some(to_replicas((ratio * ready as f64).ceil()));
+        // `as` saturates (NaN and negatives to 0).
+        return Some((ratio * ready as f64).ceil() as u32);
     }
     let mut samples = ready;
     let missing = i64::from(pods.missing);
@@ -284,22 +285,11 @@ pub fn replica_count(
     {
         return Some(current);
     }
-    let proposed = to_replicas((new_ratio * samples as f64).ceil());
+    let proposed = (new_ratio * samples as f64).ceil() as u32;
     if (new_ratio < 1.0 && proposed > current) || (new_ratio > 1.0 && proposed < current) {
         return Some(current);
     }
     Some(proposed)
-}
-
-/// A non-negative float replica count as `u32`, saturating.
-fn to_replicas(x: f64) -> u32 {
-    if x.is_nan() || x <= 0.0 {
-        0
-    } else if x >= f64::from(u32::MAX) {
-        u32::MAX
-    } else {
-        x as u32
-    }
 }
 
 /// The rules of one direction (`behavior.scaleUp` or `.scaleDown`).

@@ -63,24 +63,15 @@ const ROUNDING_SLACK: f64 = 1e-9;
 /// The capacity a scale-out asks for: `⌈C · m / t⌉`.
 pub fn scale_out_capacity(capacity: u32, metric: f64, target: f64) -> u32 {
     let x = f64::from(capacity) * metric / target;
-    to_count((x - ROUNDING_SLACK).ceil())
+    // `as` saturates (NaN and negatives to 0).
+    (x - ROUNDING_SLACK).ceil() as u32
 }
 
 /// The capacity after a scale-in: `C − ⌊C − C · m / t⌋`.
 pub fn scale_in_capacity(capacity: u32, metric: f64, target: f64) -> u32 {
     let c = f64::from(capacity);
-    let remove = to_count((c - c * metric / target + ROUNDING_SLACK).floor());
+    let remove = (c - c * metric / target + ROUNDING_SLACK).floor() as u32;
     capacity.saturating_sub(remove)
-}
-
-fn to_count(x: f64) -> u32 {
-    if x.is_nan() || x <= 0.0 {
-        0
-    } else if x >= f64::from(u32::MAX) {
-        u32::MAX
-    } else {
-        x as u32
-    }
 }
 
 /// One-minute data points built from steps of any length.

@@ -296,18 +296,22 @@ fn ulp(x: f64) -> f64 {
     }
 }
 
+/// A trace named `t` from time 0, for tests.
+#[cfg(test)]
+pub(crate) fn test_trace(requests: Vec<f64>, interval_s: f64) -> Trace {
+    Trace {
+        name: "t".into(),
+        start_s: 0.0,
+        interval_s,
+        requests,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn trace(requests: Vec<f64>, interval_s: f64) -> Trace {
-        Trace {
-            name: "t".into(),
-            start_s: 0.0,
-            interval_s,
-            requests,
-        }
-    }
+    use test_trace as trace;
 
     #[test]
     fn duration_is_rows_times_interval() {

@@ -126,14 +126,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn trace(requests: Vec<f64>, interval_s: f64) -> Trace {
-        Trace {
-            name: "t".into(),
-            start_s: 0.0,
-            interval_s,
-            requests,
-        }
-    }
+    use crate::trace::test_trace as trace;
 
     #[test]
     fn a_small_trace_has_hand_computed_statistics() {

@@ -180,12 +180,7 @@ mod tests {
     use std::io::Read;
     use std::path::PathBuf;
 
-    fn input(name: &str, text: &str) -> (PathBuf, Box<dyn Read>) {
-        (
-            PathBuf::from(name),
-            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
-        )
-    }
+    use crate::trace::import::test_input as input;
 
     /// A day table in Azure's layout with `minutes` minute columns.
     fn azure_table(minutes: u32, rows: &[(&str, &str, Vec<u32>)]) -> String {

@@ -994,6 +994,15 @@ pub(crate) fn parse_count(field: &[u8]) -> Option<f64> {
     (value.is_finite() && (0.0..=crate::trace::MAX_REQUESTS).contains(&value)).then_some(value)
 }
 
+/// An in-memory input file named `name` holding `text`, for tests.
+#[cfg(test)]
+pub(crate) fn test_input(name: &str, text: &str) -> (PathBuf, Box<dyn Read>) {
+    (
+        PathBuf::from(name),
+        Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

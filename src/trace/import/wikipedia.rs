@@ -116,12 +116,7 @@ mod tests {
     use std::io::Read;
     use std::path::PathBuf;
 
-    fn input(name: &str, text: &str) -> (PathBuf, Box<dyn Read>) {
-        (
-            PathBuf::from(name),
-            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
-        )
-    }
+    use crate::trace::import::test_input as input;
 
     #[test]
     fn the_hour_comes_from_the_file_name_with_each_datasets_convention() {
