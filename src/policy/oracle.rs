@@ -569,13 +569,18 @@ mod tests {
 
     /// Every target sequence, by exhaustive enumeration: the best score.
     fn exhaustive_best(inst: &Instance) -> (f64, Vec<u32>) {
-        let c = &inst.config.cloud;
         let w = workload(inst.arrivals.clone(), 60.0);
+        exhaustive_search(inst, &w, 1)
+    }
+
+    /// Every target sequence of `inst` on `w` with noise seed `seed`: the
+    /// best score and its plan (the first found among equals).
+    fn exhaustive_search(inst: &Instance, w: &Arc<Workload>, seed: u64) -> (f64, Vec<u32>) {
+        let c = &inst.config.cloud;
         let counts: Vec<u32> = (c.min_vms..=c.max_vms).collect();
         let steps = inst.arrivals.len();
-        let total = counts.len().pow(steps as u32);
         let mut best = (f64::INFINITY, Vec::new());
-        for code in 0..total {
+        for code in 0..counts.len().pow(steps as u32) {
             let mut rest = code;
             let plan: Vec<u32> = (0..steps)
                 .map(|_| {
@@ -584,7 +589,7 @@ mod tests {
                     v
                 })
                 .collect();
-            let s = score(&inst.config, &mut Script(plan.clone()), &w, 1);
+            let s = score(&inst.config, &mut Script(plan.clone()), w, seed);
             if s < best.0 {
                 best = (s, plan);
             }
@@ -813,26 +818,6 @@ mod tests {
         }
     }
 
-    /// All target sequences of `inst` (noise seed `seed`): the best score.
-    fn exhaustive_score(inst: &Instance, w: &Arc<Workload>, seed: u64) -> f64 {
-        let c = &inst.config.cloud;
-        let counts: Vec<u32> = (c.min_vms..=c.max_vms).collect();
-        let steps = inst.arrivals.len();
-        let mut best = f64::INFINITY;
-        for code in 0..counts.len().pow(steps as u32) {
-            let mut rest = code;
-            let plan: Vec<u32> = (0..steps)
-                .map(|_| {
-                    let v = counts[rest % counts.len()];
-                    rest /= counts.len();
-                    v
-                })
-                .collect();
-            best = best.min(score(&inst.config, &mut Script(plan), w, seed));
-        }
-        best
-    }
-
     /// Outside the exact class the oracle is a heuristic; this measures
     /// how often it loses, on 400 random instances (a quarter of them tiny
     /// enough for exhaustive search). Measured: the threshold rule or one
@@ -869,7 +854,7 @@ mod tests {
                 losses += 1;
             }
             if tiny {
-                let optimum = exhaustive_score(&inst, &w, case);
+                let optimum = exhaustive_search(&inst, &w, case).0;
                 let gap = (got - optimum) / optimum;
                 assert!(gap >= -1e-9, "case {case}: below the exhaustive optimum");
                 tiny_cases += 1;

@@ -54,17 +54,7 @@ fn assert_sane(c: &Config, workload: &Workload, record: &RunRecord) {
     assert_eq!(record.steps.len(), workload.len(), "{who}");
     let mut cost = 0.0;
     for step in &record.steps {
-        for (name, v) in [
-            ("arrivals", step.arrivals),
-            ("served", step.served),
-            ("dropped", step.dropped),
-            ("backlog", step.backlog),
-            ("capacity_rps", step.capacity_rps),
-            ("utilization", step.utilization),
-            ("slo_violations", step.slo_violations),
-            ("cost_usd", step.cost_usd),
-            ("penalty_usd", step.penalty_usd),
-        ] {
+        for (name, v) in crate::support::counts_and_charges(step) {
             assert!(
                 v.is_finite() && v >= 0.0,
                 "{who}, step {}: {name} = {v}",

@@ -453,17 +453,7 @@ fn check_simulation(config: &Config, trace: &Trace, seed: u64) -> Result<(), Tes
         let (lo, hi) = (c.cloud.min_vms, c.cloud.max_vms);
         let mut cost = 0.0;
         for step in &record.steps {
-            for (name, v) in [
-                ("arrivals", step.arrivals),
-                ("served", step.served),
-                ("dropped", step.dropped),
-                ("backlog", step.backlog),
-                ("capacity_rps", step.capacity_rps),
-                ("utilization", step.utilization),
-                ("slo_violations", step.slo_violations),
-                ("cost_usd", step.cost_usd),
-                ("penalty_usd", step.penalty_usd),
-            ] {
+            for (name, v) in crate::support::counts_and_charges(step) {
                 prop_assert!(v.is_finite() && v >= 0.0, "{kind}: {name} = {v}");
             }
             prop_assert!(step.reward.is_finite() && step.reward <= 0.0);

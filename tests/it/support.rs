@@ -65,3 +65,19 @@ pub fn same_files(a: &Path, b: &Path, files: &[&str]) {
         );
     }
 }
+
+/// The fields of a step that are counts, rates or charges: each must be
+/// finite and non-negative.
+pub fn counts_and_charges(step: &qscale::cloud::StepInfo) -> [(&'static str, f64); 9] {
+    [
+        ("arrivals", step.arrivals),
+        ("served", step.served),
+        ("dropped", step.dropped),
+        ("backlog", step.backlog),
+        ("capacity_rps", step.capacity_rps),
+        ("utilization", step.utilization),
+        ("slo_violations", step.slo_violations),
+        ("cost_usd", step.cost_usd),
+        ("penalty_usd", step.penalty_usd),
+    ]
+}
