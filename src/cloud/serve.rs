@@ -124,9 +124,9 @@ pub(crate) struct StableMemo {
     /// Per fleet size `c` (at `c − 1`): `!tail.to_bits()` per count; 0 =
     /// not computed yet (no tail in [0, 1] has every bit set).
     tails: Vec<Option<Box<[u64]>>>,
-    /// Per fleet size: Erlang C bits per count (only with `waits_kept`).
+    /// Per fleet size: Erlang C bits per count; empty when the memo does
+    /// not keep Erlang C.
     waits: Vec<Option<Box<[u64]>>>,
-    waits_kept: bool,
 }
 
 /// Most bytes of spare columns a thread keeps.
@@ -199,7 +199,6 @@ impl StableMemo {
             } else {
                 Vec::new()
             },
-            waits_kept: waits,
         })
     }
 
@@ -250,13 +249,11 @@ impl StableMemo {
         if bits == 0 {
             return None;
         }
-        let wait = if self.waits_kept {
-            self.waits[col]
-                .as_ref()
-                .map_or(f64::NAN, |w| f64::from_bits(w[count]))
-        } else {
-            f64::NAN
-        };
+        let wait = self
+            .waits
+            .get(col)
+            .and_then(Option::as_ref)
+            .map_or(f64::NAN, |w| f64::from_bits(w[count]));
         Some((f64::from_bits(!bits), wait))
     }
 
@@ -267,8 +264,8 @@ impl StableMemo {
         }
         let counts = self.counts;
         self.tails[col].get_or_insert_with(|| new_column(counts))[count] = !tail.to_bits();
-        if self.waits_kept {
-            self.waits[col].get_or_insert_with(|| new_column(counts))[count] = wait.to_bits();
+        if let Some(column) = self.waits.get_mut(col) {
+            column.get_or_insert_with(|| new_column(counts))[count] = wait.to_bits();
         }
     }
 }
@@ -292,7 +289,7 @@ impl<const DETAIL: bool> StableQueues for Memoised<'_, DETAIL> {
             service_rps: mu,
             wait_probability,
         };
-        let usable = !DETAIL || self.memo.waits_kept;
+        let usable = !DETAIL || !self.memo.waits.is_empty();
         let slot = self.memo.count_of(arrivals).zip(self.memo.column(servers));
         let Some((count, col)) = slot.filter(|_| usable) else {
             let q = queue(erlang_c(servers, offered_load));
