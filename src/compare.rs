@@ -371,9 +371,6 @@ mod tests {
 
     fn row(policy: &str, seed: u64, score: f64) -> SummaryRow {
         SummaryRow {
-            policy: policy.into(),
-            trace: "t".into(),
-            seed,
             cost_usd: score / 2.0,
             penalty_usd: score / 2.0,
             score_usd: score,
@@ -381,19 +378,15 @@ mod tests {
             served: 100.0,
             violations: score,
             violation_rate: score / 100.0,
-            drops: 0.0,
-            final_backlog: 0.0,
             mean_vms: 2.0,
             max_vms: 3,
             vm_hours: 1.0,
             scaling_actions: 0,
-            steps: 10,
-            underprov_accuracy_pct: None,
-            overprov_accuracy_pct: None,
-            underprov_timeshare_pct: None,
-            overprov_timeshare_pct: None,
-            jitter_per_h: None,
-            regret_usd: None,
+            ..crate::metrics::Totals {
+                steps: 10,
+                ..crate::metrics::Totals::new(60.0)
+            }
+            .summary(policy, "t", seed)
         }
     }
 

@@ -223,9 +223,6 @@ mod tests {
 
     fn row(policy: &str, seed: u64, cost: f64, rate: f64) -> SummaryRecord {
         SummaryRecord {
-            policy: policy.into(),
-            trace: "tiny".into(),
-            seed,
             cost_usd: cost,
             penalty_usd: 0.0,
             score_usd: cost,
@@ -233,19 +230,15 @@ mod tests {
             served: 1000.0,
             violations: rate * 1000.0,
             violation_rate: rate,
-            drops: 0.0,
-            final_backlog: 0.0,
             mean_vms: 3.0,
             max_vms: 4,
             vm_hours: 1.0,
             scaling_actions: 2,
-            steps: 30,
-            underprov_accuracy_pct: None,
-            overprov_accuracy_pct: None,
-            underprov_timeshare_pct: None,
-            overprov_timeshare_pct: None,
-            jitter_per_h: None,
-            regret_usd: None,
+            ..crate::metrics::Totals {
+                steps: 30,
+                ..crate::metrics::Totals::new(60.0)
+            }
+            .summary(policy, "tiny", seed)
         }
     }
 
