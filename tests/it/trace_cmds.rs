@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use crate::support::{column, data, qscale, read_csv};
+use crate::support::{column, data, qscale, read_csv, stderr_of_refusal};
 
 /// Runs `trace import` with `args` (inputs and flags, without --out) into
 /// `dir/out.csv`, expecting success; returns the CSV text, stdout and stderr.
@@ -25,6 +25,15 @@ fn import_ok(dir: &Path, args: &[&str]) -> (String, String, String) {
         fs::read_to_string(&out).unwrap(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Runs `trace import` with `args` into `dir/out.csv`, expecting exit
+/// code 2 and no output; returns stderr.
+fn import_refused(dir: &Path, args: &[&str]) -> String {
+    stderr_of_refusal(
+        qscale().args(["trace", "import"]).args(args),
+        &dir.join("out.csv"),
     )
 }
 
@@ -156,28 +165,21 @@ fn malformed_lines_are_skipped_and_reported_on_stderr() {
 #[test]
 fn strict_makes_the_first_malformed_line_fatal_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.csv");
-    let assert = qscale()
-        .args([
-            "trace",
-            "import",
+    let stderr = import_refused(
+        dir.path(),
+        &[
             "--format",
             "clf",
             "--interval-s",
             "5",
             "--strict",
-        ])
-        .arg("tests/data/nasa-aug95.first10-with-3-bad-lines.log")
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            "tests/data/nasa-aug95.first10-with-3-bad-lines.log",
+        ],
+    );
     assert!(
         stderr.contains("tests/data/nasa-aug95.first10-with-3-bad-lines.log:4: no `]`"),
         "{stderr}"
     );
-    assert!(!out.exists());
 }
 
 #[test]
@@ -327,21 +329,16 @@ fn the_azure_sample_sums_its_functions_per_minute() {
 #[test]
 fn an_interval_finer_than_the_source_resolution_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let assert = qscale()
-        .args([
-            "trace",
-            "import",
+    let stderr = import_refused(
+        dir.path(),
+        &[
             "--format",
             "azure-functions",
             "--interval-s",
             "30",
-        ])
-        .arg("tests/data/azure-functions-invitro.first6.csv")
-        .arg("--out")
-        .arg(dir.path().join("out.csv"))
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            "tests/data/azure-functions-invitro.first6.csv",
+        ],
+    );
     assert!(
         stderr.contains(
             "--interval-s 30 is not a whole multiple of the azure-functions resolution of 60 s"
@@ -460,21 +457,19 @@ fn an_existing_output_is_refused_without_force() {
 
 #[test]
 fn a_bad_start_time_is_a_usage_error() {
-    let assert = qscale()
-        .args([
-            "trace",
-            "import",
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = import_refused(
+        dir.path(),
+        &[
             "--format",
             "clf",
             "--interval-s",
             "60",
             "--start",
             "July 1st",
-        ])
-        .args(["tests/data/nasa-jul95.first15.log", "--out", "unused.csv"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            "tests/data/nasa-jul95.first15.log",
+        ],
+    );
     assert!(
         stderr.contains("`July 1st` is neither Unix seconds nor a date"),
         "{stderr}"
