@@ -773,23 +773,41 @@ impl Config {
     pub fn check_q_table_size(&self) -> Result<(), ConfigError> {
         let a = &self.agent;
         let c = &self.cloud;
-        let vm_buckets = if a.vm_edges.is_empty() {
-            f64::from(c.max_vms.saturating_sub(c.min_vms)) + 1.0
-        } else {
-            a.vm_edges.len() as f64 + 1.0
+        let hours = f64::from(a.hour_buckets.max(1));
+        let trends = a.trend_edges.len() as f64 + 1.0;
+        let (states, actions, advice) = match a.design {
+            crate::agent::Design::ScaleFree => (
+                (a.load_edges.len() as f64 + 1.0)
+                    * trends
+                    * (a.booting_share_edges.len() as f64 + 1.0)
+                    * (a.volatility_edges.len() as f64 + 1.0)
+                    * hours,
+                a.targets.len() + usize::from(a.hold),
+                "use fewer edges or agent.hour_buckets",
+            ),
+            crate::agent::Design::Legacy => {
+                let vm_buckets = if a.vm_edges.is_empty() {
+                    f64::from(c.max_vms.saturating_sub(c.min_vms)) + 1.0
+                } else {
+                    a.vm_edges.len() as f64 + 1.0
+                };
+                (
+                    (a.util_edges.len() as f64 + 1.0)
+                        * vm_buckets
+                        * trends
+                        * (a.booting_edges.len() as f64 + 1.0)
+                        * hours,
+                    a.actions.len(),
+                    "bucket the VM count with agent.vm_edges, \
+                     narrow [cloud.min_vms, cloud.max_vms], or use fewer edges",
+                )
+            }
         };
-        let states = (a.util_edges.len() as f64 + 1.0)
-            * vm_buckets
-            * (a.trend_edges.len() as f64 + 1.0)
-            * (a.booting_edges.len() as f64 + 1.0)
-            * f64::from(a.hour_buckets.max(1));
-        let entries = states * a.actions.len() as f64;
+        let entries = states * actions as f64;
         if entries > MAX_Q_ENTRIES {
             return Err(ConfigError::Inconsistent(format!(
-                "the agent's Q-table would have {states} states x {} actions = {entries} entries, \
-                 more than the limit of {MAX_Q_ENTRIES}: bucket the VM count with agent.vm_edges, \
-                 narrow [cloud.min_vms, cloud.max_vms], or use fewer edges",
-                a.actions.len()
+                "the agent's Q-table would have {states} states x {actions} actions = {entries} entries, \
+                 more than the limit of {MAX_Q_ENTRIES}: {advice}"
             )));
         }
         Ok(())
@@ -970,15 +988,29 @@ mod tests {
     fn the_q_table_size_is_checked_only_when_the_agent_is_used() {
         let big = ["cloud.max_vms=1000000"];
         assert!(load_str("", &big).is_ok());
-        let err = load_str("[policy]\nkind = \"qlearning\"\n", &big)
+        // The scale-free state does not grow with the fleet.
+        assert!(load_str("[policy]\nkind = \"qlearning\"\n", &big).is_ok());
+        let legacy = "[agent]\ndesign = \"legacy\"\n";
+        assert!(load_str(legacy, &big).is_ok());
+        let err = load_str(&format!("{legacy}[policy]\nkind = \"qlearning\"\n"), &big)
             .unwrap_err()
             .to_string();
         assert!(err.contains("agent.vm_edges"), "{err}");
         assert!(load_str(
-            "[experiment]\npolicies = [\"qlearning\"]\n[agent]\nvm_edges = [10, 100]\n",
+            "[experiment]\npolicies = [\"qlearning\"]\n[agent]\ndesign = \"legacy\"\nvm_edges = [10, 100]\n",
             &big
         )
         .is_ok());
+        let err = load_str(
+            "[policy]\nkind = \"qlearning\"\n[agent]\nhour_buckets = 24\nload_edges = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.1, 3.2, 3.3, 3.4, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0]\nvolatility_edges = [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.17, 0.18, 0.19, 0.2, 0.21, 0.22, 0.23, 0.24, 0.25, 0.26, 0.27, 0.28, 0.29, 0.3, 0.31, 0.32, 0.33, 0.34, 0.35, 0.36, 0.37, 0.38, 0.39, 0.4]\ntrend_edges = [-0.5, -0.4, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.1, 3.2, 3.3, 3.4]\nbooting_share_edges = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("Q-table would have") && err.contains("fewer edges"),
+            "{err}"
+        );
     }
 
     #[test]

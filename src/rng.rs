@@ -24,6 +24,8 @@ pub enum Stream {
     Exploration = 3,
     /// Anything else a policy draws (tie-breaking, model sampling).
     Policy = 4,
+    /// The agent's per-episode randomisation of its training workload.
+    Randomise = 5,
 }
 
 /// One reproducible stream per (master seed, run, purpose).

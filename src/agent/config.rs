@@ -18,6 +18,11 @@ pub enum Algorithm {
     /// SARSA: on-policy target `r + γ · Q(s', a')` with the action
     /// actually taken next.
     Sarsa,
+    /// Dyna-Q (Sutton 1990): Q-learning on every real step, plus
+    /// `agent.planning_steps` Q-learning updates on transitions replayed
+    /// from a learned model (the last reward and next state seen for each
+    /// visited state-action pair), drawn uniformly from the pairs visited.
+    DynaQ,
 }
 
 impl Algorithm {
@@ -27,14 +32,48 @@ impl Algorithm {
             Algorithm::QLearning => "q-learning",
             Algorithm::DoubleQ => "double-q",
             Algorithm::Sarsa => "sarsa",
+            Algorithm::DynaQ => "dyna-q",
         }
     }
 
     /// Parses [`Algorithm::name`].
     pub fn from_name(s: &str) -> Option<Algorithm> {
-        [Algorithm::QLearning, Algorithm::DoubleQ, Algorithm::Sarsa]
-            .into_iter()
-            .find(|a| a.name() == s)
+        [
+            Algorithm::QLearning,
+            Algorithm::DoubleQ,
+            Algorithm::Sarsa,
+            Algorithm::DynaQ,
+        ]
+        .into_iter()
+        .find(|a| a.name() == s)
+    }
+}
+
+/// The agent's state and action design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Design {
+    /// Scale-free: the state holds only ratios (offered load per VM of
+    /// the whole fleet, load trend, booting share of the fleet, recent
+    /// volatility), the actions are target utilisations (the next fleet
+    /// is `ceil(λ / (μ · u))` for the chosen `u`) and "hold", and rewards
+    /// are learned per VM of the episode's mean load. One table serves
+    /// any load level and fleet size.
+    #[default]
+    ScaleFree,
+    /// The first design: the state holds the absolute VM count (one
+    /// bucket per count) and the actions add or remove VMs
+    /// (`agent.actions`); rewards are learned in USD.
+    Legacy,
+}
+
+impl Design {
+    /// The name used in configs and Q-table files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Design::ScaleFree => "scale-free",
+            Design::Legacy => "legacy",
+        }
     }
 }
 
@@ -67,8 +106,16 @@ pub enum QInit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
-    /// `"q-learning"`, `"double-q"` or `"sarsa"`. Default `"q-learning"`.
+    /// `"scale-free"` (ratios in the state, target utilisations as
+    /// actions, rewards per VM of load) or `"legacy"` (VM count in the
+    /// state, VM changes as actions, rewards in USD). Default
+    /// `"scale-free"`. See [`Design`].
+    pub design: Design,
+    /// `"q-learning"`, `"double-q"`, `"sarsa"` or `"dyna-q"`. Default
+    /// `"q-learning"`.
     pub algorithm: Algorithm,
+    /// Dyna-Q: model-replayed updates per real step, in 1..=1000. Default 10.
+    pub planning_steps: u32,
     /// Learning rate α, in (0, 1]. Default 0.1.
     pub alpha: f64,
     /// `"constant"` or `"visits"` (1/visits, floored at `alpha`).
@@ -87,20 +134,59 @@ pub struct AgentConfig {
     /// Stop an episode after this many steps (0 = at the trace's end).
     /// Default 0.
     pub max_episode_steps: u64,
-    /// The actions: changes in VM count. Default `[-2, -1, 0, 1, 2]`.
+    /// Legacy design: the actions, changes in VM count. Default
+    /// `[-2, -1, 0, 1, 2]`.
     pub actions: Vec<i32>,
-    /// Bucket edges of the offered utilization λ / (c·μ) of the last step
+    /// Scale-free design: the actions' target utilisations `u`, each in
+    /// (0, 1.5], distinct: the next fleet (running + booting) is
+    /// `ceil(λ / (μ · u))` for the last step's arrival rate λ. Default
+    /// `[0.3, 0.45, 0.6, 0.7, 0.8, 0.9]`.
+    pub targets: Vec<f64>,
+    /// Scale-free design: the targets size the fleet for the highest
+    /// arrival rate of the last `peak_window_steps` steps (1 = the last
+    /// step only), so the fleet scales out at once and in only when the
+    /// load has stayed low that long (a scale-in terminates booting VMs
+    /// first, so following every dip of a spiky load would keep new VMs
+    /// from ever serving). In 1..=1000. Default 10.
+    pub peak_window_steps: u32,
+    /// Scale-free design: at step 0, before any load has been seen, ask
+    /// for `cloud.max_vms` (true) or keep the initial fleet (false). A few
+    /// VM-minutes of a full fleet cost little next to serving an unknown
+    /// load late, and the fleet shrinks to the load once the launched VMs
+    /// have booted. Default true.
+    pub start_at_max: bool,
+    /// Scale-free design: one more action, "hold" (keep the fleet as it
+    /// is), after the targets. Default true.
+    pub hold: bool,
+    /// Scale-free design: bucket edges of the offered load per VM of the
+    /// whole fleet, λ / (μ · (running + booting)), increasing. Default
+    /// `[0.3, 0.45, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25]`.
+    pub load_edges: Vec<f64>,
+    /// Scale-free design: bucket edges of the booting share of the fleet,
+    /// booting / (running + booting), increasing. Default `[0.001, 0.3]`
+    /// (none, some, many).
+    pub booting_share_edges: Vec<f64>,
+    /// Scale-free design: bucket edges of the load's recent volatility,
+    /// an exponentially weighted mean of `|λ_t − λ_{t−1}| / λ_{t−1}`,
+    /// increasing. Default `[0.03, 0.08, 0.2]`.
+    pub volatility_edges: Vec<f64>,
+    /// Scale-free design: span of the volatility's moving average, steps
+    /// (weight `2 / (span + 1)` on the newest change), in 1..=10000.
+    /// Default 10.
+    pub volatility_span: u32,
+    /// Legacy design: bucket edges of the offered utilization λ / (c·μ) of the last step
     /// (c = VMs that served it; may exceed 1 in overload), increasing.
     /// Default `[0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2]`.
     pub util_edges: Vec<f64>,
-    /// Bucket edges of the VM count (running + booting), increasing; empty
+    /// Legacy design: bucket edges of the VM count (running + booting), increasing; empty
     /// means one bucket per count in `[cloud.min_vms, cloud.max_vms]`.
     /// Default empty.
     pub vm_edges: Vec<u32>,
     /// Bucket edges of the load trend `(λ_t − λ_{t−1}) / max(λ_{t−1}, 1/step)`,
-    /// increasing. Default `[-0.05, 0.05]` (falling, flat, rising).
+    /// increasing (both designs). Default `[-0.05, 0.05]` (falling, flat,
+    /// rising).
     pub trend_edges: Vec<f64>,
-    /// Bucket edges of the booting VM count, increasing. Default `[1, 2]`
+    /// Legacy design: bucket edges of the booting VM count, increasing. Default `[1, 2]`
     /// (none, one, two or more).
     pub booting_edges: Vec<u32>,
     /// Hour-of-day buckets (trace time, 0 h = the trace's midnight); 0
@@ -109,15 +195,42 @@ pub struct AgentConfig {
     /// `"model"` (a prior from the cloud model) or `"constant"`
     /// (`initial_q` everywhere). Default `"model"`.
     pub init: QInit,
-    /// Initial value of every Q entry with `init = "constant"`, USD (0 is
-    /// optimistic: rewards are costs, ≤ 0). Default 0.
+    /// Initial value of every Q entry with `init = "constant"`, USD (per
+    /// VM of load in the scale-free design; 0 is optimistic: rewards are
+    /// costs, ≤ 0). Default 0.
     pub initial_q: f64,
+    /// Randomise each training episode's workload (seeded by the run's
+    /// seed and the episode): a random start offset and time stretch, a
+    /// random peak, injected bursts and drops, and noise (see
+    /// [`super::randomise`]). Off, an episode replays its training trace
+    /// exactly as loaded. Default true.
+    pub randomise: bool,
+    /// Randomisation: the range of an episode's peak rate, as fractions
+    /// of the fleet's capacity `cloud.max_vms · cloud.vm_capacity_rps`,
+    /// drawn log-uniformly; `0 < lo ≤ hi ≤ 1`. Default `[0.1, 0.8]`.
+    pub random_peak: [f64; 2],
+    /// Randomisation: the range of the time-stretch factor (> 1 slows the
+    /// trace down), drawn log-uniformly; `0 < lo ≤ hi ≤ 100`. Default
+    /// `[0.5, 2]`.
+    pub random_stretch: [f64; 2],
+    /// Randomisation: bursts and drops injected per day of trace time
+    /// (a Poisson count), each multiplying the load for 1 step to 4 hours
+    /// (log-uniform) by a factor drawn log-uniformly in
+    /// `[1 / random_burst_max, random_burst_max]`; in [0, 1000]. Default 4.
+    pub random_bursts_per_day: f64,
+    /// Randomisation: the largest burst factor, in [1, 100]. Default 5.
+    pub random_burst_max: f64,
+    /// Randomisation: coefficient of variation of an extra per-step
+    /// multiplicative noise (normal, floored at 0), in [0, 10]. Default 0.1.
+    pub random_noise_cv: f64,
 }
 
 impl Default for AgentConfig {
     fn default() -> Self {
         Self {
+            design: Design::ScaleFree,
             algorithm: Algorithm::QLearning,
+            planning_steps: 10,
             alpha: 0.1,
             alpha_schedule: AlphaSchedule::Constant,
             gamma: 0.95,
@@ -127,6 +240,14 @@ impl Default for AgentConfig {
             episodes: 100,
             max_episode_steps: 0,
             actions: vec![-2, -1, 0, 1, 2],
+            targets: vec![0.3, 0.45, 0.6, 0.7, 0.8, 0.9],
+            peak_window_steps: 10,
+            start_at_max: true,
+            hold: true,
+            load_edges: vec![0.3, 0.45, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25],
+            booting_share_edges: vec![0.001, 0.3],
+            volatility_edges: vec![0.03, 0.08, 0.2],
+            volatility_span: 10,
             util_edges: vec![0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2],
             vm_edges: Vec::new(),
             trend_edges: vec![-0.05, 0.05],
@@ -134,6 +255,12 @@ impl Default for AgentConfig {
             hour_buckets: 0,
             init: QInit::Model,
             initial_q: 0.0,
+            randomise: true,
+            random_peak: [0.1, 0.8],
+            random_stretch: [0.5, 2.0],
+            random_bursts_per_day: 4.0,
+            random_burst_max: 5.0,
+            random_noise_cv: 0.1,
         }
     }
 }
@@ -197,6 +324,70 @@ impl AgentConfig {
         increasing_f64("agent.trend_edges", &self.trend_edges)?;
         increasing_u32("agent.vm_edges", &self.vm_edges)?;
         increasing_u32("agent.booting_edges", &self.booting_edges)?;
+        if !(1..=1000).contains(&self.planning_steps) {
+            return Err(out_of_range(
+                "agent.planning_steps",
+                f64::from(self.planning_steps),
+                "in 1..=1000",
+            ));
+        }
+        if self.targets.is_empty() {
+            return Err(ConfigError::Inconsistent(
+                "agent.targets is empty: give at least one target utilisation".into(),
+            ));
+        }
+        if let Some(&u) = self.targets.iter().find(|&&u| !(u > 0.0 && u <= 1.5)) {
+            return Err(out_of_range("agent.targets", u, "each in (0, 1.5]"));
+        }
+        let mut targets = self.targets.clone();
+        targets.sort_by(f64::total_cmp);
+        targets.dedup();
+        if targets.len() != self.targets.len() {
+            return Err(ConfigError::Inconsistent(format!(
+                "agent.targets = {:?} lists a target twice",
+                self.targets
+            )));
+        }
+        if !(1..=1000).contains(&self.peak_window_steps) {
+            return Err(out_of_range(
+                "agent.peak_window_steps",
+                f64::from(self.peak_window_steps),
+                "in 1..=1000",
+            ));
+        }
+        increasing_f64("agent.load_edges", &self.load_edges)?;
+        increasing_f64("agent.booting_share_edges", &self.booting_share_edges)?;
+        increasing_f64("agent.volatility_edges", &self.volatility_edges)?;
+        if !(1..=10_000).contains(&self.volatility_span) {
+            return Err(out_of_range(
+                "agent.volatility_span",
+                f64::from(self.volatility_span),
+                "in 1..=10000",
+            ));
+        }
+        range_pair("agent.random_peak", self.random_peak, 1.0)?;
+        range_pair("agent.random_stretch", self.random_stretch, 100.0)?;
+        if !(0.0..=1000.0).contains(&self.random_bursts_per_day) {
+            return Err(out_of_range(
+                "agent.random_bursts_per_day",
+                self.random_bursts_per_day,
+                "in [0, 1000]",
+            ));
+        }
+        if !(1.0..=100.0).contains(&self.random_burst_max) {
+            return Err(out_of_range(
+                "agent.random_burst_max",
+                self.random_burst_max,
+                "in [1, 100]",
+            ));
+        }
+        if !(0.0..=10.0).contains(&self.random_noise_cv) {
+            return Err(out_of_range(
+                "agent.random_noise_cv",
+                self.random_noise_cv,
+                "in [0, 10]",
+            ));
+        }
         if self.hour_buckets > 24 {
             return Err(out_of_range(
                 "agent.hour_buckets",
@@ -206,6 +397,23 @@ impl AgentConfig {
         }
         Ok(())
     }
+}
+
+/// A `[lo, hi]` range with `0 < lo ≤ hi ≤ max`.
+fn range_pair(field: &'static str, [lo, hi]: [f64; 2], max: f64) -> Result<(), ConfigError> {
+    if !(lo > 0.0 && lo <= max) {
+        return Err(out_of_range(
+            field,
+            lo,
+            "a range [lo, hi] with 0 < lo <= hi",
+        ));
+    }
+    if !(hi >= lo && hi <= max) {
+        return Err(ConfigError::Inconsistent(format!(
+            "{field} = [{lo}, {hi}] must have lo <= hi <= {max}"
+        )));
+    }
+    Ok(())
 }
 
 fn increasing_f64(field: &'static str, edges: &[f64]) -> Result<(), ConfigError> {

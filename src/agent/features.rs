@@ -1,7 +1,20 @@
 //! The agent's state: discretised features of an observation.
 //!
-//! Five features, each cut into buckets by configurable edges (a value `x`
-//! falls in bucket `i` = the number of edges `≤ x`):
+//! Two designs ([`crate::agent::Design`]). The scale-free design
+//! ([`ScaleFree`], the default) uses only ratios, so a state means the same
+//! at 3 VMs and at 300:
+//!
+//! | feature | value | default edges |
+//! |---|---|---|
+//! | load | offered load per VM of the whole fleet, λ / (μ·(running + booting)) | 0.3 … 1.25 |
+//! | trend | (λ_t − λ_{t−1}) / max(λ_{t−1}, 1/step) | −5 %, +5 % |
+//! | booting share | booting / (running + booting) | 0.001, 0.3 |
+//! | volatility | moving average of \|λ_t − λ_{t−1}\| / λ_{t−1} (capped at 10) | 3 %, 8 %, 20 % |
+//! | hour | hour of day of the trace time | off |
+//!
+//! The legacy design ([`Discretiser`]) has five features, each cut into
+//! buckets by configurable edges (a value `x` falls in bucket `i` = the
+//! number of edges `≤ x`):
 //!
 //! | feature | value | default edges |
 //! |---|---|---|
@@ -332,6 +345,185 @@ impl Discretiser {
             vms,
             list(&self.trend_edges),
             list_u(&self.booting_edges),
+            self.hour_buckets,
+            self.service_rps,
+            self.step_s
+        )
+    }
+}
+
+/// The scale-free design's state (see the module docs): load per VM of the
+/// fleet, trend, booting share, volatility and hour, mixed-radix in that
+/// order. The volatility is a moving average the agent carries from step
+/// to step ([`ScaleFree::volatility`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleFree {
+    load_edges: Vec<f64>,
+    trend_edges: Vec<f64>,
+    share_edges: Vec<f64>,
+    volatility_edges: Vec<f64>,
+    hour_buckets: u32,
+    volatility_span: u32,
+    service_rps: f64,
+    step_s: f64,
+    /// Weight of the newest change in the volatility's average.
+    volatility_weight: f64,
+    sizes: [usize; 5],
+    strides: [usize; 5],
+    load_block: Block<f64>,
+    trend_block: Block<f64>,
+    share_block: Block<f64>,
+    volatility_block: Block<f64>,
+    trend_floor: f64,
+}
+
+/// The largest relative change one step adds to the volatility.
+const VOLATILITY_CAP: f64 = 10.0;
+
+impl ScaleFree {
+    /// The scale-free state of `config.agent`.
+    pub fn new(config: &Config) -> ScaleFree {
+        let a = &config.agent;
+        let sizes = [
+            a.load_edges.len() + 1,
+            a.trend_edges.len() + 1,
+            a.booting_share_edges.len() + 1,
+            a.volatility_edges.len() + 1,
+            a.hour_buckets.max(1) as usize,
+        ];
+        let mut strides = [1; 5];
+        for i in (0..4).rev() {
+            strides[i] = strides[i + 1] * sizes[i + 1];
+        }
+        ScaleFree {
+            load_block: Block::of(a.load_edges.iter().copied(), f64::NAN),
+            trend_block: Block::of(a.trend_edges.iter().copied(), f64::NAN),
+            share_block: Block::of(a.booting_share_edges.iter().copied(), f64::NAN),
+            volatility_block: Block::of(a.volatility_edges.iter().copied(), f64::NAN),
+            load_edges: a.load_edges.clone(),
+            trend_edges: a.trend_edges.clone(),
+            share_edges: a.booting_share_edges.clone(),
+            volatility_edges: a.volatility_edges.clone(),
+            hour_buckets: a.hour_buckets,
+            volatility_span: a.volatility_span,
+            service_rps: config.cloud.vm_capacity_rps,
+            step_s: f64::from(config.workload.step_s),
+            volatility_weight: 2.0 / (f64::from(a.volatility_span) + 1.0),
+            sizes,
+            strides,
+            trend_floor: 1.0 / f64::from(config.workload.step_s),
+        }
+    }
+
+    /// Number of states.
+    pub fn n_states(&self) -> usize {
+        self.sizes.iter().product()
+    }
+
+    /// Buckets per feature: load, trend, booting share, volatility, hour.
+    pub fn sizes(&self) -> [usize; 5] {
+        self.sizes
+    }
+
+    /// Place value of each feature's bucket in the state index.
+    pub fn strides(&self) -> [usize; 5] {
+        self.strides
+    }
+
+    /// The volatility after `obs`, from `volatility` before it and the
+    /// arrivals of the step before `obs`'s: unchanged until two steps
+    /// have been seen (step 0 reports no arrivals).
+    #[inline]
+    pub fn volatility(&self, volatility: f64, obs: &Observation, prev_arrivals: f64) -> f64 {
+        if obs.step < 2 {
+            return volatility;
+        }
+        let change =
+            ((obs.arrivals - prev_arrivals).abs() / prev_arrivals.max(1.0)).min(VOLATILITY_CAP);
+        volatility + self.volatility_weight * (change - volatility)
+    }
+
+    /// The bucket indices of `obs`, given the arrivals of the step before
+    /// it and the volatility after it.
+    #[inline]
+    pub fn buckets(&self, obs: &Observation, prev_arrivals: f64, volatility: f64) -> [usize; 5] {
+        let total = obs.vms_total();
+        let fleet = f64::from(total.max(1));
+        let load = obs.arrival_rps / (fleet * self.service_rps);
+        let share = f64::from(obs.vms_booting) / fleet;
+        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
+        let hour = if self.hour_buckets > 1 {
+            let h = (obs.time_s / 3600.0).rem_euclid(24.0);
+            ((h * f64::from(self.hour_buckets) / 24.0) as usize).min(self.sizes[4] - 1)
+        } else {
+            0
+        };
+        [
+            self.load_block.bucket_f64(&self.load_edges, load),
+            self.trend_block.bucket_f64(&self.trend_edges, trend),
+            self.share_block.bucket_f64(&self.share_edges, share),
+            self.volatility_block
+                .bucket_f64(&self.volatility_edges, volatility),
+            hour,
+        ]
+    }
+
+    /// The state index of `obs`.
+    #[inline]
+    pub fn state(&self, obs: &Observation, prev_arrivals: f64, volatility: f64) -> usize {
+        let b = self.buckets(obs, prev_arrivals, volatility);
+        b.iter()
+            .zip(self.strides)
+            .map(|(bucket, stride)| bucket * stride)
+            .sum()
+    }
+
+    /// The bucket indices of a state index.
+    pub fn decode(&self, mut state: usize) -> [usize; 5] {
+        let mut b = [0; 5];
+        for i in (0..5).rev() {
+            b[i] = state % self.sizes[i];
+            state /= self.sizes[i];
+        }
+        b
+    }
+
+    /// A typical load per VM of load bucket `b`.
+    pub fn load_representative(&self, b: usize) -> f64 {
+        representative(&self.load_edges, b, 0.0)
+    }
+
+    /// The load bucket edges.
+    pub fn load_edges(&self) -> &[f64] {
+        &self.load_edges
+    }
+
+    /// The volatility bucket edges.
+    pub fn volatility_edges(&self) -> &[f64] {
+        &self.volatility_edges
+    }
+
+    /// The load-trend bucket edges.
+    pub fn trend_edges(&self) -> &[f64] {
+        &self.trend_edges
+    }
+
+    /// A one-line description of the state space (recorded in Q-table
+    /// files).
+    pub fn describe(&self) -> String {
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            "load:{}|trend:{}|booting_share:{}|volatility:{}|volatility_span:{}|hours:{}|capacity_rps:{}|step_s:{}",
+            list(&self.load_edges),
+            list(&self.trend_edges),
+            list(&self.share_edges),
+            list(&self.volatility_edges),
+            self.volatility_span,
             self.hour_buckets,
             self.service_rps,
             self.step_s

@@ -1,9 +1,26 @@
 //! The tabular Q-learning agent: a [`Policy`] that also learns.
 //!
-//! - **State**: discretised features of the observation ([`features`]).
-//! - **Actions**: changes in VM count from `agent.actions` (default
-//!   −2..+2); the environment clamps the result to the bounds.
-//! - **Reward**: the environment's `−(cost + penalty)` of the step, USD.
+//! Two designs (`agent.design`, [`Design`]):
+//!
+//! - **Scale-free** (default). State: ratios only ([`features::ScaleFree`]:
+//!   load per VM of the fleet, trend, booting share, volatility).
+//!   Actions: target utilisations `u` from `agent.targets` (the next fleet
+//!   is `ceil(λ̂ / (μ·u))` VMs, so one step can follow a burst of any
+//!   size) and, with `agent.hold`, "keep the fleet". λ̂ is the highest
+//!   arrival rate of the last `agent.peak_window_steps` steps, or the last
+//!   one extrapolated over the boot delay when the load rises (scale out
+//!   at once, in only after the load stayed low), and a target never
+//!   scales in while VMs boot (that would cancel them: the cloud
+//!   terminates booting VMs first). Reward: the step's `−(cost + penalty)`
+//!   divided by the episode's mean load in VMs (`mean λ / μ`, at least 1),
+//!   so Q-values mean the same at any scale. At step 0, before any load is
+//!   seen, it asks for `cloud.max_vms` (`agent.start_at_max`) or holds.
+//! - **Legacy**. State: discretised features with the VM count
+//!   ([`Discretiser`]). Actions: changes in VM count from `agent.actions`
+//!   (default −2..+2). Reward: the step's `−(cost + penalty)`, USD.
+//!
+//! The environment clamps every fleet to the bounds.
+//!
 //! - **Update** (`agent.algorithm`):
 //!   Q(s,a) ← Q(s,a) + α·(target − Q(s,a)) with target
 //!   `r + γ·max_a' Q(s',a')` (Q-learning, Watkins & Dayan 1992),
@@ -11,20 +28,26 @@
 //!   (Double Q-learning, van Hasselt 2010), or `r + γ·Q(s',a')` with the
 //!   action taken next (SARSA, Rummery & Niranjan 1994). A terminated
 //!   episode (the trace ran out) does not bootstrap; a truncated one does.
+//!   Dyna-Q (Sutton 1990) adds `agent.planning_steps` Q-learning updates
+//!   per real step, on transitions replayed from a learned model (the last
+//!   reward and next state seen for each visited pair), drawn uniformly
+//!   from the visited pairs.
 //! - **Exploration**: ε-greedy, ε decaying per episode
 //!   (`agent.epsilon · agent.epsilon_decay^episode`, floored at
 //!   `agent.epsilon_min`); evaluation is greedy with learning off.
 //!
-//! A step costs one feature discretisation, one row scan and one update:
-//! no allocation, hashing or dynamic dispatch.
+//! A step costs one feature discretisation, one row scan and one update
+//! (plus the planning updates of Dyna-Q): no allocation, hashing or
+//! dynamic dispatch.
 
 pub mod config;
 pub mod features;
 pub mod qtable;
+pub mod randomise;
 pub mod train;
 
-pub use config::{AgentConfig, Algorithm, AlphaSchedule, QInit};
-pub use features::Discretiser;
+pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit};
+pub use features::{Discretiser, ScaleFree};
 pub use qtable::{QTable, QTableError, QTableHeader};
 pub use train::{train, CurveRow, TrainOutput};
 
@@ -41,8 +64,29 @@ use crate::rng::{rng_for, SimRng, Stream};
 /// The Q-learning agent.
 #[derive(Debug, Clone)]
 pub struct QAgent {
+    design: Design,
     disc: Discretiser,
+    sf: ScaleFree,
+    /// Legacy design: the VM changes.
     actions: Vec<i32>,
+    /// Scale-free design: the target utilisations.
+    targets: Vec<f64>,
+    /// Scale-free design: `1 / (μ · u)` per target, VMs per request/s.
+    inv_targets: Vec<f64>,
+    /// Scale-free design: "hold" is the last action.
+    hold: bool,
+    /// Scale-free design: the action of step 0.
+    start: Action,
+    /// Scale-free design: arrival rates of the last `peak_window_steps`
+    /// steps (a ring, newest at `recent_at`), for the targets' load.
+    recent: Vec<f64>,
+    recent_at: usize,
+    /// Scale-free design: steps a launched VM takes to serve,
+    /// `ceil(boot_s / step_s)`, over which a rising load is extrapolated.
+    boot_steps: f64,
+    /// Scale-free design: the arrival rate of the step before the last.
+    prev_rps: f64,
+    n_actions: usize,
     algorithm: Algorithm,
     alpha: f64,
     schedule: AlphaSchedule,
@@ -54,8 +98,15 @@ pub struct QAgent {
     q2: Option<QTable>,
     /// Visits per (s, a), for the 1/visits learning rate.
     visits: Vec<u32>,
+    /// Dyna-Q's learned model.
+    dyna: Option<Dyna>,
     rng: SimRng,
     prev_arrivals: f64,
+    /// Scale-free design: the load's volatility after the last observation.
+    volatility: f64,
+    /// Rewards are multiplied by this while learning (scale-free design:
+    /// 1 / the episode's mean load in VMs; legacy: 1).
+    reward_scale: f64,
     last_state: usize,
     last_action: usize,
     /// SARSA: (s, a, r) waiting for the next action.
@@ -65,26 +116,75 @@ pub struct QAgent {
     next_state: Option<(u64, usize)>,
 }
 
+/// Dyna-Q's model: for each (s, a) the last reward and next state seen,
+/// and the pairs seen so far (in order of first visit) to draw from.
+#[derive(Debug, Clone)]
+struct Dyna {
+    steps: u32,
+    reward: Vec<f64>,
+    /// Next state; [`UNSEEN`] or [`TERMINAL`].
+    next: Vec<u32>,
+    seen: Vec<u32>,
+    rng: SimRng,
+}
+
+const UNSEEN: u32 = u32::MAX;
+const TERMINAL: u32 = u32::MAX - 1;
+
+/// The action index that marks "no learning for this step" (the
+/// scale-free design's fixed hold at step 0).
+const NO_ACTION: usize = usize::MAX;
+
 impl QAgent {
-    /// A fresh agent (every Q entry `agent.initial_q`) whose exploration
-    /// stream is keyed by `seed`.
+    /// A fresh agent (every Q entry `agent.initial_q`, or the model prior)
+    /// whose exploration stream is keyed by `seed`.
     pub fn new(config: &Config, seed: u64) -> QAgent {
         let a = &config.agent;
         let disc = Discretiser::new(config);
-        let n_states = disc.n_states();
-        let n_actions = a.actions.len();
-        let q = match a.init {
-            QInit::Constant => QTable::new(n_states, n_actions, a.initial_q),
-            QInit::Model => model_prior(config, &disc),
+        let sf = ScaleFree::new(config);
+        let (n_states, n_actions) = match a.design {
+            Design::Legacy => (disc.n_states(), a.actions.len()),
+            Design::ScaleFree => (sf.n_states(), a.targets.len() + usize::from(a.hold)),
+        };
+        let q = match (a.init, a.design) {
+            (QInit::Constant, _) => QTable::new(n_states, n_actions, a.initial_q),
+            (QInit::Model, Design::Legacy) => model_prior(config, &disc),
+            (QInit::Model, Design::ScaleFree) => scale_free_prior(config, &sf),
         };
         let q2 = (a.algorithm == Algorithm::DoubleQ).then(|| q.clone());
         let visits = match a.alpha_schedule {
             AlphaSchedule::Visits => vec![0; n_states * n_actions],
             AlphaSchedule::Constant => Vec::new(),
         };
+        let dyna = (a.algorithm == Algorithm::DynaQ).then(|| Dyna {
+            steps: a.planning_steps,
+            reward: vec![0.0; n_states * n_actions],
+            next: vec![UNSEEN; n_states * n_actions],
+            seen: Vec::new(),
+            rng: rng_for(seed, 0, Stream::Policy),
+        });
         QAgent {
+            design: a.design,
             disc,
+            sf,
             actions: a.actions.clone(),
+            targets: a.targets.clone(),
+            inv_targets: a
+                .targets
+                .iter()
+                .map(|u| 1.0 / (config.cloud.vm_capacity_rps * u))
+                .collect(),
+            hold: a.hold,
+            start: if a.start_at_max {
+                Action::Target(config.cloud.max_vms)
+            } else {
+                Action::Change(0)
+            },
+            recent: vec![0.0; a.peak_window_steps.max(1) as usize],
+            recent_at: 0,
+            boot_steps: (config.cloud.boot_s / f64::from(config.workload.step_s)).ceil(),
+            prev_rps: 0.0,
+            n_actions,
             algorithm: a.algorithm,
             alpha: a.alpha,
             schedule: a.alpha_schedule,
@@ -94,12 +194,44 @@ impl QAgent {
             q,
             q2,
             visits,
+            dyna,
             rng: rng_for(seed, 0, Stream::Exploration),
             prev_arrivals: 0.0,
+            volatility: 0.0,
+            reward_scale: 1.0,
             last_state: 0,
             last_action: 0,
             pending: None,
             next_state: None,
+        }
+    }
+
+    /// The state and action design.
+    pub fn design(&self) -> Design {
+        self.design
+    }
+
+    /// The scale-free state (meaningful with [`Design::ScaleFree`]).
+    pub fn scale_free(&self) -> &ScaleFree {
+        &self.sf
+    }
+
+    /// The scale-free design's target utilisations.
+    pub fn targets(&self) -> &[f64] {
+        &self.targets
+    }
+
+    /// Number of actions (columns of the Q-table).
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// Sets the factor rewards are multiplied by while learning (the
+    /// trainer gives the scale-free design 1 / the episode's mean load in
+    /// VMs; the legacy design keeps 1, learning in USD).
+    pub fn set_reward_scale(&mut self, scale: f64) {
+        if self.design == Design::ScaleFree {
+            self.reward_scale = scale;
         }
     }
 
@@ -146,10 +278,28 @@ impl QAgent {
     }
 
     fn header(&self) -> QTableHeader {
+        let (actions, features) = match self.design {
+            Design::Legacy => (
+                self.actions
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                self.disc.describe(),
+            ),
+            Design::ScaleFree => {
+                let mut list: Vec<String> = self.targets.iter().map(|u| u.to_string()).collect();
+                if self.hold {
+                    list.push("hold".into());
+                }
+                (list.join(","), self.sf.describe())
+            }
+        };
         QTableHeader {
+            design: self.design.name().to_string(),
             algorithm: self.algorithm.name().to_string(),
-            actions: self.actions.clone(),
-            features: self.disc.describe(),
+            actions,
+            features,
         }
     }
 
@@ -181,15 +331,14 @@ impl QAgent {
             found,
             expected,
         };
+        if header.design != expected.design {
+            return Err(mismatch("design", header.design, expected.design));
+        }
         if header.algorithm != expected.algorithm {
             return Err(mismatch("algorithm", header.algorithm, expected.algorithm));
         }
         if header.actions != expected.actions {
-            return Err(mismatch(
-                "actions",
-                format!("{:?}", header.actions),
-                format!("{:?}", expected.actions),
-            ));
+            return Err(mismatch("actions", header.actions, expected.actions));
         }
         if header.features != expected.features {
             return Err(mismatch("features", header.features, expected.features));
@@ -225,6 +374,88 @@ impl QAgent {
         let alpha = self.alpha_for(s, a);
         let q = self.q.get_mut(s, a);
         *q += alpha * (target - *q);
+    }
+
+    /// The state of `obs` (whose previous step had `prev_arrivals`),
+    /// advancing the scale-free design's volatility: call once per
+    /// observation.
+    #[inline]
+    fn observe(&mut self, obs: &Observation, prev_arrivals: f64) -> usize {
+        match self.design {
+            Design::Legacy => self.disc.state(obs, prev_arrivals),
+            Design::ScaleFree => {
+                self.volatility = self.sf.volatility(self.volatility, obs, prev_arrivals);
+                self.prev_rps = self.recent[self.recent_at];
+                self.recent_at = (self.recent_at + 1) % self.recent.len();
+                self.recent[self.recent_at] = obs.arrival_rps;
+                self.sf.state(obs, prev_arrivals, self.volatility)
+            }
+        }
+    }
+
+    /// The environment action of action index `a` in `obs`.
+    #[inline]
+    fn action_of(&self, a: usize, obs: &Observation) -> Action {
+        match self.design {
+            Design::Legacy => Action::Change(self.actions[a]),
+            Design::ScaleFree => match self.inv_targets.get(a) {
+                // A saturating cast: NaN or negative give 0, huge give
+                // u32::MAX; the environment clamps to the bounds.
+                Some(inv) => {
+                    let target = (self.planned_rps(obs) * inv).ceil() as u32;
+                    // A scale-in terminates booting VMs first: while any
+                    // boot, a target never cancels the launches.
+                    let floor = if obs.vms_booting > 0 {
+                        obs.vms_total()
+                    } else {
+                        0
+                    };
+                    Action::Target(target.max(floor))
+                }
+                None => Action::Change(0),
+            },
+        }
+    }
+
+    /// Scale-free design: the arrival rate the targets size the fleet
+    /// for: the highest of the last `agent.peak_window_steps` steps, or,
+    /// when the load is rising, the last step's rate extrapolated over the
+    /// boot delay (`λ_t + ceil(boot_s / step_s) · (λ_t − λ_{t−1})`), since
+    /// VMs launched now serve only from then on.
+    #[inline]
+    fn planned_rps(&self, obs: &Observation) -> f64 {
+        let peak = self.recent.iter().copied().fold(obs.arrival_rps, f64::max);
+        let rise = (obs.arrival_rps - self.prev_rps).max(0.0);
+        peak.max(obs.arrival_rps + self.boot_steps * rise)
+    }
+
+    /// Dyna-Q: records the transition `(s, a) -> (r, next)` in the model
+    /// and replays `planning_steps` remembered transitions.
+    fn plan(&mut self, s: usize, a: usize, r: f64, next: u32) {
+        let Some(dyna) = self.dyna.as_mut() else {
+            return;
+        };
+        let n_actions = self.n_actions;
+        let k = s * n_actions + a;
+        if dyna.next[k] == UNSEEN {
+            dyna.seen.push(k as u32);
+        }
+        dyna.reward[k] = r;
+        dyna.next[k] = next;
+        let len = dyna.seen.len();
+        for _ in 0..dyna.steps {
+            let k = dyna.seen[dyna.rng.random_range(0..len)] as usize;
+            let (ps, pa) = (k / n_actions, k % n_actions);
+            let target = match dyna.next[k] {
+                TERMINAL => dyna.reward[k],
+                n => {
+                    let n = n as usize;
+                    dyna.reward[k] + self.gamma * self.q.get(n, argmax(self.q.row(n)))
+                }
+            };
+            let q = self.q.get_mut(ps, pa);
+            *q += self.alpha * (target - *q);
+        }
     }
 }
 
@@ -282,26 +513,67 @@ fn model_prior(config: &Config, disc: &Discretiser) -> QTable {
 /// VM count it leads to) / (1 − γ).
 fn prior_value(config: &Config, disc: &Discretiser, s: usize, j: usize) -> f64 {
     let c = &config.cloud;
-    let step_s = f64::from(config.workload.step_s);
     let [util, vms, _, booting, _] = disc.decode(s);
     let total = disc.vms_representative(vms);
     let serving = total.saturating_sub(disc.booting_lower(booting)).max(1);
     let rate = disc.util_representative(util) * f64::from(serving) * c.vm_capacity_rps;
     let next = (i64::from(total) + i64::from(config.agent.actions[j]))
         .clamp(i64::from(c.min_vms), i64::from(c.max_vms)) as u32;
-    // Steady state with `next` VMs: M/M/c when stable; otherwise the
-    // excess is eventually dropped and everything served is late.
+    let horizon = 1.0 / (1.0 - config.agent.gamma);
+    -steady_step_cost(config, next, rate) * horizon
+}
+
+/// The cost of one step with `vms` VMs serving `rate` requests/s in the
+/// steady state, USD: M/M/c when stable; otherwise the excess is
+/// eventually dropped and everything served is late.
+fn steady_step_cost(config: &Config, vms: u32, rate: f64) -> f64 {
+    let c = &config.cloud;
+    let step_s = f64::from(config.workload.step_s);
     let arrivals = rate * step_s;
-    let capacity = f64::from(next) * c.vm_capacity_rps * step_s;
-    let (violations, dropped) = match Mmc::new(next, rate, c.vm_capacity_rps) {
+    let capacity = f64::from(vms) * c.vm_capacity_rps * step_s;
+    let (violations, dropped) = match Mmc::new(vms, rate, c.vm_capacity_rps) {
         Some(queue) => (arrivals * queue.response_tail(c.slo_s), 0.0),
         None => (capacity.min(arrivals), (arrivals - capacity).max(0.0)),
     };
-    let cost = f64::from(next) * c.price_per_hour * step_s / 3600.0
+    f64::from(vms) * c.price_per_hour * step_s / 3600.0
         + config.reward.penalty_per_violation * violations
-        + config.reward.penalty_per_drop * dropped;
-    let horizon = 1.0 / (1.0 - config.agent.gamma);
-    -cost * horizon
+        + config.reward.penalty_per_drop * dropped
+}
+
+/// The model prior of the scale-free design (`agent.init = "model"`):
+/// the same steady-state reasoning as [`model_prior`] at a reference load
+/// of `L = max(1, cloud.max_vms / 2)` VMs of load (the middle of the fleet
+/// bounds), per VM of that load (the unit the scale-free design learns
+/// in). In a state with load per VM `x` (its bucket's middle), target `u`
+/// leads to `ceil(L / u)` VMs and "hold" keeps `L / x`;
+/// Q(s, a) = −cost(next VMs) / L / (1 − γ). Trend, booting share,
+/// volatility and hour do not enter it.
+fn scale_free_prior(config: &Config, sf: &ScaleFree) -> QTable {
+    let a = &config.agent;
+    let c = &config.cloud;
+    let n_actions = a.targets.len() + usize::from(a.hold);
+    let mut q = QTable::new(sf.n_states(), n_actions, 0.0);
+    let load_vms = (f64::from(c.max_vms) / 2.0).max(1.0);
+    let rate = load_vms * c.vm_capacity_rps;
+    let horizon = 1.0 / (1.0 - a.gamma);
+    let clamp = |v: f64| v.ceil().clamp(f64::from(c.min_vms), f64::from(c.max_vms)) as u32;
+    let value = |vms: u32| -steady_step_cost(config, vms, rate) / load_vms * horizon;
+    let targets: Vec<f64> = a
+        .targets
+        .iter()
+        .map(|u| value(clamp(load_vms / u)))
+        .collect();
+    let stride = sf.strides()[0];
+    for s in 0..sf.n_states() {
+        let load = sf.load_representative(s / stride).max(1e-3);
+        for (j, v) in targets.iter().enumerate() {
+            *q.get_mut(s, j) = *v;
+        }
+        if a.hold {
+            *q.get_mut(s, a.targets.len()) = value(clamp((load_vms / load).round()));
+        }
+    }
+    q
 }
 
 impl Policy for QAgent {
@@ -312,15 +584,23 @@ impl Policy for QAgent {
     fn decide(&mut self, obs: &Observation) -> Action {
         if obs.step == 0 {
             self.prev_arrivals = obs.arrivals;
+            self.volatility = 0.0;
+            self.recent.fill(0.0);
             self.pending = None;
         }
         let s = match self.next_state.take() {
             Some((step, s)) if step == obs.step && obs.step != 0 => s,
-            _ => self.disc.state(obs, self.prev_arrivals),
+            _ => self.observe(obs, self.prev_arrivals),
         };
         self.prev_arrivals = obs.arrivals;
+        self.last_state = s;
+        if obs.step == 0 && self.design == Design::ScaleFree {
+            // No load has been seen: a fixed start, nothing to learn.
+            self.last_action = NO_ACTION;
+            return self.start;
+        }
         let a = if self.exploring && self.rng.random::<f64>() < self.epsilon {
-            self.rng.random_range(0..self.actions.len())
+            self.rng.random_range(0..self.n_actions)
         } else {
             self.greedy(s)
         };
@@ -329,9 +609,8 @@ impl Policy for QAgent {
             let target = r + self.gamma * self.q.get(s, a);
             self.update(ps, pa, target);
         }
-        self.last_state = s;
         self.last_action = a;
-        Action::Change(self.actions[a])
+        self.action_of(a, obs)
     }
 }
 
@@ -340,18 +619,29 @@ impl Learner for QAgent {
         if !self.exploring {
             return;
         }
-        let (s, a, r) = (self.last_state, self.last_action, step.reward);
+        let (s, a, r) = (
+            self.last_state,
+            self.last_action,
+            step.reward * self.reward_scale,
+        );
         if step.terminated {
             self.pending = None;
-            self.update(s, a, r);
+            if a != NO_ACTION {
+                self.update(s, a, r);
+                self.plan(s, a, r, TERMINAL);
+            }
             return;
         }
-        let next = self.disc.state(&step.obs, prev.arrivals);
+        let next = self.observe(&step.obs, prev.arrivals);
         self.next_state = Some((step.obs.step, next));
+        if a == NO_ACTION {
+            return;
+        }
         match self.algorithm {
-            Algorithm::QLearning => {
+            Algorithm::QLearning | Algorithm::DynaQ => {
                 let target = r + self.gamma * self.q.get(next, argmax(self.q.row(next)));
                 self.update(s, a, target);
+                self.plan(s, a, r, next as u32);
             }
             Algorithm::DoubleQ => {
                 let alpha = self.alpha_for(s, a);
@@ -427,6 +717,7 @@ mod tests {
     fn a_q_update_moves_toward_its_target_and_never_past_it() {
         for algorithm in [Algorithm::QLearning, Algorithm::DoubleQ, Algorithm::Sarsa] {
             let mut config = Config::default();
+            config.agent.design = Design::Legacy;
             config.agent.algorithm = algorithm;
             config.agent.epsilon = 0.0;
             config.agent.epsilon_min = 0.0;
@@ -447,6 +738,7 @@ mod tests {
     #[test]
     fn the_model_prior_scales_out_when_overloaded_and_in_when_idle() {
         let mut config = Config::default();
+        config.agent.design = Design::Legacy;
         config.cloud.vm_capacity_rps = 10.0;
         let agent = QAgent::new(&config, 1);
         let greedy_change = |rps: f64, vms: u32| {

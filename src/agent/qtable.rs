@@ -1,19 +1,21 @@
 //! The Q-table and its file format.
 //!
 //! A flat `Vec<f64>` of `n_states × n_actions`, row-major by state; column
-//! `j` is the `j`-th entry of `agent.actions`. Greedy choices break ties
-//! toward the lowest column.
+//! `j` is the `j`-th action of the design (`agent.targets` then "hold" in
+//! the scale-free design, `agent.actions` in the legacy one). Greedy
+//! choices break ties toward the lowest column.
 //!
-//! ## File format (`qtable.txt`, version 1)
+//! ## File format (`qtable.txt`, version 2)
 //!
 //! Plain UTF-8 text, so a table can be inspected and diffed:
 //!
 //! ```text
-//! qscale-qtable 1
+//! qscale-qtable 2
+//! design = scale-free
 //! algorithm = q-learning
-//! actions = -2,-1,0,1,2
-//! features = util:0.3,0.5,...|vms:1..50|trend:-0.05,0.05|booting:1,2|hours:0|capacity_rps:20|step_s:60
-//! states = 4131
+//! actions = 0.3,0.45,0.6,0.7,0.8,0.9,hold
+//! features = load:0.3,...|trend:-0.05,0.05|booting_share:0.001,0.3|volatility:...|capacity_rps:20|step_s:60
+//! states = 324
 //! tables = 1
 //! table 0
 //! <one line per state: n_actions values separated by spaces>
@@ -22,14 +24,20 @@
 //! Double Q-learning stores two tables (`tables = 2`, then `table 0` and
 //! `table 1`). Values are written in Rust's shortest round-trip form, so a
 //! saved and reloaded table is bit-identical. A table loads only under a
-//! config whose algorithm, actions and state space (`features`) match.
+//! config whose design, algorithm, actions and state space (`features`)
+//! match. A legacy-design table says `design = legacy`, lists VM changes
+//! (`actions = -2,-1,0,1,2`) and its features
+//! (`util:...|vms:1..50|trend:...|booting:1,2|hours:0|...`).
+//!
+//! Version 1 (before the scale-free design; no `design` line) is refused
+//! with [`QTableError::EarlierDesign`]: train again.
 
 use std::path::{Path, PathBuf};
 
 /// The file's magic line and version.
 pub const MAGIC: &str = "qscale-qtable";
 /// The format version this build reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The most values (states × actions) one table of a file may hold.
 const MAX_ENTRIES: usize = 1 << 25;
 
@@ -112,10 +120,12 @@ pub fn argmax(row: &[f64]) -> usize {
 /// What a Q-table file holds besides the values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QTableHeader {
+    /// Design name (`scale-free` or `legacy`).
+    pub design: String,
     /// Algorithm name.
     pub algorithm: String,
-    /// The action set.
-    pub actions: Vec<i32>,
+    /// The action set, comma-separated as written.
+    pub actions: String,
     /// The state space description.
     pub features: String,
 }
@@ -142,6 +152,14 @@ pub enum QTableError {
         /// What is wrong.
         reason: String,
     },
+    /// The file was written by an earlier agent design (format version 1).
+    #[error("{}: the Q-table was written by an earlier agent design (format version {version}); this build reads version {VERSION}: train the agent again", .path.display())]
+    EarlierDesign {
+        /// The file.
+        path: PathBuf,
+        /// Its format version.
+        version: u32,
+    },
     /// The table was trained under another configuration.
     #[error("{}: the Q-table does not fit the config: {field} is `{found}` in the file but `{expected}` in the config", .path.display())]
     Mismatch {
@@ -156,16 +174,16 @@ pub enum QTableError {
     },
 }
 
-/// Writes tables in the version-1 format.
+/// Writes tables in the version-2 format.
 pub fn to_text(header: &QTableHeader, tables: &[&QTable]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let n_states = tables.first().map_or(0, |t| t.n_states);
-    let actions: Vec<String> = header.actions.iter().map(|a| a.to_string()).collect();
     // invariant: writing to a String cannot fail
     let _ = writeln!(out, "{MAGIC} {VERSION}");
+    let _ = writeln!(out, "design = {}", header.design);
     let _ = writeln!(out, "algorithm = {}", header.algorithm);
-    let _ = writeln!(out, "actions = {}", actions.join(","));
+    let _ = writeln!(out, "actions = {}", header.actions);
     let _ = writeln!(out, "features = {}", header.features);
     let _ = writeln!(out, "states = {n_states}");
     let _ = writeln!(out, "tables = {}", tables.len());
@@ -179,7 +197,7 @@ pub fn to_text(header: &QTableHeader, tables: &[&QTable]) -> String {
     out
 }
 
-/// Reads a version-1 file: its header and tables.
+/// Reads a version-2 file: its header and tables.
 ///
 /// # Errors
 /// [`QTableError::Corrupt`] naming the line at fault.
@@ -201,6 +219,12 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
         .strip_prefix(MAGIC)
         .map(str::trim)
         .ok_or_else(|| corrupt(n, format!("not a Q-table: expected `{MAGIC} {VERSION}`")))?;
+    if let Ok(old @ 1..VERSION) = version.parse::<u32>() {
+        return Err(QTableError::EarlierDesign {
+            path: path.to_path_buf(),
+            version: old,
+        });
+    }
     if version != VERSION.to_string() {
         return Err(corrupt(
             n,
@@ -218,16 +242,19 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
             .ok_or_else(|| corrupt(n, format!("expected `{key} = ...`")))?;
         Ok((n, value))
     };
+    let (_, design) = field("design")?;
     let (_, algorithm) = field("algorithm")?;
     let (n_act, actions_text) = field("actions")?;
     let (_, features) = field("features")?;
     let (n_st, states_text) = field("states")?;
     let (n_tab, tables_text) = field("tables")?;
-    let actions = actions_text
-        .split(',')
-        .map(|a| a.trim().parse::<i32>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| corrupt(n_act, format!("actions `{actions_text}` are not integers")))?;
+    let actions: Vec<&str> = actions_text.split(',').map(str::trim).collect();
+    if actions.iter().any(|a| a.is_empty()) {
+        return Err(corrupt(
+            n_act,
+            format!("actions `{actions_text}` has an empty entry"),
+        ));
+    }
     let n_states: usize = states_text
         .parse()
         .map_err(|_| corrupt(n_st, format!("states `{states_text}` is not a count")))?;
@@ -292,8 +319,9 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
     }
     Ok((
         QTableHeader {
+            design,
             algorithm,
-            actions,
+            actions: actions.join(","),
             features,
         },
         tables,
@@ -306,8 +334,9 @@ mod tests {
 
     fn header() -> QTableHeader {
         QTableHeader {
+            design: "legacy".into(),
             algorithm: "q-learning".into(),
-            actions: vec![-1, 0, 1],
+            actions: "-1,0,1".into(),
             features: "util:0.5|vms:1..3".into(),
         }
     }
@@ -339,7 +368,7 @@ mod tests {
         let text = to_text(&header(), &[&t]);
         let cases = [
             (
-                text.replace("qscale-qtable 1", "qscale-qtable 9"),
+                text.replace("qscale-qtable 2", "qscale-qtable 9"),
                 "version",
             ),
             (text.replace("0 0 0\n", "0 x 0\n"), "not a finite number"),
@@ -349,6 +378,10 @@ mod tests {
                 "file ends",
             ),
             ("hello".to_string(), "not a Q-table"),
+            (
+                text.replace("qscale-qtable 2\ndesign = legacy\n", "qscale-qtable 1\n"),
+                "written by an earlier agent design (format version 1)",
+            ),
         ];
         for (bad, want) in cases {
             let err = from_text(&bad, Path::new("q.txt")).unwrap_err().to_string();

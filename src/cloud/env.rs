@@ -310,6 +310,26 @@ impl CloudEnv {
         self
     }
 
+    /// Replays `workload` from the next [`Environment::reset`] on, with
+    /// `noise` (training hands over randomised variants whose counts are
+    /// drawn already, with [`Noise::None`]). The memo of stable queues is
+    /// kept while it covers the new workload's counts, and made anew
+    /// otherwise; no result depends on it.
+    pub fn set_workload(&mut self, workload: Arc<Workload>, noise: Noise) {
+        self.model = ArrivalModel::new(&workload, noise);
+        self.n_steps = workload.arrivals.len() as u64;
+        self.workload = workload;
+        let reach = match self.model {
+            ArrivalModel::Exact(_) => self.workload.arrivals.iter().copied().fold(0.0, f64::max),
+            ArrivalModel::Poisson(_) => f64::INFINITY,
+        };
+        if self.memo.as_ref().is_some_and(|m| !m.covers(reach)) {
+            self.memo = None;
+            // The next reset counts as a second episode and makes a memo.
+            self.resets = 1;
+        }
+    }
+
     /// The workload being replayed.
     pub fn workload(&self) -> &Workload {
         &self.workload

@@ -226,6 +226,11 @@ impl StableMemo {
         let _ = (arrivals, servers);
     }
 
+    /// True when the memo keeps every whole count up to `max_arrivals`.
+    pub(crate) fn covers(&self, max_arrivals: f64) -> bool {
+        max_arrivals < self.counts as f64
+    }
+
     /// `arrivals` as a whole count inside the table.
     #[inline(always)]
     fn count_of(&self, arrivals: f64) -> Option<usize> {

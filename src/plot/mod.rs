@@ -429,10 +429,10 @@ fn plot_train(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Re
         &out.join("learning-curve"),
         format,
     )?);
-    let map = policy::PolicyMap::from_agent(&agent);
+    let grid = policy::policy_grid(&agent);
     report
         .written
-        .extend(policy::learned_policy(&map, &out.join("policy"), format)?);
+        .extend(heatmap::render_heatmap(&grid, &out.join("policy"), format)?);
     Ok(())
 }
 

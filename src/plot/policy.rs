@@ -1,7 +1,12 @@
 //! Figure 7: the learned policy as a heatmap.
 //!
-//! For a trained agent (a train folder's `qtable.txt` loaded under its
-//! `config.toml`), the greedy action (a change in VMs) in every
+//! Scale-free design ([`target_grid`]): the greedy target utilisation in
+//! every load-per-VM bucket (x) × volatility bucket (y), with a flat
+//! trend, no VM booting and hour bucket 0; "hold" cells are left blank.
+//!
+//! Legacy design ([`PolicyMap`]): for a trained agent (a train folder's
+//! `qtable.txt` loaded under its `config.toml`), the greedy action (a
+//! change in VMs) in every
 //! utilization bucket (x) × VM-count bucket (y), with the other state
 //! features fixed: load trend flat (the trend bucket holding 0), no VM
 //! booting, hour bucket 0. States are decoded with the agent's own
@@ -15,7 +20,53 @@ use anyhow::Result;
 use super::heatmap::{render_heatmap, Axis, AxisLabels, Colouring, Grid};
 use super::style;
 use super::Format;
-use crate::agent::QAgent;
+use crate::agent::{Design, QAgent};
+
+/// The learned policy of `agent` as a heatmap grid, for either design.
+pub fn policy_grid(agent: &QAgent) -> Grid {
+    match agent.design() {
+        Design::Legacy => PolicyMap::from_agent(agent).grid(),
+        Design::ScaleFree => target_grid(agent),
+    }
+}
+
+/// The scale-free design's map: the greedy target utilisation (%) per
+/// load × volatility bucket, flat trend, none booting, hour bucket 0;
+/// `None` where the agent holds.
+pub fn target_grid(agent: &QAgent) -> Grid {
+    let sf = agent.scale_free();
+    let sizes = sf.sizes();
+    let (n_load, n_vol) = (sizes[0], sizes[3]);
+    let flat = sf.trend_edges().iter().take_while(|&&e| e <= 0.0).count();
+    let mut cells = vec![None; n_load * n_vol];
+    for s in 0..sf.n_states() {
+        let b = sf.decode(s);
+        if b[1] == flat && b[2] == 0 && b[4] == 0 {
+            let a = agent.greedy(s);
+            cells[b[3] * n_load + b[0]] = agent.targets().get(a).map(|u| 100.0 * u);
+        }
+    }
+    let labels = |v: &[f64]| v.iter().map(|&e| style::tick(e)).collect();
+    Grid {
+        title:
+            "Learned policy: greedy target utilisation, % (blank = hold; flat load, none booting)"
+                .into(),
+        x: Axis {
+            n: n_load,
+            labels: AxisLabels::Edges(labels(sf.load_edges())),
+            desc: "offered load per VM of the fleet, λ/(μ·VMs)".into(),
+        },
+        y: Axis {
+            n: n_vol,
+            labels: AxisLabels::Edges(labels(sf.volatility_edges())),
+            desc: "load volatility (mean relative change per step)".into(),
+        },
+        cells,
+        colouring: Colouring::Scale {
+            title: "target utilisation, %".into(),
+        },
+    }
+}
 
 /// The greedy action per utilization × VM bucket.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +161,7 @@ mod tests {
 
     fn config() -> Config {
         let mut c = Config::default();
+        c.agent.design = Design::Legacy;
         c.cloud.min_vms = 1;
         c.cloud.max_vms = 10;
         c.cloud.vm_capacity_rps = 10.0;
@@ -149,7 +201,22 @@ mod tests {
         for p in &written {
             crate::plot::tests_support::assert_image(p);
         }
-        let big = PolicyMap::from_agent(&QAgent::new(&Config::default(), 1));
+        let mut legacy = Config::default();
+        legacy.agent.design = Design::Legacy;
+        let big = PolicyMap::from_agent(&QAgent::new(&legacy, 1));
         learned_policy(&big, &dir.path().join("big"), Format::Png).unwrap();
+    }
+
+    #[test]
+    fn the_scale_free_map_renders_and_runs_hot_when_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = QAgent::new(&Config::default(), 1);
+        let grid = policy_grid(&agent);
+        assert_eq!(grid.cells.len(), 9 * 4);
+        // A nearly idle fleet under the model prior: a target, not hold.
+        assert!(grid.cells[0].is_some(), "{:?}", grid.cells);
+        for p in render_heatmap(&grid, &dir.path().join("sf"), Format::Png).unwrap() {
+            crate::plot::tests_support::assert_image(&p);
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::fs;
 use std::sync::Arc;
 
-use qscale::agent::{train, QAgent};
+use qscale::agent::{train, Design, QAgent};
 use qscale::cloud::Workload;
 use qscale::config::{Config, Noise, PolicyKind, StaticSizing};
 use qscale::experiment::{run_policy, run_with};
@@ -52,17 +52,22 @@ fn on_a_constant_load_the_greedy_agent_settles_on_the_best_fixed_count() {
         .0;
     assert!((6..=9).contains(&best), "enumeration found {best}");
 
-    let mut agent = train(&config, &[Arc::clone(&w)], 5, |_, _| {}).agent;
-    agent.set_exploring(false);
-    let run = run_with(&config, &mut agent, w, 1);
-    let settled: Vec<u32> = run.steps[120..]
-        .iter()
-        .map(|s| s.vms_running + s.vms_booting)
-        .collect();
-    assert!(
-        settled.iter().all(|&n| n == best),
-        "expected {best} VMs, got {settled:?}"
-    );
+    // Trained on the trace itself (no randomisation), either design.
+    config.agent.randomise = false;
+    for design in [Design::Legacy, Design::ScaleFree] {
+        config.agent.design = design;
+        let mut agent = train(&config, &[Arc::clone(&w)], 5, |_, _| {}).agent;
+        agent.set_exploring(false);
+        let run = run_with(&config, &mut agent, Arc::clone(&w), 1);
+        let settled: Vec<u32> = run.steps[120..]
+            .iter()
+            .map(|s| s.vms_running + s.vms_booting)
+            .collect();
+        assert!(
+            settled.iter().all(|&n| n == best),
+            "{design:?}: expected {best} VMs, got {settled:?}"
+        );
+    }
 }
 
 fn diurnal_days(seed: u64) -> (Arc<Workload>, Arc<Workload>, Config) {
@@ -268,19 +273,39 @@ fn a_corrupt_or_mismatched_q_table_exits_2_with_a_clear_message() {
         String::from_utf8_lossy(&assert.get_output().stderr).to_string()
     };
     // A state space other than the one trained.
-    let err = evaluate(&["--set", "agent.util_edges=[0.5, 0.9]"], "o1");
+    let err = evaluate(&["--set", "agent.load_edges=[0.5, 0.9]"], "o1");
     assert!(
         err.contains("features") && err.contains("does not fit"),
         "{err}"
     );
     let err = evaluate(&["--set", "agent.algorithm=sarsa"], "o2");
     assert!(err.contains("algorithm"), "{err}");
-    // A wrong version, then a damaged row.
+    let err = evaluate(&["--set", "agent.design=legacy"], "o5");
+    assert!(
+        err.contains("design") && err.contains("does not fit"),
+        "{err}"
+    );
+    // A table of the earlier design (format version 1, no design line).
     let table = t.join("qtable.txt");
     let text = fs::read_to_string(&table).unwrap();
     fs::write(
         &table,
-        text.replacen("qscale-qtable 1", "qscale-qtable 7", 1),
+        text.replacen(
+            "qscale-qtable 2\ndesign = scale-free\n",
+            "qscale-qtable 1\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let err = evaluate(&[], "o6");
+    assert!(
+        err.contains("written by an earlier agent design") && err.contains("version 1"),
+        "{err}"
+    );
+    // A wrong version, then a damaged row.
+    fs::write(
+        &table,
+        text.replacen("qscale-qtable 2", "qscale-qtable 7", 1),
     )
     .unwrap();
     let err = evaluate(&[], "o3");

@@ -89,6 +89,10 @@ fn train_fixture() -> TrainFixture {
             "c.toml",
             "--set",
             "workload.trace=\"t.csv\"",
+            "--set",
+            "agent.design=legacy",
+            "--set",
+            "agent.randomise=false",
         ])
         .args(["--out", "train"])
         .assert()
@@ -535,7 +539,7 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
         ),
         case(
             "a Q-table too large for memory",
-            config("[cloud]\nmax_vms = 1000000\n[policy]\nkind = \"qlearning\"\n"),
+            config("[cloud]\nmax_vms = 1000000\n[policy]\nkind = \"qlearning\"\n[agent]\ndesign = \"legacy\"\n"),
             &RUN,
             2,
             &["Q-table would have", "agent.vm_edges"],
@@ -726,14 +730,14 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
             train_folder(fixture, &huge_states),
             &EVALUATE,
             2,
-            &["train/qtable.txt:5: states = 99999999 with 5 actions is not plausible"],
+            &["train/qtable.txt:6: states = 99999999 with 5 actions is not plausible"],
         ),
         case(
             "Q-table whose action list was edited",
             train_folder(fixture, &edited_actions),
             &EVALUATE,
             2,
-            &["train/qtable.txt:8: state row has 5 values, expected 3"],
+            &["train/qtable.txt:9: state row has 5 values, expected 3"],
         ),
         case(
             "Q-table evaluated under another action set",
@@ -745,7 +749,7 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
                 .collect::<Vec<_>>(),
             2,
             &[
-                "train/qtable.txt: the Q-table does not fit the config: actions is `[-2, -1, 0, 1, 2]` in the file but `[-1, 0, 1]` in the config",
+                "train/qtable.txt: the Q-table does not fit the config: actions is `-2,-1,0,1,2` in the file but `-1,0,1` in the config",
             ],
         ),
         case(

@@ -314,8 +314,9 @@ fn import_targets() -> Vec<ImportTarget> {
 
 fn valid_qtable() -> String {
     let header = QTableHeader {
+        design: "legacy".into(),
         algorithm: "q-learning".into(),
-        actions: vec![-1, 0, 1],
+        actions: "-1,0,1".into(),
         features: "util:0.5,1|vms:1..4".into(),
     };
     let mut t = QTable::new(6, 3, 0.0);
@@ -416,7 +417,7 @@ fn check_qtable(text: &str) -> Result<(), TestCaseError> {
     if let Ok((header, tables)) = from_text(text, Path::new("qtable.txt")) {
         prop_assert!(!tables.is_empty() && tables.len() <= 2);
         for t in &tables {
-            prop_assert_eq!(t.n_actions(), header.actions.len());
+            prop_assert_eq!(t.n_actions(), header.actions.split(',').count());
             prop_assert_eq!(t.values().len(), t.n_states() * t.n_actions());
             prop_assert!(t.values().iter().all(|v| v.is_finite()));
         }

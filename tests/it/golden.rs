@@ -81,6 +81,10 @@ fn agent_training_matches_its_golden_curve_and_table() {
         &[
             "train",
             "--set",
+            "agent.design=legacy",
+            "--set",
+            "agent.randomise=false",
+            "--set",
             "experiment.train_traces=[\"traces/step-6h.csv\"]",
             "--set",
             "experiment.test_traces=[\"tests/data/tiny.csv\"]",
@@ -104,6 +108,10 @@ fn double_q_training_with_visit_counts_and_truncation_matches_its_golden() {
     run(
         &[
             "train",
+            "--set",
+            "agent.design=legacy",
+            "--set",
+            "agent.randomise=false",
             "--set",
             "experiment.train_traces=[\"traces/step-6h.csv\", \"tests/data/tiny.csv\"]",
             "--set",
@@ -142,6 +150,10 @@ fn sarsa_training_without_noise_matches_its_golden() {
     run(
         &[
             "train",
+            "--set",
+            "agent.design=legacy",
+            "--set",
+            "agent.randomise=false",
             "--set",
             "experiment.train_traces=[\"traces/step-6h.csv\"]",
             "--set",
@@ -219,6 +231,10 @@ fn a_compare_of_every_policy_matches_its_golden_summaries() {
             "experiment.train_traces=[\"traces/step-6h.csv\"]",
             "--set",
             "agent.episodes=8",
+            "--set",
+            "agent.design=legacy",
+            "--set",
+            "agent.randomise=false",
         ],
         &[
             ("summary.csv", "compare_summary.csv"),

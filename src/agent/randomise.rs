@@ -1,0 +1,196 @@
+//! Per-episode randomisation of a training workload (`agent.randomise`).
+//!
+//! Training on the same traces at the same scale every episode teaches
+//! the agent only the states those traces visit. With randomisation, each
+//! episode replays a new variant of its training trace, drawn from the
+//! stream [`Stream::Randomise`] keyed by the training seed and the episode,
+//! so training stays deterministic:
+//!
+//! 1. **Offset and stretch**: the variant has the trace's length; step `i`
+//!    reads the trace at `(offset + i / f) mod len` (linear interpolation,
+//!    wrapping around), with `offset` uniform over the trace and the
+//!    stretch `f` log-uniform in `agent.random_stretch` (`f > 1` slows the
+//!    trace down, `f < 1` speeds it up and repeats it).
+//! 2. **Bursts and drops**: a Poisson number of events, on average
+//!    `agent.random_bursts_per_day` per day of trace time; each multiplies
+//!    the load from a uniform start for a duration log-uniform between one
+//!    step and 4 hours by a factor log-uniform in
+//!    `[1 / random_burst_max, random_burst_max]`.
+//! 3. **Noise**: every step is multiplied by `max(0, 1 + cv·Z)`, `Z`
+//!    standard normal, `cv = agent.random_noise_cv`.
+//! 4. **Peak**: the variant is scaled so that its peak rate is a fraction
+//!    `p` of the fleet's capacity (`cloud.max_vms · cloud.vm_capacity_rps`),
+//!    `p` log-uniform in `agent.random_peak`.
+//! 5. **Counts**: with `workload.noise = "poisson"`, each step's count is
+//!    drawn from the normal approximation of a Poisson count,
+//!    `round(max(0, x + √x·Z))` (a variant is replayed once, so the
+//!    environment's exact Poisson sampler, built per step, would cost more
+//!    than the step); with `"none"`, `round(x)`. The environment replays
+//!    the variant as it is ([`crate::config::Noise::None`]).
+//!
+//! Log-uniform draws use `exp(uniform(ln lo, ln hi))`.
+
+use rand::Rng;
+use rand_distr::{Distribution, Poisson, StandardNormal};
+
+use crate::cloud::Workload;
+use crate::config::{Config, Noise};
+use crate::rng::{rng_for, SimRng, Stream};
+
+/// The longest injected burst or drop, seconds.
+const BURST_MAX_S: f64 = 4.0 * 3600.0;
+
+/// The variant of `base` that training episode `episode` of a training run
+/// with `seed` replays (see the module docs); `base` itself (a copy) when
+/// `agent.randomise` is off.
+pub fn episode_workload(base: &Workload, config: &Config, seed: u64, episode: u64) -> Workload {
+    let a = &config.agent;
+    if !a.randomise || base.arrivals.is_empty() {
+        return base.clone();
+    }
+    let mut rng = rng_for(seed, episode, Stream::Randomise);
+    let len = base.arrivals.len();
+    let n = len as f64;
+
+    // 1. Offset and stretch.
+    let offset = rng.random_range(0.0..n);
+    let stretch = log_uniform(&mut rng, a.random_stretch);
+    let mut arrivals: Vec<f64> = (0..len)
+        .map(|i| {
+            let x = (offset + i as f64 / stretch).rem_euclid(n);
+            // x < n, so the index is in range; `min` guards rounding.
+            let lo = (x.floor() as usize).min(len - 1);
+            let hi = if lo + 1 == len { 0 } else { lo + 1 };
+            let w = x - lo as f64;
+            base.arrivals[lo] * (1.0 - w) + base.arrivals[hi] * w
+        })
+        .collect();
+
+    // 2. Bursts and drops.
+    let days = n * base.step_s / 86_400.0;
+    let mean_events = a.random_bursts_per_day * days;
+    let events = if mean_events > 0.0 {
+        Poisson::new(mean_events).map_or(0.0, |p| p.sample(&mut rng))
+    } else {
+        0.0
+    };
+    let longest = (BURST_MAX_S / base.step_s).max(1.0);
+    let ln_max = a.random_burst_max.ln();
+    for _ in 0..events as u64 {
+        let start = rng.random_range(0..len);
+        let steps = log_uniform(&mut rng, [1.0, longest]).round().max(1.0) as usize;
+        let factor = if ln_max > 0.0 {
+            rng.random_range(-ln_max..ln_max).exp()
+        } else {
+            1.0
+        };
+        for x in arrivals.iter_mut().skip(start).take(steps) {
+            *x *= factor;
+        }
+    }
+
+    // 3. Noise.
+    if a.random_noise_cv > 0.0 {
+        for x in &mut arrivals {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            *x *= (1.0 + a.random_noise_cv * z).max(0.0);
+        }
+    }
+
+    // 4. Peak.
+    let peak_share = log_uniform(&mut rng, a.random_peak);
+    let peak = arrivals.iter().copied().fold(0.0, f64::max);
+    if peak > 0.0 {
+        let want = peak_share
+            * f64::from(config.cloud.max_vms)
+            * config.cloud.vm_capacity_rps
+            * base.step_s;
+        let factor = want / peak;
+        arrivals.iter_mut().for_each(|x| *x *= factor);
+    }
+
+    // 5. Counts.
+    match config.workload.noise {
+        Noise::Poisson => {
+            for x in &mut arrivals {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                *x = (*x + x.sqrt() * z).max(0.0).round();
+            }
+        }
+        Noise::None => arrivals.iter_mut().for_each(|x| *x = x.round()),
+    }
+
+    Workload {
+        name: base.name.clone(),
+        start_s: base.start_s,
+        step_s: base.step_s,
+        arrivals,
+    }
+}
+
+/// `exp(uniform(ln lo, ln hi))`; `lo` when the range is a point.
+fn log_uniform(rng: &mut SimRng, [lo, hi]: [f64; 2]) -> f64 {
+    if hi > lo {
+        rng.random_range(lo.ln()..hi.ln()).exp()
+    } else {
+        lo
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Workload {
+        Workload {
+            name: "w".into(),
+            start_s: 0.0,
+            step_s: 60.0,
+            arrivals: (0..1440)
+                .map(|i| 6000.0 + 3000.0 * (f64::from(i) / 229.0).sin())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn without_randomisation_the_workload_is_exactly_the_trace() {
+        let mut config = Config::default();
+        config.agent.randomise = false;
+        for episode in 0..3 {
+            assert_eq!(episode_workload(&base(), &config, 7, episode), base());
+        }
+    }
+
+    #[test]
+    fn a_variant_is_a_pure_function_of_seed_and_episode() {
+        let config = Config::default();
+        let a = episode_workload(&base(), &config, 7, 3);
+        let b = episode_workload(&base(), &config, 7, 3);
+        let bits = |w: &Workload| w.arrivals.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b));
+        assert_ne!(a, episode_workload(&base(), &config, 7, 4));
+        assert_ne!(a, episode_workload(&base(), &config, 8, 3));
+    }
+
+    #[test]
+    fn variants_keep_the_length_and_stay_within_the_fleet() {
+        let mut config = Config::default();
+        config.workload.noise = Noise::None;
+        let capacity = f64::from(config.cloud.max_vms) * config.cloud.vm_capacity_rps * 60.0;
+        let mut peaks = Vec::new();
+        for episode in 0..40 {
+            let w = episode_workload(&base(), &config, 1, episode);
+            assert_eq!(w.len(), base().len());
+            assert!(w.arrivals.iter().all(|&x| x >= 0.0 && x == x.round()));
+            let peak = w.arrivals.iter().copied().fold(0.0, f64::max);
+            assert!(peak <= 0.8 * capacity + 1.0, "{peak}");
+            assert!(peak >= 0.1 * capacity - 1.0, "{peak}");
+            peaks.push(peak);
+        }
+        // Peaks spread over the range.
+        let (lo, hi) = peaks
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &p| (l.min(p), h.max(p)));
+        assert!(hi / lo > 3.0, "{lo} {hi}");
+    }
+}
