@@ -782,7 +782,7 @@ impl Config {
                     * (a.booting_share_edges.len() as f64 + 1.0)
                     * (a.volatility_edges.len() as f64 + 1.0)
                     * hours,
-                a.targets.len() + usize::from(a.hold),
+                a.scale_free_actions(),
                 "use fewer edges or agent.hour_buckets",
             ),
             crate::agent::Design::Legacy => {

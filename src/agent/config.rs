@@ -147,7 +147,8 @@ pub struct AgentConfig {
     /// step only), so the fleet scales out at once and in only when the
     /// load has stayed low that long (a scale-in terminates booting VMs
     /// first, so following every dip of a spiky load would keep new VMs
-    /// from ever serving). In 1..=1000. Default 10.
+    /// from ever serving). In 1..=1000. Default 60 (an hour of 60 s steps:
+    /// an idle VM-hour costs less than a minute of load served late).
     pub peak_window_steps: u32,
     /// Scale-free design: at step 0, before any load has been seen, ask
     /// for `cloud.max_vms` (true) or keep the initial fleet (false). A few
@@ -155,6 +156,12 @@ pub struct AgentConfig {
     /// load late, and the fleet shrinks to the load once the launched VMs
     /// have booted. Default true.
     pub start_at_max: bool,
+    /// Scale-free design: with a value in (0, 1.5], one more action after
+    /// the targets that sizes the fleet for the highest arrival rate seen
+    /// so far in the episode at this utilisation (for loads too spiky to
+    /// follow, where the best a causal policy can do is to stay sized for
+    /// the worst seen); 0 leaves it out. Default 0.7.
+    pub episode_peak_target: f64,
     /// Scale-free design: one more action, "hold" (keep the fleet as it
     /// is), after the targets. Default true.
     pub hold: bool,
@@ -241,8 +248,9 @@ impl Default for AgentConfig {
             max_episode_steps: 0,
             actions: vec![-2, -1, 0, 1, 2],
             targets: vec![0.3, 0.45, 0.6, 0.7, 0.8, 0.9],
-            peak_window_steps: 10,
+            peak_window_steps: 60,
             start_at_max: true,
+            episode_peak_target: 0.7,
             hold: true,
             load_edges: vec![0.3, 0.45, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25],
             booting_share_edges: vec![0.001, 0.3],
@@ -266,6 +274,12 @@ impl Default for AgentConfig {
 }
 
 impl AgentConfig {
+    /// The scale-free design's actions: the targets, the episode-peak
+    /// action (if on) and hold (if on).
+    pub fn scale_free_actions(&self) -> usize {
+        self.targets.len() + usize::from(self.episode_peak_target > 0.0) + usize::from(self.hold)
+    }
+
     /// ε of episode `e` (from 0): `max(epsilon_min, epsilon · decay^e)`.
     pub fn epsilon_at(&self, episode: u32) -> f64 {
         let decayed = self.epsilon * self.epsilon_decay.powf(f64::from(episode));
@@ -347,6 +361,15 @@ impl AgentConfig {
                 "agent.targets = {:?} lists a target twice",
                 self.targets
             )));
+        }
+        if !(self.episode_peak_target == 0.0
+            || (self.episode_peak_target > 0.0 && self.episode_peak_target <= 1.5))
+        {
+            return Err(out_of_range(
+                "agent.episode_peak_target",
+                self.episode_peak_target,
+                "0 (off) or in (0, 1.5]",
+            ));
         }
         if !(1..=1000).contains(&self.peak_window_steps) {
             return Err(out_of_range(

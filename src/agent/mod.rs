@@ -75,12 +75,21 @@ pub struct QAgent {
     inv_targets: Vec<f64>,
     /// Scale-free design: "hold" is the last action.
     hold: bool,
+    /// Scale-free design: `1 / (μ · agent.episode_peak_target)` when the
+    /// episode-peak action follows the targets.
+    inv_peak: Option<f64>,
+    /// `agent.episode_peak_target`.
+    peak_target: f64,
+    /// Scale-free design: the highest arrival rate seen in the episode.
+    episode_max: f64,
     /// Scale-free design: the action of step 0.
     start: Action,
     /// Scale-free design: arrival rates of the last `peak_window_steps`
     /// steps (a ring, newest at `recent_at`), for the targets' load.
     recent: Vec<f64>,
     recent_at: usize,
+    /// The largest of `recent`.
+    recent_max: f64,
     /// Scale-free design: steps a launched VM takes to serve,
     /// `ceil(boot_s / step_s)`, over which a rising load is extrapolated.
     boot_steps: f64,
@@ -144,7 +153,7 @@ impl QAgent {
         let sf = ScaleFree::new(config);
         let (n_states, n_actions) = match a.design {
             Design::Legacy => (disc.n_states(), a.actions.len()),
-            Design::ScaleFree => (sf.n_states(), a.targets.len() + usize::from(a.hold)),
+            Design::ScaleFree => (sf.n_states(), a.scale_free_actions()),
         };
         let q = match (a.init, a.design) {
             (QInit::Constant, _) => QTable::new(n_states, n_actions, a.initial_q),
@@ -175,6 +184,10 @@ impl QAgent {
                 .map(|u| 1.0 / (config.cloud.vm_capacity_rps * u))
                 .collect(),
             hold: a.hold,
+            inv_peak: (a.episode_peak_target > 0.0)
+                .then(|| 1.0 / (config.cloud.vm_capacity_rps * a.episode_peak_target)),
+            peak_target: a.episode_peak_target,
+            episode_max: 0.0,
             start: if a.start_at_max {
                 Action::Target(config.cloud.max_vms)
             } else {
@@ -182,6 +195,7 @@ impl QAgent {
             },
             recent: vec![0.0; a.peak_window_steps.max(1) as usize],
             recent_at: 0,
+            recent_max: 0.0,
             boot_steps: (config.cloud.boot_s / f64::from(config.workload.step_s)).ceil(),
             prev_rps: 0.0,
             n_actions,
@@ -289,6 +303,9 @@ impl QAgent {
             ),
             Design::ScaleFree => {
                 let mut list: Vec<String> = self.targets.iter().map(|u| u.to_string()).collect();
+                if self.inv_peak.is_some() {
+                    list.push(format!("peak:{}", self.peak_target));
+                }
                 if self.hold {
                     list.push("hold".into());
                 }
@@ -363,7 +380,7 @@ impl QAgent {
         match self.schedule {
             AlphaSchedule::Constant => self.alpha,
             AlphaSchedule::Visits => {
-                let v = &mut self.visits[s * self.actions.len() + a];
+                let v = &mut self.visits[s * self.n_actions + a];
                 *v = v.saturating_add(1);
                 (1.0 / f64::from(*v)).max(self.alpha)
             }
@@ -386,8 +403,19 @@ impl QAgent {
             Design::ScaleFree => {
                 self.volatility = self.sf.volatility(self.volatility, obs, prev_arrivals);
                 self.prev_rps = self.recent[self.recent_at];
-                self.recent_at = (self.recent_at + 1) % self.recent.len();
+                self.recent_at += 1;
+                if self.recent_at == self.recent.len() {
+                    self.recent_at = 0;
+                }
+                self.episode_max = self.episode_max.max(obs.arrival_rps);
+                let evicted = self.recent[self.recent_at];
                 self.recent[self.recent_at] = obs.arrival_rps;
+                if obs.arrival_rps >= self.recent_max {
+                    self.recent_max = obs.arrival_rps;
+                } else if evicted >= self.recent_max {
+                    // The maximum left the window: rescan (rare).
+                    self.recent_max = self.recent.iter().copied().fold(0.0, f64::max);
+                }
                 self.sf.state(obs, prev_arrivals, self.volatility)
             }
         }
@@ -398,22 +426,25 @@ impl QAgent {
     fn action_of(&self, a: usize, obs: &Observation) -> Action {
         match self.design {
             Design::Legacy => Action::Change(self.actions[a]),
-            Design::ScaleFree => match self.inv_targets.get(a) {
+            Design::ScaleFree => {
                 // A saturating cast: NaN or negative give 0, huge give
                 // u32::MAX; the environment clamps to the bounds.
-                Some(inv) => {
-                    let target = (self.planned_rps(obs) * inv).ceil() as u32;
-                    // A scale-in terminates booting VMs first: while any
-                    // boot, a target never cancels the launches.
-                    let floor = if obs.vms_booting > 0 {
-                        obs.vms_total()
-                    } else {
-                        0
-                    };
-                    Action::Target(target.max(floor))
-                }
-                None => Action::Change(0),
-            },
+                let target = match (self.inv_targets.get(a), self.inv_peak) {
+                    (Some(inv), _) => ceil_u32(self.planned_rps(obs) * inv),
+                    (None, Some(inv)) if a == self.inv_targets.len() => {
+                        ceil_u32(self.episode_max * inv)
+                    }
+                    _ => return Action::Change(0),
+                };
+                // A scale-in terminates booting VMs first: while any boot,
+                // a target never cancels the launches.
+                let floor = if obs.vms_booting > 0 {
+                    obs.vms_total()
+                } else {
+                    0
+                };
+                Action::Target(target.max(floor))
+            }
         }
     }
 
@@ -424,9 +455,9 @@ impl QAgent {
     /// VMs launched now serve only from then on.
     #[inline]
     fn planned_rps(&self, obs: &Observation) -> f64 {
-        let peak = self.recent.iter().copied().fold(obs.arrival_rps, f64::max);
         let rise = (obs.arrival_rps - self.prev_rps).max(0.0);
-        peak.max(obs.arrival_rps + self.boot_steps * rise)
+        self.recent_max
+            .max(obs.arrival_rps + self.boot_steps * rise)
     }
 
     /// Dyna-Q: records the transition `(s, a) -> (r, next)` in the model
@@ -457,6 +488,14 @@ impl QAgent {
             *q += self.alpha * (target - *q);
         }
     }
+}
+
+/// `x.ceil()` as a `u32`, saturating (NaN and negatives give 0), without
+/// the library call `ceil` compiles to on the baseline x86-64.
+#[inline(always)]
+fn ceil_u32(x: f64) -> u32 {
+    let t = x as u32;
+    t.saturating_add(u32::from(f64::from(t) < x))
 }
 
 /// The integer whose order is [`f64::total_cmp`]'s (the standard library
@@ -545,24 +584,30 @@ fn steady_step_cost(config: &Config, vms: u32, rate: f64) -> f64 {
 /// of `L = max(1, cloud.max_vms / 2)` VMs of load (the middle of the fleet
 /// bounds), per VM of that load (the unit the scale-free design learns
 /// in). In a state with load per VM `x` (its bucket's middle), target `u`
-/// leads to `ceil(L / u)` VMs and "hold" keeps `L / x`;
+/// leads to `ceil(L / u)` VMs, the episode-peak action to
+/// `ceil(2L / u_peak)` (as if the peak were twice the load now) and
+/// "hold" keeps `L / x`;
 /// Q(s, a) = −cost(next VMs) / L / (1 − γ). Trend, booting share,
 /// volatility and hour do not enter it.
 fn scale_free_prior(config: &Config, sf: &ScaleFree) -> QTable {
     let a = &config.agent;
     let c = &config.cloud;
-    let n_actions = a.targets.len() + usize::from(a.hold);
+    let n_actions = a.scale_free_actions();
     let mut q = QTable::new(sf.n_states(), n_actions, 0.0);
     let load_vms = (f64::from(c.max_vms) / 2.0).max(1.0);
     let rate = load_vms * c.vm_capacity_rps;
     let horizon = 1.0 / (1.0 - a.gamma);
     let clamp = |v: f64| v.ceil().clamp(f64::from(c.min_vms), f64::from(c.max_vms)) as u32;
     let value = |vms: u32| -steady_step_cost(config, vms, rate) / load_vms * horizon;
-    let targets: Vec<f64> = a
+    let mut targets: Vec<f64> = a
         .targets
         .iter()
         .map(|u| value(clamp(load_vms / u)))
         .collect();
+    if a.episode_peak_target > 0.0 {
+        // As if the episode's peak were twice the load now.
+        targets.push(value(clamp(2.0 * load_vms / a.episode_peak_target)));
+    }
     let stride = sf.strides()[0];
     for s in 0..sf.n_states() {
         let load = sf.load_representative(s / stride).max(1e-3);
@@ -570,7 +615,7 @@ fn scale_free_prior(config: &Config, sf: &ScaleFree) -> QTable {
             *q.get_mut(s, j) = *v;
         }
         if a.hold {
-            *q.get_mut(s, a.targets.len()) = value(clamp((load_vms / load).round()));
+            *q.get_mut(s, targets.len()) = value(clamp((load_vms / load).round()));
         }
     }
     q
@@ -586,6 +631,8 @@ impl Policy for QAgent {
             self.prev_arrivals = obs.arrivals;
             self.volatility = 0.0;
             self.recent.fill(0.0);
+            self.recent_max = 0.0;
+            self.episode_max = 0.0;
             self.pending = None;
         }
         let s = match self.next_state.take() {

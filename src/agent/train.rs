@@ -65,12 +65,19 @@ pub fn train(
     let a = &config.agent;
     let mut agent = QAgent::new(config, seed);
     let max_steps = (a.max_episode_steps > 0).then_some(a.max_episode_steps);
+    // Randomised variants peak at most at this many requests per step.
+    let reach = if a.randomise {
+        randomise::max_count(config)
+    } else {
+        0.0
+    };
     let mut envs: Vec<CloudEnv> = workloads
         .iter()
         .map(|w| {
             CloudEnv::new(Arc::clone(w), config)
                 .with_detail(false)
                 .with_max_steps(max_steps)
+                .with_memo_reach(reach * w.step_s)
         })
         .collect();
     let mut curve = Vec::with_capacity(a.episodes as usize);

@@ -242,6 +242,8 @@ pub struct CloudEnv {
     /// The stable queues met so far, from the second episode on (a single
     /// run would only pay for filling it).
     memo: Option<Box<StableMemo>>,
+    /// The least arrival count the memo keeps (see `with_memo_reach`).
+    memo_reach: f64,
 }
 
 impl CloudEnv {
@@ -283,6 +285,7 @@ impl CloudEnv {
             rng: rng_for(0, 0, Stream::Workload),
             resets: 0,
             memo: None,
+            memo_reach: 0.0,
         }
     }
 
@@ -307,6 +310,15 @@ impl CloudEnv {
     /// runs out.
     pub fn with_max_steps(mut self, steps: Option<u64>) -> CloudEnv {
         self.max_steps = steps;
+        self
+    }
+
+    /// Sizes the memo of stable queues for arrival counts up to `counts`
+    /// at least (an environment that will replay other workloads through
+    /// [`CloudEnv::set_workload`] keeps one memo for all of them). No
+    /// result depends on it.
+    pub fn with_memo_reach(mut self, counts: f64) -> CloudEnv {
+        self.memo_reach = counts;
         self
     }
 
@@ -387,7 +399,7 @@ impl CloudEnv {
             ArrivalModel::Exact(_) => peak,
             ArrivalModel::Poisson(_) => peak + 10.0 * peak.sqrt() + 10.0,
         };
-        StableMemo::new(reach.ceil(), self.max_vms, self.detail).map(Box::new)
+        StableMemo::new(reach.max(self.memo_reach).ceil(), self.max_vms, self.detail).map(Box::new)
     }
 
     #[cold]
