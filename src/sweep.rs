@@ -389,6 +389,10 @@ pub struct SweepOptions {
     pub shard: Option<(usize, usize)>,
     /// Replace an existing, different sweep folder.
     pub force: bool,
+    /// The index of this grid's first cell in a larger plan (0 for a
+    /// sweep of its own): `--shard` picks cells by `first_index + index`,
+    /// so several grids run as one ([`crate::crossval`]) share out evenly.
+    pub first_index: usize,
 }
 
 /// What a sweep did.
@@ -462,7 +466,11 @@ pub fn run_sweep(
     let mine: Vec<Cell> = grid
         .cells()
         .into_iter()
-        .filter(|c| options.shard.is_none_or(|(i, n)| c.index % n == i - 1))
+        .filter(|c| {
+            options
+                .shard
+                .is_none_or(|(i, n)| (options.first_index + c.index) % n == i - 1)
+        })
         .collect();
     let todo: Vec<&Cell> = mine
         .iter()
