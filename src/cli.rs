@@ -294,6 +294,21 @@ pub struct EvaluateArgs {
     pub force: bool,
 }
 
+/// Runs `work` with a progress bar of its cells (on a terminal), which
+/// `work` advances through its `progress(done, total)` callback.
+fn with_cell_bar<T>(
+    what: &str,
+    work: impl FnOnce(&(dyn Fn(usize, usize) + Sync)) -> Result<T>,
+) -> Result<T> {
+    let bar = progress_bar(0, what);
+    let result = work(&|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    result
+}
+
 /// A progress bar on a terminal, nothing otherwise.
 fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
@@ -569,13 +584,10 @@ fn sweep(args: SweepArgs) -> Result<()> {
         force: args.force,
         first_index: 0,
     };
-    let bar = progress_bar(0, "sweep cells");
     let started = std::time::Instant::now();
-    let report = crate::sweep::run_sweep(&config, &grid, &args.out, &options, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
+    let report = with_cell_bar("sweep cells", |progress| {
+        crate::sweep::run_sweep(&config, &grid, &args.out, &options, progress)
     })?;
-    bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     say!(
         "{} cells ({} combinations x {} seeds{}): ran {}, skipped {} finished, in {:.1} s ({:.1} cells/s)",
@@ -613,13 +625,10 @@ fn crossval(args: CrossvalArgs) -> Result<()> {
         shard,
         force: args.force,
     };
-    let bar = progress_bar(0, "crossval cells");
     let started = std::time::Instant::now();
-    let report = crate::crossval::run_crossval(&config, &args.out, &options, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
+    let report = with_cell_bar("crossval cells", |progress| {
+        crate::crossval::run_crossval(&config, &args.out, &options, progress)
     })?;
-    bar.finish_and_clear();
     print_crossval(&report, &args.out, started.elapsed().as_secs_f64())
 }
 
@@ -668,13 +677,10 @@ fn merge(args: MergeArgs) -> Result<()> {
             shard: None,
             force: args.force,
         };
-        let bar = progress_bar(0, "crossval cells");
         let started = std::time::Instant::now();
-        let report = crate::crossval::merge(&args.shards, &args.out, &options, &|done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
+        let report = with_cell_bar("crossval cells", |progress| {
+            crate::crossval::merge(&args.shards, &args.out, &options, progress)
         })?;
-        bar.finish_and_clear();
         return print_crossval(&report, &args.out, started.elapsed().as_secs_f64());
     }
     let copied = crate::sweep::merge(&args.shards, &args.out, args.force)?;
@@ -747,13 +753,10 @@ fn tune(args: TuneArgs) -> Result<()> {
         jobs: args.jobs,
         force: args.force,
     };
-    let bar = progress_bar(0, "tuning");
     let started = std::time::Instant::now();
-    let report = crate::tune::run_tune(&config, &spec, &out, &options, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
+    let report = with_cell_bar("tuning", |progress| {
+        crate::tune::run_tune(&config, &spec, &out, &options, progress)
     })?;
-    bar.finish_and_clear();
     let s = &report.search;
     for t in &report.overlap {
         eprintln!(

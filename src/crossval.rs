@@ -1005,27 +1005,15 @@ pub fn merge(
                 ),
             }
         })?;
-    let non_empty = out.exists()
-        && fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true);
-    if non_empty && !options.force {
-        bail!(OutputExists(out.to_path_buf()));
-    }
-    let name = out
-        .file_name()
-        .map_or_else(|| "merged".into(), |n| n.to_string_lossy().into_owned());
-    let staging = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    fs::remove_dir_all(&staging).ok();
-    let built = (|| -> Result<CrossvalReport> {
-        fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    crate::output::build_folder(out, options.force, |staging| {
+        fs::create_dir_all(staging).with_context(|| format!("creating {}", staging.display()))?;
         write_file_atomic(&staging.join(MANIFEST), manifest.as_bytes())?;
         for dir in shards {
             for sub in ["tune", "folds"] {
                 copy_cells(&dir.join(sub), &staging.join(sub))?;
             }
         }
-        let plan = Plan::new(&config, &staging)?;
+        let plan = Plan::new(&config, staging)?;
         let missing: Vec<PathBuf> = plan
             .tunings
             .iter()
@@ -1043,7 +1031,7 @@ pub fn merge(
                 "{} tuning cells are missing from the shards given (one: {}); merge every shard \
                  of the cross-validation, after each has finished",
                 missing.len(),
-                one.strip_prefix(&staging).unwrap_or(one).display()
+                one.strip_prefix(staging).unwrap_or(one).display()
             )));
         }
         let unsharded = CrossvalOptions {
@@ -1051,21 +1039,8 @@ pub fn merge(
             force: false,
             ..options.clone()
         };
-        run_crossval(&config, &staging, &unsharded, progress)
-    })();
-    let report = match built {
-        Ok(report) => report,
-        Err(e) => {
-            fs::remove_dir_all(&staging).ok();
-            return Err(e);
-        }
-    };
-    if out.exists() {
-        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
-    }
-    fs::rename(&staging, out)
-        .with_context(|| format!("moving the merged cross-validation into {}", out.display()))?;
-    Ok(report)
+        run_crossval(&config, staging, &unsharded, progress)
+    })
 }
 
 /// True when `dir` holds a cross-validation (its manifest).
