@@ -240,8 +240,8 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
 }
 
 /// Removes a finished cross-validation's cells (thousands of small
-/// files, every number of which is in its CSVs), keeping each rule's
-/// `aggregate.csv` and `best.md`.
+/// files) and the per-candidate tables of its tuning sweeps (megabytes),
+/// keeping each rule's `best.md`; `qscale crossval` itself keeps them all.
 fn prune_cells(out: &Path) -> Result<()> {
     let under = |sub: &str| -> Vec<PathBuf> {
         std::fs::read_dir(out.join(sub))
@@ -257,7 +257,8 @@ fn prune_cells(out: &Path) -> Result<()> {
     for dir in dirs.filter(|d| d.is_dir()) {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
-    for file in rules.iter().map(|r| r.join("summary.csv")) {
+    let tables = ["summary.csv", "aggregate.csv"];
+    for file in rules.iter().flat_map(|r| tables.map(|t| r.join(t))) {
         if file.is_file() {
             std::fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
         }
