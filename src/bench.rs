@@ -255,6 +255,7 @@ pub fn run_bench(
             jobs: Some(jobs),
             shard: None,
             force: true,
+            first_index: 0,
         };
         let mut cells = 0.0;
         let load =

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::agent;
@@ -81,8 +81,12 @@ pub enum Command {
     /// Sweep parameters: --set key=a,b,c (or from:to:step) axes × seeds, in
     /// parallel, resumable, optionally one shard of a cluster job.
     Sweep(SweepArgs),
-    /// Join the folders of a sharded sweep.
+    /// Join the folders of a sharded sweep or cross-validation.
     Merge(MergeArgs),
+    /// Cross-validate: per fold (leave-one-trace-out by default), tune the
+    /// rules and train the agent on the training traces, then evaluate
+    /// every policy on the held-out traces (at each of crossval.peaks_rps).
+    Crossval(CrossvalArgs),
     /// Find a rule's best parameters on experiment.train_traces (built-in
     /// grid per rule, or --set axes) and write tuned.toml.
     Tune(TuneArgs),
@@ -147,6 +151,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Compare(args) => compare(args),
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
+        Command::Crossval(args) => crossval(args),
         Command::Tune(args) => tune(args),
         Command::Reproduce(args) => reproduce::reproduce(args),
         Command::Bench(args) => bench(args),
@@ -287,6 +292,21 @@ pub struct EvaluateArgs {
     /// Replace an existing results folder.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Runs `work` with a progress bar of its cells (on a terminal), which
+/// `work` advances through its `progress(done, total)` callback.
+fn with_cell_bar<T>(
+    what: &str,
+    work: impl FnOnce(&(dyn Fn(usize, usize) + Sync)) -> Result<T>,
+) -> Result<T> {
+    let bar = progress_bar(0, what);
+    let result = work(&|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    result
 }
 
 /// A progress bar on a terminal, nothing otherwise.
@@ -486,13 +506,38 @@ pub struct SweepArgs {
 /// `qscale merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Shard folders of one sweep.
+    /// Shard folders of one sweep or one cross-validation.
     #[arg(required = true, value_name = "DIR")]
     pub shards: Vec<PathBuf>,
-    /// The merged sweep folder.
+    /// The merged folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Replace an existing folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Worker threads for a cross-validation's evaluation cells, which run
+    /// at merge time (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+/// `qscale crossval`.
+#[derive(Debug, Args)]
+pub struct CrossvalArgs {
+    /// Config file and overrides.
+    #[command(flatten)]
+    pub cfg: ConfigArgs,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only shard I of N (1-based) of the tuning cells, e.g. 2/8; join
+    /// the shards with merge, which also runs the evaluation.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Results folder (a rerun of the same command resumes it).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Start over if the folder holds something else.
     #[arg(long)]
     pub force: bool,
 }
@@ -537,14 +582,12 @@ fn sweep(args: SweepArgs) -> Result<()> {
         jobs: args.jobs,
         shard,
         force: args.force,
+        first_index: 0,
     };
-    let bar = progress_bar(0, "sweep cells");
     let started = std::time::Instant::now();
-    let report = crate::sweep::run_sweep(&config, &grid, &args.out, &options, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
+    let report = with_cell_bar("sweep cells", |progress| {
+        crate::sweep::run_sweep(&config, &grid, &args.out, &options, progress)
     })?;
-    bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     say!(
         "{} cells ({} combinations x {} seeds{}): ran {}, skipped {} finished, in {:.1} s ({:.1} cells/s)",
@@ -571,7 +614,75 @@ fn sweep(args: SweepArgs) -> Result<()> {
     Ok(())
 }
 
+fn crossval(args: CrossvalArgs) -> Result<()> {
+    let config = load_config(&args.cfg, Vec::new())?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if args.jobs == Some(0) {
+        return Err(UsageError("--jobs must be at least 1".into()).into());
+    }
+    let options = crate::crossval::CrossvalOptions {
+        jobs: args.jobs,
+        shard,
+        force: args.force,
+    };
+    let started = std::time::Instant::now();
+    let report = with_cell_bar("crossval cells", |progress| {
+        crate::crossval::run_crossval(&config, &args.out, &options, progress)
+    })?;
+    print_crossval(&report, &args.out, started.elapsed().as_secs_f64())
+}
+
+fn print_crossval(report: &crate::crossval::CrossvalReport, out: &Path, secs: f64) -> Result<()> {
+    say!(
+        "{} folds: {} tuning cells (ran {}), {} evaluation cells (ran {}), in {:.1} s",
+        report.folds,
+        report.tune_cells,
+        report.tune_ran,
+        report.eval_cells,
+        report.eval_ran,
+        secs
+    );
+    if report.finished {
+        let summary = out.join("summary.md");
+        let text = std::fs::read_to_string(&summary)
+            .with_context(|| format!("reading {}", summary.display()))?;
+        // The headline table and the wins, up to the first fold's section.
+        let head = text.split("\n## ").next().unwrap_or_default();
+        say!("{}", head.trim_end());
+        say!(
+            "wrote {0}/crossval.csv, {0}/summary.md, {0}/tuned.csv, {0}/figures/crossval.png",
+            out.display()
+        );
+    } else {
+        say!(
+            "wrote the shard's tuning cells into {}; join the shards with `qscale merge`, which \
+             runs the evaluation",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 fn merge(args: MergeArgs) -> Result<()> {
+    if args
+        .shards
+        .first()
+        .is_some_and(|d| crate::crossval::is_crossval_folder(d))
+    {
+        if args.jobs == Some(0) {
+            return Err(UsageError("--jobs must be at least 1".into()).into());
+        }
+        let options = crate::crossval::CrossvalOptions {
+            jobs: args.jobs,
+            shard: None,
+            force: args.force,
+        };
+        let started = std::time::Instant::now();
+        let report = with_cell_bar("crossval cells", |progress| {
+            crate::crossval::merge(&args.shards, &args.out, &options, progress)
+        })?;
+        return print_crossval(&report, &args.out, started.elapsed().as_secs_f64());
+    }
     let copied = crate::sweep::merge(&args.shards, &args.out, args.force)?;
     say!(
         "merged {} cells from {} shard folders into {}",
@@ -642,13 +753,10 @@ fn tune(args: TuneArgs) -> Result<()> {
         jobs: args.jobs,
         force: args.force,
     };
-    let bar = progress_bar(0, "tuning");
     let started = std::time::Instant::now();
-    let report = crate::tune::run_tune(&config, &spec, &out, &options, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
+    let report = with_cell_bar("tuning", |progress| {
+        crate::tune::run_tune(&config, &spec, &out, &options, progress)
     })?;
-    bar.finish_and_clear();
     let s = &report.search;
     for t in &report.overlap {
         eprintln!(

@@ -1,5 +1,5 @@
 //! Experiment configuration: TOML sections `[workload] [cloud] [reward]
-//! [policy] [agent] [experiment]`, their defaults and units, `--set`
+//! [policy] [agent] [experiment] [sweep] [crossval]`, their defaults and units, `--set`
 //! overrides, and validation.
 //!
 //! The flow is always the same: parse the file, apply each
@@ -516,6 +516,88 @@ pub struct Config {
     /// `[sweep]`.
     #[serde(skip_serializing_if = "SweepConfig::is_empty")]
     pub sweep: SweepConfig,
+    /// `[crossval]`.
+    #[serde(skip_serializing_if = "CrossvalConfig::is_empty")]
+    pub crossval: CrossvalConfig,
+}
+
+/// `[crossval]`: the folds and load levels of `qscale crossval`. Ignored
+/// by other commands.
+///
+/// ```toml
+/// [crossval]
+/// peaks_rps = [2000, 800]   # evaluate every test trace at these peaks
+/// tune_seeds = [1]          # seeds the rules are tuned with
+///
+/// [[crossval.folds]]        # explicit folds (default: leave one trace out)
+/// train = ["traces/a.csv", "traces/b.csv"]
+/// test = ["traces/c.csv"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrossvalConfig {
+    /// Explicit folds; empty means leave-one-trace-out over
+    /// `experiment.traces`. Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub folds: Vec<FoldConfig>,
+    /// Peak rates, requests per second, each finite and > 0, at which every
+    /// test trace is evaluated (as `workload.peak_rps`); training and
+    /// tuning use the workload as configured. Empty means the test traces
+    /// as configured. Default empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peaks_rps: Vec<f64>,
+    /// Seeds the rules are tuned with; empty means `experiment.seeds`.
+    /// Without arrival noise the rules are deterministic, so one seed
+    /// tunes them as well as many. Default empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tune_seeds: Vec<u64>,
+}
+
+impl CrossvalConfig {
+    /// True when nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.folds.is_empty() && self.peaks_rps.is_empty() && self.tune_seeds.is_empty()
+    }
+
+    /// Checks the peaks and every fold.
+    ///
+    /// # Errors
+    /// A peak that is not finite and > 0; a fold with an empty `train` or
+    /// `test` list, or a trace listed in both.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for &peak in &self.peaks_rps {
+            positive("crossval.peaks_rps", peak)?;
+        }
+        for (k, fold) in self.folds.iter().enumerate() {
+            let n = k + 1;
+            for (list, name) in [(&fold.train, "train"), (&fold.test, "test")] {
+                if list.is_empty() {
+                    return Err(ConfigError::Inconsistent(format!(
+                        "crossval.folds[{n}].{name} is empty: every fold needs at least one \
+                         training and one test trace"
+                    )));
+                }
+            }
+            if let Some(both) = fold.test.iter().find(|t| fold.train.contains(t)) {
+                return Err(ConfigError::Inconsistent(format!(
+                    "crossval.folds[{n}]: {} is in both train and test (a fold must not test \
+                     on what it trained or tuned on)",
+                    both.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One `[[crossval.folds]]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldConfig {
+    /// Traces the agent trains on and the rules are tuned on.
+    pub train: Vec<PathBuf>,
+    /// Traces every policy is evaluated on.
+    pub test: Vec<PathBuf>,
 }
 
 impl SweepConfig {
@@ -740,6 +822,7 @@ impl Config {
         }
         positive("policy.headroom", p.headroom)?;
         self.agent.validate()?;
+        self.crossval.validate()?;
         if self.policy.kind == PolicyKind::Qlearning
             || self.experiment.policies.contains(&PolicyKind::Qlearning)
         {

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod cloud;
 pub mod compare;
 pub mod config;
+pub mod crossval;
 pub mod elasticity;
 pub mod experiment;
 pub mod metrics;

@@ -306,6 +306,42 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     result.map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))
 }
 
+/// Builds a whole folder under a temporary name beside `out` and renames
+/// it into place when `build` succeeds, so a failure leaves nothing
+/// behind. An existing non-empty `out` is refused without `force`, and
+/// replaced with it.
+///
+/// # Errors
+/// [`OutputExists`], the error of `build`, or an I/O failure.
+pub fn build_folder<T>(
+    out: &Path,
+    force: bool,
+    build: impl FnOnce(&Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use anyhow::Context as _;
+    if is_non_empty_dir(out) && !force {
+        return Err(OutputExists(out.to_path_buf()).into());
+    }
+    let name = out
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let staging = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    fs::remove_dir_all(&staging).ok();
+    let built = match build(&staging) {
+        Ok(built) => built,
+        Err(e) => {
+            fs::remove_dir_all(&staging).ok();
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    fs::rename(&staging, out)
+        .with_context(|| format!("moving the results into {}", out.display()))?;
+    Ok(built)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -389,6 +389,10 @@ pub struct SweepOptions {
     pub shard: Option<(usize, usize)>,
     /// Replace an existing, different sweep folder.
     pub force: bool,
+    /// The index of this grid's first cell in a larger plan (0 for a
+    /// sweep of its own): `--shard` picks cells by `first_index + index`,
+    /// so several grids run as one ([`crate::crossval`]) share out evenly.
+    pub first_index: usize,
 }
 
 /// What a sweep did.
@@ -462,7 +466,11 @@ pub fn run_sweep(
     let mine: Vec<Cell> = grid
         .cells()
         .into_iter()
-        .filter(|c| options.shard.is_none_or(|(i, n)| c.index % n == i - 1))
+        .filter(|c| {
+            options
+                .shard
+                .is_none_or(|(i, n)| (options.first_index + c.index) % n == i - 1)
+        })
         .collect();
     let todo: Vec<&Cell> = mine
         .iter()
@@ -835,34 +843,11 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
             e.to_string().trim().replace('\n', " ")
         ),
     })?;
-    let non_empty = out.exists()
-        && fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true);
-    if non_empty && !force {
-        bail!(crate::output::OutputExists(out.to_path_buf()));
-    }
     // Built under a temporary name and renamed when complete, so a merge
     // that fails (a missing cell, say) leaves nothing behind.
-    let name = out
-        .file_name()
-        .map_or_else(|| "merged".into(), |n| n.to_string_lossy().into_owned());
-    let staging = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    fs::remove_dir_all(&staging).ok();
-    let built = merge_into(shards, &staging, &manifest_text, &base);
-    let copied = match built {
-        Ok(copied) => copied,
-        Err(e) => {
-            fs::remove_dir_all(&staging).ok();
-            return Err(e);
-        }
-    };
-    if out.exists() {
-        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
-    }
-    fs::rename(&staging, out)
-        .with_context(|| format!("moving the merged sweep into {}", out.display()))?;
-    Ok(copied)
+    crate::output::build_folder(out, force, |staging| {
+        merge_into(shards, staging, &manifest_text, &base)
+    })
 }
 
 /// Copies every shard's cells into `out` and writes the manifest and the

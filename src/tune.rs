@@ -453,39 +453,15 @@ pub fn run_tune(
 ) -> Result<TuneReport> {
     let search = search(config, spec)?;
     let seeds = search.base.experiment.seeds.clone();
-    let grid = Grid {
-        axes: vec![Axis {
-            keys: search.keys.clone(),
-            points: search
-                .candidates
-                .iter()
-                .map(|c| c.iter().map(|(_, v)| v.clone()).collect())
-                .collect(),
-        }],
-        seeds: seeds.clone(),
-    };
+    let grid = candidate_grid(&search);
     let sweep_options = SweepOptions {
         jobs: options.jobs,
         shard: None,
         force: options.force,
+        first_index: 0,
     };
     let sweep_report = sweep::run_sweep(&search.base, &grid, out, &sweep_options, progress)?;
-
-    let mut objectives = Vec::with_capacity(search.candidates.len());
-    for combo in &search.candidates {
-        let per_seed = seeds
-            .iter()
-            .map(|&seed| read_cell(&sweep::cell_path(out, combo, seed).join("summary.csv")))
-            .collect::<Result<Vec<_>>>()?;
-        objectives.push(Objective::of(&per_seed));
-    }
-    let mut ranking: Vec<usize> = (0..objectives.len()).collect();
-    ranking.sort_by(|&a, &b| {
-        objectives[a]
-            .score_mean
-            .total_cmp(&objectives[b].score_mean)
-            .then(a.cmp(&b))
-    });
+    let (objectives, ranking) = rank(&search, out)?;
 
     let default_runs = run_defaults(&search.base, options.jobs)?;
     let n_seeds = seeds.len().max(1);
@@ -525,6 +501,78 @@ pub fn run_tune(
     )?;
     write_file_atomic(&out.join("tuned.toml"), tuned_toml(&report).as_bytes())?;
     Ok(report)
+}
+
+/// The sweep grid of a search: its candidates as one zipped axis, over
+/// the base configuration's seeds.
+pub fn candidate_grid(search: &Search) -> Grid {
+    Grid {
+        axes: vec![Axis {
+            keys: search.keys.clone(),
+            points: search
+                .candidates
+                .iter()
+                .map(|c| c.iter().map(|(_, v)| v.clone()).collect())
+                .collect(),
+        }],
+        seeds: search.base.experiment.seeds.clone(),
+    }
+}
+
+/// The objective of every candidate of `search` from the finished cells of
+/// its sweep in `out`, and the candidates ranked best first (lowest mean
+/// score; ties in grid order).
+///
+/// # Errors
+/// A cell that is missing or cannot be read.
+pub fn rank(search: &Search, out: &Path) -> Result<(Vec<Objective>, Vec<usize>)> {
+    rank_on(search, out, None)
+}
+
+/// As [`rank`], counting only the runs on the traces named in `traces`
+/// (all runs when `None`): a sweep over several traces ranks its candidates
+/// for any subset of them ([`crate::crossval`] tunes each fold this way).
+///
+/// # Errors
+/// A cell that is missing or cannot be read, or a subset that leaves a
+/// cell without runs.
+pub fn rank_on(
+    search: &Search,
+    out: &Path,
+    traces: Option<&[String]>,
+) -> Result<(Vec<Objective>, Vec<usize>)> {
+    let seeds = &search.base.experiment.seeds;
+    let mut objectives = Vec::with_capacity(search.candidates.len());
+    for combo in &search.candidates {
+        let mut per_seed = Vec::with_capacity(seeds.len());
+        for &seed in seeds {
+            let path = sweep::cell_path(out, combo, seed).join("summary.csv");
+            let mut rows = read_cell(&path)?;
+            if let Some(names) = traces {
+                rows.retain(|r| names.contains(&r.trace));
+                if rows.len() != names.len() {
+                    bail!(crate::output::CorruptResults {
+                        path,
+                        reason: format!(
+                            "holds {} of the runs on {} needed: delete its folder and rerun",
+                            rows.len(),
+                            names.join(", ")
+                        ),
+                    });
+                }
+            }
+            per_seed.push(rows);
+        }
+        objectives.push(Objective::of(&per_seed));
+    }
+    let mut ranking: Vec<usize> = (0..objectives.len()).collect();
+    ranking.sort_by(|&a, &b| {
+        objectives[a]
+            .score_mean
+            .total_cmp(&objectives[b].score_mean)
+            .then(a.cmp(&b))
+    });
+    Ok((objectives, ranking))
 }
 
 fn read_cell(path: &Path) -> Result<Vec<SummaryRow>> {

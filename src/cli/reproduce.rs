@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{
-    compare, load_config, sweep, train, tune, CompareArgs, ConfigArgs, SweepArgs, TrainArgs,
-    TuneArgs, UsageError,
+    compare, crossval, load_config, sweep, train, tune, CompareArgs, ConfigArgs, CrossvalArgs,
+    SweepArgs, TrainArgs, TuneArgs, UsageError,
 };
 use crate::config::{Config, PolicyKind};
 use crate::output::write_file_atomic;
@@ -17,7 +17,8 @@ use crate::output::write_file_atomic;
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
     /// A reduced run (at most 2 seeds and 30 training episodes per
-    /// experiment) that finishes in about 10 s once built.
+    /// experiment; a cross-validation tunes only `static` and `target`)
+    /// that finishes in about 15 s once built.
     #[arg(long)]
     pub quick: bool,
     /// Folder of experiment files.
@@ -100,6 +101,14 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
                 .collect();
             sets.push(format!("experiment.seeds=[{}]", seeds.join(", ")));
             sets.push(format!("agent.episodes={}", base.agent.episodes.min(30)));
+            if is_crossval(&stem) {
+                // Tuning is most of a cross-validation's work: the quick
+                // run tunes the rules with the smallest grids only.
+                sets.push(
+                    "experiment.policies=[\"static\", \"target\", \"oracle\", \"qlearning\"]"
+                        .into(),
+                );
+            }
         }
         let cfg = ConfigArgs {
             config: Some(file.clone()),
@@ -151,6 +160,17 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
                 "tuning, then a comparison of default and tuned parameters",
                 Some(out.join("tuned").join("summary.md")),
             )
+        } else if is_crossval(&stem) {
+            crossval(CrossvalArgs {
+                cfg: cfg.clone(),
+                jobs: None,
+                shard: None,
+                out: out.clone(),
+                force: true,
+            })?;
+            prune_cells(&out)?;
+            figures.push(out.join("figures").join("crossval.png"));
+            ("cross-validation", Some(out.join("summary.md")))
         } else if !config.sweep.is_empty() {
             sweep(SweepArgs {
                 cfg: cfg.clone(),
@@ -218,6 +238,38 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
         root.join("README.md").display()
     );
     Ok(())
+}
+
+/// Removes a finished cross-validation's cells (thousands of small
+/// files) and the per-candidate tables of its tuning sweeps (megabytes),
+/// keeping each rule's `best.md`; `qscale crossval` itself keeps them all.
+fn prune_cells(out: &Path) -> Result<()> {
+    let under = |sub: &str| -> Vec<PathBuf> {
+        std::fs::read_dir(out.join(sub))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let rules = under("tune");
+    let folds = under("folds");
+    let dirs = rules
+        .iter()
+        .map(|r| r.join("cells"))
+        .chain(folds.iter().map(|f| f.join("eval")));
+    for dir in dirs.filter(|d| d.is_dir()) {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let tables = ["summary.csv", "aggregate.csv"];
+    for file in rules.iter().flat_map(|r| tables.map(|t| r.join(t))) {
+        if file.is_file() {
+            std::fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `crossval-*.toml` experiments run `qscale crossval`.
+fn is_crossval(stem: &str) -> bool {
+    stem.starts_with("crossval")
 }
 
 /// `DIR/README.md` of one experiment: what it is, its summary table and

@@ -18,6 +18,7 @@
 //! `STEM.png` and `STEM.svg`; [`style`] fixes the size, font and colours.
 
 pub mod canvas;
+pub mod crossval;
 pub mod heatmap;
 pub mod learning;
 pub mod pareto;
@@ -88,7 +89,7 @@ pub enum PlotError {
     #[error("{} is not a folder", .0.display())]
     NotAFolder(PathBuf),
     /// Nothing in the folder is a known results file.
-    #[error("nothing to plot in {}: expected steps.csv and summary.csv (a run), aggregate.csv (a comparison or sweep), learning_curve.csv (a training run) or */learning_curve.csv (several)", .0.display())]
+    #[error("nothing to plot in {}: expected steps.csv and summary.csv (a run), aggregate.csv (a comparison or sweep), crossval.csv (a cross-validation), learning_curve.csv (a training run) or */learning_curve.csv (several)", .0.display())]
     NothingToPlot(PathBuf),
     /// A file the folder's kind needs is not there.
     #[error("{} is missing", .0.display())]
@@ -138,6 +139,8 @@ pub enum FolderKind {
     TrainSet,
     /// A sweep: `aggregate.csv` with `param_` columns.
     Sweep,
+    /// A cross-validation (`qscale crossval`): `crossval.csv`.
+    Crossval,
 }
 
 impl fmt::Display for FolderKind {
@@ -148,6 +151,7 @@ impl fmt::Display for FolderKind {
             FolderKind::Train => "training run",
             FolderKind::TrainSet => "set of training runs",
             FolderKind::Sweep => "sweep",
+            FolderKind::Crossval => "cross-validation",
         })
     }
 }
@@ -173,6 +177,9 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
         return Err(PlotError::NotAFolder(dir.to_path_buf()));
     }
     let has = |name: &str| dir.join(name).is_file();
+    if has("crossval.csv") {
+        return Ok(FolderKind::Crossval);
+    }
     if has("aggregate.csv") {
         let header = read_header(&dir.join("aggregate.csv"))?;
         return Ok(if read::param_columns(&header).is_empty() {
@@ -216,6 +223,7 @@ pub fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
         FolderKind::Train => plot_train(dir, &out, format, &mut report),
         FolderKind::TrainSet => plot_train_set(dir, &out, format, &mut report),
         FolderKind::Sweep => plot_sweep(dir, &out, format, &mut report),
+        FolderKind::Crossval => plot_crossval(dir, &out, format, &mut report),
     };
     if drawn.is_err() && fresh {
         // A failed plot leaves no half-filled figures folder behind.
@@ -223,6 +231,36 @@ pub fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
     }
     drawn?;
     Ok(report)
+}
+
+fn plot_crossval(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
+    let path = dir.join("crossval.csv");
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| PlotError::Io {
+        path: path.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let mut rows: Vec<crate::crossval::CrossvalRow> = Vec::new();
+    for row in reader.deserialize() {
+        rows.push(row.map_err(|e: csv::Error| PlotError::BadRow {
+            path: path.clone(),
+            line: e.position().map_or(0, csv::Position::line),
+            message: e.to_string(),
+        })?);
+    }
+    if rows.is_empty() {
+        return Err(PlotError::NoRows(path).into());
+    }
+    let mut seeds: Vec<u64> = rows.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let cases = crate::crossval::cases(&rows);
+    report.written.extend(crossval::crossval(
+        &cases,
+        seeds.len(),
+        &out.join("crossval"),
+        format,
+    )?);
+    Ok(())
 }
 
 /// Loads `path` as a resolved config.

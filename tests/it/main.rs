@@ -5,6 +5,7 @@ mod agent;
 mod catalogue;
 mod cli;
 mod compare;
+mod crossval;
 mod edges;
 mod elasticity;
 mod fuzz;

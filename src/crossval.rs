@@ -1,0 +1,1180 @@
+//! `qscale crossval`: does a policy beat the rules on a workload it never
+//! saw, and by how much?
+//!
+//! **Folds.** By default leave-one-trace-out over `experiment.traces`:
+//! fold k tests on trace k and trains and tunes on all the others.
+//! `[[crossval.folds]]` tables give explicit folds instead.
+//!
+//! **Per fold**, and never looking at its test traces:
+//! - every rule of `experiment.policies` (all tunable rules when empty) is
+//!   tuned on the fold's training traces with the same search as
+//!   `qscale tune` (its built-in grid, the configured parameters always a
+//!   candidate; `[sweep]` is not used), with the seeds `crossval.tune_seeds`
+//!   (default `experiment.seeds`);
+//! - the agent is trained on the same traces, once per seed of
+//!   `experiment.seeds`.
+//!
+//! **Evaluation**, on each test trace, at each peak of `crossval.peaks_rps`
+//! (as `workload.peak_rps`; training and tuning use the workload as
+//! configured), for every seed: the greedy agent (`params = trained`),
+//! every rule with the configured parameters (`default`) and with the
+//! fold's tuned ones (`tuned`), `static` sized for the test trace's peak
+//! at `policy.target_utilization` (`peak`), and the oracle
+//! (`clairvoyant`). Regret is a run's score minus the oracle's on the same
+//! fold, trace, peak and seed.
+//!
+//! **Work and folders.** Tuning cells are sweep cells ([`crate::sweep`]):
+//! one sweep per rule under `DIR/tune/RULE/`, each candidate × tuning seed
+//! run on every trace that some fold trains on (so a trace's runs are
+//! shared by the folds that train on it instead of rerun for each); a
+//! fold's objective counts only the runs on its own training traces
+//! ([`tune::rank_on`]), so its test traces never influence its choice. The
+//! cells run in parallel, resume, and are byte-identical for any `--jobs`.
+//! An evaluation cell is one (fold, seed), written atomically as
+//! `DIR/folds/fold-K/eval/seed-N.csv`; it needs all the tuning. With
+//! `--shard i/n` a run does every n-th tuning cell of the whole plan and
+//! stops; [`merge`] joins the shards, runs the evaluation cells (a few per
+//! cent of the work) and writes what a single machine would have written:
+//! `crossval.csv` ([`CrossvalRow`]), `tuned.csv` ([`TunedRow`]),
+//! `summary.md`, `config.toml`, `folds/fold-K/tuned/RULE.toml` and
+//! `figures/crossval.{png,svg}`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::agent;
+use crate::cli::UsageError;
+use crate::config::{Config, PolicyKind, StaticSizing, SweepConfig};
+use crate::experiment::{self, TraceSet};
+use crate::metrics::{to_csv, SummaryRow};
+use crate::output::{write_file_atomic, CorruptResults, OutputExists};
+use crate::policy::Learner;
+use crate::stats::Summary;
+use crate::sweep::{self, Combination, Grid, SweepOptions};
+use crate::tune::{self, Search, TuneReport, TuneSpec};
+
+/// The manifest of a cross-validation folder: the resolved config. A
+/// folder is resumed only under the same manifest.
+const MANIFEST: &str = "crossval.toml";
+const MANIFEST_HEADING: &str = "# qscale crossval manifest: the resolved configuration\n";
+
+/// One fold: what it learns from and what it is tested on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fold {
+    /// 1-based fold number (the `fold` column).
+    pub number: usize,
+    /// Training (and tuning) traces.
+    pub train: Vec<PathBuf>,
+    /// Test traces.
+    pub test: Vec<PathBuf>,
+}
+
+/// The folds of `config`: `[[crossval.folds]]`, or leave-one-trace-out
+/// over `experiment.traces`.
+///
+/// # Errors
+/// Fewer than two traces for leave-one-trace-out.
+pub fn folds(config: &Config) -> Result<Vec<Fold>> {
+    let explicit = &config.crossval.folds;
+    if !explicit.is_empty() {
+        return Ok(explicit
+            .iter()
+            .enumerate()
+            .map(|(k, f)| Fold {
+                number: k + 1,
+                train: f.train.clone(),
+                test: f.test.clone(),
+            })
+            .collect());
+    }
+    let traces = &config.experiment.traces;
+    if traces.len() < 2 {
+        bail!(UsageError(format!(
+            "crossval needs folds: give at least two experiment.traces (leave-one-trace-out) \
+             or [[crossval.folds]] tables with train and test lists (experiment.traces has {})",
+            traces.len()
+        )));
+    }
+    Ok((0..traces.len())
+        .map(|k| Fold {
+            number: k + 1,
+            train: traces
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != k)
+                .map(|(_, t)| t.clone())
+                .collect(),
+            test: vec![traces[k].clone()],
+        })
+        .collect())
+}
+
+/// The rules a cross-validation tunes and evaluates: the tunable kinds of
+/// `experiment.policies`, in its order (all of [`tune::TUNABLE`] when it
+/// is empty). The agent, `static` at the peak and the oracle are always
+/// evaluated.
+pub fn rules(config: &Config) -> Vec<PolicyKind> {
+    let listed = &config.experiment.policies;
+    if listed.is_empty() {
+        return tune::TUNABLE.to_vec();
+    }
+    let mut out = Vec::new();
+    for kind in listed {
+        if tune::TUNABLE.contains(kind) && !out.contains(kind) {
+            out.push(*kind);
+        }
+    }
+    out
+}
+
+/// The seeds rules are tuned with.
+fn tune_seeds(config: &Config) -> Vec<u64> {
+    if config.crossval.tune_seeds.is_empty() {
+        config.experiment.seeds.clone()
+    } else {
+        config.crossval.tune_seeds.clone()
+    }
+}
+
+/// The peaks every test trace is evaluated at (`None`: as configured).
+fn peaks(config: &Config) -> Vec<Option<f64>> {
+    if config.crossval.peaks_rps.is_empty() {
+        vec![None]
+    } else {
+        config
+            .crossval
+            .peaks_rps
+            .iter()
+            .copied()
+            .map(Some)
+            .collect()
+    }
+}
+
+/// One row of `crossval.csv`: one policy with one set of parameters on one
+/// test trace at one peak, for one seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossvalRow {
+    /// Fold number, from 1.
+    pub fold: usize,
+    /// The test trace's name.
+    pub test_trace: String,
+    /// The peak the test trace was scaled to, req/s (empty: as configured).
+    pub peak_rps: Option<f64>,
+    /// Policy name.
+    pub policy: String,
+    /// `trained` (the agent), `default` or `tuned` (a rule), `peak`
+    /// (`static` sized for the test trace's peak) or `clairvoyant` (the
+    /// oracle).
+    pub params: String,
+    /// Master seed.
+    pub seed: u64,
+    /// cost + penalty, USD.
+    pub score_usd: f64,
+    /// VM charges, USD.
+    pub cost_usd: f64,
+    /// SLO and drop penalties, USD.
+    pub penalty_usd: f64,
+    /// Requests that missed the SLO or were dropped, over requests.
+    pub violation_rate: f64,
+    /// score − the oracle's score on the same fold, trace, peak and seed.
+    pub regret_usd: f64,
+    /// Requests dropped.
+    pub drops: f64,
+    /// Mean VMs alive per step.
+    pub mean_vms: f64,
+}
+
+impl CrossvalRow {
+    fn of(fold: usize, peak: Option<f64>, params: &str, s: &SummaryRow) -> CrossvalRow {
+        CrossvalRow {
+            fold,
+            test_trace: s.trace.clone(),
+            peak_rps: peak,
+            policy: s.policy.clone(),
+            params: params.to_string(),
+            seed: s.seed,
+            score_usd: s.score_usd,
+            cost_usd: s.cost_usd,
+            penalty_usd: s.penalty_usd,
+            violation_rate: s.violation_rate,
+            regret_usd: 0.0,
+            drops: s.drops,
+            mean_vms: s.mean_vms,
+        }
+    }
+}
+
+/// One row of `tuned.csv`: a rule's tuned parameters in one fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TunedRow {
+    /// Fold number, from 1.
+    pub fold: usize,
+    /// The rule.
+    pub policy: String,
+    /// The tuned parameters as `--set` flags.
+    pub params: String,
+    /// The tuned parameters' objective on the training traces (mean score
+    /// over traces × tuning seeds), USD.
+    pub train_score_usd: f64,
+    /// The configured parameters' objective on the same traces, USD
+    /// (empty when they are not a candidate of the grid).
+    pub default_train_score_usd: Option<f64>,
+    /// Candidates searched.
+    pub candidates: usize,
+}
+
+/// How to run a cross-validation.
+#[derive(Debug, Clone, Default)]
+pub struct CrossvalOptions {
+    /// Worker threads (`None` = all cores).
+    pub jobs: Option<usize>,
+    /// `(i, n)`: run only the tuning cells whose index in the whole plan is
+    /// ≡ i − 1 (mod n), and no evaluation.
+    pub shard: Option<(usize, usize)>,
+    /// Start over when the folder holds something else.
+    pub force: bool,
+}
+
+/// What a cross-validation did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossvalReport {
+    /// Folds.
+    pub folds: usize,
+    /// Tuning cells of this run (all, or this shard's).
+    pub tune_cells: usize,
+    /// Tuning cells run now (the others were found finished).
+    pub tune_ran: usize,
+    /// Evaluation cells (folds × seeds; 0 for a shard).
+    pub eval_cells: usize,
+    /// Evaluation cells run now.
+    pub eval_ran: usize,
+    /// Whether the outputs were written (not for a shard).
+    pub finished: bool,
+}
+
+/// One rule's search, over every trace some fold trains on.
+struct Tuning {
+    rule: PolicyKind,
+    search: Search,
+    grid: Grid,
+    dir: PathBuf,
+    first_index: usize,
+}
+
+/// Everything a cross-validation will run, built before anything runs.
+struct Plan {
+    folds: Vec<Fold>,
+    /// The names of each fold's training traces (as in `summary.csv`).
+    train_names: Vec<Vec<String>>,
+    rules: Vec<PolicyKind>,
+    tunings: Vec<Tuning>,
+    traces: TraceSet,
+}
+
+fn fold_dir(out: &Path, fold: usize) -> PathBuf {
+    out.join("folds").join(format!("fold-{fold}"))
+}
+
+fn eval_path(out: &Path, fold: usize, seed: u64) -> PathBuf {
+    fold_dir(out, fold)
+        .join("eval")
+        .join(format!("seed-{seed}.csv"))
+}
+
+impl Plan {
+    /// Checks the folds, loads every trace and builds every search; fails
+    /// before the folder is touched.
+    fn new(config: &Config, out: &Path) -> Result<Plan> {
+        config.check_q_table_size()?;
+        let folds = folds(config)?;
+        let rules = rules(config);
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for f in &folds {
+            paths.extend(f.train.iter().chain(&f.test).cloned());
+        }
+        let traces = TraceSet::load(&paths)?;
+        for f in &folds {
+            traces.workloads(&f.train, config)?;
+            for peak in peaks(config) {
+                let at_peak = at_peak(config, peak);
+                let tests = traces.workloads(&f.test, &at_peak)?;
+                for (i, w) in tests.iter().enumerate() {
+                    if tests[..i].iter().any(|v| v.name == w.name) {
+                        bail!(UsageError(format!(
+                            "fold {}: two test traces are named `{}`: rename one so their rows \
+                             do not collide",
+                            f.number, w.name
+                        )));
+                    }
+                }
+            }
+        }
+        let train_names = folds
+            .iter()
+            .map(|f| {
+                Ok(traces
+                    .workloads(&f.train, config)?
+                    .iter()
+                    .map(|w| w.name.clone())
+                    .collect())
+            })
+            .collect::<Result<Vec<Vec<String>>>>()?;
+        // Each rule is run once on every trace some fold trains on; a fold
+        // ranks the candidates on its own training traces only.
+        let mut union: Vec<PathBuf> = Vec::new();
+        for t in folds.iter().flat_map(|f| &f.train) {
+            if !union.contains(t) {
+                union.push(t.clone());
+            }
+        }
+        let mut base = config.clone();
+        base.sweep = SweepConfig::default();
+        base.experiment.seeds = tune_seeds(config);
+        base.experiment.train_traces = union;
+        base.experiment.test_traces = Vec::new();
+        let mut tunings = Vec::new();
+        let mut first_index = 0;
+        for &rule in &rules {
+            let spec = TuneSpec {
+                policy: rule,
+                axes: Vec::new(),
+                pinned: Vec::new(),
+                builtin_grid: true,
+            };
+            let search = tune::search(&base, &spec).with_context(|| format!("tuning {rule}"))?;
+            let grid = tune::candidate_grid(&search);
+            let cells = grid.cells().len();
+            tunings.push(Tuning {
+                rule,
+                search,
+                grid,
+                dir: out.join("tune").join(rule.name()),
+                first_index,
+            });
+            first_index += cells;
+        }
+        Ok(Plan {
+            folds,
+            train_names,
+            rules,
+            tunings,
+            traces,
+        })
+    }
+
+    /// Tuning cells that `shard` runs (all without a shard).
+    fn tune_cells(&self, shard: Option<(usize, usize)>) -> usize {
+        self.tunings
+            .iter()
+            .map(|t| {
+                (0..t.grid.cells().len())
+                    .filter(|c| shard.is_none_or(|(i, n)| (t.first_index + c) % n == i - 1))
+                    .count()
+            })
+            .sum()
+    }
+}
+
+/// `config` with the test traces scaled to `peak`.
+fn at_peak(config: &Config, peak: Option<f64>) -> Config {
+    let mut c = config.clone();
+    if let Some(p) = peak {
+        c.workload.peak_rps = Some(p);
+    }
+    c
+}
+
+/// Runs (or resumes) a cross-validation into `out`. `progress(done,
+/// total)` is called as cells finish.
+///
+/// # Errors
+/// Bad folds or traces (before anything runs), a folder holding something
+/// else (without `force`), or an I/O failure.
+pub fn run_crossval(
+    config: &Config,
+    out: &Path,
+    options: &CrossvalOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<CrossvalReport> {
+    let plan = Plan::new(config, out)?;
+    let manifest = format!("{MANIFEST_HEADING}{}", config.to_toml());
+    claim_folder(out, &manifest, options.force)?;
+    if let Some((i, n)) = options.shard {
+        write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
+    }
+    let work = || execute(config, &plan, out, options, progress);
+    match options.jobs {
+        Some(jobs) => rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build()
+            .context("starting worker threads")?
+            .install(work),
+        None => work(),
+    }
+}
+
+/// Creates `out` with its manifest, or checks that it holds the same
+/// cross-validation.
+fn claim_folder(out: &Path, manifest: &str, force: bool) -> Result<()> {
+    let path = out.join(MANIFEST);
+    if path.exists() {
+        let existing =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if existing == manifest {
+            return Ok(());
+        }
+        if !force {
+            bail!(UsageError(format!(
+                "{} holds a different cross-validation (the config changed): choose another \
+                 --out or pass --force to start over",
+                out.display()
+            )));
+        }
+        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
+    } else if out.exists()
+        && fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        if !force {
+            bail!(OutputExists(out.to_path_buf()));
+        }
+        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    write_file_atomic(&path, manifest.as_bytes())
+}
+
+fn execute(
+    config: &Config,
+    plan: &Plan,
+    out: &Path,
+    options: &CrossvalOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<CrossvalReport> {
+    let seeds = &config.experiment.seeds;
+    let tune_cells = plan.tune_cells(options.shard);
+    let eval_cells = if options.shard.is_some() {
+        0
+    } else {
+        plan.folds.len() * seeds.len()
+    };
+    let total = tune_cells + eval_cells;
+    let mut done = 0;
+    let mut tune_ran = 0;
+    let mut sweeps = Vec::with_capacity(plan.tunings.len());
+    for t in &plan.tunings {
+        let sweep_options = SweepOptions {
+            jobs: None,
+            shard: options.shard,
+            force: false,
+            first_index: t.first_index,
+        };
+        let offset = done;
+        let report = sweep::run_sweep(&t.search.base, &t.grid, &t.dir, &sweep_options, &|d, _| {
+            progress(offset + d, total)
+        })
+        .with_context(|| format!("tuning {}", t.rule))?;
+        done += report.cells;
+        tune_ran += report.ran;
+        sweeps.push(report);
+    }
+    if options.shard.is_some() {
+        return Ok(CrossvalReport {
+            folds: plan.folds.len(),
+            tune_cells,
+            tune_ran,
+            eval_cells: 0,
+            eval_ran: 0,
+            finished: false,
+        });
+    }
+
+    // The tuned parameters of every fold, before any evaluation.
+    let mut tuned: Vec<Vec<(PolicyKind, Combination)>> = vec![Vec::new(); plan.folds.len()];
+    let mut tuned_rows = Vec::new();
+    for (f, fold) in plan.folds.iter().enumerate() {
+        for (t, sweep_report) in plan.tunings.iter().zip(&sweeps) {
+            let (objectives, ranking) =
+                tune::rank_on(&t.search, &t.dir, Some(&plan.train_names[f]))?;
+            let best = ranking[0];
+            let defaults = t.search.default_index.map(|i| objectives[i]);
+            tuned_rows.push(TunedRow {
+                fold: fold.number,
+                policy: t.rule.name().to_string(),
+                params: tune::set_flags(&t.search.candidates[best]),
+                train_score_usd: objectives[best].score_mean,
+                default_train_score_usd: defaults.map(|d| d.score_mean),
+                candidates: t.search.candidates.len(),
+            });
+            tuned[f].push((t.rule, t.search.candidates[best].clone()));
+            if let Some(defaults) = defaults {
+                let mut search = t.search.clone();
+                search.base.experiment.traces = fold.train.clone();
+                search.base.experiment.train_traces = fold.train.clone();
+                let report = TuneReport {
+                    search,
+                    objectives,
+                    ranking,
+                    defaults,
+                    default_runs: Vec::new(),
+                    sweep: sweep_report.clone(),
+                    overlap: Vec::new(),
+                };
+                write_file_atomic(
+                    &fold_dir(out, fold.number)
+                        .join("tuned")
+                        .join(format!("{}.toml", t.rule)),
+                    tune::tuned_toml(&report).as_bytes(),
+                )?;
+            }
+        }
+    }
+
+    let cells: Vec<(usize, u64)> = (0..plan.folds.len())
+        .flat_map(|f| seeds.iter().map(move |&s| (f, s)))
+        .collect();
+    let todo: Vec<&(usize, u64)> = cells
+        .iter()
+        .filter(|(f, s)| !eval_path(out, plan.folds[*f].number, *s).exists())
+        .collect();
+    let eval_done = AtomicUsize::new(done + cells.len() - todo.len());
+    progress(eval_done.load(Ordering::SeqCst), total);
+    todo.par_iter().try_for_each(|&&(f, seed)| -> Result<()> {
+        let fold = &plan.folds[f];
+        let rows = evaluate(config, fold, &plan.rules, &tuned[f], seed, &plan.traces)?;
+        write_file_atomic(&eval_path(out, fold.number, seed), &to_csv(&rows)?)?;
+        progress(eval_done.fetch_add(1, Ordering::SeqCst) + 1, total);
+        Ok(())
+    })?;
+
+    let rows = collect_rows(out, &plan.folds, seeds)?;
+    write_file_atomic(&out.join("crossval.csv"), &to_csv(&rows)?)?;
+    write_file_atomic(&out.join("tuned.csv"), &to_csv(&tuned_rows)?)?;
+    write_file_atomic(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    write_file_atomic(
+        &out.join("summary.md"),
+        summary_markdown(config, &plan.folds, &rows, &tuned_rows).as_bytes(),
+    )?;
+    crate::plot::plot_folder(out, crate::plot::Format::Both)?;
+    Ok(CrossvalReport {
+        folds: plan.folds.len(),
+        tune_cells,
+        tune_ran,
+        eval_cells: cells.len(),
+        eval_ran: todo.len(),
+        finished: true,
+    })
+}
+
+/// One evaluation cell: the agent trained on the fold's training traces
+/// with `seed`, then every policy on every test trace at every peak.
+/// Rows are in the order test trace, peak, policy; regret is filled.
+fn evaluate(
+    config: &Config,
+    fold: &Fold,
+    rules: &[PolicyKind],
+    tuned: &[(PolicyKind, Combination)],
+    seed: u64,
+    traces: &TraceSet,
+) -> Result<Vec<CrossvalRow>> {
+    let mut learn = config.clone();
+    learn.policy.kind = PolicyKind::Qlearning;
+    learn.experiment.train_traces = fold.train.clone();
+    let train_on = traces.workloads(&fold.train, &learn)?;
+    let mut trained = agent::train(&learn, &train_on, seed, |_, _| {}).agent;
+    trained.set_exploring(false);
+
+    let mut rows = Vec::new();
+    for test in &fold.test {
+        for peak in peaks(config) {
+            let base = at_peak(config, peak);
+            let workload = traces
+                .workloads(std::slice::from_ref(test), &base)?
+                .remove(0);
+            let start = rows.len();
+            let mut push = |params: &str, summary: SummaryRow| {
+                rows.push(CrossvalRow::of(fold.number, peak, params, &summary));
+            };
+            let mut with_agent = base.clone();
+            with_agent.policy.kind = PolicyKind::Qlearning;
+            let mut greedy = trained.clone();
+            push(
+                "trained",
+                experiment::run_with(&with_agent, &mut greedy, Arc::clone(&workload), seed).summary,
+            );
+            let run_rule = |cfg: &Config| -> Result<SummaryRow> {
+                let mut policy = experiment::build_policy(cfg, &workload, seed)?;
+                Ok(experiment::run_with(cfg, &mut policy, Arc::clone(&workload), seed).summary)
+            };
+            for &rule in rules {
+                let mut default = base.clone();
+                default.policy.kind = rule;
+                push("default", run_rule(&default)?);
+                let combo = tuned
+                    .iter()
+                    .find(|(k, _)| *k == rule)
+                    .map(|(_, c)| c)
+                    .context("a rule without tuned parameters")?;
+                let mut best = default.with_overrides(combo)?;
+                best.policy.kind = rule;
+                push("tuned", run_rule(&best)?);
+            }
+            let mut at_peak_static = base.clone();
+            at_peak_static.policy.kind = PolicyKind::Static;
+            at_peak_static.policy.sizing = StaticSizing::Peak;
+            push("peak", run_rule(&at_peak_static)?);
+            let mut oracle = base.clone();
+            oracle.policy.kind = PolicyKind::Oracle;
+            push("clairvoyant", run_rule(&oracle)?);
+            // invariant: the oracle's row was pushed last
+            let best = rows.last().map_or(0.0, |r| r.score_usd);
+            for row in &mut rows[start..] {
+                row.regret_usd = row.score_usd - best;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Every evaluation cell's rows, ordered fold, test trace, peak, policy,
+/// seed.
+fn collect_rows(out: &Path, folds: &[Fold], seeds: &[u64]) -> Result<Vec<CrossvalRow>> {
+    let mut rows = Vec::new();
+    for fold in folds {
+        let per_seed = seeds
+            .iter()
+            .map(|&seed| read_eval(&eval_path(out, fold.number, seed)))
+            .collect::<Result<Vec<_>>>()?;
+        let n = per_seed.first().map_or(0, Vec::len);
+        if let Some((bad, _)) = seeds
+            .iter()
+            .zip(&per_seed)
+            .find(|(_, rows)| rows.len() != n)
+        {
+            bail!(CorruptResults {
+                path: eval_path(out, fold.number, *bad),
+                reason: format!(
+                    "holds a different number of rows than seed {}'s: delete it and rerun",
+                    seeds[0]
+                ),
+            });
+        }
+        for r in 0..n {
+            rows.extend(per_seed.iter().map(|rows| rows[r].clone()));
+        }
+    }
+    Ok(rows)
+}
+
+fn read_eval(path: &Path) -> Result<Vec<CrossvalRow>> {
+    let corrupt = |reason: String| CorruptResults {
+        path: path.to_path_buf(),
+        reason: format!("{reason}: delete it and rerun the cross-validation to redo it"),
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| corrupt(e.to_string()))?;
+    let rows = reader
+        .deserialize()
+        .collect::<std::result::Result<Vec<CrossvalRow>, _>>()
+        .map_err(|e| corrupt(e.to_string()))?;
+    if rows.is_empty() {
+        bail!(corrupt("no rows".into()));
+    }
+    Ok(rows)
+}
+
+/// One policy with one set of parameters on one (fold, trace, peak),
+/// summarised over seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Policy name.
+    pub policy: String,
+    /// Its parameters' label (see [`CrossvalRow::params`]).
+    pub params: String,
+    /// The score over seeds, USD.
+    pub score: Summary,
+    /// Mean cost, USD.
+    pub cost_mean: f64,
+    /// Mean penalty, USD.
+    pub penalty_mean: f64,
+    /// Mean violation rate.
+    pub violation_rate_mean: f64,
+    /// Mean regret, USD.
+    pub regret_mean: f64,
+}
+
+impl Entry {
+    /// `policy (params)`.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.policy, self.params)
+    }
+
+    fn is_rule(&self) -> bool {
+        self.policy != PolicyKind::Qlearning.name() && self.policy != PolicyKind::Oracle.name()
+    }
+}
+
+/// One (fold, test trace, peak) and every policy's entry there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Fold number.
+    pub fold: usize,
+    /// Test trace name.
+    pub test_trace: String,
+    /// Peak, req/s (`None`: as configured).
+    pub peak_rps: Option<f64>,
+    /// Entries in row order.
+    pub entries: Vec<Entry>,
+}
+
+impl Case {
+    /// The agent's entry.
+    pub fn agent(&self) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.policy == PolicyKind::Qlearning.name())
+    }
+
+    /// The oracle's entry.
+    pub fn oracle(&self) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.policy == PolicyKind::Oracle.name())
+    }
+
+    /// The rule (default or tuned, `static` at the peak included; the
+    /// oracle and the agent excluded) with the lowest mean score; ties go
+    /// to the first in row order.
+    pub fn best_rule(&self) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.is_rule())
+            .fold(None, |best: Option<&Entry>, e| match best {
+                Some(b) if b.score.mean <= e.score.mean => Some(b),
+                _ => Some(e),
+            })
+    }
+
+    /// The agent's mean score over the best rule's.
+    pub fn agent_over_best_rule(&self) -> Option<f64> {
+        Some(self.agent()?.score.mean / self.best_rule()?.score.mean)
+    }
+
+    /// The agent's mean score over the oracle's.
+    pub fn agent_over_oracle(&self) -> Option<f64> {
+        Some(self.agent()?.score.mean / self.oracle()?.score.mean)
+    }
+}
+
+/// Groups rows (in `crossval.csv` order) into cases.
+pub fn cases(rows: &[CrossvalRow]) -> Vec<Case> {
+    let mut out: Vec<Case> = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let r = &rows[i];
+        let same_case = |o: &CrossvalRow| {
+            o.fold == r.fold && o.test_trace == r.test_trace && o.peak_rps == r.peak_rps
+        };
+        let same_entry =
+            |o: &CrossvalRow| same_case(o) && o.policy == r.policy && o.params == r.params;
+        let n = rows[i..].iter().take_while(|o| same_entry(o)).count();
+        let group = &rows[i..i + n];
+        let mean =
+            |f: fn(&CrossvalRow) -> f64| Summary::of(&group.iter().map(f).collect::<Vec<_>>()).mean;
+        let entry = Entry {
+            policy: r.policy.clone(),
+            params: r.params.clone(),
+            score: Summary::of(&group.iter().map(|g| g.score_usd).collect::<Vec<_>>()),
+            cost_mean: mean(|g| g.cost_usd),
+            penalty_mean: mean(|g| g.penalty_usd),
+            violation_rate_mean: mean(|g| g.violation_rate),
+            regret_mean: mean(|g| g.regret_usd),
+        };
+        match out.last_mut() {
+            Some(case)
+                if case.fold == r.fold
+                    && case.test_trace == r.test_trace
+                    && case.peak_rps == r.peak_rps =>
+            {
+                case.entries.push(entry);
+            }
+            _ => out.push(Case {
+                fold: r.fold,
+                test_trace: r.test_trace.clone(),
+                peak_rps: r.peak_rps,
+                entries: vec![entry],
+            }),
+        }
+        i += n;
+    }
+    out
+}
+
+/// `2000 req/s`, or `as configured`.
+pub fn peak_label(peak: Option<f64>) -> String {
+    peak.map_or_else(|| "as configured".into(), |p| format!("{p} req/s"))
+}
+
+fn ratio_text(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".into(), |x| format!("{x:.2}×"))
+}
+
+fn trace_names(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| {
+            p.file_stem()
+                .map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `summary.md`: the headline ratios per case, the wins, every policy's
+/// score per case, and the tuned parameters of each fold.
+fn summary_markdown(
+    config: &Config,
+    folds: &[Fold],
+    rows: &[CrossvalRow],
+    tuned: &[TunedRow],
+) -> String {
+    let cases = cases(rows);
+    let mut out = String::from("# Cross-validation\n\n");
+    if !config.experiment.description.is_empty() {
+        let _ = writeln!(out, "{}\n", config.experiment.description);
+    }
+    let kind = if config.crossval.folds.is_empty() {
+        "leave-one-trace-out"
+    } else {
+        "explicit folds"
+    };
+    let _ = writeln!(
+        out,
+        "{} folds ({kind}). In each, the rules were tuned and the agent trained on the other \
+         traces only (tuning seeds {:?}, {} training episodes); every policy was then evaluated \
+         on the held-out trace at each peak, over seeds {:?}. Scores are cost + penalty in USD, \
+         mean ± 95 % CI over seeds. The best rule is the lowest mean score among the rules with \
+         default or tuned parameters and `static` at the peak (the oracle excluded).\n",
+        folds.len(),
+        tune_seeds(config),
+        config.agent.episodes,
+        config.experiment.seeds
+    );
+    out.push_str(
+        "| fold | test trace | peak | best rule | agent / best rule | agent / oracle | best rule / oracle |\n\
+         |---:|---|---:|---|---:|---:|---:|\n",
+    );
+    for c in &cases {
+        let best = c.best_rule();
+        let best_over_oracle = best
+            .zip(c.oracle())
+            .map(|(b, o)| b.score.mean / o.score.mean);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            c.fold,
+            c.test_trace,
+            peak_label(c.peak_rps),
+            best.map_or_else(|| "–".into(), Entry::label),
+            ratio_text(c.agent_over_best_rule()),
+            ratio_text(c.agent_over_oracle()),
+            ratio_text(best_over_oracle)
+        );
+    }
+    out.push('\n');
+    for peak in peaks(config) {
+        let at: Vec<&Case> = cases.iter().filter(|c| c.peak_rps == peak).collect();
+        let wins = at
+            .iter()
+            .filter(|c| c.agent_over_best_rule().is_some_and(|r| r <= 1.0))
+            .count();
+        let static_losses = at
+            .iter()
+            .filter(|c| {
+                let stat = c.entries.iter().find(|e| e.params == "peak");
+                c.agent()
+                    .zip(stat)
+                    .is_some_and(|(a, s)| a.score.mean > s.score.mean)
+            })
+            .count();
+        let _ = writeln!(
+            out,
+            "- At {}: the agent scores at most the best rule's in **{wins} of {}** cases, and \
+             more than `static` at the peak in {static_losses}.",
+            peak_label(peak),
+            at.len()
+        );
+    }
+    out.push('\n');
+    for c in &cases {
+        let _ = writeln!(
+            out,
+            "## Fold {}: {} at {}\n",
+            c.fold,
+            c.test_trace,
+            peak_label(c.peak_rps)
+        );
+        out.push_str(
+            "| policy | params | score (USD) | cost (USD) | penalty (USD) | violation rate | regret (USD) |\n\
+             |---|---|---:|---:|---:|---:|---:|\n",
+        );
+        let best = c.best_rule();
+        for e in &c.entries {
+            let bold = best.is_some_and(|b| std::ptr::eq(b, e)) || e.policy == "qlearning";
+            let score = format!("{:.4} ± {:.4}", e.score.mean, e.score.ci95);
+            let (l, r) = if bold { ("**", "**") } else { ("", "") };
+            let _ = writeln!(
+                out,
+                "| {l}{}{r} | {} | {l}{score}{r} | {:.4} | {:.4} | {:.4}% | {:.4} |",
+                e.policy,
+                e.params,
+                e.cost_mean,
+                e.penalty_mean,
+                100.0 * e.violation_rate_mean,
+                e.regret_mean
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str("## Tuned parameters\n\n");
+    for fold in folds {
+        let _ = writeln!(
+            out,
+            "### Fold {}: trained and tuned on {}; tested on {}\n",
+            fold.number,
+            trace_names(&fold.train),
+            trace_names(&fold.test)
+        );
+        for t in tuned.iter().filter(|t| t.fold == fold.number) {
+            let default = t
+                .default_train_score_usd
+                .map_or_else(String::new, |d| format!(", defaults {d:.4}"));
+            let _ = writeln!(
+                out,
+                "- `{}`: `{}` (training objective {:.4} USD{default}; {} candidates)",
+                t.policy, t.params, t.train_score_usd, t.candidates
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Joins the folders of a sharded cross-validation into `out`: copies
+/// their tuning cells, checks that none is missing, runs the evaluation
+/// cells and writes the outputs, exactly as one unsharded run would.
+/// Built under a temporary name and renamed when complete.
+///
+/// # Errors
+/// Folders of different cross-validations, missing tuning cells, an
+/// existing `out` (without `force`), or an I/O failure.
+pub fn merge(
+    shards: &[PathBuf],
+    out: &Path,
+    options: &CrossvalOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<CrossvalReport> {
+    let Some(first) = shards.first() else {
+        bail!(UsageError("merge needs at least one shard folder".into()));
+    };
+    let manifest = read_manifest(first)?;
+    for dir in &shards[1..] {
+        if read_manifest(dir)? != manifest {
+            bail!(UsageError(format!(
+                "{} and {} hold different cross-validations (their {MANIFEST} differ)",
+                first.display(),
+                dir.display()
+            )));
+        }
+    }
+    let config: Config =
+        toml::from_str(manifest.trim_start_matches(MANIFEST_HEADING)).map_err(|e| {
+            CorruptResults {
+                path: first.join(MANIFEST),
+                reason: format!(
+                    "not a manifest qscale can read: {}",
+                    e.to_string().trim().replace('\n', " ")
+                ),
+            }
+        })?;
+    crate::output::build_folder(out, options.force, |staging| {
+        fs::create_dir_all(staging).with_context(|| format!("creating {}", staging.display()))?;
+        write_file_atomic(&staging.join(MANIFEST), manifest.as_bytes())?;
+        for dir in shards {
+            for sub in ["tune", "folds"] {
+                copy_cells(&dir.join(sub), &staging.join(sub))?;
+            }
+        }
+        let plan = Plan::new(&config, staging)?;
+        let missing: Vec<PathBuf> = plan
+            .tunings
+            .iter()
+            .flat_map(|t| {
+                let combos = t.grid.combinations();
+                t.grid
+                    .cells()
+                    .into_iter()
+                    .map(move |c| sweep::cell_path(&t.dir, &combos[c.combination], c.seed))
+            })
+            .filter(|p| !p.exists())
+            .collect();
+        if let Some(one) = missing.first() {
+            bail!(UsageError(format!(
+                "{} tuning cells are missing from the shards given (one: {}); merge every shard \
+                 of the cross-validation, after each has finished",
+                missing.len(),
+                one.strip_prefix(staging).unwrap_or(one).display()
+            )));
+        }
+        let unsharded = CrossvalOptions {
+            shard: None,
+            force: false,
+            ..options.clone()
+        };
+        run_crossval(&config, staging, &unsharded, progress)
+    })
+}
+
+/// True when `dir` holds a cross-validation (its manifest).
+pub fn is_crossval_folder(dir: &Path) -> bool {
+    dir.join(MANIFEST).is_file()
+}
+
+fn read_manifest(dir: &Path) -> Result<String> {
+    let p = dir.join(MANIFEST);
+    if !p.is_file() {
+        bail!(UsageError(format!(
+            "{} is not a cross-validation folder: it has no {MANIFEST}",
+            dir.display()
+        )));
+    }
+    fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+}
+
+/// Copies every file under `from` into `to` that is not there yet,
+/// skipping temporaries (names starting with `.`) and shard markers.
+fn copy_cells(from: &Path, to: &Path) -> Result<()> {
+    if !from.is_dir() {
+        return Ok(());
+    }
+    let mut entries: Vec<fs::DirEntry> = fs::read_dir(from)
+        .with_context(|| format!("reading {}", from.display()))?
+        .flatten()
+        .collect();
+    entries.sort_by_key(fs::DirEntry::file_name);
+    for e in entries {
+        let name = e.file_name();
+        let text = name.to_string_lossy();
+        if text.starts_with('.') || text == "shard.txt" {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(&name));
+        if src.is_dir() {
+            copy_cells(&src, &dst)?;
+        } else if !dst.exists() {
+            fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+            fs::copy(&src, &dst).with_context(|| format!("copying {}", src.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FoldConfig;
+
+    fn three() -> Config {
+        let mut c = Config::default();
+        c.experiment.traces = ["a.csv", "b.csv", "c.csv"].map(PathBuf::from).to_vec();
+        c
+    }
+
+    #[test]
+    fn leave_one_out_tests_on_each_trace_once_and_trains_on_the_others() {
+        let f = folds(&three()).unwrap();
+        assert_eq!(f.len(), 3);
+        for (k, fold) in f.iter().enumerate() {
+            assert_eq!(fold.number, k + 1);
+            assert_eq!(fold.test, vec![three().experiment.traces[k].clone()]);
+            assert_eq!(fold.train.len(), 2);
+            assert!(!fold.train.contains(&fold.test[0]));
+        }
+        let mut one = three();
+        one.experiment.traces.truncate(1);
+        let err = folds(&one).unwrap_err().to_string();
+        assert!(err.contains("at least two experiment.traces"), "{err}");
+    }
+
+    #[test]
+    fn explicit_folds_are_honoured() {
+        let mut c = three();
+        c.crossval.folds = vec![FoldConfig {
+            train: vec![PathBuf::from("x.csv")],
+            test: vec![PathBuf::from("a.csv"), PathBuf::from("b.csv")],
+        }];
+        let f = folds(&c).unwrap();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].train, vec![PathBuf::from("x.csv")]);
+        assert_eq!(f[0].test.len(), 2);
+    }
+
+    #[test]
+    fn rules_are_the_tunable_policies_listed() {
+        let mut c = three();
+        assert_eq!(rules(&c), tune::TUNABLE.to_vec());
+        c.experiment.policies = vec![
+            PolicyKind::Qlearning,
+            PolicyKind::Hpa,
+            PolicyKind::Oracle,
+            PolicyKind::Step,
+        ];
+        assert_eq!(rules(&c), vec![PolicyKind::Hpa, PolicyKind::Step]);
+    }
+
+    fn row(policy: &str, params: &str, seed: u64, score: f64) -> CrossvalRow {
+        CrossvalRow {
+            fold: 1,
+            test_trace: "t".into(),
+            peak_rps: Some(100.0),
+            policy: policy.into(),
+            params: params.into(),
+            seed,
+            score_usd: score,
+            cost_usd: score,
+            penalty_usd: 0.0,
+            violation_rate: 0.0,
+            regret_usd: 0.0,
+            drops: 0.0,
+            mean_vms: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_best_rule_excludes_the_agent_and_the_oracle() {
+        let rows = vec![
+            row("qlearning", "trained", 1, 3.0),
+            row("qlearning", "trained", 2, 5.0),
+            row("hpa", "default", 1, 8.0),
+            row("hpa", "default", 2, 8.0),
+            row("hpa", "tuned", 1, 6.0),
+            row("hpa", "tuned", 2, 6.0),
+            row("oracle", "clairvoyant", 1, 2.0),
+            row("oracle", "clairvoyant", 2, 2.0),
+        ];
+        let c = cases(&rows);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].entries.len(), 4);
+        assert_eq!(c[0].best_rule().unwrap().label(), "hpa (tuned)");
+        assert_eq!(c[0].agent_over_best_rule(), Some(4.0 / 6.0));
+        assert_eq!(c[0].agent_over_oracle(), Some(2.0));
+    }
+}
