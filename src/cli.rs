@@ -208,7 +208,7 @@ fn write_run(out: &OutputDir, config: &Config, record: &RunRecord) -> Result<()>
         "summary.csv",
         &to_csv(std::slice::from_ref(&record.summary))?,
     )?;
-    out.write("config.toml", config.to_toml().as_bytes())?;
+    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
     Ok(())
 }
 
@@ -368,7 +368,7 @@ fn train(args: TrainArgs) -> Result<()> {
     out.write("qtable.txt", trained.agent.to_text().as_bytes())?;
     out.write("learning_curve.csv", &to_csv(&trained.curve)?)?;
     out.write("evaluation.csv", &to_csv(&evaluation)?)?;
-    out.write("config.toml", config.to_toml().as_bytes())?;
+    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
     let dir = out.commit()?;
 
     if let (Some(first), Some(last)) = (trained.curve.first(), trained.curve.last()) {
@@ -475,7 +475,7 @@ fn compare(args: CompareArgs) -> Result<()> {
     out.write("summary.csv", &to_csv(&result.runs)?)?;
     out.write("aggregate.csv", &to_csv(&result.aggregate)?)?;
     out.write("summary.md", table.as_bytes())?;
-    out.write("config.toml", config.to_toml().as_bytes())?;
+    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
     let dir = out.commit()?;
     say!("{table}");
     say!("wrote {}", dir.display());

@@ -583,7 +583,7 @@ fn run_cell(
                 .with_context(|| format!("writing {}", tmp.join(name).display()))
         };
         write("summary.csv", &to_csv(&result.runs)?)?;
-        write("config.toml", cell_config.to_toml().as_bytes())?;
+        write("config.toml", cell_config.to_toml_in(&target).as_bytes())?;
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
@@ -846,13 +846,21 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
     // Built under a temporary name and renamed when complete, so a merge
     // that fails (a missing cell, say) leaves nothing behind.
     crate::output::build_folder(out, force, |staging| {
-        merge_into(shards, staging, &manifest_text, &base)
+        merge_into(shards, staging, out, &manifest_text, &base)
     })
 }
 
-/// Copies every shard's cells into `out` and writes the manifest and the
-/// aggregates there.
-fn merge_into(shards: &[PathBuf], out: &Path, manifest_text: &str, base: &Config) -> Result<usize> {
+/// Copies every shard's cells into `out` (whose final path is `final_root`)
+/// and writes the manifest and the aggregates there. A cell's
+/// `config.toml` is rewritten so its paths stay relative to the cell's new
+/// folder.
+fn merge_into(
+    shards: &[PathBuf],
+    out: &Path,
+    final_root: &Path,
+    manifest_text: &str,
+    base: &Config,
+) -> Result<usize> {
     fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
     let mut copied = 0;
     for dir in shards {
@@ -869,6 +877,23 @@ fn merge_into(shards: &[PathBuf], out: &Path, manifest_text: &str, base: &Config
                 fs::create_dir_all(&target)?;
                 for file in read_files(&seed_dir)? {
                     let name = file.file_name().unwrap_or_default();
+                    if name == "config.toml" {
+                        let text = fs::read_to_string(&file)
+                            .with_context(|| format!("reading {}", file.display()))?;
+                        let cell: Config = toml::from_str(&text).map_err(|e| CorruptResults {
+                            path: file.clone(),
+                            reason: format!(
+                                "not a cell config qscale can read: {}",
+                                e.to_string().trim().replace('\n', " ")
+                            ),
+                        })?;
+                        let text = cell
+                            .resolved_against(&seed_dir)
+                            .to_toml_in(&final_root.join(&rel));
+                        fs::write(target.join(name), text)
+                            .with_context(|| format!("writing {}", target.join(name).display()))?;
+                        continue;
+                    }
                     fs::copy(&file, target.join(name))
                         .with_context(|| format!("copying {}", file.display()))?;
                 }

@@ -277,12 +277,13 @@ fn reproduce_quick_writes_results_with_figures_and_an_index() {
     let experiments = dir.path().join("experiments");
     std::fs::create_dir(&experiments).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Paths in an experiment are relative to its folder: the copies name
+    // the bundled traces by absolute path.
+    let text = std::fs::read_to_string(root.join("experiments/agent-diurnal.toml"))
+        .unwrap()
+        .replace("\"../traces/", &format!("\"{}/traces/", root.display()));
     for name in ["agent-diurnal.toml", "zz-earlier.toml"] {
-        std::fs::copy(
-            root.join("experiments/agent-diurnal.toml"),
-            experiments.join(name),
-        )
-        .unwrap();
+        std::fs::write(experiments.join(name), &text).unwrap();
     }
     std::fs::create_dir_all(out.join("zz-earlier")).unwrap();
     std::fs::write(
