@@ -94,7 +94,7 @@ pub enum Command {
     /// figures (--quick: fewer seeds and episodes).
     Reproduce(ReproduceArgs),
     /// Measure the throughput of the step loop, training, trace import and
-    /// sweeps on the bundled traces (run from the repository root).
+    /// sweeps on the bundled traces (embedded in the binary).
     Bench(BenchArgs),
     /// Rebuild the figures of a results folder (run, compare, train or
     /// sweep) into DIR/figures/ from its CSVs.
@@ -868,18 +868,12 @@ pub struct BenchArgs {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
-    if !Path::new("traces/nasa-jul95.csv").exists() {
-        return Err(UsageError(
-            "qscale bench reads the bundled traces: run it from the repository root".into(),
-        )
-        .into());
-    }
     if !(args.seconds > 0.0 && args.seconds.is_finite()) {
         return Err(UsageError("--seconds must be a positive number".into()).into());
     }
     let scratch = std::env::temp_dir().join(format!("qscale-bench-{}", std::process::id()));
     let json = args.json;
-    let result = crate::bench::run_bench(Path::new("."), &scratch, args.seconds, &mut |f| {
+    let result = crate::bench::run_bench(&scratch, args.seconds, &mut |f| {
         if !json {
             say!("{}={:.6} {}  # {}", f.name, f.value, f.unit, f.detail);
         }

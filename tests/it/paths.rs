@@ -1,5 +1,6 @@
 //! Paths inside a config file are relative to its folder; paths on the
-//! command line (`--trace`, `--set`) to the working directory (issue #18).
+//! command line (`--trace`, `--set`) to the working directory; commands
+//! that need the bundled traces run from any folder (issue #18).
 
 use std::fs;
 use std::path::Path;
@@ -195,5 +196,21 @@ fn a_sweep_of_a_config_in_another_folder_resumes_and_merges_issue_18() {
             .arg(&cell)
             .arg("--out")
             .arg(root.join("cell-run")),
+    );
+}
+
+#[test]
+fn bench_runs_from_any_folder_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        stdout_of_success(qscale_in(dir.path()).args(["bench", "--seconds", "0.01", "--json"]));
+    assert!(
+        out.contains("\"env_steps_per_s\"") && out.contains("\"sweep_cells_per_s"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "bench wrote into the working directory"
     );
 }
