@@ -441,11 +441,16 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Skip the per-run steps.csv files (summaries only).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_steps")]
     pub no_steps: bool,
-    /// Keep steps.csv only for the runs of the first seed.
-    #[arg(long)]
+    /// Keep steps.csv only for the runs of the first seed: the default,
+    /// accepted for older scripts.
+    #[arg(long, hide = true, conflicts_with = "all_steps")]
     pub first_seed_steps: bool,
+    /// Keep steps.csv for every run, not only those of the first seed
+    /// (about 7 MB per run of a month at 60 s steps).
+    #[arg(long)]
+    pub all_steps: bool,
     /// Replace an existing results folder.
     #[arg(long)]
     pub force: bool,
@@ -461,7 +466,7 @@ fn compare(args: CompareArgs) -> Result<()> {
         let s = &record.summary;
         let dir = format!("runs/{}/{}/seed-{}", s.policy, s.trace, s.seed);
         let first_seed = config.experiment.seeds.first() == Some(&s.seed);
-        if !args.no_steps && (first_seed || !args.first_seed_steps) {
+        if !args.no_steps && (first_seed || args.all_steps) {
             out.write(&format!("{dir}/steps.csv"), &to_csv(&record.steps)?)?;
         }
         out.write(

@@ -219,6 +219,7 @@ fn a_compare_of_every_policy_matches_its_golden_summaries() {
             "experiment.train_traces=[\"traces/step-6h.csv\"]",
             "--set",
             "agent.episodes=8",
+            "--all-steps",
         ],
         &[
             ("summary.csv", "compare_summary.csv"),
