@@ -377,3 +377,24 @@ fn reproduce_quick_runs_every_experiment() {
         );
     }
 }
+
+#[test]
+fn plot_of_a_parent_of_results_folders_is_refused_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    std::fs::create_dir_all(runs.join("agent")).unwrap();
+    std::fs::create_dir_all(runs.join("cmp")).unwrap();
+    std::fs::write(
+        runs.join("agent/learning_curve.csv"),
+        "episode,reward,cost_usd,penalty_usd,violations,mean_vms,epsilon\n0,-1,1,0,0,1,1\n",
+    )
+    .unwrap();
+    std::fs::write(runs.join("cmp/aggregate.csv"), "policy,trace\n").unwrap();
+    let assert = qscale().arg("plot").arg(&runs).assert().code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        err.contains("nothing to plot") && err.contains("learning_curve.csv"),
+        "{err}"
+    );
+    assert!(!runs.join("figures").exists(), "a figure was written");
+}
