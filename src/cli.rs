@@ -397,6 +397,14 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn evaluate(args: EvaluateArgs) -> Result<()> {
+    if !args.qtable.exists() {
+        return Err(UsageError(format!(
+            "--qtable {0}: no such folder: name a `qscale train` output folder \
+             (`qscale train --out {0}` makes one) or a qtable.txt inside one",
+            args.qtable.display()
+        ))
+        .into());
+    }
     let (dir, table) = if args.qtable.is_dir() {
         (args.qtable.clone(), args.qtable.join("qtable.txt"))
     } else {

@@ -773,6 +773,18 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
             &["cannot access Q-table train/qtable.txt", "No such file"],
         ),
         case(
+            "evaluate of a folder that does not exist (issue #18)",
+            vec![("runs/other/x", b"".to_vec())],
+            &[
+                "evaluate", "--qtable", "runs/nonexistent", "--trace", "t.csv", "--out", "out",
+            ],
+            2,
+            &[
+                "--qtable runs/nonexistent: no such folder",
+                "`qscale train --out runs/nonexistent` makes one",
+            ],
+        ),
+        case(
             "evaluate of a folder that is not a training run",
             vec![("train/qtable.txt", fixture.qtable.clone().into_bytes())],
             &EVALUATE,
