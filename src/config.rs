@@ -652,7 +652,8 @@ impl Config {
         let mut config = Config::from_table(&table, &origin)?;
         for arg in overrides {
             apply_override(&mut table, arg)?;
-            config = Config::from_table(&table, &format!("--set {arg}"))?;
+            config = Config::from_table(&table, &format!("--set {arg}"))
+                .map_err(|e| list_hint(e, arg))?;
         }
         config.validate()?;
         Ok(config)
@@ -695,7 +696,7 @@ impl Config {
     fn from_table(table: &toml::Table, origin: &str) -> Result<Config, ConfigError> {
         Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Parse {
             origin: origin.to_string(),
-            message: e.message().trim().to_string(),
+            message: in_words(e.message().trim()),
         })
     }
 
@@ -954,7 +955,57 @@ pub(crate) fn compact(value: f64) -> String {
 fn parse_error(origin: &str, e: &toml::de::Error) -> ConfigError {
     ConfigError::Parse {
         origin: origin.to_string(),
-        message: e.to_string().trim().replace('\n', " ").replace("  ", " "),
+        message: in_words(&e.to_string().trim().replace('\n', " ").replace("  ", " ")),
+    }
+}
+
+/// Serde's names for the types a value should have, as a user reads them.
+const TYPE_WORDS: [(&str, &str); 9] = [
+    ("expected usize", "expected a whole number ≥ 0"),
+    ("expected u64", "expected a whole number ≥ 0"),
+    (
+        "expected u32",
+        "expected a whole number ≥ 0 (at most 4294967295)",
+    ),
+    (
+        "expected u16",
+        "expected a whole number ≥ 0 (at most 65535)",
+    ),
+    ("expected u8", "expected a whole number ≥ 0 (at most 255)"),
+    ("expected i64", "expected a whole number"),
+    (
+        "expected i32",
+        "expected a whole number (from -2147483648 to 2147483647)",
+    ),
+    ("expected f64", "expected a number"),
+    ("expected a sequence", "expected a list such as [1, 2]"),
+];
+
+/// A serde message with its type names in words: `expected u32` becomes
+/// `expected a whole number ≥ 0 (at most 4294967295)`.
+fn in_words(message: &str) -> String {
+    let mut out = message.to_string();
+    for (serde, words) in TYPE_WORDS {
+        out = out.replace(serde, words);
+    }
+    out
+}
+
+/// A `--set key=value` whose value is not a list where a list is expected
+/// (`experiment.seeds=1`): the message says to write `key=[value]`.
+fn list_hint(err: ConfigError, arg: &str) -> ConfigError {
+    match err {
+        ConfigError::Parse { origin, message } if message.contains("expected a list") => {
+            let hint = arg
+                .split_once('=')
+                .filter(|(_, raw)| !raw.trim_start().starts_with('['))
+                .map(|(key, raw)| format!(": write {}=[{}]", key.trim(), raw.trim()));
+            ConfigError::Parse {
+                origin,
+                message: format!("{message}{}", hint.unwrap_or_default()),
+            }
+        }
+        other => other,
     }
 }
 
@@ -1311,6 +1362,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn type_errors_read_in_words_and_a_missing_list_says_how_to_write_one_issue_18() {
+        let err = |sets: &[&str]| load_str("", sets).unwrap_err().to_string();
+        assert_eq!(
+            err(&["experiment.seeds=1"]),
+            "--set experiment.seeds=1: invalid type: integer `1`, expected a list such as \
+             [1, 2]: write experiment.seeds=[1]"
+        );
+        assert_eq!(
+            err(&["cloud.max_vms=-1"]),
+            "--set cloud.max_vms=-1: invalid value: integer `-1`, expected a whole number ≥ 0 \
+             (at most 4294967295)"
+        );
+        assert!(err(&["experiment.seeds=[-1]"]).ends_with("expected a whole number ≥ 0"));
+        assert!(err(&["agent.actions=[1.5]"]).contains("expected a whole number (from"));
+        let file = load_str("[workload]\nstep_s = 1.5\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            file.contains("line 2") && file.contains("expected a whole number ≥ 0"),
+            "{file}"
+        );
+        assert!(!file.contains("u32"), "{file}");
     }
 
     #[test]
