@@ -32,7 +32,7 @@ use rayon::prelude::*;
 
 use crate::cli::UsageError;
 use crate::compare::{self, AggregateRow, Plan};
-use crate::config::{Config, SweepConfig};
+use crate::config::{Config, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
@@ -422,6 +422,56 @@ fn manifest(base: &Config, grid: &Grid) -> String {
     )
 }
 
+/// The policies a cell under `config` runs: `experiment.policies`, or
+/// when empty every policy but `qlearning` (as [`Plan::new`] does).
+fn policies_run(config: &Config) -> Vec<PolicyKind> {
+    if config.experiment.policies.is_empty() {
+        PolicyKind::ALL
+            .into_iter()
+            .filter(|k| *k != PolicyKind::Qlearning)
+            .collect()
+    } else {
+        config.experiment.policies.clone()
+    }
+}
+
+/// Refuses an axis that no policy of the sweep reads, since its cells
+/// would differ only in a label: `[policy]` keys are read by the rules
+/// (not by `oracle` or `qlearning`), `[agent]` keys by `qlearning` only,
+/// `[workload]`, `[cloud]`, `[reward]` and `[experiment]` keys by every
+/// policy, and `[sweep]` and `[crossval]` keys by none.
+fn check_axes_are_read(grid: &Grid, configs: &[Config]) -> Result<()> {
+    let mut running: Vec<PolicyKind> = Vec::new();
+    for kind in configs.iter().flat_map(policies_run) {
+        if !running.contains(&kind) {
+            running.push(kind);
+        }
+    }
+    let is_rule = |k: &PolicyKind| !matches!(k, PolicyKind::Oracle | PolicyKind::Qlearning);
+    for key in grid.axes.iter().flat_map(|a| &a.keys) {
+        let section = key.split_once('.').map_or(key.as_str(), |(s, _)| s);
+        let (read, readers) = match section {
+            "policy" => (
+                running.iter().any(is_rule),
+                "the rules (static, threshold, step, target, hpa, predictive)",
+            ),
+            "agent" => (running.contains(&PolicyKind::Qlearning), "qlearning only"),
+            "sweep" | "crossval" => (false, "no policy (they configure the command, not a run)"),
+            _ => (true, ""),
+        };
+        if !read {
+            let names: Vec<&str> = running.iter().map(|k| k.name()).collect();
+            bail!(UsageError(format!(
+                "sweep axis {key} is read by no policy of this sweep: [{section}] is read by \
+                 {readers}, and the sweep runs {} (experiment.policies); add a policy that reads \
+                 it, or drop the axis",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs (or resumes) a sweep into `out`. `progress(done, total)` is called
 /// as cells finish.
 ///
@@ -447,6 +497,7 @@ pub fn run_sweep(
             Ok(cfg)
         })
         .collect::<Result<_>>()?;
+    check_axes_are_read(grid, &configs)?;
     // Bad traces are found before the folder is touched.
     let mut paths: Vec<PathBuf> = Vec::new();
     for cfg in &configs {
