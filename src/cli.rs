@@ -111,7 +111,7 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Override one key, e.g. --set cloud.max_vms=20 (repeatable; the last
-    /// one wins).
+    /// one wins). Paths given here are relative to the working directory.
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub set: Vec<String>,
 }
