@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::agent;
@@ -91,18 +91,38 @@ fn rate(min_seconds: f64, mut work: impl FnMut() -> f64) -> Rate {
     }
 }
 
-/// Measures every figure. `root` is the repository (for `traces/`),
-/// `scratch` a folder for the sweep figure. `report` is called as each
-/// figure is ready.
+/// The bundled traces the figures read, embedded in the binary so that
+/// `qscale bench` runs from any folder: `(file name, contents)`.
+const BUNDLED: [(&str, &str); 3] = [
+    ("nasa-jul95.csv", include_str!("../traces/nasa-jul95.csv")),
+    (
+        "diurnal-train-5d.csv",
+        include_str!("../traces/diurnal-train-5d.csv"),
+    ),
+    (
+        "diurnal-test-2d.csv",
+        include_str!("../traces/diurnal-test-2d.csv"),
+    ),
+];
+
+/// Measures every figure. `scratch` is a folder for the bundled traces
+/// (written there from the copies embedded in the binary) and the sweep
+/// figure. `report` is called as each figure is ready.
 ///
 /// # Errors
-/// A bundled trace that cannot be read, or a sweep that fails.
+/// A bundled trace that cannot be written or read, or a sweep that fails.
 pub fn run_bench(
-    root: &Path,
     scratch: &Path,
     min_seconds: f64,
     report: &mut dyn FnMut(&Figure),
 ) -> Result<Vec<Figure>> {
+    let root = scratch;
+    let traces = root.join("traces");
+    std::fs::create_dir_all(&traces).with_context(|| format!("creating {}", traces.display()))?;
+    for (name, text) in BUNDLED {
+        let path = traces.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
     let mut figures = Vec::new();
     let mut push = |f: Figure, figures: &mut Vec<Figure>| {
         report(&f);

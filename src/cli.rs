@@ -94,7 +94,7 @@ pub enum Command {
     /// figures (--quick: fewer seeds and episodes).
     Reproduce(ReproduceArgs),
     /// Measure the throughput of the step loop, training, trace import and
-    /// sweeps on the bundled traces (run from the repository root).
+    /// sweeps on the bundled traces (embedded in the binary).
     Bench(BenchArgs),
     /// Rebuild the figures of a results folder (run, compare, train or
     /// sweep) into DIR/figures/ from its CSVs.
@@ -111,7 +111,7 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Override one key, e.g. --set cloud.max_vms=20 (repeatable; the last
-    /// one wins).
+    /// one wins). Paths given here are relative to the working directory.
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub set: Vec<String>,
 }
@@ -208,7 +208,7 @@ fn write_run(out: &OutputDir, config: &Config, record: &RunRecord) -> Result<()>
         "summary.csv",
         &to_csv(std::slice::from_ref(&record.summary))?,
     )?;
-    out.write("config.toml", config.to_toml().as_bytes())?;
+    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
     Ok(())
 }
 
@@ -368,7 +368,7 @@ fn train(args: TrainArgs) -> Result<()> {
     out.write("qtable.txt", trained.agent.to_text().as_bytes())?;
     out.write("learning_curve.csv", &to_csv(&trained.curve)?)?;
     out.write("evaluation.csv", &to_csv(&evaluation)?)?;
-    out.write("config.toml", config.to_toml().as_bytes())?;
+    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
     let dir = out.commit()?;
 
     if let (Some(first), Some(last)) = (trained.curve.first(), trained.curve.last()) {
@@ -397,6 +397,14 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn evaluate(args: EvaluateArgs) -> Result<()> {
+    if !args.qtable.exists() {
+        return Err(UsageError(format!(
+            "--qtable {0}: no such folder: name a `qscale train` output folder \
+             (`qscale train --out {0}` makes one) or a qtable.txt inside one",
+            args.qtable.display()
+        ))
+        .into());
+    }
     let (dir, table) = if args.qtable.is_dir() {
         (args.qtable.clone(), args.qtable.join("qtable.txt"))
     } else {
@@ -441,11 +449,16 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Skip the per-run steps.csv files (summaries only).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_steps")]
     pub no_steps: bool,
-    /// Keep steps.csv only for the runs of the first seed.
-    #[arg(long)]
+    /// Keep steps.csv only for the runs of the first seed: the default,
+    /// accepted for older scripts.
+    #[arg(long, hide = true, conflicts_with = "all_steps")]
     pub first_seed_steps: bool,
+    /// Keep steps.csv for every run, not only those of the first seed
+    /// (about 7 MB per run of a month at 60 s steps).
+    #[arg(long)]
+    pub all_steps: bool,
     /// Replace an existing results folder.
     #[arg(long)]
     pub force: bool,
@@ -461,7 +474,7 @@ fn compare(args: CompareArgs) -> Result<()> {
         let s = &record.summary;
         let dir = format!("runs/{}/{}/seed-{}", s.policy, s.trace, s.seed);
         let first_seed = config.experiment.seeds.first() == Some(&s.seed);
-        if !args.no_steps && (first_seed || !args.first_seed_steps) {
+        if !args.no_steps && (first_seed || args.all_steps) {
             out.write(&format!("{dir}/steps.csv"), &to_csv(&record.steps)?)?;
         }
         out.write(
@@ -475,7 +488,7 @@ fn compare(args: CompareArgs) -> Result<()> {
     out.write("summary.csv", &to_csv(&result.runs)?)?;
     out.write("aggregate.csv", &to_csv(&result.aggregate)?)?;
     out.write("summary.md", table.as_bytes())?;
-    out.write("config.toml", config.to_toml().as_bytes())?;
+    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
     let dir = out.commit()?;
     say!("{table}");
     say!("wrote {}", dir.display());
@@ -868,18 +881,12 @@ pub struct BenchArgs {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
-    if !Path::new("traces/nasa-jul95.csv").exists() {
-        return Err(UsageError(
-            "qscale bench reads the bundled traces: run it from the repository root".into(),
-        )
-        .into());
-    }
     if !(args.seconds > 0.0 && args.seconds.is_finite()) {
         return Err(UsageError("--seconds must be a positive number".into()).into());
     }
     let scratch = std::env::temp_dir().join(format!("qscale-bench-{}", std::process::id()));
     let json = args.json;
-    let result = crate::bench::run_bench(Path::new("."), &scratch, args.seconds, &mut |f| {
+    let result = crate::bench::run_bench(&scratch, args.seconds, &mut |f| {
         if !json {
             say!("{}={:.6} {}  # {}", f.name, f.value, f.unit, f.detail);
         }

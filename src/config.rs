@@ -7,6 +7,14 @@
 //! unknown keys rejected, validate every bound, then never mutate. The
 //! resolved [`Config`] (defaults filled in) is written to every results
 //! folder as `config.toml`, so that folder alone is enough to rebuild it.
+//!
+//! Paths inside a config file (`workload.trace`, `experiment.traces`,
+//! `experiment.train_traces`, `experiment.test_traces`,
+//! `crossval.folds[].train`/`test`) are relative to that file's folder, as
+//! Cargo reads manifests; paths on the command line, `--set` included, are
+//! relative to the working directory. A loaded [`Config`] holds them
+//! relative to the working directory (or absolute), and
+//! [`Config::to_toml_in`] writes them relative to the results folder.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -100,8 +108,9 @@ impl Billing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkloadConfig {
-    /// Trace file (CSV `timestamp_s,requests`), relative to the working
-    /// directory. Default: none (give `--trace`).
+    /// Trace file (CSV `timestamp_s,requests`): in a config file, relative
+    /// to the file's folder; from `--trace` or `--set`, relative to the
+    /// working directory. Default: none (give `--trace`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<PathBuf>,
     /// Decision step in whole seconds, ≥ 1. Default 60.
@@ -454,11 +463,14 @@ pub struct ExperimentConfig {
     pub seeds: Vec<u64>,
     /// Policy kinds compared by `qscale compare`. Default empty.
     pub policies: Vec<PolicyKind>,
-    /// Trace files for `qscale compare`. Default empty.
+    /// Trace files for `qscale compare`, relative to the config file's
+    /// folder. Default empty.
     pub traces: Vec<PathBuf>,
-    /// Trace files the agent trains on. Default empty.
+    /// Trace files the agent trains on, relative to the config file's
+    /// folder. Default empty.
     pub train_traces: Vec<PathBuf>,
-    /// Trace files the trained agent is evaluated on. Default empty.
+    /// Trace files the trained agent is evaluated on, relative to the
+    /// config file's folder. Default empty.
     pub test_traces: Vec<PathBuf>,
 }
 
@@ -625,8 +637,14 @@ impl Config {
                 // Deserializing the file on its own first gives messages
                 // with the line and column of the offending key.
                 toml::from_str::<Config>(&text).map_err(|e| parse_error(&origin, &e))?;
-                let table: toml::Table =
+                let mut table: toml::Table =
                     toml::from_str(&text).map_err(|e| parse_error(&origin, &e))?;
+                // Paths in the file are relative to its folder; those of
+                // `--set`, applied below, stay relative to the working
+                // directory.
+                if let Some(folder) = p.parent() {
+                    resolve_table_paths(&mut table, folder);
+                }
                 (table, origin)
             }
             None => (toml::Table::new(), "defaults".to_string()),
@@ -634,7 +652,8 @@ impl Config {
         let mut config = Config::from_table(&table, &origin)?;
         for arg in overrides {
             apply_override(&mut table, arg)?;
-            config = Config::from_table(&table, &format!("--set {arg}"))?;
+            config = Config::from_table(&table, &format!("--set {arg}"))
+                .map_err(|e| list_hint(e, arg))?;
         }
         config.validate()?;
         Ok(config)
@@ -677,14 +696,58 @@ impl Config {
     fn from_table(table: &toml::Table, origin: &str) -> Result<Config, ConfigError> {
         Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Parse {
             origin: origin.to_string(),
-            message: e.message().trim().to_string(),
+            message: in_words(e.message().trim()),
         })
     }
 
-    /// The resolved configuration as TOML, defaults included.
+    /// The resolved configuration as TOML, defaults included, with its
+    /// paths as held (relative to the working directory, or absolute).
     pub fn to_toml(&self) -> String {
         // invariant: every field is a TOML-representable type
         toml::to_string(self).expect("config serializes to TOML")
+    }
+
+    /// The resolved configuration as TOML for a file in `dir`: relative
+    /// paths are rewritten relative to `dir`, so the file loads with
+    /// [`Config::load`] from any working directory (absolute paths stay as
+    /// they are).
+    pub fn to_toml_in(&self, dir: &Path) -> String {
+        let mut config = self.clone();
+        for path in config.paths_mut() {
+            *path = relative_to(path, dir);
+        }
+        config.to_toml()
+    }
+
+    /// This configuration read from a file in `dir` (as by `toml::from_str`,
+    /// without [`Config::load`]'s resolution): its relative paths joined to
+    /// `dir`, so they are relative to the working directory again.
+    pub fn resolved_against(mut self, dir: &Path) -> Config {
+        for path in self.paths_mut() {
+            if path.is_relative() {
+                *path = normalize(&dir.join(&*path));
+            }
+        }
+        self
+    }
+
+    /// Every path the configuration holds: `workload.trace`,
+    /// `experiment.traces`, `experiment.train_traces`,
+    /// `experiment.test_traces` and `crossval.folds[].train`/`test`.
+    fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
+        let e = &mut self.experiment;
+        self.workload
+            .trace
+            .iter_mut()
+            .chain(e.traces.iter_mut())
+            .chain(e.train_traces.iter_mut())
+            .chain(e.test_traces.iter_mut())
+            .chain(
+                self.crossval
+                    .folds
+                    .iter_mut()
+                    .flat_map(|f| f.train.iter_mut().chain(f.test.iter_mut())),
+            )
     }
 
     /// Checks every bound and every relation between keys.
@@ -910,8 +973,156 @@ pub(crate) fn compact(value: f64) -> String {
 fn parse_error(origin: &str, e: &toml::de::Error) -> ConfigError {
     ConfigError::Parse {
         origin: origin.to_string(),
-        message: e.to_string().trim().replace('\n', " ").replace("  ", " "),
+        message: in_words(&e.to_string().trim().replace('\n', " ").replace("  ", " ")),
     }
+}
+
+/// Serde's names for the types a value should have, as a user reads them.
+const TYPE_WORDS: [(&str, &str); 9] = [
+    ("expected usize", "expected a whole number ≥ 0"),
+    ("expected u64", "expected a whole number ≥ 0"),
+    (
+        "expected u32",
+        "expected a whole number ≥ 0 (at most 4294967295)",
+    ),
+    (
+        "expected u16",
+        "expected a whole number ≥ 0 (at most 65535)",
+    ),
+    ("expected u8", "expected a whole number ≥ 0 (at most 255)"),
+    ("expected i64", "expected a whole number"),
+    (
+        "expected i32",
+        "expected a whole number (from -2147483648 to 2147483647)",
+    ),
+    ("expected f64", "expected a number"),
+    ("expected a sequence", "expected a list such as [1, 2]"),
+];
+
+/// A serde message with its type names in words: `expected u32` becomes
+/// `expected a whole number ≥ 0 (at most 4294967295)`.
+fn in_words(message: &str) -> String {
+    let mut out = message.to_string();
+    for (serde, words) in TYPE_WORDS {
+        out = out.replace(serde, words);
+    }
+    out
+}
+
+/// A `--set key=value` whose value is not a list where a list is expected
+/// (`experiment.seeds=1`): the message says to write `key=[value]`.
+fn list_hint(err: ConfigError, arg: &str) -> ConfigError {
+    match err {
+        ConfigError::Parse { origin, message } if message.contains("expected a list") => {
+            let hint = arg
+                .split_once('=')
+                .filter(|(_, raw)| !raw.trim_start().starts_with('['))
+                .map(|(key, raw)| format!(": write {}=[{}]", key.trim(), raw.trim()));
+            ConfigError::Parse {
+                origin,
+                message: format!("{message}{}", hint.unwrap_or_default()),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Joins every relative path of a config file's table (`workload.trace`,
+/// `experiment.traces`, `experiment.train_traces`, `experiment.test_traces`,
+/// `crossval.folds[].train` and `.test`) to `folder`, the file's folder.
+/// Values of the wrong type are left for deserialization to report.
+fn resolve_table_paths(table: &mut toml::Table, folder: &Path) {
+    let resolve = |value: &mut toml::Value| {
+        if let toml::Value::String(s) = value {
+            let path = Path::new(s.as_str());
+            if path.is_relative() {
+                *s = normalize(&folder.join(path)).to_string_lossy().into_owned();
+            }
+        }
+    };
+    let resolve_list = |value: Option<&mut toml::Value>| {
+        if let Some(toml::Value::Array(items)) = value {
+            items.iter_mut().for_each(resolve);
+        }
+    };
+    if let Some(toml::Value::Table(w)) = table.get_mut("workload") {
+        if let Some(trace) = w.get_mut("trace") {
+            resolve(trace);
+        }
+    }
+    if let Some(toml::Value::Table(e)) = table.get_mut("experiment") {
+        for key in ["traces", "train_traces", "test_traces"] {
+            resolve_list(e.get_mut(key));
+        }
+    }
+    if let Some(toml::Value::Table(c)) = table.get_mut("crossval") {
+        if let Some(toml::Value::Array(folds)) = c.get_mut("folds") {
+            for fold in folds {
+                if let toml::Value::Table(fold) = fold {
+                    resolve_list(fold.get_mut("train"));
+                    resolve_list(fold.get_mut("test"));
+                }
+            }
+        }
+    }
+}
+
+/// `path` without `.` components and with each `dir/..` pair removed,
+/// lexically (as Cargo does for manifest paths): `experiments/../traces/a.csv`
+/// becomes `traces/a.csv`. Leading `..` stay.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+/// `path` (relative to the working directory) relative to `dir`. Absolute
+/// paths, and any path when the working directory is unknown, stay as they
+/// are; a path that shares no folder with `dir` becomes absolute.
+fn relative_to(path: &Path, dir: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let (Ok(abs_path), Ok(abs_dir)) = (std::path::absolute(path), std::path::absolute(dir)) else {
+        return path.to_path_buf();
+    };
+    let (abs_path, abs_dir) = (normalize(&abs_path), normalize(&abs_dir));
+    let p: Vec<_> = abs_path.components().collect();
+    let d: Vec<_> = abs_dir.components().collect();
+    let common = p.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    // Sharing no folder but the root, an absolute path reads better than
+    // a climb to it.
+    if !p[..common]
+        .iter()
+        .any(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return abs_path;
+    }
+    let mut out = PathBuf::new();
+    for _ in common..d.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c);
+    }
+    out
 }
 
 /// Sets `section.key` in `table` from `section.key=value`. The value is
@@ -1094,6 +1305,120 @@ mod tests {
             err.contains("Q-table would have") && err.contains("fewer edges"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn paths_in_a_config_file_are_relative_to_its_folder_issue_18() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("exp");
+        std::fs::create_dir_all(&sub).unwrap();
+        let path = sub.join("c.toml");
+        std::fs::write(
+            &path,
+            "[workload]\ntrace = \"../t/a.csv\"\n[experiment]\ntraces = [\"b.csv\", \"/abs/c.csv\"]\n\
+             train_traces = [\"./d.csv\"]\ntest_traces = [\"../e.csv\"]\n\
+             [[crossval.folds]]\ntrain = [\"f.csv\"]\ntest = [\"g.csv\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), &["experiment.test_traces=[\"h.csv\"]".into()]).unwrap();
+        let root = dir.path();
+        assert_eq!(c.workload.trace, Some(root.join("t/a.csv")));
+        assert_eq!(
+            c.experiment.traces,
+            [sub.join("b.csv"), PathBuf::from("/abs/c.csv")]
+        );
+        assert_eq!(c.experiment.train_traces, [sub.join("d.csv")]);
+        // --set paths stay relative to the working directory.
+        assert_eq!(c.experiment.test_traces, [PathBuf::from("h.csv")]);
+        assert_eq!(c.crossval.folds[0].train, [sub.join("f.csv")]);
+        assert_eq!(c.crossval.folds[0].test, [sub.join("g.csv")]);
+    }
+
+    #[test]
+    fn normalize_drops_dots_and_dir_parent_pairs_but_keeps_leading_parents() {
+        for (given, want) in [
+            ("experiments/../traces/a.csv", "traces/a.csv"),
+            ("./a/./b.csv", "a/b.csv"),
+            ("../../x/../a.csv", "../../a.csv"),
+            ("/r/../a.csv", "/a.csv"),
+            ("a/..", "."),
+        ] {
+            assert_eq!(normalize(Path::new(given)), PathBuf::from(want), "{given}");
+        }
+    }
+
+    #[test]
+    fn to_toml_in_writes_paths_that_load_back_from_the_results_folder_issue_18() {
+        let mut c = Config::default();
+        c.workload.trace = Some(PathBuf::from("traces/a.csv"));
+        c.experiment.traces = vec![PathBuf::from("/abs/b.csv")];
+        // A folder under the working directory: relative paths.
+        let text = c.to_toml_in(Path::new("runs/x"));
+        assert!(text.contains("trace = \"../../traces/a.csv\""), "{text}");
+        assert!(text.contains("\"/abs/b.csv\""), "{text}");
+        let read: Config = toml::from_str(&text).unwrap();
+        assert_eq!(read.resolved_against(Path::new("runs/x")), c);
+        // Written in another folder (absolute paths when it shares nothing
+        // but the root), it loads back to the same files.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r");
+        std::fs::create_dir_all(&out).unwrap();
+        let text = c.to_toml_in(&out);
+        std::fs::write(out.join("config.toml"), &text).unwrap();
+        let back = Config::load(Some(&out.join("config.toml")), &[]).unwrap();
+        let cwd_trace = std::path::absolute("traces/a.csv").unwrap();
+        assert_eq!(back.workload.trace, Some(cwd_trace));
+        assert_eq!(back.experiment.traces, c.experiment.traces);
+    }
+
+    #[test]
+    fn every_experiment_names_traces_that_exist_relative_to_its_folder_issue_18() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("experiments"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        assert!(!files.is_empty());
+        for file in files {
+            let mut c = Config::load(Some(&file), &[]).unwrap();
+            let paths: Vec<PathBuf> = c.paths_mut().map(|p| p.clone()).collect();
+            assert!(!paths.is_empty(), "{}", file.display());
+            for p in paths {
+                assert!(
+                    p.is_file(),
+                    "{}: {} is missing",
+                    file.display(),
+                    p.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn type_errors_read_in_words_and_a_missing_list_says_how_to_write_one_issue_18() {
+        let err = |sets: &[&str]| load_str("", sets).unwrap_err().to_string();
+        assert_eq!(
+            err(&["experiment.seeds=1"]),
+            "--set experiment.seeds=1: invalid type: integer `1`, expected a list such as \
+             [1, 2]: write experiment.seeds=[1]"
+        );
+        assert_eq!(
+            err(&["cloud.max_vms=-1"]),
+            "--set cloud.max_vms=-1: invalid value: integer `-1`, expected a whole number ≥ 0 \
+             (at most 4294967295)"
+        );
+        assert!(err(&["experiment.seeds=[-1]"]).ends_with("expected a whole number ≥ 0"));
+        assert!(err(&["agent.actions=[1.5]"]).contains("expected a whole number (from"));
+        let file = load_str("[workload]\nstep_s = 1.5\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            file.contains("line 2") && file.contains("expected a whole number ≥ 0"),
+            "{file}"
+        );
+        assert!(!file.contains("u32"), "{file}");
     }
 
     #[test]

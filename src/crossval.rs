@@ -559,7 +559,7 @@ fn execute(
     let rows = collect_rows(out, &plan.folds, seeds)?;
     write_file_atomic(&out.join("crossval.csv"), &to_csv(&rows)?)?;
     write_file_atomic(&out.join("tuned.csv"), &to_csv(&tuned_rows)?)?;
-    write_file_atomic(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    write_file_atomic(&out.join("config.toml"), config.to_toml_in(out).as_bytes())?;
     write_file_atomic(
         &out.join("summary.md"),
         summary_markdown(config, &plan.folds, &rows, &tuned_rows).as_bytes(),

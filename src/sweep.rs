@@ -32,7 +32,7 @@ use rayon::prelude::*;
 
 use crate::cli::UsageError;
 use crate::compare::{self, AggregateRow, Plan};
-use crate::config::{Config, SweepConfig};
+use crate::config::{Config, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
@@ -422,6 +422,56 @@ fn manifest(base: &Config, grid: &Grid) -> String {
     )
 }
 
+/// The policies a cell under `config` runs: `experiment.policies`, or
+/// when empty every policy but `qlearning` (as [`Plan::new`] does).
+fn policies_run(config: &Config) -> Vec<PolicyKind> {
+    if config.experiment.policies.is_empty() {
+        PolicyKind::ALL
+            .into_iter()
+            .filter(|k| *k != PolicyKind::Qlearning)
+            .collect()
+    } else {
+        config.experiment.policies.clone()
+    }
+}
+
+/// Refuses an axis that no policy of the sweep reads, since its cells
+/// would differ only in a label: `[policy]` keys are read by the rules
+/// (not by `oracle` or `qlearning`), `[agent]` keys by `qlearning` only,
+/// `[workload]`, `[cloud]`, `[reward]` and `[experiment]` keys by every
+/// policy, and `[sweep]` and `[crossval]` keys by none.
+fn check_axes_are_read(grid: &Grid, configs: &[Config]) -> Result<()> {
+    let mut running: Vec<PolicyKind> = Vec::new();
+    for kind in configs.iter().flat_map(policies_run) {
+        if !running.contains(&kind) {
+            running.push(kind);
+        }
+    }
+    let is_rule = |k: &PolicyKind| !matches!(k, PolicyKind::Oracle | PolicyKind::Qlearning);
+    for key in grid.axes.iter().flat_map(|a| &a.keys) {
+        let section = key.split_once('.').map_or(key.as_str(), |(s, _)| s);
+        let (read, readers) = match section {
+            "policy" => (
+                running.iter().any(is_rule),
+                "the rules (static, threshold, step, target, hpa, predictive)",
+            ),
+            "agent" => (running.contains(&PolicyKind::Qlearning), "qlearning only"),
+            "sweep" | "crossval" => (false, "no policy (they configure the command, not a run)"),
+            _ => (true, ""),
+        };
+        if !read {
+            let names: Vec<&str> = running.iter().map(|k| k.name()).collect();
+            bail!(UsageError(format!(
+                "sweep axis {key} is read by no policy of this sweep: [{section}] is read by \
+                 {readers}, and the sweep runs {} (experiment.policies); add a policy that reads \
+                 it, or drop the axis",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs (or resumes) a sweep into `out`. `progress(done, total)` is called
 /// as cells finish.
 ///
@@ -447,6 +497,7 @@ pub fn run_sweep(
             Ok(cfg)
         })
         .collect::<Result<_>>()?;
+    check_axes_are_read(grid, &configs)?;
     // Bad traces are found before the folder is touched.
     let mut paths: Vec<PathBuf> = Vec::new();
     for cfg in &configs {
@@ -583,7 +634,7 @@ fn run_cell(
                 .with_context(|| format!("writing {}", tmp.join(name).display()))
         };
         write("summary.csv", &to_csv(&result.runs)?)?;
-        write("config.toml", cell_config.to_toml().as_bytes())?;
+        write("config.toml", cell_config.to_toml_in(&target).as_bytes())?;
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
@@ -846,13 +897,21 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
     // Built under a temporary name and renamed when complete, so a merge
     // that fails (a missing cell, say) leaves nothing behind.
     crate::output::build_folder(out, force, |staging| {
-        merge_into(shards, staging, &manifest_text, &base)
+        merge_into(shards, staging, out, &manifest_text, &base)
     })
 }
 
-/// Copies every shard's cells into `out` and writes the manifest and the
-/// aggregates there.
-fn merge_into(shards: &[PathBuf], out: &Path, manifest_text: &str, base: &Config) -> Result<usize> {
+/// Copies every shard's cells into `out` (whose final path is `final_root`)
+/// and writes the manifest and the aggregates there. A cell's
+/// `config.toml` is rewritten so its paths stay relative to the cell's new
+/// folder.
+fn merge_into(
+    shards: &[PathBuf],
+    out: &Path,
+    final_root: &Path,
+    manifest_text: &str,
+    base: &Config,
+) -> Result<usize> {
     fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
     let mut copied = 0;
     for dir in shards {
@@ -869,6 +928,23 @@ fn merge_into(shards: &[PathBuf], out: &Path, manifest_text: &str, base: &Config
                 fs::create_dir_all(&target)?;
                 for file in read_files(&seed_dir)? {
                     let name = file.file_name().unwrap_or_default();
+                    if name == "config.toml" {
+                        let text = fs::read_to_string(&file)
+                            .with_context(|| format!("reading {}", file.display()))?;
+                        let cell: Config = toml::from_str(&text).map_err(|e| CorruptResults {
+                            path: file.clone(),
+                            reason: format!(
+                                "not a cell config qscale can read: {}",
+                                e.to_string().trim().replace('\n', " ")
+                            ),
+                        })?;
+                        let text = cell
+                            .resolved_against(&seed_dir)
+                            .to_toml_in(&final_root.join(&rel));
+                        fs::write(target.join(name), text)
+                            .with_context(|| format!("writing {}", target.join(name).display()))?;
+                        continue;
+                    }
                     fs::copy(&file, target.join(name))
                         .with_context(|| format!("copying {}", file.display()))?;
                 }

@@ -497,7 +497,7 @@ pub fn run_tune(
     write_file_atomic(&out.join("defaults.csv"), &to_csv(&report.default_runs)?)?;
     write_file_atomic(
         &out.join("config.toml"),
-        report.search.base.to_toml().as_bytes(),
+        report.search.base.to_toml_in(out).as_bytes(),
     )?;
     write_file_atomic(&out.join("tuned.toml"), tuned_toml(&report).as_bytes())?;
     Ok(report)

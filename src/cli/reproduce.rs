@@ -152,6 +152,7 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
                     out: dir.clone(),
                     no_steps: false,
                     first_seed_steps: true,
+                    all_steps: false,
                     force: true,
                 })?;
                 figures.extend(crate::plot::plot_folder(&dir, crate::plot::Format::Png)?.written);
@@ -187,6 +188,7 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
                 out: out.clone(),
                 no_steps: false,
                 first_seed_steps: true,
+                all_steps: false,
                 force: true,
             })?;
             figures.extend(crate::plot::plot_folder(&out, crate::plot::Format::Png)?.written);

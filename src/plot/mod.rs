@@ -191,8 +191,23 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
     if has("learning_curve.csv") || has("qtable.txt") {
         return Ok(FolderKind::Train);
     }
-    if !train_subfolders(dir).is_empty() {
-        return Ok(FolderKind::TrainSet);
+    let train = train_subfolders(dir);
+    if !train.is_empty() {
+        // A set of training runs holds nothing else (but its figures): a
+        // parent of unrelated results folders (`runs/`) is not one.
+        let other = std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                e.path().is_dir()
+                    && name != "figures"
+                    && !name.starts_with('.')
+                    && !train.contains(&e.path())
+            })
+        });
+        if !other {
+            return Ok(FolderKind::TrainSet);
+        }
     }
     if has("steps.csv") || has("summary.csv") {
         return Ok(FolderKind::Run);
@@ -562,6 +577,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(detect(d).unwrap(), FolderKind::Sweep);
+    }
+
+    #[test]
+    fn a_parent_of_unrelated_results_folders_is_nothing_to_plot_issue_18() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["agent", "seed-2", "figures", ".tmp-x"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        std::fs::write(d.join("agent/learning_curve.csv"), "episode\n").unwrap();
+        std::fs::write(d.join("seed-2/learning_curve.csv"), "episode\n").unwrap();
+        // Training runs, their figures and a temporary folder: a set.
+        assert_eq!(detect(d).unwrap(), FolderKind::TrainSet);
+        // Next to a comparison, as in `runs/`: nothing this command reads.
+        std::fs::create_dir(d.join("nasa")).unwrap();
+        std::fs::write(d.join("nasa/aggregate.csv"), "policy\n").unwrap();
+        assert!(matches!(detect(d), Err(PlotError::NothingToPlot(_))));
     }
 
     #[test]

@@ -88,9 +88,10 @@ pub struct StepAdjustment {
 }
 
 impl StepAdjustment {
+    /// Whether `diff` (already [`snap`]ped) lies in this step's interval.
     fn contains(&self, diff: f64, lower_inclusive: bool) -> bool {
-        let lo = self.lower.unwrap_or(f64::NEG_INFINITY);
-        let hi = self.upper.unwrap_or(f64::INFINITY);
+        let lo = self.lower.map_or(f64::NEG_INFINITY, snap);
+        let hi = self.upper.map_or(f64::INFINITY, snap);
         if lower_inclusive {
             lo <= diff && diff < hi
         } else {
@@ -130,10 +131,28 @@ pub fn default_scale_in_steps() -> Vec<StepAdjustment> {
     }]
 }
 
+/// The resolution at which a difference to the threshold is compared with
+/// the step bounds, in utilization units: a billionth.
+const BOUND_RESOLUTION: f64 = 1e-9;
+
+/// `x` rounded to a whole number of [`BOUND_RESOLUTION`]s, as that number
+/// (exact in an `f64` for |x| up to 9e6). The difference `metric −
+/// threshold` is computed in binary floating point, so `0.6 − 0.5` is
+/// `0.0999…`: snapped, it equals the bound `0.1`, and a metric exactly on a
+/// bound falls in the step the documented `[lower, upper)` / `(lower,
+/// upper]` intervals say.
+fn snap(x: f64) -> f64 {
+    (x / BOUND_RESOLUTION).round()
+}
+
 /// The step whose interval holds `diff = metric − threshold`: `[lower,
 /// upper)` above the threshold, `(lower, upper]` below it, and at the
 /// threshold as the alarm's direction says (`high`: the scale-out alarm).
+/// `diff` and the bounds are compared to a billionth of utilization, so
+/// rounding in `metric − threshold` never moves a metric that is exactly on
+/// a bound into the neighbouring step.
 pub fn select_step(steps: &[StepAdjustment], diff: f64, high: bool) -> Option<&StepAdjustment> {
+    let diff = snap(diff);
     let lower_inclusive = diff > 0.0 || (diff == 0.0 && high);
     steps.iter().find(|s| s.contains(diff, lower_inclusive))
 }
@@ -547,6 +566,50 @@ mod tests {
         let s = [step(Some(-10.0), Some(0.0), -1)];
         assert!(select_step(&s, 0.0, false).is_some()); // 50 <= 50
         assert!(select_step(&s, -10.0, false).is_none()); // 40 is not > 40
+    }
+
+    #[test]
+    fn a_metric_exactly_on_a_step_bound_gets_that_bound_s_step_issue_18() {
+        // Thresholds and metrics whose difference is not exact in binary:
+        // 0.6 − 0.5 = 0.0999…, 0.7 − 0.5 = 0.19999…, 0.3 − 0.4 = −0.10000…1.
+        let out = [
+            step(Some(0.0), Some(0.1), 0),
+            step(Some(0.1), Some(0.2), 10),
+            step(Some(0.2), None, 20),
+        ];
+        let pick = |m: f64, t: f64| select_step(&out, m - t, true).map(|s| s.adjustment);
+        assert_eq!(pick(0.5, 0.5), Some(0)); // on the threshold
+        assert_eq!(pick(0.6, 0.5), Some(10)); // on 0.1: [0.1, 0.2)
+        assert_eq!(pick(0.599, 0.5), Some(0)); // below the bound
+        assert_eq!(pick(0.601, 0.5), Some(10)); // above it
+        assert_eq!(pick(0.7, 0.5), Some(20)); // on 0.2: [0.2, ∞)
+        assert_eq!(pick(0.8, 0.7), Some(10));
+        assert_eq!(pick(0.9, 0.7), Some(20));
+        let inn = [
+            step(None, Some(-0.1), -20),
+            step(Some(-0.1), Some(0.0), -10),
+        ];
+        let pick = |m: f64, t: f64| select_step(&inn, m - t, false).map(|s| s.adjustment);
+        assert_eq!(pick(0.4, 0.4), Some(-10)); // on the threshold
+        assert_eq!(pick(0.3, 0.4), Some(-20)); // on −0.1: (−∞, −0.1]
+        assert_eq!(pick(0.301, 0.4), Some(-10)); // above the bound
+        assert_eq!(pick(0.299, 0.4), Some(-20)); // below it
+        assert_eq!(pick(0.2, 0.3), Some(-20));
+        // In a policy with percent steps: 10 VMs at utilization 0.6 with a
+        // high alarm at 0.5 get +10 %, one VM.
+        let mut config = Config::default();
+        config.cloud.max_vms = 50;
+        let p = &mut config.policy;
+        p.scale_out_threshold = 0.5;
+        p.scale_in_threshold = 0.4;
+        p.scale_out_steps = out.to_vec();
+        p.scale_in_steps = inn.to_vec();
+        p.adjustment_type = AdjustmentType::PercentChangeInCapacity;
+        p.warmup_s = Some(0.0);
+        let mut policy = StepScalingPolicy::new(&config);
+        assert_eq!(policy.decide(&obs(1, 60.0, 0.6, 10, 0)), Action::Target(11));
+        // And at 0.3 with a low alarm at 0.4, −20 %: two VMs.
+        assert_eq!(policy.decide(&obs(2, 120.0, 0.3, 10, 0)), Action::Target(8));
     }
 
     #[test]

@@ -707,7 +707,8 @@ mod tests {
         let message = read(text).unwrap_err().to_string();
         assert_eq!(
             message,
-            "data/bad.csv: header is `time,requests`, expected `timestamp_s,requests`"
+            "data/bad.csv: header is `time,requests`, expected `timestamp_s,requests` \
+             (convert another CSV with `qscale trace import --format csv`)"
         );
     }
 

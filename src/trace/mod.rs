@@ -220,7 +220,10 @@ pub enum FileError {
     Empty,
     /// The first line is not the expected header. Holds the header found
     /// (fields joined by commas, at most 100 characters).
-    #[error("header is `{found}`, expected `timestamp_s,requests`")]
+    #[error(
+        "header is `{found}`, expected `timestamp_s,requests` (convert another CSV with \
+         `qscale trace import --format csv`)"
+    )]
     BadHeader {
         /// Header found, printable preview.
         found: String,

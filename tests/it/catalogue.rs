@@ -192,7 +192,10 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
             trace("time,count\n0,5\n60,6\n"),
             &RUN,
             2,
-            &["t.csv: header is `time,count`, expected `timestamp_s,requests`"],
+            &[
+                "t.csv: header is `time,count`, expected `timestamp_s,requests`",
+                "`qscale trace import --format csv`",
+            ],
         ),
         case(
             "extra column",
@@ -365,7 +368,7 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
             config("[cloud]\nmax_vms = \"many\"\n"),
             &RUN,
             2,
-            &["c.toml", "line 2", "max_vms", "expected u32"],
+            &["c.toml", "line 2", "max_vms", "expected a whole number ≥ 0"],
         ),
         case(
             "float for an integer key",
@@ -430,7 +433,7 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
             config("[workload]\nstep_s = -60\n"),
             &RUN,
             2,
-            &["c.toml", "line 2", "step_s", "expected u32"],
+            &["c.toml", "line 2", "step_s", "expected a whole number ≥ 0"],
         ),
         case(
             "fractional step",
@@ -578,14 +581,21 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
             vec![],
             &run_with(&["--set", "cloud.max_vms=many"]),
             2,
-            &["--set cloud.max_vms=many", "expected u32"],
+            &["--set cloud.max_vms=many", "expected a whole number ≥ 0"],
         ),
         case(
             "--set with a negative count",
             vec![],
             &run_with(&["--set", "cloud.max_vms=-1"]),
             2,
-            &["--set cloud.max_vms=-1", "expected u32"],
+            &["--set cloud.max_vms=-1", "expected a whole number ≥ 0"],
+        ),
+        case(
+            "--set of a list key with one value (issue #18)",
+            vec![],
+            &run_with(&["--set", "experiment.seeds=1"]),
+            2,
+            &["--set experiment.seeds=1", "write experiment.seeds=[1]"],
         ),
         case(
             "--set with an impossible bound",
@@ -775,6 +785,18 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
             &EVALUATE,
             2,
             &["cannot access Q-table train/qtable.txt", "No such file"],
+        ),
+        case(
+            "evaluate of a folder that does not exist (issue #18)",
+            vec![("runs/other/x", b"".to_vec())],
+            &[
+                "evaluate", "--qtable", "runs/nonexistent", "--trace", "t.csv", "--out", "out",
+            ],
+            2,
+            &[
+                "--qtable runs/nonexistent: no such folder",
+                "`qscale train --out runs/nonexistent` makes one",
+            ],
         ),
         case(
             "evaluate of a folder that is not a training run",

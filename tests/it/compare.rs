@@ -13,6 +13,7 @@ fn compare(out: &std::path::Path, threads: &str) {
             "experiment.seeds=[1, 2, 3]",
             "--set",
             "experiment.policies=[\"static\", \"threshold\"]",
+            "--all-steps",
         ])
         .arg("--out")
         .arg(out)
@@ -76,4 +77,31 @@ fn compare_output_does_not_depend_on_the_thread_count() {
         let b = fs::read(dir.path().join("two").join(file)).unwrap();
         assert!(a == b, "{file} differs");
     }
+}
+
+#[test]
+fn compare_keeps_steps_for_the_first_seed_unless_all_steps_is_given_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        qscale()
+            .args(["compare", "--config", "tests/data/tiny.toml"])
+            .args(["--set", "experiment.seeds=[4, 2]"])
+            .args(["--set", "experiment.policies=[\"threshold\"]"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        let seed = |n: u64| out.join(format!("runs/threshold/tiny/seed-{n}"));
+        assert!(seed(4).join("summary.csv").is_file() && seed(2).join("summary.csv").is_file());
+        (
+            seed(4).join("steps.csv").is_file(),
+            seed(2).join("steps.csv").is_file(),
+        )
+    };
+    assert_eq!(run("default", &[]), (true, false));
+    assert_eq!(run("all", &["--all-steps"]), (true, true));
+    assert_eq!(run("none", &["--no-steps"]), (false, false));
+    assert_eq!(run("old", &["--first-seed-steps"]), (true, false));
 }

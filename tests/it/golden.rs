@@ -235,6 +235,7 @@ fn a_compare_of_every_policy_matches_its_golden_summaries() {
             "agent.design=legacy",
             "--set",
             "agent.randomise=false",
+            "--all-steps",
         ],
         &[
             ("summary.csv", "compare_summary.csv"),

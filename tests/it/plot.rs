@@ -277,12 +277,13 @@ fn reproduce_quick_writes_results_with_figures_and_an_index() {
     let experiments = dir.path().join("experiments");
     std::fs::create_dir(&experiments).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Paths in an experiment are relative to its folder: the copies name
+    // the bundled traces by absolute path.
+    let text = std::fs::read_to_string(root.join("experiments/agent-diurnal.toml"))
+        .unwrap()
+        .replace("\"../traces/", &format!("\"{}/traces/", root.display()));
     for name in ["agent-diurnal.toml", "zz-earlier.toml"] {
-        std::fs::copy(
-            root.join("experiments/agent-diurnal.toml"),
-            experiments.join(name),
-        )
-        .unwrap();
+        std::fs::write(experiments.join(name), &text).unwrap();
     }
     std::fs::create_dir_all(out.join("zz-earlier")).unwrap();
     std::fs::write(
@@ -375,4 +376,25 @@ fn reproduce_quick_runs_every_experiment() {
             "{stem} has no figures"
         );
     }
+}
+
+#[test]
+fn plot_of_a_parent_of_results_folders_is_refused_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    std::fs::create_dir_all(runs.join("agent")).unwrap();
+    std::fs::create_dir_all(runs.join("cmp")).unwrap();
+    std::fs::write(
+        runs.join("agent/learning_curve.csv"),
+        "episode,reward,cost_usd,penalty_usd,violations,mean_vms,epsilon\n0,-1,1,0,0,1,1\n",
+    )
+    .unwrap();
+    std::fs::write(runs.join("cmp/aggregate.csv"), "policy,trace\n").unwrap();
+    let assert = qscale().arg("plot").arg(&runs).assert().code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        err.contains("nothing to plot") && err.contains("learning_curve.csv"),
+        "{err}"
+    );
+    assert!(!runs.join("figures").exists(), "a figure was written");
 }

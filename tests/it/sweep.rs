@@ -250,3 +250,43 @@ fn a_cell_written_before_the_elasticity_columns_still_merges() {
         .unwrap();
     assert_eq!(merged.iter().filter(|r| r[theta].is_empty()).count(), 1);
 }
+
+#[test]
+fn an_axis_no_policy_of_the_sweep_reads_is_refused_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |policies: &str, axis: &str| -> String {
+        let out = dir.path().join("s");
+        let assert = qscale()
+            .args(["sweep", "--config", "tests/data/tiny.toml"])
+            .args(["--set", &format!("experiment.policies={policies}")])
+            .args(["--set", axis])
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2);
+        assert!(!out.exists(), "{} was written", out.display());
+        String::from_utf8_lossy(&assert.get_output().stderr).to_string()
+    };
+    let err = refused("[\"threshold\", \"oracle\"]", "agent.alpha=0.1,0.2");
+    assert!(
+        err.contains("sweep axis agent.alpha is read by no policy")
+            && err.contains("qlearning only")
+            && err.contains("runs threshold, oracle"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = refused("[\"oracle\"]", "policy.upper=0.7,0.8");
+    assert!(
+        err.contains("policy.upper") && err.contains("runs oracle"),
+        "{err}"
+    );
+    // Every policy reads [cloud]; the rules read [policy].
+    stdout_of_success(
+        qscale()
+            .args(["sweep", "--config", "tests/data/tiny.toml"])
+            .args(["--set", "experiment.policies=[\"oracle\"]"])
+            .args(["--set", "cloud.boot_s=0,60"])
+            .arg("--out")
+            .arg(dir.path().join("ok")),
+    );
+}

@@ -623,3 +623,37 @@ fn importing_a_300_mb_log_keeps_memory_bounded() {
     assert_eq!(counts.len(), 30 * 1440);
     assert_eq!(counts.iter().sum::<f64>(), lines as f64);
 }
+
+#[test]
+fn the_traces_readme_describes_exactly_the_bundled_copies_issue_18() {
+    let traces = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces");
+    let readme = fs::read_to_string(traces.join("README.md")).unwrap();
+    // A clone has no shared folder next to it.
+    assert!(
+        !readme.contains("../"),
+        "traces/README.md points outside the repository"
+    );
+    let mut bundled: Vec<String> = fs::read_dir(&traces)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    bundled.sort();
+    for name in &bundled {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "{name} is not listed"
+        );
+    }
+    let listed = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|n| n.ends_with(".csv"))
+        .count();
+    assert_eq!(
+        listed,
+        bundled.len(),
+        "the README lists a trace that is not bundled"
+    );
+}
