@@ -54,7 +54,7 @@ use crate::cli::UsageError;
 use crate::config::{Config, PolicyKind, StaticSizing, SweepConfig};
 use crate::experiment::{self, TraceSet};
 use crate::metrics::{to_csv, SummaryRow};
-use crate::output::{write_file_atomic, CorruptResults, OutputExists};
+use crate::output::{write_file_atomic, CorruptResults};
 use crate::policy::Learner;
 use crate::stats::Summary;
 use crate::sweep::{self, Combination, Grid, SweepOptions};
@@ -406,7 +406,13 @@ pub fn run_crossval(
 ) -> Result<CrossvalReport> {
     let plan = Plan::new(config, out)?;
     let manifest = format!("{MANIFEST_HEADING}{}", config.to_toml());
-    claim_folder(out, &manifest, options.force)?;
+    crate::output::claim_folder(
+        out,
+        MANIFEST,
+        &manifest,
+        options.force,
+        "cross-validation (the config changed)",
+    )?;
     if let Some((i, n)) = options.shard {
         write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
     }
@@ -419,38 +425,6 @@ pub fn run_crossval(
             .install(work),
         None => work(),
     }
-}
-
-/// Creates `out` with its manifest, or checks that it holds the same
-/// cross-validation.
-fn claim_folder(out: &Path, manifest: &str, force: bool) -> Result<()> {
-    let path = out.join(MANIFEST);
-    if path.exists() {
-        let existing =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        if existing == manifest {
-            return Ok(());
-        }
-        if !force {
-            bail!(UsageError(format!(
-                "{} holds a different cross-validation (the config changed): choose another \
-                 --out or pass --force to start over",
-                out.display()
-            )));
-        }
-        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
-    } else if out.exists()
-        && fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        if !force {
-            bail!(OutputExists(out.to_path_buf()));
-        }
-        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
-    }
-    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    write_file_atomic(&path, manifest.as_bytes())
 }
 
 fn execute(

@@ -142,6 +142,17 @@ pub fn listed_temporaries() -> Vec<PathBuf> {
 #[error("output folder {} already exists and is not empty: choose another --out or pass --force", .0.display())]
 pub struct OutputExists(pub PathBuf);
 
+/// A refusal to resume a results folder that holds another job (a sweep
+/// or cross-validation of another config): a usage error.
+#[derive(Debug, thiserror::Error)]
+#[error("{} holds a different {what}: choose another --out or pass --force to start over", .folder.display())]
+pub struct OtherJob {
+    /// The folder.
+    pub folder: PathBuf,
+    /// What it holds, in words.
+    pub what: String,
+}
+
 /// A results file that cannot be read back: missing, hand-edited or
 /// truncated. Bad input (exit code 2), like a bad trace.
 #[derive(Debug, thiserror::Error)]
@@ -304,6 +315,49 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         written
     });
     result.map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))
+}
+
+/// Claims `out` for a resumable job whose manifest file `name` holds
+/// `text`: a folder holding the same manifest is kept (the job resumes), a
+/// new or empty one is created, and one holding another job (`what`, in
+/// the message) or anything else is refused without `force` and emptied
+/// with it. The manifest is written last.
+///
+/// # Errors
+/// [`OutputExists`], [`OtherJob`], or an I/O failure.
+pub fn claim_folder(
+    out: &Path,
+    name: &str,
+    text: &str,
+    force: bool,
+    what: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let path = out.join(name);
+    let clear = if path.exists() {
+        let existing =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if existing != text && !force {
+            return Err(OtherJob {
+                folder: out.to_path_buf(),
+                what: what.to_string(),
+            }
+            .into());
+        }
+        existing != text
+    } else if is_non_empty_dir(out) {
+        if !force {
+            return Err(OutputExists(out.to_path_buf()).into());
+        }
+        true
+    } else {
+        false
+    };
+    if clear {
+        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    write_file_atomic(&path, text.as_bytes())
 }
 
 /// Builds a whole folder under a temporary name beside `out` and renames

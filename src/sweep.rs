@@ -573,29 +573,13 @@ pub fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
 
 /// Creates `out` with its manifest, or checks that it holds the same sweep.
 fn prepare_folder(out: &Path, manifest_text: &str, options: &SweepOptions) -> Result<()> {
-    let path = out.join(MANIFEST);
-    if path.exists() {
-        let existing =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        if existing != manifest_text {
-            if !options.force {
-                bail!(UsageError(format!(
-                    "{} holds a different sweep (config or grid changed): choose another --out or pass --force to start over",
-                    out.display()
-                )));
-            }
-            fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
-        }
-    } else if out.exists()
-        && fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        if !options.force {
-            bail!(crate::output::OutputExists(out.to_path_buf()));
-        }
-        fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
-    }
+    crate::output::claim_folder(
+        out,
+        MANIFEST,
+        manifest_text,
+        options.force,
+        "sweep (config or grid changed)",
+    )?;
     fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
     // Leftovers of cells that were being written when a run was killed.
     if let Ok(entries) = fs::read_dir(out.join("cells")) {
@@ -605,7 +589,7 @@ fn prepare_folder(out: &Path, manifest_text: &str, options: &SweepOptions) -> Re
             }
         }
     }
-    write_file_atomic(&path, manifest_text.as_bytes())
+    Ok(())
 }
 
 /// Runs one cell and moves its finished folder into place.
