@@ -731,6 +731,22 @@ impl Config {
         self
     }
 
+    /// This configuration read from a file in folder `from` (its relative
+    /// paths relative to `from`), with those paths rewritten for a file in
+    /// folder `to`; absolute paths stay as they are. A sweep's merge moves
+    /// cells' `config.toml` files with it.
+    pub fn moved(mut self, from: &Path, to: &Path) -> Config {
+        let (Ok(from), Ok(to)) = (std::path::absolute(from), std::path::absolute(to)) else {
+            return self;
+        };
+        for path in self.paths_mut() {
+            if path.is_relative() {
+                *path = climb(&from.join(&*path), &to);
+            }
+        }
+        self
+    }
+
     /// Every path the configuration holds: `workload.trace`,
     /// `experiment.traces`, `experiment.train_traces`,
     /// `experiment.test_traces` and `crossval.folds[].train`/`test`.
@@ -1103,7 +1119,13 @@ fn relative_to(path: &Path, dir: &Path) -> PathBuf {
     let (Ok(abs_path), Ok(abs_dir)) = (std::path::absolute(path), std::path::absolute(dir)) else {
         return path.to_path_buf();
     };
-    let (abs_path, abs_dir) = (normalize(&abs_path), normalize(&abs_dir));
+    climb(&abs_path, &abs_dir)
+}
+
+/// The path from folder `abs_dir` to `abs_path` (both absolute), or
+/// `abs_path` itself when they share no folder but the root.
+fn climb(abs_path: &Path, abs_dir: &Path) -> PathBuf {
+    let (abs_path, abs_dir) = (normalize(abs_path), normalize(abs_dir));
     let p: Vec<_> = abs_path.components().collect();
     let d: Vec<_> = abs_dir.components().collect();
     let common = p.iter().zip(&d).take_while(|(a, b)| a == b).count();

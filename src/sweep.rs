@@ -922,9 +922,7 @@ fn merge_into(
                                 e.to_string().trim().replace('\n', " ")
                             ),
                         })?;
-                        let text = cell
-                            .resolved_against(&seed_dir)
-                            .to_toml_in(&final_root.join(&rel));
+                        let text = cell.moved(&seed_dir, &final_root.join(&rel)).to_toml();
                         fs::write(target.join(name), text)
                             .with_context(|| format!("writing {}", target.join(name).display()))?;
                         continue;
