@@ -301,8 +301,10 @@ impl Plan {
             paths.extend(f.train.iter().chain(&f.test).cloned());
         }
         let traces = TraceSet::load(&paths)?;
+        let mut train_names = Vec::with_capacity(folds.len());
         for f in &folds {
-            traces.workloads(&f.train, config)?;
+            let train = traces.workloads(&f.train, config)?;
+            train_names.push(train.iter().map(|w| w.name.clone()).collect());
             for peak in peaks(config) {
                 let at_peak = at_peak(config, peak);
                 let tests = traces.workloads(&f.test, &at_peak)?;
@@ -317,16 +319,6 @@ impl Plan {
                 }
             }
         }
-        let train_names = folds
-            .iter()
-            .map(|f| {
-                Ok(traces
-                    .workloads(&f.train, config)?
-                    .iter()
-                    .map(|w| w.name.clone())
-                    .collect())
-            })
-            .collect::<Result<Vec<Vec<String>>>>()?;
         // Each rule is run once on every trace some fold trains on; a fold
         // ranks the candidates on its own training traces only.
         let mut union: Vec<PathBuf> = Vec::new();
@@ -375,8 +367,8 @@ impl Plan {
         self.tunings
             .iter()
             .map(|t| {
-                (0..t.grid.cells().len())
-                    .filter(|c| shard.is_none_or(|(i, n)| (t.first_index + c) % n == i - 1))
+                (0..t.grid.n_combinations() * t.grid.seeds.len())
+                    .filter(|c| sweep::in_shard(shard, t.first_index + c))
                     .count()
             })
             .sum()
@@ -750,16 +742,17 @@ impl Case {
 
 /// Groups rows (in `crossval.csv` order) into cases.
 pub fn cases(rows: &[CrossvalRow]) -> Vec<Case> {
+    let same_case = |a: &CrossvalRow, b: &CrossvalRow| {
+        a.fold == b.fold && a.test_trace == b.test_trace && a.peak_rps == b.peak_rps
+    };
     let mut out: Vec<Case> = Vec::new();
     let mut i = 0;
     while i < rows.len() {
         let r = &rows[i];
-        let same_case = |o: &CrossvalRow| {
-            o.fold == r.fold && o.test_trace == r.test_trace && o.peak_rps == r.peak_rps
-        };
-        let same_entry =
-            |o: &CrossvalRow| same_case(o) && o.policy == r.policy && o.params == r.params;
-        let n = rows[i..].iter().take_while(|o| same_entry(o)).count();
+        let n = rows[i..]
+            .iter()
+            .take_while(|o| same_case(o, r) && o.policy == r.policy && o.params == r.params)
+            .count();
         let group = &rows[i..i + n];
         let mean =
             |f: fn(&CrossvalRow) -> f64| Summary::of(&group.iter().map(f).collect::<Vec<_>>()).mean;
@@ -772,21 +765,20 @@ pub fn cases(rows: &[CrossvalRow]) -> Vec<Case> {
             violation_rate_mean: mean(|g| g.violation_rate),
             regret_mean: mean(|g| g.regret_usd),
         };
-        match out.last_mut() {
-            Some(case)
-                if case.fold == r.fold
-                    && case.test_trace == r.test_trace
-                    && case.peak_rps == r.peak_rps =>
-            {
-                case.entries.push(entry);
-            }
-            _ => out.push(Case {
+        let new_case = i == 0 || !same_case(&rows[i - 1], r);
+        if new_case {
+            out.push(Case {
                 fold: r.fold,
                 test_trace: r.test_trace.clone(),
                 peak_rps: r.peak_rps,
-                entries: vec![entry],
-            }),
+                entries: Vec::new(),
+            });
         }
+        // invariant: a case was pushed for the first row
+        out.last_mut()
+            .expect("a case per row group")
+            .entries
+            .push(entry);
         i += n;
     }
     out
@@ -982,12 +974,26 @@ pub fn merge(
     crate::output::build_folder(out, options.force, |staging| {
         fs::create_dir_all(staging).with_context(|| format!("creating {}", staging.display()))?;
         write_file_atomic(&staging.join(MANIFEST), manifest.as_bytes())?;
-        for dir in shards {
-            for sub in ["tune", "folds"] {
-                copy_cells(&dir.join(sub), &staging.join(sub))?;
+        let plan = Plan::new(&config, staging)?;
+        // Each rule's tuning folder is a sweep: its cells are copied (their
+        // config.toml rewritten for the final folder) with its manifest.
+        for t in &plan.tunings {
+            let rule_dir = Path::new("tune").join(t.rule.name());
+            for dir in shards {
+                let from = dir.join(&rule_dir);
+                let manifest = from.join(sweep::MANIFEST);
+                if !manifest.is_file() {
+                    continue;
+                }
+                fs::create_dir_all(&t.dir)
+                    .with_context(|| format!("creating {}", t.dir.display()))?;
+                if !t.dir.join(sweep::MANIFEST).exists() {
+                    fs::copy(&manifest, t.dir.join(sweep::MANIFEST))
+                        .with_context(|| format!("copying {}", manifest.display()))?;
+                }
+                sweep::copy_cells(&from, &t.dir, &out.join(&rule_dir))?;
             }
         }
-        let plan = Plan::new(&config, staging)?;
         let missing: Vec<PathBuf> = plan
             .tunings
             .iter()
@@ -1031,34 +1037,6 @@ fn read_manifest(dir: &Path) -> Result<String> {
         )));
     }
     fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
-}
-
-/// Copies every file under `from` into `to` that is not there yet,
-/// skipping temporaries (names starting with `.`) and shard markers.
-fn copy_cells(from: &Path, to: &Path) -> Result<()> {
-    if !from.is_dir() {
-        return Ok(());
-    }
-    let mut entries: Vec<fs::DirEntry> = fs::read_dir(from)
-        .with_context(|| format!("reading {}", from.display()))?
-        .flatten()
-        .collect();
-    entries.sort_by_key(fs::DirEntry::file_name);
-    for e in entries {
-        let name = e.file_name();
-        let text = name.to_string_lossy();
-        if text.starts_with('.') || text == "shard.txt" {
-            continue;
-        }
-        let (src, dst) = (e.path(), to.join(&name));
-        if src.is_dir() {
-            copy_cells(&src, &dst)?;
-        } else if !dst.exists() {
-            fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-            fs::copy(&src, &dst).with_context(|| format!("copying {}", src.display()))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

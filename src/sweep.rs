@@ -408,7 +408,7 @@ pub struct SweepReport {
     pub aggregated: bool,
 }
 
-const MANIFEST: &str = "sweep.toml";
+pub(crate) const MANIFEST: &str = "sweep.toml";
 
 /// The manifest: the base config and the grid. A folder is resumed only
 /// under the same manifest.
@@ -517,11 +517,7 @@ pub fn run_sweep(
     let mine: Vec<Cell> = grid
         .cells()
         .into_iter()
-        .filter(|c| {
-            options
-                .shard
-                .is_none_or(|(i, n)| (options.first_index + c.index) % n == i - 1)
-        })
+        .filter(|c| in_shard(options.shard, options.first_index + c.index))
         .collect();
     let todo: Vec<&Cell> = mine
         .iter()
@@ -561,6 +557,12 @@ pub fn run_sweep(
         ran: todo.len(),
         aggregated,
     })
+}
+
+/// Whether the cell at `index` of a whole plan belongs to shard `(i, n)`
+/// (`index ≡ i − 1 mod n`); every cell does without a shard.
+pub fn in_shard(shard: Option<(usize, usize)>, index: usize) -> bool {
+    shard.is_none_or(|(i, n)| index % n == i - 1)
 }
 
 /// The folder of a finished cell: `out/cells/<combination>/seed-<seed>`
@@ -889,6 +891,51 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
 /// and writes the manifest and the aggregates there. A cell's
 /// `config.toml` is rewritten so its paths stay relative to the cell's new
 /// folder.
+/// Copies the finished cells of the sweep folder `dir` into `out` (those
+/// not there yet), rewriting each cell's `config.toml` for its place under
+/// `final_root`, where `out` will be renamed to; returns how many.
+///
+/// # Errors
+/// A cell config that cannot be read, or an I/O failure.
+pub(crate) fn copy_cells(dir: &Path, out: &Path, final_root: &Path) -> Result<usize> {
+    let mut copied = 0;
+    for combo in read_dirs(&dir.join("cells"))? {
+        for seed_dir in read_dirs(&combo)? {
+            let rel = seed_dir
+                .strip_prefix(dir)
+                .unwrap_or(&seed_dir)
+                .to_path_buf();
+            let target = out.join(&rel);
+            if target.exists() {
+                continue;
+            }
+            fs::create_dir_all(&target)?;
+            for file in read_files(&seed_dir)? {
+                let name = file.file_name().unwrap_or_default();
+                if name == "config.toml" {
+                    let text = fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let cell: Config = toml::from_str(&text).map_err(|e| CorruptResults {
+                        path: file.clone(),
+                        reason: format!(
+                            "not a cell config qscale can read: {}",
+                            e.to_string().trim().replace('\n', " ")
+                        ),
+                    })?;
+                    let text = cell.moved(&seed_dir, &final_root.join(&rel)).to_toml();
+                    fs::write(target.join(name), text)
+                        .with_context(|| format!("writing {}", target.join(name).display()))?;
+                    continue;
+                }
+                fs::copy(&file, target.join(name))
+                    .with_context(|| format!("copying {}", file.display()))?;
+            }
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
+
 fn merge_into(
     shards: &[PathBuf],
     out: &Path,
@@ -899,40 +946,7 @@ fn merge_into(
     fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
     let mut copied = 0;
     for dir in shards {
-        for combo in read_dirs(&dir.join("cells"))? {
-            for seed_dir in read_dirs(&combo)? {
-                let rel = seed_dir
-                    .strip_prefix(dir)
-                    .unwrap_or(&seed_dir)
-                    .to_path_buf();
-                let target = out.join(&rel);
-                if target.exists() {
-                    continue;
-                }
-                fs::create_dir_all(&target)?;
-                for file in read_files(&seed_dir)? {
-                    let name = file.file_name().unwrap_or_default();
-                    if name == "config.toml" {
-                        let text = fs::read_to_string(&file)
-                            .with_context(|| format!("reading {}", file.display()))?;
-                        let cell: Config = toml::from_str(&text).map_err(|e| CorruptResults {
-                            path: file.clone(),
-                            reason: format!(
-                                "not a cell config qscale can read: {}",
-                                e.to_string().trim().replace('\n', " ")
-                            ),
-                        })?;
-                        let text = cell.moved(&seed_dir, &final_root.join(&rel)).to_toml();
-                        fs::write(target.join(name), text)
-                            .with_context(|| format!("writing {}", target.join(name).display()))?;
-                        continue;
-                    }
-                    fs::copy(&file, target.join(name))
-                        .with_context(|| format!("copying {}", file.display()))?;
-                }
-                copied += 1;
-            }
-        }
+        copied += copy_cells(dir, out, final_root)?;
     }
     let grid = grid_from_manifest(manifest_text, base)?;
     let combos = grid.combinations();

@@ -43,14 +43,12 @@ pub struct Discretiser {
     hour_buckets: u32,
     service_rps: f64,
     step_s: f64,
-    sizes: [usize; 5],
+    layout: Layout,
     /// The same edges in fixed blocks, for a branch-free count per step.
     util_block: Block<f64>,
     vm_block: Block<u64>,
     trend_block: Block<f64>,
     booting_block: Block<u64>,
-    /// Place values of the mixed-radix state index.
-    strides: [usize; 5],
     /// `1 / step_s`: the trend's denominator floor.
     trend_floor: f64,
 }
@@ -156,6 +154,57 @@ impl PartialEq for Block<u64> {
     }
 }
 
+/// The mixed-radix layout of a state index over five features: the index
+/// is `Σ bucket · stride`, the last feature varying fastest.
+#[derive(Debug, Clone, PartialEq)]
+struct Layout {
+    sizes: [usize; 5],
+    strides: [usize; 5],
+}
+
+impl Layout {
+    fn new(sizes: [usize; 5]) -> Layout {
+        let mut strides = [1; 5];
+        for i in (0..4).rev() {
+            strides[i] = strides[i + 1] * sizes[i + 1];
+        }
+        Layout { sizes, strides }
+    }
+
+    fn n_states(&self) -> usize {
+        self.sizes.iter().product()
+    }
+
+    #[inline]
+    fn index(&self, buckets: [usize; 5]) -> usize {
+        buckets
+            .iter()
+            .zip(self.strides)
+            .map(|(bucket, stride)| bucket * stride)
+            .sum()
+    }
+
+    fn decode(&self, mut state: usize) -> [usize; 5] {
+        let mut b = [0; 5];
+        for i in (0..5).rev() {
+            b[i] = state % self.sizes[i];
+            state /= self.sizes[i];
+        }
+        b
+    }
+}
+
+/// The hour-of-day bucket of trace time `time_s` with `buckets` buckets
+/// (0 when the feature is off, `buckets` ≤ 1).
+#[inline]
+fn hour_bucket(time_s: f64, buckets: u32) -> usize {
+    if buckets <= 1 {
+        return 0;
+    }
+    let h = (time_s / 3600.0).rem_euclid(24.0);
+    ((h * f64::from(buckets) / 24.0) as usize).min(buckets as usize - 1)
+}
+
 impl Discretiser {
     /// The discretiser of `config.agent`, for `config.cloud`'s bounds and
     /// capacity and `workload.step_s`.
@@ -174,16 +223,11 @@ impl Discretiser {
             a.booting_edges.len() + 1,
             a.hour_buckets.max(1) as usize,
         ];
-        let mut strides = [1; 5];
-        for i in (0..4).rev() {
-            strides[i] = strides[i + 1] * sizes[i + 1];
-        }
         Discretiser {
             util_block: Block::of(a.util_edges.iter().copied(), f64::NAN),
             vm_block: Block::of(a.vm_edges.iter().map(|&e| u64::from(e)), u64::MAX),
             trend_block: Block::of(a.trend_edges.iter().copied(), f64::NAN),
             booting_block: Block::of(a.booting_edges.iter().map(|&e| u64::from(e)), u64::MAX),
-            strides,
             trend_floor: 1.0 / f64::from(config.workload.step_s),
             util_edges: a.util_edges.clone(),
             vm_edges,
@@ -194,24 +238,24 @@ impl Discretiser {
             hour_buckets: a.hour_buckets,
             service_rps: c.vm_capacity_rps,
             step_s: f64::from(config.workload.step_s),
-            sizes,
+            layout: Layout::new(sizes),
         }
     }
 
     /// Number of states.
     pub fn n_states(&self) -> usize {
-        self.sizes.iter().product()
+        self.layout.n_states()
     }
 
     /// Buckets per feature: utilization, VMs, trend, booting, hour.
     pub fn sizes(&self) -> [usize; 5] {
-        self.sizes
+        self.layout.sizes
     }
 
     /// Place value of each feature's bucket in the state index (the
     /// index is `Σ bucket · stride`).
     pub fn strides(&self) -> [usize; 5] {
-        self.strides
+        self.layout.strides
     }
 
     /// The bucket indices of each feature for `obs`, given the arrivals of
@@ -227,12 +271,7 @@ impl Discretiser {
             None => (vms.max(self.vm_lo).min(self.vm_hi) - self.vm_lo) as usize,
         };
         let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
-        let hour = if self.hour_buckets > 1 {
-            let h = (obs.time_s / 3600.0).rem_euclid(24.0);
-            ((h * f64::from(self.hour_buckets) / 24.0) as usize).min(self.sizes[4] - 1)
-        } else {
-            0
-        };
+        let hour = hour_bucket(obs.time_s, self.hour_buckets);
         [
             self.util_block.bucket_f64(&self.util_edges, util),
             vm,
@@ -246,21 +285,12 @@ impl Discretiser {
     /// The state index of `obs`.
     #[inline]
     pub fn state(&self, obs: &Observation, prev_arrivals: f64) -> usize {
-        let b = self.buckets(obs, prev_arrivals);
-        b.iter()
-            .zip(self.strides)
-            .map(|(bucket, stride)| bucket * stride)
-            .sum()
+        self.layout.index(self.buckets(obs, prev_arrivals))
     }
 
     /// The bucket indices of a state index (inverse of [`Discretiser::state`]).
-    pub fn decode(&self, mut state: usize) -> [usize; 5] {
-        let mut b = [0; 5];
-        for i in (0..5).rev() {
-            b[i] = state % self.sizes[i];
-            state /= self.sizes[i];
-        }
-        b
+    pub fn decode(&self, state: usize) -> [usize; 5] {
+        self.layout.decode(state)
     }
 
     /// A typical offered utilization of utilization bucket `b` (the middle
@@ -368,8 +398,7 @@ pub struct ScaleFree {
     step_s: f64,
     /// Weight of the newest change in the volatility's average.
     volatility_weight: f64,
-    sizes: [usize; 5],
-    strides: [usize; 5],
+    layout: Layout,
     load_block: Block<f64>,
     trend_block: Block<f64>,
     share_block: Block<f64>,
@@ -391,10 +420,6 @@ impl ScaleFree {
             a.volatility_edges.len() + 1,
             a.hour_buckets.max(1) as usize,
         ];
-        let mut strides = [1; 5];
-        for i in (0..4).rev() {
-            strides[i] = strides[i + 1] * sizes[i + 1];
-        }
         ScaleFree {
             load_block: Block::of(a.load_edges.iter().copied(), f64::NAN),
             trend_block: Block::of(a.trend_edges.iter().copied(), f64::NAN),
@@ -409,25 +434,24 @@ impl ScaleFree {
             service_rps: config.cloud.vm_capacity_rps,
             step_s: f64::from(config.workload.step_s),
             volatility_weight: 2.0 / (f64::from(a.volatility_span) + 1.0),
-            sizes,
-            strides,
+            layout: Layout::new(sizes),
             trend_floor: 1.0 / f64::from(config.workload.step_s),
         }
     }
 
     /// Number of states.
     pub fn n_states(&self) -> usize {
-        self.sizes.iter().product()
+        self.layout.n_states()
     }
 
     /// Buckets per feature: load, trend, booting share, volatility, hour.
     pub fn sizes(&self) -> [usize; 5] {
-        self.sizes
+        self.layout.sizes
     }
 
     /// Place value of each feature's bucket in the state index.
     pub fn strides(&self) -> [usize; 5] {
-        self.strides
+        self.layout.strides
     }
 
     /// The volatility after `obs`, from `volatility` before it and the
@@ -452,12 +476,7 @@ impl ScaleFree {
         let load = obs.arrival_rps / (fleet * self.service_rps);
         let share = f64::from(obs.vms_booting) / fleet;
         let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
-        let hour = if self.hour_buckets > 1 {
-            let h = (obs.time_s / 3600.0).rem_euclid(24.0);
-            ((h * f64::from(self.hour_buckets) / 24.0) as usize).min(self.sizes[4] - 1)
-        } else {
-            0
-        };
+        let hour = hour_bucket(obs.time_s, self.hour_buckets);
         [
             self.load_block.bucket_f64(&self.load_edges, load),
             self.trend_block.bucket_f64(&self.trend_edges, trend),
@@ -471,21 +490,13 @@ impl ScaleFree {
     /// The state index of `obs`.
     #[inline]
     pub fn state(&self, obs: &Observation, prev_arrivals: f64, volatility: f64) -> usize {
-        let b = self.buckets(obs, prev_arrivals, volatility);
-        b.iter()
-            .zip(self.strides)
-            .map(|(bucket, stride)| bucket * stride)
-            .sum()
+        self.layout
+            .index(self.buckets(obs, prev_arrivals, volatility))
     }
 
     /// The bucket indices of a state index.
-    pub fn decode(&self, mut state: usize) -> [usize; 5] {
-        let mut b = [0; 5];
-        for i in (0..5).rev() {
-            b[i] = state % self.sizes[i];
-            state /= self.sizes[i];
-        }
-        b
+    pub fn decode(&self, state: usize) -> [usize; 5] {
+        self.layout.decode(state)
     }
 
     /// A typical load per VM of load bucket `b`.

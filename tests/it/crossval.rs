@@ -219,6 +219,16 @@ fn crossval_is_byte_identical_for_any_jobs_and_for_merged_shards() {
             .arg(&merged),
     );
     same_files(&one, &merged, &files);
+    // Cells moved by the merge name their traces for their new folder.
+    let cell = "tune/static/cells/policy.target_utilization-0.3_policy.sizing-mean/seed-1";
+    same_files(
+        &one,
+        &merged,
+        &[
+            &format!("{cell}/summary.csv"),
+            &format!("{cell}/config.toml"),
+        ],
+    );
 }
 
 /// A cell of the headline table as a number (`1.23×` → 1.23).
