@@ -51,10 +51,13 @@ pub struct Axis {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Colouring {
     /// A continuous value: viridis from the lowest to the highest, with a
-    /// colour bar titled `title`; the lowest cell is framed.
+    /// colour bar titled `title`; the lowest cell is framed when
+    /// `frame_lowest` (a score, where lowest is best).
     Scale {
         /// Colour bar title (with units).
         title: String,
+        /// Frame the lowest cell and say so in the legend.
+        frame_lowest: bool,
     },
     /// Integer VM changes: blue for scale-in, red for scale-out, one
     /// legend entry per value of `values`.
@@ -209,8 +212,11 @@ impl Figure for Grid {
         }
 
         match &self.colouring {
-            Colouring::Scale { title } => {
-                if let Some((col, row, _)) = best {
+            Colouring::Scale {
+                title,
+                frame_lowest,
+            } => {
+                if let Some((col, row, _)) = best.filter(|_| *frame_lowest) {
                     let (x0, y0) = (col as f64, row as f64);
                     let (ax, ay) = chart.backend_coord(&(x0, y0 + 1.0));
                     let (bx, by) = chart.backend_coord(&(x0 + 1.0, y0));
@@ -220,7 +226,7 @@ impl Figure for Grid {
                         RGBColor(230, 30, 30).stroke_width(3),
                     ))?;
                 }
-                colour_bar(&legend, title, range)?;
+                colour_bar(&legend, title, range, *frame_lowest)?;
             }
             Colouring::Changes { values } => {
                 let mut values = values.clone();
@@ -310,12 +316,13 @@ where
     Ok(())
 }
 
-/// A vertical viridis bar with five value labels, and a marker legend for
-/// the framed best cell.
+/// A vertical viridis bar with five value labels, and (with `framed`) a
+/// marker legend for the framed best cell.
 fn colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     (lo, hi): (f64, f64),
+    framed: bool,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -352,16 +359,18 @@ where
             text(TICK_SIZE).pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
-    draw_legend(
-        area,
-        bottom + 40,
-        None,
-        &[LegendEntry::new(
-            "lowest",
-            RGBColor(230, 30, 30),
-            Swatch::Line(3),
-        )],
-    )?;
+    if framed {
+        draw_legend(
+            area,
+            bottom + 40,
+            None,
+            &[LegendEntry::new(
+                "lowest",
+                RGBColor(230, 30, 30),
+                Swatch::Line(3),
+            )],
+        )?;
+    }
     Ok(())
 }
 
@@ -490,6 +499,7 @@ pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
                 cells,
                 colouring: Colouring::Scale {
                     title: "score (USD)".into(),
+                    frame_lowest: true,
                 },
             };
             (name, grid)

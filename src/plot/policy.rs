@@ -49,7 +49,7 @@ pub fn target_grid(agent: &QAgent) -> Grid {
     let labels = |v: &[f64]| v.iter().map(|&e| style::tick(e)).collect();
     Grid {
         title:
-            "Learned policy: greedy target utilisation, % (blank = hold; flat load, none booting)"
+            "Greedy target utilisation, % (blank: hold or episode peak; flat load, none booting)"
                 .into(),
         x: Axis {
             n: n_load,
@@ -63,7 +63,8 @@ pub fn target_grid(agent: &QAgent) -> Grid {
         },
         cells,
         colouring: Colouring::Scale {
-            title: "target utilisation, %".into(),
+            title: "target, %".into(),
+            frame_lowest: false,
         },
     }
 }
