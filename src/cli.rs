@@ -122,7 +122,8 @@ pub struct RunArgs {
     /// Config file and overrides.
     #[command(flatten)]
     pub cfg: ConfigArgs,
-    /// Policy to run (sets policy.kind).
+    /// Policy to run (sets policy.kind): static, threshold, step, target,
+    /// hpa, predictive, oracle or qlearning.
     #[arg(long, value_name = "KIND")]
     pub policy: Option<PolicyKind>,
     /// Trace to replay (sets workload.trace).
@@ -165,6 +166,19 @@ fn load_config(cfg: &ConfigArgs, flags: Vec<String>) -> Result<Config> {
     let mut sets = flags;
     sets.extend(cfg.set.iter().cloned());
     Ok(Config::load(cfg.config.as_deref(), &sets)?)
+}
+
+/// The results folder a command writes when `--out` is not given:
+/// `runs/COMMAND-NAME`, NAME the config file's name without `.toml` (or
+/// `default` without one). `run`, `evaluate` and `tune` name theirs after
+/// what they run instead.
+fn default_out(command: &str, cfg: &ConfigArgs) -> PathBuf {
+    let name = cfg
+        .config
+        .as_deref()
+        .and_then(Path::file_stem)
+        .map_or_else(|| "default".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from("runs").join(format!("{command}-{name}"))
 }
 
 fn path_override(key: &str, path: &Path) -> String {
@@ -262,9 +276,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Output folder for qtable.txt, learning_curve.csv, evaluation.csv and
-    /// config.toml.
+    /// config.toml (default: runs/train-CONFIG, CONFIG the config file's
+    /// name without .toml, or `default`).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Replace an existing output folder.
     #[arg(long)]
     pub force: bool,
@@ -286,9 +301,10 @@ pub struct EvaluateArgs {
     /// Master seed (default: the first of experiment.seeds).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Results folder.
+    /// Results folder (default: runs/evaluate-QTABLE-TRACE-seedN, QTABLE
+    /// the training folder's name).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Replace an existing results folder.
     #[arg(long)]
     pub force: bool,
@@ -345,7 +361,11 @@ fn train(args: TrainArgs) -> Result<()> {
     let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
     let train_on = experiment::load_workloads(&config.experiment.train_traces, &config)?;
     let test_on = experiment::load_workloads(&config.experiment.test_traces, &config)?;
-    let out = OutputDir::create(&args.out, args.force)?;
+    let out_path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("train", &args.cfg));
+    let out = OutputDir::create(&out_path, args.force)?;
 
     let bar = progress_bar(u64::from(config.agent.episodes), "training");
     let started = std::time::Instant::now();
@@ -430,7 +450,15 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     let mut agent = agent::QAgent::load(&table, &config)?;
     let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
     let workload = Arc::new(Workload::load(&args.trace, &config)?);
-    let out = OutputDir::create(&args.out, args.force)?;
+    let out_path = args.out.clone().unwrap_or_else(|| {
+        let trained = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "qtable".into());
+        PathBuf::from("runs").join(format!("evaluate-{trained}-{}-seed{seed}", workload.name))
+    });
+    let out = OutputDir::create(&out_path, args.force)?;
     let record = experiment::run_with(&config, &mut agent, workload, seed);
     write_run(&out, &config, &record)?;
     let dir = out.commit()?;
@@ -445,9 +473,12 @@ pub struct CompareArgs {
     /// Config file and overrides.
     #[command(flatten)]
     pub cfg: ConfigArgs,
-    /// Results folder.
+    /// Results folder (default: runs/compare-CONFIG).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
+    pub jobs: Option<usize>,
     /// Skip the per-run steps.csv files (summaries only).
     #[arg(long, conflicts_with = "all_steps")]
     pub no_steps: bool,
@@ -468,7 +499,11 @@ fn compare(args: CompareArgs) -> Result<()> {
     let config = load_config(&args.cfg, Vec::new())?;
     let traces = TraceSet::load(&crate::compare::all_trace_paths(&config)?)?;
     let plan = crate::compare::Plan::new(&config, &traces)?;
-    let out = OutputDir::create(&args.out, args.force)?;
+    let out_path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("compare", &args.cfg));
+    let out = OutputDir::create(&out_path, args.force)?;
     let bar = progress_bar(plan.len() as u64, "comparing");
     let save = |record: &RunRecord| -> Result<()> {
         let s = &record.summary;
@@ -482,7 +517,9 @@ fn compare(args: CompareArgs) -> Result<()> {
             &to_csv(std::slice::from_ref(s))?,
         )
     };
-    let result = crate::compare::compare(&config, &plan, &traces, &save, &|| bar.inc(1))?;
+    let result = crate::workers::with_workers(args.jobs, || {
+        crate::compare::compare(&config, &plan, &traces, &save, &|| bar.inc(1))
+    })??;
     bar.finish_and_clear();
     let table = crate::compare::markdown(&config.experiment.description, &result.aggregate);
     out.write("summary.csv", &to_csv(&result.runs)?)?;
@@ -503,14 +540,15 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub cfg: ConfigArgs,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
     pub jobs: Option<usize>,
     /// Run only shard I of N (1-based), e.g. 2/8; join shards with merge.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Sweep folder (a rerun of the same command resumes it).
+    /// Sweep folder (default: runs/sweep-CONFIG; a rerun of the same
+    /// command resumes it).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Start over if the folder holds another sweep.
     #[arg(long)]
     pub force: bool,
@@ -522,15 +560,16 @@ pub struct MergeArgs {
     /// Shard folders of one sweep or one cross-validation.
     #[arg(required = true, value_name = "DIR")]
     pub shards: Vec<PathBuf>,
-    /// The merged folder.
+    /// The merged folder (default: runs/merge-SHARD, SHARD the first shard
+    /// folder's name).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Replace an existing folder.
     #[arg(long)]
     pub force: bool,
     /// Worker threads for a cross-validation's evaluation cells, which run
     /// at merge time (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
     pub jobs: Option<usize>,
 }
 
@@ -541,15 +580,16 @@ pub struct CrossvalArgs {
     #[command(flatten)]
     pub cfg: ConfigArgs,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
     pub jobs: Option<usize>,
     /// Run only shard I of N (1-based) of the tuning cells, e.g. 2/8; join
     /// the shards with merge, which also runs the evaluation.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Results folder (a rerun of the same command resumes it).
+    /// Results folder (default: runs/crossval-CONFIG; a rerun of the same
+    /// command resumes it).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Start over if the folder holds something else.
     #[arg(long)]
     pub force: bool,
@@ -587,10 +627,11 @@ fn sweep(args: SweepArgs) -> Result<()> {
     };
     let config = load_config(&cfg, Vec::new())?;
     let grid = crate::sweep::Grid::new(&config.sweep, axes, &config.experiment.seeds)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("sweep", &args.cfg));
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    if args.jobs == Some(0) {
-        return Err(UsageError("--jobs must be at least 1".into()).into());
-    }
     let options = crate::sweep::SweepOptions {
         jobs: args.jobs,
         shard,
@@ -599,7 +640,7 @@ fn sweep(args: SweepArgs) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let report = with_cell_bar("sweep cells", |progress| {
-        crate::sweep::run_sweep(&config, &grid, &args.out, &options, progress)
+        crate::sweep::run_sweep(&config, &grid, &out, &options, progress)
     })?;
     let secs = started.elapsed().as_secs_f64();
     say!(
@@ -616,12 +657,12 @@ fn sweep(args: SweepArgs) -> Result<()> {
     if report.aggregated {
         say!(
             "wrote {0}/aggregate.csv, {0}/best.md, {0}/summary.csv",
-            args.out.display()
+            out.display()
         );
     } else {
         say!(
             "wrote the shard's cells into {}; join the shards with `qscale merge`",
-            args.out.display()
+            out.display()
         );
     }
     Ok(())
@@ -630,19 +671,20 @@ fn sweep(args: SweepArgs) -> Result<()> {
 fn crossval(args: CrossvalArgs) -> Result<()> {
     let config = load_config(&args.cfg, Vec::new())?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    if args.jobs == Some(0) {
-        return Err(UsageError("--jobs must be at least 1".into()).into());
-    }
     let options = crate::crossval::CrossvalOptions {
         jobs: args.jobs,
         shard,
         force: args.force,
     };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("crossval", &args.cfg));
     let started = std::time::Instant::now();
     let report = with_cell_bar("crossval cells", |progress| {
-        crate::crossval::run_crossval(&config, &args.out, &options, progress)
+        crate::crossval::run_crossval(&config, &out, &options, progress)
     })?;
-    print_crossval(&report, &args.out, started.elapsed().as_secs_f64())
+    print_crossval(&report, &out, started.elapsed().as_secs_f64())
 }
 
 fn print_crossval(report: &crate::crossval::CrossvalReport, out: &Path, secs: f64) -> Result<()> {
@@ -677,14 +719,19 @@ fn print_crossval(report: &crate::crossval::CrossvalReport, out: &Path, secs: f6
 }
 
 fn merge(args: MergeArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| {
+        let first = args.shards[0]
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "shards".into());
+        PathBuf::from("runs").join(format!("merge-{first}"))
+    });
     if args
         .shards
         .first()
         .is_some_and(|d| crate::crossval::is_crossval_folder(d))
     {
-        if args.jobs == Some(0) {
-            return Err(UsageError("--jobs must be at least 1".into()).into());
-        }
         let options = crate::crossval::CrossvalOptions {
             jobs: args.jobs,
             shard: None,
@@ -692,16 +739,16 @@ fn merge(args: MergeArgs) -> Result<()> {
         };
         let started = std::time::Instant::now();
         let report = with_cell_bar("crossval cells", |progress| {
-            crate::crossval::merge(&args.shards, &args.out, &options, progress)
+            crate::crossval::merge(&args.shards, &out, &options, progress)
         })?;
-        return print_crossval(&report, &args.out, started.elapsed().as_secs_f64());
+        return print_crossval(&report, &out, started.elapsed().as_secs_f64());
     }
-    let copied = crate::sweep::merge(&args.shards, &args.out, args.force)?;
+    let copied = crate::sweep::merge(&args.shards, &out, args.force)?;
     say!(
         "merged {} cells from {} shard folders into {}",
         copied,
         args.shards.len(),
-        args.out.display()
+        out.display()
     );
     Ok(())
 }
@@ -722,7 +769,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub no_builtin_grid: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
     pub jobs: Option<usize>,
     /// Results folder (default: runs/tune-POLICY; a rerun resumes it).
     #[arg(long, value_name = "DIR")]
@@ -744,9 +791,6 @@ fn tune(args: TuneArgs) -> Result<()> {
                 plain.push(set.clone());
             }
         }
-    }
-    if args.jobs == Some(0) {
-        return Err(UsageError("--jobs must be at least 1".into()).into());
     }
     let cfg = ConfigArgs {
         config: args.cfg.config.clone(),

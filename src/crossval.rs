@@ -409,14 +409,7 @@ pub fn run_crossval(
         write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
     }
     let work = || execute(config, &plan, out, options, progress);
-    match options.jobs {
-        Some(jobs) => rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build()
-            .context("starting worker threads")?
-            .install(work),
-        None => work(),
-    }
+    crate::workers::with_workers(options.jobs, work)?
 }
 
 fn execute(

@@ -34,6 +34,7 @@ pub mod stats;
 pub mod sweep;
 pub mod trace;
 pub mod tune;
+pub mod workers;
 
 /// The process exit code for an error: 2 when the input was at fault (a
 /// config, trace, Q-table or results file that is wrong, missing or

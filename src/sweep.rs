@@ -539,14 +539,7 @@ pub fn run_sweep(
             Ok(())
         })
     };
-    match options.jobs {
-        Some(jobs) => rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build()
-            .context("starting worker threads")?
-            .install(work)?,
-        None => work()?,
-    }
+    crate::workers::with_workers(options.jobs, work)??;
     let aggregated = options.shard.is_none();
     if aggregated {
         write_aggregates(out, grid, &combos, base)?;

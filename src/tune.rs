@@ -589,14 +589,7 @@ fn run_defaults(base: &Config, jobs: Option<usize>) -> Result<Vec<SummaryRow>> {
     let traces = TraceSet::load(&compare::all_trace_paths(base)?)?;
     let plan = Plan::new(base, &traces)?;
     let run = || compare::compare(base, &plan, &traces, &|_| Ok(()), &|| {});
-    let result = match jobs {
-        Some(jobs) => rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build()
-            .context("starting worker threads")?
-            .install(run)?,
-        None => run()?,
-    };
+    let result = crate::workers::with_workers(jobs, run)??;
     Ok(result.runs)
 }
 

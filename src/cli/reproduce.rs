@@ -29,6 +29,9 @@ pub struct ReproduceArgs {
     /// committed results).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
+    pub jobs: Option<usize>,
     /// Only the experiments whose file stem contains this text.
     #[arg(long, value_name = "TEXT")]
     pub only: Option<String>,
@@ -131,7 +134,7 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
                 cfg: cfg.clone(),
                 policy: rule,
                 no_builtin_grid: false,
-                jobs: None,
+                jobs: args.jobs,
                 out: Some(out.join("tune")),
                 force: true,
             })?;
@@ -149,7 +152,8 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
                         config: cfg.config.clone(),
                         set: sets,
                     },
-                    out: dir.clone(),
+                    out: Some(dir.clone()),
+                    jobs: args.jobs,
                     no_steps: false,
                     first_seed_steps: true,
                     all_steps: false,
@@ -164,9 +168,9 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
         } else if is_crossval(&stem) {
             crossval(CrossvalArgs {
                 cfg: cfg.clone(),
-                jobs: None,
+                jobs: args.jobs,
                 shard: None,
-                out: out.clone(),
+                out: Some(out.clone()),
                 force: true,
             })?;
             prune_cells(&out)?;
@@ -175,9 +179,9 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
         } else if !config.sweep.is_empty() {
             sweep(SweepArgs {
                 cfg: cfg.clone(),
-                jobs: None,
+                jobs: args.jobs,
                 shard: None,
-                out: out.clone(),
+                out: Some(out.clone()),
                 force: true,
             })?;
             figures.extend(crate::plot::plot_folder(&out, crate::plot::Format::Png)?.written);
@@ -185,7 +189,8 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
         } else {
             compare(CompareArgs {
                 cfg: cfg.clone(),
-                out: out.clone(),
+                out: Some(out.clone()),
+                jobs: args.jobs,
                 no_steps: false,
                 first_seed_steps: true,
                 all_steps: false,
@@ -201,7 +206,7 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
                         cfg: cfg.clone(),
                         episodes: None,
                         seed: Some(seed),
-                        out: train_root.join(format!("seed-{seed}")),
+                        out: Some(train_root.join(format!("seed-{seed}"))),
                         force: true,
                     })?;
                 }

@@ -30,10 +30,10 @@ pub struct GenArgs {
     /// constant, step, diurnal, bursty, flash-crowd or ramp.
     #[arg(long)]
     pub kind: GenKind,
-    /// Length in days.
+    /// Length in days (without --days or --hours: 7 days).
     #[arg(long, conflicts_with = "hours")]
     pub days: Option<f64>,
-    /// Length in hours.
+    /// Length in hours (without --days or --hours: 7 days).
     #[arg(long)]
     pub hours: Option<f64>,
     /// Interval between rows, seconds.
@@ -85,7 +85,10 @@ fn trace_gen(args: GenArgs) -> Result<()> {
     let duration_s = match (args.days, args.hours) {
         (Some(d), _) => d * 86_400.0,
         (None, Some(h)) => h * 3600.0,
-        (None, None) => 7.0 * 86_400.0,
+        (None, None) => {
+            say!("no --days or --hours given: generating the default length, 7 days");
+            7.0 * 86_400.0
+        }
     };
     let name = args.name.clone().unwrap_or_else(|| {
         args.out
@@ -180,8 +183,8 @@ pub struct StatsArgs {
     #[arg(required = true, value_name = "TRACE")]
     pub traces: Vec<PathBuf>,
     /// Also write the statistics as CSV, one row per trace.
-    #[arg(long, visible_alias = "out", value_name = "FILE")]
-    pub csv: Option<PathBuf>,
+    #[arg(long, alias = "csv", value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Replace an existing CSV file.
     #[arg(long)]
     pub force: bool,
@@ -268,7 +271,7 @@ fn print_import(out: &Path, r: &ImportReport) {
 }
 
 fn trace_stats(args: StatsArgs) -> Result<()> {
-    if let Some(csv) = &args.csv {
+    if let Some(csv) = &args.out {
         refuse_existing(csv, args.force)?;
     }
     let rows = args
@@ -279,7 +282,7 @@ fn trace_stats(args: StatsArgs) -> Result<()> {
     for line in stats_table(&rows) {
         say!("{line}");
     }
-    if let Some(csv) = &args.csv {
+    if let Some(csv) = &args.out {
         write_file_atomic(csv, &to_csv(&rows)?)?;
         say!("wrote {}", csv.display());
     }

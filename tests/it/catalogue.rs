@@ -344,7 +344,7 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
         case(
             "trace stats on a bad trace",
             trace("timestamp_s,requests\n0,5\n60,-1\n"),
-            &["trace", "stats", "t.csv", "--csv", "out"],
+            &["trace", "stats", "t.csv", "--out", "out"],
             2,
             &["t.csv:3:2: field `requests`: request count -1 is negative"],
         ),
@@ -694,7 +694,7 @@ fn cases(fixture: &TrainFixture) -> Vec<Case> {
                 "policy.upper=0.7,0.8", "--jobs", "0", "--out", "out",
             ],
             2,
-            &["--jobs must be at least 1"],
+            &["--jobs <JOBS>': expected a whole number of worker threads ≥ 1"],
         ),
         case(
             "sweep with a bad shard",

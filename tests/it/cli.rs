@@ -254,3 +254,61 @@ fn trace_gen_is_seeded_and_readable_by_run() {
         .success();
     assert_eq!(column(&dir.path().join("r/steps.csv"), "step").len(), 180);
 }
+
+#[test]
+fn run_help_lists_every_policy_kind() {
+    let out = qscale().args(["run", "--help"]).assert().success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for kind in qscale::config::PolicyKind::ALL {
+        assert!(
+            help.contains(kind.name()),
+            "run --help lacks {kind}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn commands_that_write_a_folder_default_to_runs_command_config() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(data("tiny.toml"), dir.path().join("tiny.toml")).unwrap();
+    fs::copy(data("tiny.csv"), dir.path().join("tiny.csv")).unwrap();
+    qscale()
+        .current_dir(dir.path())
+        .args(["compare", "--config", "tiny.toml", "--jobs", "1"])
+        .assert()
+        .success();
+    assert!(dir.path().join("runs/compare-tiny/summary.md").is_file());
+    qscale()
+        .current_dir(dir.path())
+        .args(["train", "--config", "tiny.toml", "--episodes", "2"])
+        .assert()
+        .success();
+    assert!(dir.path().join("runs/train-tiny/qtable.txt").is_file());
+    qscale()
+        .current_dir(dir.path())
+        .args([
+            "evaluate",
+            "--qtable",
+            "runs/train-tiny",
+            "--trace",
+            "tiny.csv",
+        ])
+        .assert()
+        .success();
+    assert!(dir
+        .path()
+        .join("runs/evaluate-train-tiny-tiny-seed7/steps.csv")
+        .is_file());
+}
+
+#[test]
+fn jobs_must_be_at_least_one_on_every_parallel_command() {
+    for command in ["compare", "sweep", "crossval", "tune", "reproduce", "merge"] {
+        let out = qscale().args([command, "--jobs", "0"]).assert().code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            err.contains("whole number of worker threads"),
+            "{command}: {err}"
+        );
+    }
+}

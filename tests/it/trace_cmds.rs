@@ -510,7 +510,7 @@ fn trace_stats_on_a_tiny_hand_made_trace() {
             "stats",
             "tests/data/stats-tiny.csv",
             "tests/data/tiny.csv",
-            "--csv",
+            "--out",
         ])
         .arg(&csv)
         .assert()
