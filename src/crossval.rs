@@ -398,7 +398,7 @@ pub fn run_crossval(
 ) -> Result<CrossvalReport> {
     let plan = Plan::new(config, out)?;
     let manifest = format!("{MANIFEST_HEADING}{}", config.to_toml());
-    crate::output::claim_folder(
+    let _lock = crate::output::claim_folder(
         out,
         MANIFEST,
         &manifest,

@@ -48,6 +48,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || e.is::<cli::UsageError>()
             || e.is::<output::OutputExists>()
             || e.is::<output::OtherJob>()
+            || e.is::<output::FolderInUse>()
             || e.is::<output::CorruptResults>()
             || e.is::<agent::QTableError>()
             || e.is::<plot::PlotError>()

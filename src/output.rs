@@ -19,6 +19,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+mod lock;
+pub use lock::{FolderInUse, FolderLock};
+
 /// The temporary paths of this process, and whether it was interrupted.
 #[derive(Debug)]
 struct Registry {
@@ -323,16 +326,21 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// the message) or anything else is refused without `force` and emptied
 /// with it. The manifest is written last.
 ///
+/// The folder stays locked for this process (see [`FolderLock`]) until
+/// the returned lock is dropped: a second process on the same folder is
+/// refused, naming the first.
+///
 /// # Errors
-/// [`OutputExists`], [`OtherJob`], or an I/O failure.
+/// [`FolderInUse`], [`OutputExists`], [`OtherJob`], or an I/O failure.
 pub fn claim_folder(
     out: &Path,
     name: &str,
     text: &str,
     force: bool,
     what: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<FolderLock> {
     use anyhow::Context as _;
+    let lock = FolderLock::acquire(out)?;
     let path = out.join(name);
     let clear = if path.exists() {
         let existing =
@@ -357,7 +365,8 @@ pub fn claim_folder(
         fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
     }
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    write_file_atomic(&path, text.as_bytes())
+    write_file_atomic(&path, text.as_bytes())?;
+    Ok(lock)
 }
 
 /// Builds a whole folder under a temporary name beside `out` and renames

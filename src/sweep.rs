@@ -509,7 +509,7 @@ pub fn run_sweep(
     }
 
     let manifest_text = manifest(base, grid);
-    prepare_folder(out, &manifest_text, options)?;
+    let _lock = prepare_folder(out, &manifest_text, options)?;
     if let Some((i, n)) = options.shard {
         write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
     }
@@ -566,9 +566,14 @@ pub fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
         .join(format!("seed-{seed}"))
 }
 
-/// Creates `out` with its manifest, or checks that it holds the same sweep.
-fn prepare_folder(out: &Path, manifest_text: &str, options: &SweepOptions) -> Result<()> {
-    crate::output::claim_folder(
+/// Creates `out` with its manifest, or checks that it holds the same sweep;
+/// the folder stays locked for this process while the lock lives.
+fn prepare_folder(
+    out: &Path,
+    manifest_text: &str,
+    options: &SweepOptions,
+) -> Result<crate::output::FolderLock> {
+    let lock = crate::output::claim_folder(
         out,
         MANIFEST,
         manifest_text,
@@ -584,7 +589,7 @@ fn prepare_folder(out: &Path, manifest_text: &str, options: &SweepOptions) -> Re
             }
         }
     }
-    Ok(())
+    Ok(lock)
 }
 
 /// Runs one cell and moves its finished folder into place.

@@ -290,3 +290,37 @@ fn an_axis_no_policy_of_the_sweep_reads_is_refused_issue_18() {
             .arg(dir.path().join("ok")),
     );
 }
+
+/// Two sweeps on one folder (issue 18): the second is refused while the
+/// first runs, naming it, and runs once the first is gone.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_folder_locked_by_a_live_process_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sw");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let lock = dir.path().join(".sw.lock");
+    std::fs::write(&lock, format!("pid={}\nhost={}\n", other.id(), host.trim())).unwrap();
+    let refused = qscale()
+        .args(["sweep", "--config", "tests/data/tiny.toml"])
+        .args(["--set", "policy.upper=0.7,0.8", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        err.contains(&format!("in use by qscale process {} on", other.id())),
+        "{err}"
+    );
+    assert!(!out.join("cells").exists(), "the refused sweep wrote cells");
+    other.kill().unwrap();
+    other.wait().unwrap();
+    // The owner is gone: its lock is taken over, and removed at the end.
+    sweep(&out, &[]);
+    assert!(out.join("aggregate.csv").is_file());
+    assert!(!lock.exists());
+}
