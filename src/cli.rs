@@ -10,10 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::agent;
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
-use crate::experiment::{self, RunRecord, TraceSet};
+use crate::experiment::{self, TraceSet};
 use crate::metrics::to_csv;
+use crate::metrics::SummaryRow;
 use crate::output::OutputDir;
-use crate::policy::Learner;
+use crate::policy::{Learner, Policy};
 
 /// Prints a line to stdout, ignoring a closed pipe (`qscale ... | head`).
 macro_rules! say {
@@ -207,27 +208,32 @@ fn run(args: RunArgs) -> Result<()> {
         ))
     });
     let out = OutputDir::create(&out_path, args.force)?;
-    let record = experiment::run_policy(&config, workload, seed)?;
-    write_run(&out, &config, &record)?;
+    let mut policy = experiment::build_policy(&config, &workload, seed)?;
+    let summary = write_run(&out, &config, &mut policy, workload, seed)?;
     let dir = out.commit()?;
-    print_summary(&record);
+    print_summary(&summary);
     say!("wrote {}", dir.display());
     Ok(())
 }
 
-/// Writes steps.csv, summary.csv and config.toml of one run.
-fn write_run(out: &OutputDir, config: &Config, record: &RunRecord) -> Result<()> {
-    out.write("steps.csv", &to_csv(&record.steps)?)?;
-    out.write(
-        "summary.csv",
-        &to_csv(std::slice::from_ref(&record.summary))?,
-    )?;
+/// Runs `policy` and writes steps.csv (as the run goes), summary.csv and
+/// config.toml of the run.
+fn write_run<P: Policy + ?Sized>(
+    out: &OutputDir,
+    config: &Config,
+    policy: &mut P,
+    workload: Arc<Workload>,
+    seed: u64,
+) -> Result<SummaryRow> {
+    let mut steps = out.csv_stream("steps.csv")?;
+    let summary = experiment::run_streaming(config, policy, workload, seed, |s| steps.push(s))?;
+    steps.finish()?;
+    out.write("summary.csv", &to_csv(std::slice::from_ref(&summary))?)?;
     out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
-    Ok(())
+    Ok(summary)
 }
 
-fn print_summary(record: &RunRecord) {
-    let s = &record.summary;
+fn print_summary(s: &SummaryRow) {
     say!(
         "{} on {} (seed {}): score ${:.4} = cost ${:.4} + penalty ${:.4}",
         s.policy,
@@ -459,10 +465,9 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
         PathBuf::from("runs").join(format!("evaluate-{trained}-{}-seed{seed}", workload.name))
     });
     let out = OutputDir::create(&out_path, args.force)?;
-    let record = experiment::run_with(&config, &mut agent, workload, seed);
-    write_run(&out, &config, &record)?;
+    let summary = write_run(&out, &config, &mut agent, workload, seed)?;
     let dir = out.commit()?;
-    print_summary(&record);
+    print_summary(&summary);
     say!("wrote {}", dir.display());
     Ok(())
 }
@@ -505,20 +510,14 @@ fn compare(args: CompareArgs) -> Result<()> {
         .unwrap_or_else(|| default_out("compare", &args.cfg));
     let out = OutputDir::create(&out_path, args.force)?;
     let bar = progress_bar(plan.len() as u64, "comparing");
-    let save = |record: &RunRecord| -> Result<()> {
-        let s = &record.summary;
-        let dir = format!("runs/{}/{}/seed-{}", s.policy, s.trace, s.seed);
-        let first_seed = config.experiment.seeds.first() == Some(&s.seed);
-        if !args.no_steps && (first_seed || args.all_steps) {
-            out.write(&format!("{dir}/steps.csv"), &to_csv(&record.steps)?)?;
-        }
-        out.write(
-            &format!("{dir}/summary.csv"),
-            &to_csv(std::slice::from_ref(s))?,
-        )
+    let sink = CompareFolder {
+        out: &out,
+        first_seed: config.experiment.seeds.first().copied(),
+        no_steps: args.no_steps,
+        all_steps: args.all_steps,
     };
     let result = crate::workers::with_workers(args.jobs, || {
-        crate::compare::compare(&config, &plan, &traces, &save, &|| bar.inc(1))
+        crate::compare::compare(&config, &plan, &traces, &sink, &|| bar.inc(1))
     })??;
     bar.finish_and_clear();
     let table = crate::compare::markdown(&config.experiment.description, &result.aggregate);
@@ -530,6 +529,45 @@ fn compare(args: CompareArgs) -> Result<()> {
     say!("{table}");
     say!("wrote {}", dir.display());
     Ok(())
+}
+
+/// A comparison folder's runs: `runs/POLICY/TRACE/seed-N/` with the run's
+/// summary.csv and, for the first seed (or all, or none), its steps.csv.
+struct CompareFolder<'a> {
+    out: &'a OutputDir,
+    first_seed: Option<u64>,
+    no_steps: bool,
+    all_steps: bool,
+}
+
+impl CompareFolder<'_> {
+    fn run_dir(policy: &str, trace: &str, seed: u64) -> String {
+        format!("runs/{policy}/{trace}/seed-{seed}")
+    }
+}
+
+impl crate::compare::RunSink for CompareFolder<'_> {
+    fn steps(
+        &self,
+        policy: &str,
+        trace: &str,
+        seed: u64,
+    ) -> Result<Option<crate::output::CsvStream>> {
+        let keep = !self.no_steps && (self.all_steps || self.first_seed == Some(seed));
+        keep.then(|| {
+            let dir = Self::run_dir(policy, trace, seed);
+            self.out.csv_stream(&format!("{dir}/steps.csv"))
+        })
+        .transpose()
+    }
+
+    fn finished(&self, s: &SummaryRow) -> Result<()> {
+        let dir = Self::run_dir(&s.policy, &s.trace, s.seed);
+        self.out.write(
+            &format!("{dir}/summary.csv"),
+            &to_csv(std::slice::from_ref(s))?,
+        )
+    }
 }
 
 /// `qscale sweep`.

@@ -20,9 +20,10 @@ use crate::agent::{self, QAgent};
 use crate::cli::UsageError;
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
-use crate::experiment::{self, RunRecord, TraceSet};
+use crate::experiment::{self, TraceSet};
 use crate::metrics::SummaryRow;
-use crate::policy::{self, Learner, PolicyContext};
+use crate::output::CsvStream;
+use crate::policy::{self, Learner, Policy, PolicyContext};
 use crate::stats::Summary;
 
 /// One row of `aggregate.csv`: a policy on a trace, over seeds.
@@ -198,18 +199,46 @@ pub fn all_trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// What a caller keeps of each run of a comparison. Both methods are
+/// called from worker threads, in any order.
+pub trait RunSink: Sync {
+    /// Where the steps of `policy` on `trace` with `seed` are written as
+    /// the run goes, if anywhere (called before the run).
+    ///
+    /// # Errors
+    /// The file cannot be created.
+    fn steps(&self, policy: &str, trace: &str, seed: u64) -> Result<Option<CsvStream>>;
+    /// The summary of a finished run.
+    ///
+    /// # Errors
+    /// It cannot be saved.
+    fn finished(&self, summary: &SummaryRow) -> Result<()>;
+}
+
+/// A [`RunSink`] that keeps nothing (the comparison's rows are returned).
+#[derive(Debug, Clone, Copy)]
+pub struct KeepNothing;
+
+impl RunSink for KeepNothing {
+    fn steps(&self, _: &str, _: &str, _: u64) -> Result<Option<CsvStream>> {
+        Ok(None)
+    }
+    fn finished(&self, _: &SummaryRow) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs the plan (`traces` holds the training traces of a learning
-/// policy). `on_run` receives each finished run (from worker
-/// threads, in any order) so the caller can save its steps; `progress` is
+/// policy). `sink` saves what the caller keeps of each run; `progress` is
 /// called once per finished run.
 ///
 /// # Errors
-/// A training trace that cannot be loaded, or an error from `on_run`.
+/// A training trace that cannot be loaded, or an error from `sink`.
 pub fn compare(
     config: &Config,
     plan: &Plan,
     traces: &TraceSet,
-    on_run: &(dyn Fn(&RunRecord) -> Result<()> + Sync),
+    sink: &dyn RunSink,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Comparison> {
     // Learners are trained once per seed, before the runs.
@@ -247,10 +276,11 @@ pub fn compare(
             let seed = plan.seeds[s];
             let mut run_config = config.clone();
             run_config.policy.kind = plan.policies[p];
-            let record = match &agents[s] {
+            let mut steps = sink.steps(plan.policies[p].name(), &workload.name, seed)?;
+            let summary = match &agents[s] {
                 Some(agent) if plan.policies[p] == PolicyKind::Qlearning => {
                     let mut agent = agent.clone();
-                    experiment::run_with(&run_config, &mut agent, Arc::clone(workload), seed)
+                    run_one(&run_config, &mut agent, workload, seed, &mut steps)?
                 }
                 _ => {
                     let ctx = PolicyContext {
@@ -262,18 +292,34 @@ pub fn compare(
                         Some(rule) => rule,
                         None => experiment::build_policy(&run_config, workload, seed)?,
                     };
-                    experiment::run_with(&run_config, &mut rule, Arc::clone(workload), seed)
+                    run_one(&run_config, &mut rule, workload, seed, &mut steps)?
                 }
             };
-            on_run(&record)?;
+            if let Some(steps) = steps {
+                steps.finish()?;
+            }
+            sink.finished(&summary)?;
             progress();
-            Ok(record.summary)
+            Ok(summary)
         })
         .collect::<Result<_>>()?;
 
     add_regret(&mut runs, plan);
     let aggregate = aggregate(&runs, plan);
     Ok(Comparison { runs, aggregate })
+}
+
+/// One run, its steps streamed into `steps` if given.
+fn run_one<P: Policy + ?Sized>(
+    config: &Config,
+    policy: &mut P,
+    workload: &Arc<Workload>,
+    seed: u64,
+    steps: &mut Option<CsvStream>,
+) -> Result<SummaryRow> {
+    experiment::run_streaming(config, policy, Arc::clone(workload), seed, |step| {
+        steps.as_mut().map_or(Ok(()), |w| w.push(step))
+    })
 }
 
 /// Fills `regret_usd` from the oracle's run on the same trace and seed.

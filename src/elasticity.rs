@@ -168,11 +168,16 @@ impl Demand {
 /// `expected[step.step]` (the workload's counts, before any noise).
 pub fn fill_demand(steps: &mut [StepInfo], expected: &[f64], demand: &mut Demand) {
     for step in steps {
-        step.demand_vms = usize::try_from(step.step)
-            .ok()
-            .and_then(|k| expected.get(k))
-            .and_then(|&a| demand.of(a));
+        fill_step_demand(step, expected, demand);
     }
+}
+
+/// Sets one step's `demand_vms` as [`fill_demand`] does.
+pub fn fill_step_demand(step: &mut StepInfo, expected: &[f64], demand: &mut Demand) {
+    step.demand_vms = usize::try_from(step.step)
+        .ok()
+        .and_then(|k| expected.get(k))
+        .and_then(|&a| demand.of(a));
 }
 
 /// The elasticity metrics of a run's steps, each `step_s` seconds long,
@@ -180,39 +185,70 @@ pub fn fill_demand(steps: &mut [StepInfo], expected: &[f64], demand: &mut Demand
 /// `None` for a run without steps or with a step whose demand is
 /// undefined.
 pub fn measure(steps: &[StepInfo], step_s: f64) -> Option<Elasticity> {
-    if steps.is_empty() {
-        return None;
-    }
-    let (mut under, mut over) = (0.0, 0.0);
-    let (mut under_steps, mut over_steps) = (0u64, 0u64);
-    let (mut supply_changes, mut demand_changes) = (0i64, 0i64);
-    let mut previous: Option<(u32, u32)> = None;
+    let mut meter = Meter::default();
     for step in steps {
-        let d = step.demand_vms?;
+        meter.add(step);
+    }
+    meter.finish(step_s)
+}
+
+/// The elasticity metrics measured step by step, as a run goes, so a run
+/// need not keep its steps (see [`measure`]).
+#[derive(Debug, Clone, Default)]
+pub struct Meter {
+    steps: u64,
+    undefined: bool,
+    under: f64,
+    over: f64,
+    under_steps: u64,
+    over_steps: u64,
+    supply_changes: i64,
+    demand_changes: i64,
+    previous: Option<(u32, u32)>,
+}
+
+impl Meter {
+    /// Accounts one step (with its `demand_vms` filled in).
+    pub fn add(&mut self, step: &StepInfo) {
+        self.steps += 1;
+        let Some(d) = step.demand_vms else {
+            self.undefined = true;
+            return;
+        };
+        if self.undefined {
+            return;
+        }
         let s = step.vms_running;
         let scale = f64::from(d).max(EPSILON_VMS);
         if d > s {
-            under += f64::from(d - s) / scale;
-            under_steps += 1;
+            self.under += f64::from(d - s) / scale;
+            self.under_steps += 1;
         } else if s > d {
-            over += f64::from(s - d) / scale;
-            over_steps += 1;
+            self.over += f64::from(s - d) / scale;
+            self.over_steps += 1;
         }
-        if let Some((d0, s0)) = previous {
-            demand_changes += i64::from(d != d0);
-            supply_changes += i64::from(s != s0);
+        if let Some((d0, s0)) = self.previous {
+            self.demand_changes += i64::from(d != d0);
+            self.supply_changes += i64::from(s != s0);
         }
-        previous = Some((d, s));
+        self.previous = Some((d, s));
     }
-    let n = steps.len() as f64;
-    let hours = n * step_s / 3600.0;
-    Some(Elasticity {
-        underprov_accuracy_pct: 100.0 * under / n,
-        overprov_accuracy_pct: 100.0 * over / n,
-        underprov_timeshare_pct: 100.0 * under_steps as f64 / n,
-        overprov_timeshare_pct: 100.0 * over_steps as f64 / n,
-        jitter_per_h: (supply_changes - demand_changes) as f64 / hours,
-    })
+
+    /// The metrics of the steps added, each `step_s` seconds long.
+    pub fn finish(&self, step_s: f64) -> Option<Elasticity> {
+        if self.steps == 0 || self.undefined {
+            return None;
+        }
+        let n = self.steps as f64;
+        let hours = n * step_s / 3600.0;
+        Some(Elasticity {
+            underprov_accuracy_pct: 100.0 * self.under / n,
+            overprov_accuracy_pct: 100.0 * self.over / n,
+            underprov_timeshare_pct: 100.0 * self.under_steps as f64 / n,
+            overprov_timeshare_pct: 100.0 * self.over_steps as f64 / n,
+            jitter_per_h: (self.supply_changes - self.demand_changes) as f64 / hours,
+        })
+    }
 }
 
 #[cfg(test)]

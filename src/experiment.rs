@@ -171,24 +171,57 @@ pub fn run_with<P: Policy + ?Sized>(
     workload: Arc<Workload>,
     seed: u64,
 ) -> RunRecord {
-    let mut env = CloudEnv::new(Arc::clone(&workload), config);
     let mut steps = Vec::with_capacity(workload.len());
-    let totals = run(&mut env, policy, seed, workload.step_s, |info| {
-        steps.push(*info)
+    let summary = run_streaming(config, policy, workload, seed, |info| {
+        steps.push(*info);
+        Ok::<(), std::convert::Infallible>(())
     });
+    match summary {
+        Ok(summary) => RunRecord { steps, summary },
+        Err(never) => match never {},
+    }
+}
+
+/// Runs `policy` on `workload` with `seed`, handing every step (its SLO
+/// demand filled in) to `sink` as it happens, and returns the summary:
+/// memory does not grow with the trace's length. After the first error of
+/// `sink` the run finishes without calling it again and the error is
+/// returned.
+///
+/// # Errors
+/// The first error of `sink`.
+pub fn run_streaming<P, E>(
+    config: &Config,
+    policy: &mut P,
+    workload: Arc<Workload>,
+    seed: u64,
+    mut sink: impl FnMut(&StepInfo) -> Result<(), E>,
+) -> Result<SummaryRow, E>
+where
+    P: Policy + ?Sized,
+{
+    let mut env = CloudEnv::new(Arc::clone(&workload), config);
     let mut demand = Demand::new(
         config.cloud.vm_capacity_rps,
         config.cloud.slo_s,
         workload.step_s,
     );
-    elasticity::fill_demand(&mut steps, &workload.arrivals, &mut demand);
-    let elasticity = elasticity::measure(&steps, workload.step_s);
-    RunRecord {
-        summary: totals
-            .summary(policy.name(), &workload.name, seed)
-            .with_elasticity(elasticity),
-        steps,
+    let mut meter = elasticity::Meter::default();
+    let mut failed = None;
+    let totals = run(&mut env, policy, seed, workload.step_s, |info| {
+        let mut info = *info;
+        elasticity::fill_step_demand(&mut info, &workload.arrivals, &mut demand);
+        meter.add(&info);
+        if failed.is_none() {
+            failed = sink(&info).err();
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
+    Ok(totals
+        .summary(policy.name(), &workload.name, seed)
+        .with_elasticity(meter.finish(workload.step_s)))
 }
 
 /// Builds the policy `config.policy.kind` names (training it if it

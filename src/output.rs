@@ -240,6 +240,29 @@ impl OutputDir {
         })
     }
 
+    /// Opens `name` (a path relative to the folder) for rows written one
+    /// by one, so a long run's rows need not be held in memory. It is
+    /// complete once [`CsvStream::finish`] returns, and appears in place
+    /// only with the rest of the folder at [`OutputDir::commit`].
+    ///
+    /// # Errors
+    /// The I/O error of creating the file, naming its final path.
+    pub fn csv_stream(&self, name: &str) -> anyhow::Result<CsvStream> {
+        let shown = self.target.join(name);
+        let path = self.tmp.join(name);
+        let file = guarded(|_| {
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            fs::File::create(&path)
+        })
+        .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", shown.display())))?;
+        Ok(CsvStream {
+            writer: csv::Writer::from_writer(io::BufWriter::with_capacity(1 << 16, file)),
+            shown,
+        })
+    }
+
     /// Moves the finished folder into place, replacing an existing one
     /// when forced.
     ///
@@ -281,6 +304,37 @@ impl Drop for OutputDir {
         if !self.committed {
             discard_temp(&self.tmp);
         }
+    }
+}
+
+/// A CSV file of a results folder written row by row (see
+/// [`OutputDir::csv_stream`]); the same bytes as [`crate::metrics::to_csv`]
+/// of the same rows.
+#[derive(Debug)]
+pub struct CsvStream {
+    writer: csv::Writer<io::BufWriter<fs::File>>,
+    shown: PathBuf,
+}
+
+impl CsvStream {
+    /// Appends one row (the header first, from the first row's type).
+    ///
+    /// # Errors
+    /// The I/O or serialisation error, naming the file.
+    pub fn push<T: serde::Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
+        self.writer
+            .serialize(row)
+            .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", self.shown.display())))
+    }
+
+    /// Flushes the file.
+    ///
+    /// # Errors
+    /// The I/O error, naming the file.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.writer
+            .flush()
+            .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", self.shown.display())))
     }
 }
 

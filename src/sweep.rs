@@ -603,7 +603,7 @@ fn run_cell(
     let mut cell_config = config.clone();
     cell_config.experiment.seeds = vec![seed];
     let plan = Plan::new(&cell_config, traces)?;
-    let result = compare::compare(&cell_config, &plan, traces, &|_| Ok(()), &|| {})?;
+    let result = compare::compare(&cell_config, &plan, traces, &compare::KeepNothing, &|| {})?;
     let dir_name = combination_dir(combo);
     let tmp = out.join("cells").join(format!(
         ".tmp-{dir_name}-seed-{seed}-{}",

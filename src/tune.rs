@@ -588,7 +588,7 @@ fn read_cell(path: &Path) -> Result<Vec<SummaryRow>> {
 fn run_defaults(base: &Config, jobs: Option<usize>) -> Result<Vec<SummaryRow>> {
     let traces = TraceSet::load(&compare::all_trace_paths(base)?)?;
     let plan = Plan::new(base, &traces)?;
-    let run = || compare::compare(base, &plan, &traces, &|_| Ok(()), &|| {});
+    let run = || compare::compare(base, &plan, &traces, &compare::KeepNothing, &|| {});
     let result = crate::workers::with_workers(jobs, run)??;
     Ok(result.runs)
 }

@@ -12,6 +12,7 @@ mod fuzz;
 mod golden;
 mod interrupt;
 mod invariants;
+mod memory;
 mod paths;
 mod plot;
 mod support;
