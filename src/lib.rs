@@ -23,6 +23,7 @@ pub mod cloud;
 pub mod compare;
 pub mod config;
 pub mod crossval;
+pub mod csv_number;
 pub mod elasticity;
 pub mod experiment;
 pub mod metrics;
