@@ -36,14 +36,19 @@ pub struct AggregateRow {
     /// Runs (seeds) aggregated.
     pub runs: usize,
     /// Mean score (cost + penalty), USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub score_mean: f64,
     /// Sample standard deviation of the score, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub score_sd: f64,
     /// Half-width of the 95 % confidence interval of the mean score (Student t), USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub score_ci95: f64,
     /// Mean cost, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub cost_mean: f64,
     /// Mean penalty, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub penalty_mean: f64,
     /// Mean violation rate.
     pub violation_rate_mean: f64,
@@ -68,6 +73,7 @@ pub struct AggregateRow {
     #[serde(default)]
     pub jitter_mean: Option<f64>,
     /// Mean regret against the oracle, USD (empty without the oracle).
+    #[serde(serialize_with = "crate::csv_number::usd_opt")]
     pub regret_mean: Option<f64>,
 }
 

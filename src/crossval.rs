@@ -177,16 +177,21 @@ pub struct CrossvalRow {
     /// Master seed.
     pub seed: u64,
     /// cost + penalty, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub score_usd: f64,
     /// VM charges, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub cost_usd: f64,
     /// SLO and drop penalties, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub penalty_usd: f64,
     /// Requests that missed the SLO or were dropped, over requests.
     pub violation_rate: f64,
     /// score − the oracle's score on the same fold, trace, peak and seed.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub regret_usd: f64,
     /// Requests dropped.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub drops: f64,
     /// Mean VMs alive per step.
     pub mean_vms: f64,
@@ -223,9 +228,11 @@ pub struct TunedRow {
     pub params: String,
     /// The tuned parameters' objective on the training traces (mean score
     /// over traces × tuning seeds), USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub train_score_usd: f64,
     /// The configured parameters' objective on the same traces, USD
     /// (empty when they are not a candidate of the grid).
+    #[serde(serialize_with = "crate::csv_number::usd_opt")]
     pub default_train_score_usd: Option<f64>,
     /// Candidates searched.
     pub candidates: usize,

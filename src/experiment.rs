@@ -260,8 +260,9 @@ mod tests {
         .unwrap();
         let cost: f64 = rec.steps.iter().map(|s| s.cost_usd).sum();
         let penalty: f64 = rec.steps.iter().map(|s| s.penalty_usd).sum();
-        assert_eq!(cost, rec.summary.cost_usd);
-        assert_eq!(penalty, rec.summary.penalty_usd);
+        let written = crate::csv_number::round_usd;
+        assert_eq!(written(cost), rec.summary.cost_usd);
+        assert_eq!(written(penalty), rec.summary.penalty_usd);
         assert_eq!(rec.steps.len(), 8);
     }
 

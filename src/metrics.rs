@@ -75,16 +75,20 @@ impl Totals {
         self.cost_usd + self.penalty_usd
     }
 
-    /// The summary row of the run.
+    /// The summary row of the run. Its amounts are rounded as the CSV
+    /// writes them ([`crate::csv_number::round_usd`]), so what is computed
+    /// from a row in memory (regrets, means over seeds) equals what is
+    /// computed from the row read back from `summary.csv`.
     pub fn summary(&self, policy: &str, trace: &str, seed: u64) -> SummaryRow {
+        use crate::csv_number::round_usd;
         let steps = self.steps.max(1) as f64;
         SummaryRow {
             policy: policy.to_string(),
             trace: trace.to_string(),
             seed,
-            cost_usd: self.cost_usd,
-            penalty_usd: self.penalty_usd,
-            score_usd: self.score_usd(),
+            cost_usd: round_usd(self.cost_usd),
+            penalty_usd: round_usd(self.penalty_usd),
+            score_usd: round_usd(self.score_usd()),
             requests: self.requests,
             served: self.served,
             violations: self.violations,
@@ -136,22 +140,30 @@ pub struct SummaryRow {
     /// Master seed of the run.
     pub seed: u64,
     /// VM charges, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub cost_usd: f64,
     /// SLO and drop penalties, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub penalty_usd: f64,
     /// cost + penalty, USD (lower is better).
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub score_usd: f64,
     /// Requests that arrived.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub requests: f64,
     /// Requests served.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub served: f64,
     /// Requests that missed the SLO or were dropped.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub violations: f64,
     /// violations / requests.
     pub violation_rate: f64,
     /// Requests dropped.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub drops: f64,
     /// Requests still waiting at the end (arrivals = served + drops + this).
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub final_backlog: f64,
     /// Mean VMs alive (running + booting) per step.
     pub mean_vms: f64,
@@ -180,7 +192,26 @@ pub struct SummaryRow {
     pub jitter_per_h: Option<f64>,
     /// score − the oracle's score on the same trace and seed, USD (empty
     /// when the oracle was not run).
+    #[serde(serialize_with = "crate::csv_number::usd_opt")]
     pub regret_usd: Option<f64>,
+}
+
+/// The header and the fields of `row` as its CSV writer writes them, so a
+/// table that adds columns around a row type restates none of them.
+///
+/// # Errors
+/// The row cannot be serialised.
+pub fn csv_record<T: Serialize>(
+    row: &T,
+) -> Result<(csv::StringRecord, csv::StringRecord), csv::Error> {
+    let bytes = to_csv(std::slice::from_ref(row))?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let header = reader.headers()?.clone();
+    let fields = reader
+        .records()
+        .next()
+        .unwrap_or_else(|| Ok(csv::StringRecord::new()))?;
+    Ok((header, fields))
 }
 
 /// Serializes rows as CSV with a header.

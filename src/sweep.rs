@@ -628,45 +628,10 @@ fn run_cell(
     finish().inspect_err(|_| crate::output::discard_temp(&tmp))
 }
 
-/// The columns of `aggregate.csv` after the `param_` ones: those of
-/// [`compare`]'s aggregate, in its order.
-const AGGREGATE_COLUMNS: &[&str] = &[
-    "policy",
-    "trace",
-    "runs",
-    "score_mean",
-    "score_sd",
-    "score_ci95",
-    "cost_mean",
-    "penalty_mean",
-    "violation_rate_mean",
-    "drops_mean",
-    "mean_vms_mean",
-    "underprov_accuracy_mean",
-    "overprov_accuracy_mean",
-    "underprov_timeshare_mean",
-    "overprov_timeshare_mean",
-    "jitter_mean",
-    "regret_mean",
-];
-
 /// The columns of a `summary.csv` row, as [`SummaryRow`] writes them.
 fn summary_columns() -> Result<csv::StringRecord> {
     let example = crate::metrics::Totals::new(60.0).summary("", "", 0);
-    let bytes = to_csv(&[example])?;
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    Ok(reader.headers()?.clone())
-}
-
-/// The fields of `row` as `summary.csv` writes them.
-fn summary_fields(row: &SummaryRow) -> Result<csv::StringRecord> {
-    let bytes = to_csv(std::slice::from_ref(row))?;
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    let fields = reader
-        .records()
-        .next()
-        .context("a serialized summary row has no record")??;
-    Ok(fields)
+    Ok(crate::metrics::csv_record(&example)?.0)
 }
 
 /// Reads every cell of the grid from `out` and writes `summary.csv`,
@@ -677,13 +642,8 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
     let mut summary = csv::Writer::from_writer(Vec::new());
     let mut aggregate = csv::Writer::from_writer(Vec::new());
     let mut header_done = false;
+    let mut aggregate_header: Vec<String> = Vec::new();
     let mut agg_rows: Vec<(Vec<String>, AggregateKey, f64, f64)> = Vec::new();
-    aggregate.write_record(
-        param_cols
-            .iter()
-            .map(String::as_str)
-            .chain(AGGREGATE_COLUMNS.iter().copied()),
-    )?;
     for combo in combos {
         let params: Vec<String> = combo.iter().map(|(_, v)| value_text(v)).collect();
         // runs[seed][row]
@@ -730,7 +690,7 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
                 })?;
                 // Written anew from the row, so a cell from a version with
                 // fewer columns still fits the header (its new ones empty).
-                let fields = summary_fields(&row)?;
+                let (_, fields) = crate::metrics::csv_record(&row)?;
                 summary.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
                 rows.push(row);
             }
@@ -743,32 +703,13 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
         for r in 0..n_rows {
             let group: Vec<&SummaryRow> = per_seed.iter().filter_map(|rows| rows.get(r)).collect();
             let row = AggregateRow::of(&group);
-            let text = |x: Option<f64>| x.map_or_else(String::new, |x| x.to_string());
-            let fields = vec![
-                row.policy.clone(),
-                row.trace.clone(),
-                row.runs.to_string(),
-                row.score_mean.to_string(),
-                row.score_sd.to_string(),
-                row.score_ci95.to_string(),
-                row.cost_mean.to_string(),
-                row.penalty_mean.to_string(),
-                row.violation_rate_mean.to_string(),
-                row.drops_mean.to_string(),
-                row.mean_vms_mean.to_string(),
-                text(row.underprov_accuracy_mean),
-                text(row.overprov_accuracy_mean),
-                text(row.underprov_timeshare_mean),
-                text(row.overprov_timeshare_mean),
-                text(row.jitter_mean),
-                text(row.regret_mean),
-            ];
-            aggregate.write_record(
-                params
-                    .iter()
-                    .map(String::as_str)
-                    .chain(fields.iter().map(String::as_str)),
-            )?;
+            let (columns, fields) = crate::metrics::csv_record(&row)?;
+            if aggregate_header.is_empty() {
+                aggregate_header = param_cols.clone();
+                aggregate_header.extend(columns.iter().map(String::from));
+                aggregate.write_record(&aggregate_header)?;
+            }
+            aggregate.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
             agg_rows.push((
                 params.clone(),
                 (row.policy.clone(), row.trace.clone()),
@@ -1033,15 +974,6 @@ fn read_files(dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_aggregate_columns_are_those_of_a_comparison() {
-        let run = crate::metrics::Totals::new(60.0).summary("static", "t", 1);
-        let csv = to_csv(&[AggregateRow::of(&[&run])]).unwrap();
-        let header = String::from_utf8(csv).unwrap();
-        let header = header.lines().next().unwrap();
-        assert_eq!(header, AGGREGATE_COLUMNS.join(","));
-    }
 
     #[test]
     fn cli_axes_split_on_top_level_commas_and_ranges() {

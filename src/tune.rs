@@ -595,6 +595,7 @@ fn run_defaults(base: &Config, jobs: Option<usize>) -> Result<Vec<SummaryRow>> {
 
 /// `objective.csv`: one row per candidate, in grid order.
 fn objective_csv(report: &TuneReport) -> Result<Vec<u8>> {
+    let usd = |x: f64| crate::csv_number::round_usd(x).to_string();
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<String> = report
         .search
@@ -629,11 +630,11 @@ fn objective_csv(report: &TuneReport) -> Result<Vec<u8>> {
             .map(|(_, v)| value_text(v))
             .chain([
                 o.runs.to_string(),
-                o.score_mean.to_string(),
-                o.score_sd.to_string(),
-                o.score_ci95.to_string(),
-                o.cost_mean.to_string(),
-                o.penalty_mean.to_string(),
+                usd(o.score_mean),
+                usd(o.score_sd),
+                usd(o.score_ci95),
+                usd(o.cost_mean),
+                usd(o.penalty_mean),
                 o.violation_rate_mean.to_string(),
                 report.rank_of(i).to_string(),
                 (report.search.default_index == Some(i)).to_string(),

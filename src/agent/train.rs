@@ -32,12 +32,16 @@ pub struct CurveRow {
     /// ε during the episode.
     pub epsilon: f64,
     /// Total reward, USD (= −score).
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub reward: f64,
     /// VM charges, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub cost_usd: f64,
     /// Penalties, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub penalty_usd: f64,
     /// SLO violations (requests).
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub violations: f64,
     /// violations / requests.
     pub violation_rate: f64,

@@ -77,12 +77,16 @@ pub struct StepInfo {
     /// Trace time at the start of the step, seconds.
     pub time_s: f64,
     /// Requests that arrived during the step.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub arrivals: f64,
     /// Requests completed during the step.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub served: f64,
     /// Requests dropped after waiting longer than `cloud.timeout_s`.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub dropped: f64,
     /// Requests still waiting at the end of the step.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub backlog: f64,
     /// VMs serving during the step.
     pub vms_running: u32,
@@ -97,12 +101,16 @@ pub struct StepInfo {
     /// 95th percentile response time, seconds (empty when not computed).
     pub latency_p95_s: Option<f64>,
     /// Requests answered later than `cloud.slo_s`, or dropped.
+    #[serde(serialize_with = "crate::csv_number::count")]
     pub slo_violations: f64,
     /// VM charges booked in the step, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub cost_usd: f64,
     /// SLO and drop penalties of the step, USD.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub penalty_usd: f64,
     /// `−(cost_usd + penalty_usd)`.
+    #[serde(serialize_with = "crate::csv_number::usd")]
     pub reward: f64,
     /// The VM count the policy asked for, after clamping to the bounds.
     pub target_vms: u32,

@@ -93,7 +93,11 @@ fn assert_sane(c: &Config, workload: &Workload, record: &RunRecord) {
         "{who}"
     );
     assert!((0.0..=1.0).contains(&s.violation_rate), "{who}");
-    assert_eq!(cost, s.cost_usd, "{who}: step costs do not add up");
+    assert_eq!(
+        qscale::csv_number::round_usd(cost),
+        s.cost_usd,
+        "{who}: step costs do not add up"
+    );
 }
 
 #[test]

@@ -324,3 +324,38 @@ fn a_folder_locked_by_a_live_process_is_refused_naming_it() {
     assert!(out.join("aggregate.csv").is_file());
     assert!(!lock.exists());
 }
+
+/// One definition per table (issue 17): a sweep's aggregate.csv and
+/// summary.csv have a comparison's columns after the `param_` ones, and a
+/// cell's rows are written exactly as the comparison writes them.
+#[test]
+fn sweep_tables_have_the_columns_and_numbers_of_a_comparison() {
+    let dir = tempfile::tempdir().unwrap();
+    let swept = dir.path().join("s");
+    sweep(&swept, &[]);
+    let compared = dir.path().join("c");
+    qscale()
+        .args(["compare", "--config", "tests/data/tiny.toml"])
+        .args(["--set", "experiment.seeds=[1, 2, 3]"])
+        .args(["--set", "experiment.policies=[\"threshold\"]"])
+        .args([
+            "--set",
+            "policy.upper=0.8",
+            "--set",
+            "policy.cooldown_s=300",
+        ])
+        .arg("--out")
+        .arg(&compared)
+        .assert()
+        .success();
+    for table in ["aggregate.csv", "summary.csv"] {
+        let (s_header, s_rows) = read_csv(&swept.join(table));
+        let (c_header, c_rows) = read_csv(&compared.join(table));
+        assert_eq!(&s_header[2..], &c_header[..], "{table}");
+        let row = s_rows
+            .iter()
+            .find(|r| r[0] == "0.8" && r[1] == "300")
+            .unwrap();
+        assert_eq!(&row[2..], &c_rows[0][..], "{table}");
+    }
+}
