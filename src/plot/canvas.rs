@@ -435,7 +435,9 @@ where
             .into_iter()
             .map(|(x, y)| y.and_then(|y| self.bx.px((x, y))))
             .collect();
-        let inner = self.bx.inset(f64::from(width.max(1) - 1) / 2.0);
+        // Clipped at the box itself: a line on an edge (0 on an axis from
+        // zero) stays, its stroke reaching at most width / 2 beyond.
+        let inner = self.bx.inset(0.0);
         for part in clip_polyline(&px, &inner) {
             if part.len() == 1 {
                 let p = self.local((part[0].0.round() as i32, part[0].1.round() as i32));
@@ -474,7 +476,9 @@ where
             .into_iter()
             .map(|(x, y)| y.and_then(|y| self.bx.px((x, y))))
             .collect();
-        let inner = self.bx.inset(f64::from(width.max(1) - 1) / 2.0);
+        // Clipped at the box itself: a line on an edge (0 on an axis from
+        // zero) stays, its stroke reaching at most width / 2 beyond.
+        let inner = self.bx.inset(0.0);
         let period = (on + off).max(1.0);
         for part in clip_polyline(&px, &inner) {
             // Walk the line, emitting the "on" stretches as lines.
@@ -576,17 +580,29 @@ where
         self.polygon(&[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], style)
     }
 
-    /// A filled circle of radius `r` pixels at `p` when it fits wholly in
-    /// the plot box (a marker half outside would cross the axes).
+    /// A filled circle of radius `r` pixels at `p`, clipped to the plot box
+    /// (a marker on an axis shows as a half disc, as in matplotlib).
     ///
     /// # Errors
     /// A drawing error.
     pub fn dot(&self, p: (f64, f64), r: u32, style: ShapeStyle) -> Result<()> {
-        if let Some(c) = self.bx.px(p) {
-            if self.bx.inset(f64::from(r)).contains(c) {
-                let c = self.local((c.0.round() as i32, c.1.round() as i32));
-                self.area.draw(&Circle::new(c, r, style))?;
-            }
+        let Some(c) = self.bx.px(p) else {
+            return Ok(());
+        };
+        let r = f64::from(r);
+        let disc: Vec<(f64, f64)> = (0..24)
+            .map(|k| {
+                let a = f64::from(k) * std::f64::consts::TAU / 24.0;
+                (c.0 + r * a.cos(), c.1 + r * a.sin())
+            })
+            .collect();
+        let clipped = clip_polygon(&disc, &self.bx.inset(0.0));
+        if clipped.len() >= 3 {
+            let poly: Vec<(i32, i32)> = clipped
+                .into_iter()
+                .map(|p| self.local((p.0.round() as i32, p.1.round() as i32)))
+                .collect();
+            self.area.draw(&Polygon::new(poly, style))?;
         }
         Ok(())
     }

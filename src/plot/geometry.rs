@@ -393,7 +393,8 @@ pub fn nice_step(raw: f64) -> f64 {
 
 /// Tick values of a log axis over `[lo, hi]` (both > 0): powers of ten
 /// when they give at least `min` ticks (thinned to every 2nd, 3rd… decade
-/// over a wide range), otherwise 1-2-5 multiples, otherwise 1…9 multiples;
+/// over a wide range), otherwise 1-2-5 multiples (1-3 when those would be
+/// more than 8), otherwise 1…9 multiples;
 /// at least two ticks whenever the range is valid.
 pub fn log_ticks(lo: f64, hi: f64, min: usize) -> Vec<f64> {
     if !(lo > 0.0 && hi > lo && hi.is_finite()) {
@@ -418,6 +419,10 @@ pub fn log_ticks(lo: f64, hi: f64, min: usize) -> Vec<f64> {
         return decades.into_iter().step_by(every).collect();
     }
     let fives = within(&[1.0, 2.0, 5.0]);
+    if fives.len() > 8 {
+        // Crowded: a 1-3 ladder (1, 3, 10, 30…) reads better.
+        return within(&[1.0, 3.0]);
+    }
     if fives.len() >= min.max(2) {
         return fives;
     }
@@ -526,5 +531,9 @@ mod tests {
         let wide = log_ticks(1e-6, 1e10, 4);
         assert!(wide.len() >= 4 && wide.len() <= 9, "{wide:?}");
         assert!(log_ticks(0.0, 1.0, 4).is_empty());
+        assert_eq!(
+            log_ticks(0.7, 700.0, 4),
+            vec![1.0, 3.0, 10.0, 30.0, 100.0, 300.0]
+        );
     }
 }

@@ -350,7 +350,7 @@ where
     // Round values at their place on the bar (the ends are the lowest and
     // highest cell); a flat range gets its one value in the middle.
     let ticks = if hi > lo {
-        nice_ticks(lo, hi, 5)
+        nice_ticks(lo, hi, 6)
     } else {
         vec![lo]
     };

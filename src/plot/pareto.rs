@@ -185,29 +185,63 @@ impl Figure for ParetoFigure<'_> {
             } else {
                 p.policy.clone()
             };
-            let w = (0.62 * ANNOTATION_SIZE * label.chars().count() as f64) as i32;
+            let w = root
+                .estimate_text_size(&label, &text(ANNOTATION_SIZE))
+                .map_or(
+                    (0.62 * ANNOTATION_SIZE * label.chars().count() as f64) as i32,
+                    |d| d.0 as i32,
+                );
             let h = ANNOTATION_SIZE as i32;
-            let candidates = [
-                (px + 12, py - h - 2),
-                (px + 12, py + 4),
-                (px - 12 - w, py - h - 2),
-                (px - 12 - w, py + 4),
-                (px - w / 2, py - h - 12),
-                (px - w / 2, py + 12),
-                (px + 12, py - h / 2),
-                (px - 12 - w, py - h / 2),
-            ];
+            // Beside the point first, then ever further out (with a leader
+            // line), keeping inside the plot box.
+            let mut candidates: Vec<(i32, i32)> = Vec::new();
+            for r in [0, 18, 36, 56, 80] {
+                candidates.extend([
+                    (px + 12 + r, py - h - 2 - r / 2),
+                    (px + 12 + r, py + 4 + r / 2),
+                    (px - 12 - w - r, py - h - 2 - r / 2),
+                    (px - 12 - w - r, py + 4 + r / 2),
+                    (px - w / 2, py - h - 12 - r),
+                    (px - w / 2, py + 12 + r),
+                    (px + 12 + r, py - h / 2),
+                    (px - 12 - w - r, py - h / 2),
+                ]);
+            }
+            let bx = plot.bx;
+            let fits = |(x0, y0): (i32, i32)| {
+                f64::from(x0) >= bx.left
+                    && f64::from(x0 + w) <= bx.right
+                    && f64::from(y0) >= bx.top
+                    && f64::from(y0 + h) <= bx.bottom
+            };
             let overlaps = |(x0, y0): (i32, i32)| {
                 placed
                     .iter()
                     .any(|&(a, b, c2, d)| x0 < c2 && x0 + w > a && y0 < d && y0 + h > b)
             };
-            let (lx, ly) = candidates
+            let (k, (lx, ly)) = candidates
                 .iter()
                 .copied()
-                .find(|&c| !overlaps(c))
-                .unwrap_or(candidates[0]);
+                .enumerate()
+                .find(|&(_, c)| fits(c) && !overlaps(c))
+                .unwrap_or((0, candidates[0]));
             placed.push((lx, ly, lx + w, ly + h));
+            if k >= 8 {
+                // Away from its marker: a leader from the marker's edge to
+                // the nearest point of the label.
+                let tx = px.clamp(lx - 2, lx + w + 2);
+                let ty = py.clamp(ly - 2, ly + h + 2);
+                let (dx, dy) = (f64::from(tx - px), f64::from(ty - py));
+                let len = dx.hypot(dy).max(1.0);
+                let start = (
+                    px + (9.0 * dx / len).round() as i32,
+                    py + (9.0 * dy / len).round() as i32,
+                );
+                root.draw(&PathElement::new(
+                    vec![start, (tx, ty)],
+                    RGBColor(160, 160, 160).stroke_width(1),
+                ))?;
+            }
             root.draw(&Text::new(
                 label,
                 (lx, ly),
