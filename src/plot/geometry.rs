@@ -71,7 +71,13 @@ impl PlotBox {
     /// on a log axis, one ≤ 0.
     pub fn px_y(&self, y: f64) -> Option<f64> {
         let (v, lo, hi) = if self.log_y {
-            if !(y > 0.0) || !(self.y.0 > 0.0) || !(self.y.1 > 0.0) {
+            if y.is_nan()
+                || y <= 0.0
+                || self.y.0.is_nan()
+                || self.y.0 <= 0.0
+                || self.y.1.is_nan()
+                || self.y.1 <= 0.0
+            {
                 return None;
             }
             (y.ln(), self.y.0.ln(), self.y.1.ln())
@@ -354,7 +360,7 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     let step = nice_step((hi - lo) / target.max(1) as f64);
     let first = (lo / step).ceil();
     let last = (hi / step).floor();
-    if !(step > 0.0) || last - first > 1000.0 {
+    if step.is_nan() || step <= 0.0 || last - first > 1000.0 {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -372,7 +378,7 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 
 /// The round step (1, 2, 2.5 or 5 × 10ᵏ) nearest above `raw`.
 pub fn nice_step(raw: f64) -> f64 {
-    if !(raw > 0.0) || !raw.is_finite() {
+    if raw.is_nan() || raw <= 0.0 || !raw.is_finite() {
         return 1.0;
     }
     let mag = 10f64.powf(raw.log10().floor());

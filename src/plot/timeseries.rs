@@ -974,7 +974,7 @@ pub(crate) mod tests {
         let mut run = fixture(policy, 2);
         run.steps = (0..n)
             .map(|i| {
-                let mut s = run.steps[(i % 30) as usize].clone();
+                let mut s = run.steps[(i % 30) as usize];
                 let high = i % 2 == 0;
                 s.step = i;
                 s.time_s = 60.0 * i as f64;
