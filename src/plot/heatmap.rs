@@ -408,7 +408,8 @@ fn axis_values<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// Figure 6 data: one grid per policy × trace × further parameter values,
-/// with a file name (`sweep-POLICY-TRACE[-key=value…]`) for each. Cells
+/// with a file name (`sweep-POLICY-TRACE[-KEY_VALUE…]`, KEY the last part of a further
+/// parameter, made safe by [`super::file_safe`]) for each. Cells
 /// that several rows fall in (only possible with duplicate rows) hold
 /// their mean.
 pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {

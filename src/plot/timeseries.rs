@@ -586,7 +586,7 @@ struct LatencyFigure<'a> {
 fn mean_colour(policy: RGBColor) -> RGBColor {
     let l = 0.299 * f64::from(policy.0) + 0.587 * f64::from(policy.1) + 0.114 * f64::from(policy.2);
     if l < 90.0 {
-        RGBColor(150, 150, 150)
+        RGBColor(110, 110, 110)
     } else {
         RGBColor(70, 70, 70)
     }
@@ -653,7 +653,7 @@ impl LatencyFigure<'_> {
             let p95 = Shape::of(&plot, &steps_of(run, w, |s| positive(s.latency_p95_s)));
             dense |= p95.dense();
             if single {
-                p95.band(&plot, tint(colour, 0.65))?;
+                p95.band(&plot, tint(colour, 0.75))?;
                 let mean = Shape::of(&plot, &steps_of(run, w, |s| positive(s.latency_mean_s)));
                 plot.line(p95.line(), colour, 2)?;
                 plot.line(mean.line(), mean_colour(colour), 1)?;
@@ -729,7 +729,7 @@ impl Figure for LatencyFigure<'_> {
                 if dense {
                     entries.push(LegendEntry::new(
                         "p95 min–max",
-                        tint(colour, 0.65),
+                        tint(colour, 0.75),
                         Swatch::Fill,
                     ));
                 }
