@@ -10,11 +10,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::geometry::{clip_polygon, clip_polyline, split_sharp_turns, Column, PlotBox};
 use super::style::{self, text, GRID, INK, LEGEND_SIZE, LEGEND_WIDTH, SIZE, TICK_SIZE, TITLE_SIZE};
 use super::Format;
 use crate::output::write_file_atomic;
@@ -28,6 +30,11 @@ pub trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
     where
         DB::ErrorType: 'static;
+
+    /// Width and height, pixels ([`SIZE`] unless the figure needs more).
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
 }
 
 /// `STEM.EXT`, keeping any dots in the stem.
@@ -48,10 +55,10 @@ pub fn render(figure: &impl Figure, stem: &Path, format: Format) -> Result<Vec<P
     let mut written = Vec::new();
     if format.png() {
         let path = with_extension(stem, "png");
-        let (w, h) = SIZE;
+        let (w, h) = figure.size();
         let mut buf = vec![255u8; w as usize * h as usize * 3];
         {
-            let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
             root.fill(&WHITE)?;
             figure
                 .draw(&root)
@@ -67,7 +74,7 @@ pub fn render(figure: &impl Figure, stem: &Path, format: Format) -> Result<Vec<P
         let path = with_extension(stem, "svg");
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            let root = SVGBackend::with_string(&mut svg, figure.size()).into_drawing_area();
             root.fill(&WHITE)?;
             figure
                 .draw(&root)
@@ -96,7 +103,10 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
 }
 
 /// Splits `root` into a title strip, the plot area and, when `legend` is
-/// true, a legend column on the right; returns (plot, legend).
+/// true, a legend column on the right; returns (plot, legend). A title too
+/// wide for the figure is set smaller, then on two lines (broken before a
+/// bracket, after a colon or at the space nearest the middle), then cut
+/// with an ellipsis, so it never runs off either edge.
 pub fn frame<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -105,7 +115,43 @@ pub fn frame<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let body = root.titled(title, text(TITLE_SIZE))?;
+    let (w, _) = root.dim_in_pixel();
+    let room = i64::from(w) - 24;
+    let width = |t: &str, size: f64| -> i64 {
+        root.estimate_text_size(t, &text(size))
+            .map_or(i64::MAX, |d| i64::from(d.0))
+    };
+    let small = TITLE_SIZE - 4.0;
+    let (size, lines) = if width(title, TITLE_SIZE) <= room {
+        (TITLE_SIZE, vec![title.to_string()])
+    } else if width(title, small) <= room {
+        (small, vec![title.to_string()])
+    } else {
+        let (a, b) = break_title(title);
+        let cut = |t: &str| {
+            let mut t = t.to_string();
+            while width(&t, small) > room && t.chars().count() > 4 {
+                t = fit(&t, t.chars().count() - 1);
+            }
+            t
+        };
+        (small, vec![cut(&a), cut(&b)])
+    };
+    let body = if lines.len() == 1 {
+        root.titled(&lines[0], text(size))?
+    } else {
+        let line_h = (size * 1.1).round() as i32 + 2;
+        let strip = (line_h * lines.len() as i32 + 12) as u32;
+        let (top, body) = root.split_vertically(strip);
+        for (i, line) in lines.iter().enumerate() {
+            top.draw(&Text::new(
+                line.clone(),
+                (w as i32 / 2, 4 + line_h * i as i32),
+                text(size).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+        }
+        body
+    };
     let width = body.dim_in_pixel().0;
     let split = if legend {
         width.saturating_sub(LEGEND_WIDTH)
@@ -113,6 +159,26 @@ where
         width
     };
     Ok(body.split_horizontally(split))
+}
+
+/// A title in two lines: before the last ` (` when there is one, else
+/// after the first `: `, else at the space nearest the middle.
+pub fn break_title(title: &str) -> (String, String) {
+    let middle = title.len() / 2;
+    let at = title
+        .rfind(" (")
+        .filter(|&i| i > 0)
+        .or_else(|| title.find(": ").map(|i| i + 1))
+        .or_else(|| {
+            title
+                .match_indices(' ')
+                .map(|(i, _)| i)
+                .min_by_key(|&i| i.abs_diff(middle))
+        });
+    match at {
+        Some(i) => (title[..i].trim().to_string(), title[i..].trim().to_string()),
+        None => (title.to_string(), String::new()),
+    }
 }
 
 /// How a legend entry shows its series.
@@ -275,6 +341,26 @@ pub fn draw_mesh<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    draw_mesh_with(chart, x_desc, y_desc, y_labels, true)
+}
+
+/// [`draw_mesh`] on any 2-d chart; `y_ticks` false hides the y tick
+/// labels (a panel sharing its y axis with the one on its left).
+///
+/// # Errors
+/// A drawing error.
+pub fn draw_mesh_with<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    y_labels: usize,
+    y_ticks: bool,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
     let fmt = |v: &f64| style::tick(*v);
     let hide = |_: &f64| String::new();
     let mut mesh = chart.configure_mesh();
@@ -283,10 +369,13 @@ where
         .axis_style(INK.stroke_width(1))
         .label_style(text(TICK_SIZE))
         .axis_desc_style(text(style::LABEL_SIZE))
-        .y_desc(y_desc)
         .x_labels(8)
-        .y_labels(y_labels)
-        .y_label_formatter(&fmt);
+        .y_labels(y_labels);
+    if y_ticks {
+        mesh.y_desc(y_desc).y_label_formatter(&fmt);
+    } else {
+        mesh.y_label_formatter(&hide);
+    }
     if x_desc.is_empty() {
         mesh.x_label_formatter(&hide);
     } else {
@@ -294,6 +383,246 @@ where
     }
     mesh.draw()?;
     Ok(())
+}
+
+/// A chart's plot area in pixels, for drawing series that never leave it:
+/// every line, band and marker drawn through a `Plot` is clipped to the
+/// plot box in pixel space first (see [`super::geometry`]).
+pub struct Plot<DB: DrawingBackend> {
+    area: DrawingArea<DB, Shift>,
+    origin: (f64, f64),
+    /// The box and the data ranges it shows.
+    pub bx: PlotBox,
+}
+
+impl<DB: DrawingBackend> Plot<DB>
+where
+    DB::ErrorType: 'static,
+{
+    /// The plot area of `chart`, which shows `x` × `y` (`log_y`: y on a
+    /// log scale).
+    pub fn of<X: Ranged, Y: Ranged>(
+        chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+        x: (f64, f64),
+        y: (f64, f64),
+        log_y: bool,
+    ) -> Plot<DB> {
+        let area = chart.plotting_area().strip_coord_spec();
+        let pixels = area.get_pixel_range();
+        let origin = (f64::from(pixels.0.start), f64::from(pixels.1.start));
+        let bx = PlotBox::new(x, y, log_y, pixels);
+        #[cfg(test)]
+        tests::BOXES.with(|b| b.borrow_mut().push(bx));
+        Plot { area, origin, bx }
+    }
+
+    fn local(&self, p: (i32, i32)) -> (i32, i32) {
+        (p.0 - self.origin.0 as i32, p.1 - self.origin.1 as i32)
+    }
+
+    /// A line through `points` (data; `None` or a non-finite y is a gap),
+    /// clipped to the plot box, `width` pixels wide.
+    ///
+    /// # Errors
+    /// A drawing error.
+    pub fn line(
+        &self,
+        points: impl IntoIterator<Item = (f64, Option<f64>)>,
+        colour: RGBColor,
+        width: u32,
+    ) -> Result<()> {
+        let px: Vec<Option<(f64, f64)>> = points
+            .into_iter()
+            .map(|(x, y)| y.and_then(|y| self.bx.px((x, y))))
+            .collect();
+        // Clipped at the box itself: a line on an edge (0 on an axis from
+        // zero) stays, its stroke reaching at most width / 2 beyond.
+        let inner = self.bx.inset(0.0);
+        for part in clip_polyline(&px, &inner) {
+            if part.len() == 1 {
+                let p = self.local((part[0].0.round() as i32, part[0].1.round() as i32));
+                let r = (width.max(2) / 2) as i32;
+                self.area.draw(&Rectangle::new(
+                    [(p.0 - r + 1, p.1 - r + 1), (p.0 + r, p.1 + r)],
+                    colour.filled(),
+                ))?;
+                continue;
+            }
+            for piece in split_sharp_turns(&part) {
+                let piece: Vec<(i32, i32)> = piece.into_iter().map(|p| self.local(p)).collect();
+                if piece.len() == 1 {
+                    continue;
+                }
+                self.area
+                    .draw(&PathElement::new(piece, colour.stroke_width(width.max(1))))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A dashed line (`on` pixels drawn, `off` pixels skipped, measured
+    /// along the line), clipped to the plot box.
+    ///
+    /// # Errors
+    /// A drawing error.
+    pub fn dashed(
+        &self,
+        points: impl IntoIterator<Item = (f64, Option<f64>)>,
+        colour: RGBColor,
+        width: u32,
+        (on, off): (f64, f64),
+    ) -> Result<()> {
+        let px: Vec<Option<(f64, f64)>> = points
+            .into_iter()
+            .map(|(x, y)| y.and_then(|y| self.bx.px((x, y))))
+            .collect();
+        // Clipped at the box itself: a line on an edge (0 on an axis from
+        // zero) stays, its stroke reaching at most width / 2 beyond.
+        let inner = self.bx.inset(0.0);
+        let period = (on + off).max(1.0);
+        for part in clip_polyline(&px, &inner) {
+            // Walk the line, emitting the "on" stretches as lines.
+            let mut dashes: Vec<Vec<(f64, f64)>> = Vec::new();
+            let mut phase = 0.0f64;
+            let mut current: Vec<(f64, f64)> = Vec::new();
+            for w in part.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let len = (b.0 - a.0).hypot(b.1 - a.1);
+                let mut t = 0.0;
+                while t < len {
+                    let in_on = phase < on;
+                    let left = if in_on { on - phase } else { period - phase };
+                    let step = left.min(len - t);
+                    let p0 = (a.0 + (b.0 - a.0) * t / len, a.1 + (b.1 - a.1) * t / len);
+                    let t1 = t + step;
+                    let p1 = (a.0 + (b.0 - a.0) * t1 / len, a.1 + (b.1 - a.1) * t1 / len);
+                    if in_on {
+                        if current.is_empty() {
+                            current.push(p0);
+                        }
+                        current.push(p1);
+                    } else if !current.is_empty() {
+                        dashes.push(std::mem::take(&mut current));
+                    }
+                    phase = (phase + step) % period;
+                    t = t1;
+                }
+            }
+            if !current.is_empty() {
+                dashes.push(current);
+            }
+            for dash in dashes {
+                for piece in split_sharp_turns(&dash) {
+                    if piece.len() > 1 {
+                        let piece: Vec<(i32, i32)> =
+                            piece.into_iter().map(|p| self.local(p)).collect();
+                        self.area
+                            .draw(&PathElement::new(piece, colour.stroke_width(width.max(1))))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A filled polygon (data coordinates), clipped to the plot box.
+    ///
+    /// # Errors
+    /// A drawing error.
+    pub fn polygon(&self, points: &[(f64, f64)], style: ShapeStyle) -> Result<()> {
+        let px: Vec<(f64, f64)> = points.iter().filter_map(|&p| self.bx.px(p)).collect();
+        let clipped = clip_polygon(&px, &self.bx.inset(0.0));
+        if clipped.len() >= 3 {
+            let poly: Vec<(i32, i32)> = clipped
+                .into_iter()
+                .map(|p| self.local((p.0.round() as i32, p.1.round() as i32)))
+                .collect();
+            self.area.draw(&Polygon::new(poly, style))?;
+        }
+        Ok(())
+    }
+
+    /// The min–max band of `columns` as filled polygons (one per run of
+    /// columns without a gap), clipped to the plot box.
+    ///
+    /// # Errors
+    /// A drawing error.
+    pub fn band(&self, columns: &[Option<Column>], style: ShapeStyle) -> Result<()> {
+        for run in columns.split(Option::is_none) {
+            let run: Vec<Column> = run.iter().flatten().copied().collect();
+            if run.is_empty() {
+                continue;
+            }
+            let mut poly: Vec<(f64, f64)> = Vec::with_capacity(4 * run.len());
+            for c in &run {
+                poly.push((c.x0, c.hi));
+                poly.push((c.x1, c.hi));
+            }
+            for c in run.iter().rev() {
+                poly.push((c.x1, c.lo));
+                poly.push((c.x0, c.lo));
+            }
+            self.polygon(&poly, style)?;
+        }
+        Ok(())
+    }
+
+    /// A filled rectangle between data corners, clipped to the plot box.
+    ///
+    /// # Errors
+    /// A drawing error.
+    pub fn rect(
+        &self,
+        (x0, y0): (f64, f64),
+        (x1, y1): (f64, f64),
+        style: ShapeStyle,
+    ) -> Result<()> {
+        self.polygon(&[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], style)
+    }
+
+    /// A filled circle of radius `r` pixels at `p`, clipped to the plot box
+    /// (a marker on an axis shows as a half disc, as in matplotlib).
+    ///
+    /// # Errors
+    /// A drawing error.
+    pub fn dot(&self, p: (f64, f64), r: u32, style: ShapeStyle) -> Result<()> {
+        let Some(c) = self.bx.px(p) else {
+            return Ok(());
+        };
+        let r = f64::from(r);
+        let disc: Vec<(f64, f64)> = (0..24)
+            .map(|k| {
+                let a = f64::from(k) * std::f64::consts::TAU / 24.0;
+                (c.0 + r * a.cos(), c.1 + r * a.sin())
+            })
+            .collect();
+        let clipped = clip_polygon(&disc, &self.bx.inset(0.0));
+        if clipped.len() >= 3 {
+            let poly: Vec<(i32, i32)> = clipped
+                .into_iter()
+                .map(|p| self.local((p.0.round() as i32, p.1.round() as i32)))
+                .collect();
+            self.area.draw(&Polygon::new(poly, style))?;
+        }
+        Ok(())
+    }
+}
+
+/// The `(x, Some(mean))` points of an envelope's columns (at their
+/// centres; gaps stay gaps), for drawing the mean line.
+pub fn envelope_means(columns: &[Option<Column>]) -> Vec<(f64, Option<f64>)> {
+    let mut out = Vec::with_capacity(columns.len());
+    let mut last_x = f64::NAN;
+    for c in columns {
+        match c {
+            Some(c) => {
+                last_x = (c.x0 + c.x1) / 2.0;
+                out.push((last_x, Some(c.mean)));
+            }
+            None => out.push((last_x, None)),
+        }
+    }
+    out
 }
 
 /// `(lo, hi)` of the finite values, or `None` when there are none.
@@ -409,8 +738,64 @@ pub fn segments(points: impl IntoIterator<Item = (f64, Option<f64>)>) -> Vec<Vec
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    thread_local! {
+        /// Every plot box made by [`Plot::of`] on this thread, for the
+        /// figure tests that check no series leaves its box.
+        pub(crate) static BOXES: std::cell::RefCell<Vec<PlotBox>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Decoded RGB pixels of a PNG: (width, height, rgb bytes).
+    pub(crate) fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+        let decoder = png::Decoder::new(std::io::Cursor::new(std::fs::read(path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf)
+    }
+
+    /// Renders `figure` as a PNG and asserts that every pixel of one of
+    /// the `series` colours left of the legend column lies in a plot box
+    /// (1 px of tolerance for the box edge); returns how many such pixels
+    /// were found inside.
+    pub(crate) fn assert_series_inside(
+        figure: &impl Figure,
+        stem: &Path,
+        series: &[RGBColor],
+    ) -> usize {
+        BOXES.with(|b| b.borrow_mut().clear());
+        let written = render(figure, stem, Format::Png).unwrap();
+        let boxes = BOXES.with(|b| b.borrow_mut().split_off(0));
+        assert!(!boxes.is_empty());
+        let (w, _, rgb) = decode_png(&written[0]);
+        let legend = f64::from(w - LEGEND_WIDTH);
+        let mut inside = 0;
+        for (i, px) in rgb.chunks(3).enumerate() {
+            let c = RGBColor(px[0], px[1], px[2]);
+            if !series.contains(&c) {
+                continue;
+            }
+            let (x, y) = (f64::from(i as u32 % w), f64::from(i as u32 / w));
+            if x >= legend {
+                continue;
+            }
+            let in_box = boxes.iter().any(|b| {
+                x >= b.left - 1.0 && x <= b.right + 1.0 && y >= b.top - 1.0 && y <= b.bottom + 1.0
+            });
+            assert!(
+                in_box,
+                "{}: a series pixel {c:?} at ({x}, {y}) is outside every plot box {boxes:?}",
+                written[0].display()
+            );
+            inside += 1;
+        }
+        inside
+    }
 
     #[test]
     fn gaps_split_lines_and_stairs_hold_values() {
@@ -469,6 +854,22 @@ mod tests {
         assert_eq!(lo, 0.0);
         assert!(hi > 11.0);
         assert!(padded(None, true).1 > 0.0);
+    }
+
+    #[test]
+    fn long_titles_break_before_their_bracket() {
+        assert_eq!(
+            break_title("Mean score: threshold on day (step 2, cooldown 300 s)"),
+            (
+                "Mean score: threshold on day".to_string(),
+                "(step 2, cooldown 300 s)".to_string()
+            )
+        );
+        assert_eq!(
+            break_title("Greedy target: blank cells hold"),
+            ("Greedy target:".to_string(), "blank cells hold".to_string())
+        );
+        assert_eq!(break_title("word").1, "");
     }
 
     #[test]

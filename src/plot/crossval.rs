@@ -16,6 +16,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{draw_legend, fit, frame, render, Figure, LegendEntry, Swatch};
+use super::geometry::log_ticks;
 use super::style::{policy_colour, text, GRID, INK, LABEL_SIZE, TICK_SIZE};
 use super::Format;
 use crate::crossval::{peak_label, Case};
@@ -140,6 +141,11 @@ where
     let hi = points.iter().copied().fold(0.0f64, f64::max);
     let pad = 0.06 * (hi - lo).max(0.5);
     let n = cases.len().max(1) as f64;
+    // The axis is the ratio on a log scale, ticked at round ratios (1×,
+    // 2×, 5×, 10×…); positions below are computed as log10 and drawn as
+    // ratios.
+    let (r_lo, r_hi) = (10f64.powf(lo - pad), 10f64.powf(hi + pad));
+    let ticks = log_ticks(r_lo, r_hi, 4);
     let mut chart = ChartBuilder::on(area)
         .margin_top(6)
         .margin_right(16)
@@ -147,8 +153,11 @@ where
         .x_label_area_size(44)
         .y_label_area_size(78)
         .caption(format!("at {}", peak_label(peak)), text(LABEL_SIZE))
-        .build_cartesian_2d(-0.5..n - 0.5, (lo - pad)..(hi + pad))?;
-    let fmt = |v: &f64| ratio_tick(*v);
+        .build_cartesian_2d(
+            -0.5..n - 0.5,
+            (r_lo..r_hi).log_scale().with_key_points(ticks),
+        )?;
+    let fmt = |v: &f64| ratio_tick(v.log10());
     let none = |_: &f64| String::new();
     chart
         .configure_mesh()
@@ -163,7 +172,7 @@ where
         .x_label_formatter(&none)
         .draw()?;
     chart.draw_series(DashedLineSeries::new(
-        vec![(-0.5, 0.0), (n - 0.5, 0.0)],
+        vec![(-0.5, 1.0), (n - 0.5, 1.0)],
         6,
         4,
         INK.stroke_width(1),
@@ -184,7 +193,7 @@ where
             };
             let x = x0 - width / 2.0 + step * (j as f64 + 0.5);
             let c = policy_colour(&e.policy);
-            let (px, py) = chart.backend_coord(&(x, y));
+            let (px, py) = chart.backend_coord(&(x, 10f64.powf(y)));
             let at = |dx: i32, dy: i32| (px + dx, py + dy);
             match e.params.as_str() {
                 "trained" => {
@@ -204,8 +213,8 @@ where
             }
         }
         // The test trace's name under its group, cut to the group's width.
-        let (px, py) = chart.backend_coord(&(x0, lo - pad));
-        let (right, _) = chart.backend_coord(&(x0 + 1.0, lo - pad));
+        let (px, py) = chart.backend_coord(&(x0, r_lo));
+        let (right, _) = chart.backend_coord(&(x0 + 1.0, r_lo));
         let chars = ((right - px) as f64 / (0.56 * (TICK_SIZE - 3.0))).max(4.0) as usize;
         for (k, line) in label_lines(&case.test_trace, chars).iter().enumerate() {
             root.draw(&Text::new(
@@ -245,6 +254,7 @@ mod tests {
         assert_eq!(ratio_tick(0.0), "1×");
         assert_eq!(ratio_tick(1.0), "10×");
         assert_eq!(ratio_tick(0.5), "3.2×");
+        assert_eq!(ratio_tick(2f64.log10()), "2×");
         assert_eq!(ratio_tick(-std::f64::consts::LOG10_2), "0.5×");
     }
 }

@@ -20,6 +20,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{draw_legend, fit, frame, render, Figure, LegendEntry, Swatch};
+use super::geometry::nice_ticks;
 use super::read::SweepTable;
 use super::style::{
     self, change_colour, text, text_on, viridis, ANNOTATION_SIZE, INK, LABEL_SIZE, LEGEND_SIZE,
@@ -114,6 +115,7 @@ impl Grid {
 
     fn annotation(&self, v: f64) -> String {
         match &self.colouring {
+            Colouring::Scale { .. } if v.fract() == 0.0 && v.abs() < 1e6 => format!("{v:.0}"),
             Colouring::Scale { .. } => style::value_label(v),
             Colouring::Changes { .. } => signed(v.round() as i32),
         }
@@ -345,16 +347,22 @@ where
         [(x0, top), (x1, bottom)],
         INK.stroke_width(1),
     ))?;
-    for k in 0..5 {
-        let t = f64::from(k) / 4.0;
+    // Round values at their place on the bar (the ends are the lowest and
+    // highest cell); a flat range gets its one value in the middle.
+    let ticks = if hi > lo {
+        nice_ticks(lo, hi, 6)
+    } else {
+        vec![lo]
+    };
+    for v in ticks {
+        let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
         let y = bottom - (t * f64::from(height)).round() as i32;
-        let v = lo + t * (hi - lo);
         area.draw(&PathElement::new(
             vec![(x1, y), (x1 + 6, y)],
             INK.stroke_width(1),
         ))?;
         area.draw(&Text::new(
-            style::value_label(v),
+            style::tick(v),
             (x1 + 10, y),
             text(TICK_SIZE).pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
@@ -400,7 +408,8 @@ fn axis_values<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// Figure 6 data: one grid per policy × trace × further parameter values,
-/// with a file name (`sweep-POLICY-TRACE[-key=value…]`) for each. Cells
+/// with a file name (`sweep-POLICY-TRACE[-KEY_VALUE…]`, KEY the last part of a further
+/// parameter, made safe by [`super::file_safe`]) for each. Cells
 /// that several rows fall in (only possible with duplicate rows) hold
 /// their mean.
 pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
@@ -459,12 +468,20 @@ pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
                 .collect();
             // invariant: every key starts with the policy and the trace
             let (policy, trace) = (&key[0], &key[1]);
-            let extra: Vec<String> = table
+            let further: Vec<(&String, &String)> = table
                 .params
                 .iter()
                 .skip(2)
                 .zip(key.iter().skip(2))
-                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let extra: Vec<String> = further
+                .iter()
+                .map(|(k, v)| style::key_value(k, v))
+                .collect();
+            // File name parts: `cooldown_s_300` (made safe by the caller).
+            let extra_names: Vec<String> = further
+                .iter()
+                .map(|(k, v)| format!("{}_{v}", k.rsplit('.').next().unwrap_or(k)))
                 .collect();
             let mut what: Vec<String> = [policy, trace]
                 .iter()
@@ -478,7 +495,7 @@ pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
             if !extra.is_empty() {
                 title.push_str(&format!(" ({})", extra.join(", ")));
             }
-            what.extend(extra);
+            what.extend(extra_names);
             let name = if what.is_empty() {
                 "sweep".to_string()
             } else {
@@ -489,12 +506,12 @@ pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
                 x: Axis {
                     n: xs.len(),
                     labels: AxisLabels::Centers(xs),
-                    desc: x_name.clone(),
+                    desc: style::key_label(&x_name),
                 },
                 y: Axis {
                     n: ys.len(),
                     labels: AxisLabels::Centers(ys),
-                    desc: y_name.clone().unwrap_or_default(),
+                    desc: y_name.as_deref().map(style::key_label).unwrap_or_default(),
                 },
                 cells,
                 colouring: Colouring::Scale {
@@ -546,7 +563,7 @@ mod tests {
             AxisLabels::Centers(vec!["30".into(), "100".into(), "300".into()])
         );
         assert_eq!((g.x.n, g.y.n), (3, 4));
-        assert_eq!(g.x.desc, "cloud.boot_s");
+        assert_eq!(g.x.desc, "boot time (s)");
         // boot 30, upper 0.6 -> 10 + 0.6 + 20*0.0225
         assert!((g.cells[0].unwrap() - 11.05).abs() < 1e-12);
         // the last row of hpa was removed: boot 300, upper 0.9

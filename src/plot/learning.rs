@@ -5,7 +5,9 @@
 //! trace `e mod n`, so traces are not mixed in one line). With several
 //! training runs (seeds) the line is the mean over seeds and a shaded band
 //! spans their minimum to maximum. ε, the exploration rate, is drawn in a
-//! panel below.
+//! panel below. When the scores span a decade or more (the first,
+//! exploring episodes cost many times the converged ones), the score axis
+//! is logarithmic so that convergence stays visible.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +17,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::canvas::{
-    draw_legend, draw_mesh, finite_range, frame, linear_chart, padded, render, Figure, LegendEntry,
-    Swatch,
+    draw_legend, draw_mesh, draw_mesh_with, finite_range, frame, linear_chart, padded, render,
+    Figure, LegendEntry, Plot, Swatch,
 };
+use super::geometry::log_ticks;
 use super::read::CurveRecord;
 use super::style::{palette, policy_colour, tint, INK};
 use super::Format;
@@ -108,31 +111,60 @@ impl Figure for LearningFigure<'_> {
             ),
             false,
         );
-        let mut chart = linear_chart(&upper, x, y, 8)?;
-        draw_mesh(&mut chart, "", "score (USD)", 5)?;
+        // Early exploration episodes cost many times the converged score:
+        // a log axis keeps both readable when the scores span a decade.
+        let raw = finite_range(
+            bands
+                .iter()
+                .flat_map(|b| b.2.iter().flat_map(|p| [p.2, p.3])),
+        );
+        let log = raw.is_some_and(|(lo, hi)| lo > 0.0 && hi / lo >= 8.0);
+        let plot = if log {
+            // invariant: `log` holds only when `raw` is Some
+            let (lo, hi) = raw.unwrap_or((1.0, 10.0));
+            let (lo, hi) = (lo / 1.25, hi * 1.25);
+            let mut chart = ChartBuilder::on(&upper)
+                .margin_top(8)
+                .margin_right(16)
+                .margin_left(8)
+                .x_label_area_size(8)
+                .y_label_area_size(92)
+                .build_cartesian_2d(
+                    x.0..x.1,
+                    (lo..hi).log_scale().with_key_points(log_ticks(lo, hi, 4)),
+                )?;
+            draw_mesh_with(&mut chart, "", "score (USD, log scale)", 5, true)?;
+            Plot::of(&chart, x, (lo, hi), true)
+        } else {
+            let mut chart = linear_chart(&upper, x, y, 8)?;
+            draw_mesh(&mut chart, "", "score (USD)", 5)?;
+            Plot::of(&chart, x, y, false)
+        };
         let few = bands.iter().all(|b| b.2.len() <= 60);
         for (_, colour, points) in &bands {
             if n > 1 {
                 let mut polygon: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.3)).collect();
                 polygon.extend(points.iter().rev().map(|p| (p.0, p.2)));
-                chart.draw_series(std::iter::once(Polygon::new(
-                    polygon,
-                    tint(*colour, 0.7).filled(),
-                )))?;
+                plot.polygon(&polygon, tint(*colour, 0.7).filled())?;
             }
-            let line: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+        }
+        for (_, colour, points) in &bands {
+            let line: Vec<(f64, Option<f64>)> = points.iter().map(|p| (p.0, Some(p.1))).collect();
+            plot.line(line.iter().copied(), *colour, 2)?;
             if few {
-                chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+                for p in points {
+                    plot.dot((p.0, p.1), 3, colour.filled())?;
+                }
             }
-            chart.draw_series(LineSeries::new(line, colour.stroke_width(2)))?;
         }
 
         let mut chart = linear_chart(&lower, x, (0.0, 1.05), 62)?;
         draw_mesh(&mut chart, "training episode", "ε", 3)?;
-        chart.draw_series(LineSeries::new(
-            epsilon.iter().map(|p| (p.0, p.1)),
-            INK.stroke_width(2),
-        ))?;
+        Plot::of(&chart, x, (0.0, 1.05), false).line(
+            epsilon.iter().map(|p| (p.0, Some(p.1))),
+            INK,
+            2,
+        )?;
 
         let mut entries: Vec<LegendEntry> = bands
             .iter()
@@ -212,6 +244,29 @@ mod tests {
         assert_eq!(e, 2.0);
         assert!(lo < mean && mean < hi);
         assert_eq!(hi - lo, 2.0);
+    }
+
+    #[test]
+    fn exploring_episodes_do_not_flatten_the_converged_curve_issue_18() {
+        // Scores from 2000 down to 20: a log axis, and the band and line
+        // stay in their box.
+        let mut sets = [set(1, &["a"]), set(2, &["a"])];
+        for (k, s) in sets.iter_mut().enumerate() {
+            for r in &mut s.rows {
+                r.reward = -(20.0 + 2000.0 * r.epsilon.powi(4) + k as f64);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let c = policy_colour("qlearning");
+        let inside = crate::plot::canvas::tests::assert_series_inside(
+            &LearningFigure { sets: &sets },
+            &dir.path().join("lc"),
+            &[c, tint(c, 0.7)],
+        );
+        assert!(inside > 500);
+        let written = learning_curves(&sets, &dir.path().join("lc2"), Format::Svg).unwrap();
+        let svg = std::fs::read_to_string(&written[0]).unwrap();
+        assert!(svg.contains("log scale"));
     }
 
     #[test]

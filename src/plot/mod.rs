@@ -19,6 +19,7 @@
 
 pub mod canvas;
 pub mod crossval;
+pub mod geometry;
 pub mod heatmap;
 pub mod learning;
 pub mod pareto;
@@ -367,19 +368,32 @@ fn unique<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     out
 }
 
-/// A file-name-safe form of `s`.
+/// A file-name-safe form of `s`: ASCII letters, digits, `-` and `_`
+/// only, so a figure's file name has a single dot (before its extension)
+/// and needs no quoting in a shell or LaTeX. A decimal point between
+/// digits becomes `p` (`0.95` -> `0p95`); `=`, other dots and every other
+/// character become `_`; runs of `_` collapse to one and `_` or `-` at
+/// either end are dropped (`_` when nothing is left).
 pub fn file_safe(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '=') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let trimmed = cleaned.trim_start_matches('.');
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let digit = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(char::is_ascii_digit)
+        };
+        let mapped = if c.is_ascii_alphanumeric() || c == '-' {
+            c
+        } else if c == '.' && digit(i.checked_sub(1)) && digit(Some(i + 1)) {
+            'p'
+        } else {
+            '_'
+        };
+        if !(mapped == '_' && out.ends_with('_')) {
+            out.push(mapped);
+        }
+    }
+    let trimmed = out.trim_matches(|c| c == '_' || c == '-');
     if trimmed.is_empty() {
         "_".to_string()
     } else {
@@ -606,13 +620,35 @@ mod tests {
     }
 
     #[test]
+    fn figure_names_are_safe_for_shells_and_latex_issue_18() {
+        let safe = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        for name in [
+            "sweep-threshold-diurnal-train-5d-policy.step=2-policy.cooldown_s=300",
+            "a b/c=0.5",
+            "trace.v2.csv",
+            "naïve–name",
+            "x=-1.5e-3",
+        ] {
+            let f = file_safe(name);
+            assert!(safe(&f) && !f.is_empty(), "{name} -> {f}");
+        }
+        assert_eq!(file_safe("a b/c=0.5"), "a_b_c_0p5");
+        assert_eq!(file_safe("upper_0.95"), "upper_0p95");
+        assert_eq!(file_safe("nasa-aug95"), "nasa-aug95");
+        assert_eq!(file_safe("trace.v2"), "trace_v2");
+    }
+
+    #[test]
     fn names_sort_naturally_and_become_safe() {
         let mut v = vec!["seed-10", "seed-2", "seed-1", "a"];
         v.sort_by_key(|s| natural_key(s));
         assert_eq!(v, ["a", "seed-1", "seed-2", "seed-10"]);
-        assert_eq!(file_safe("a b/c=0.5"), "a_b_c=0.5");
-        assert_eq!(file_safe("../x"), "_x");
+        assert_eq!(file_safe("../x"), "x");
         assert_eq!(file_safe(""), "_");
+        assert_eq!(file_safe("=."), "_");
         assert_eq!("png".parse::<Format>().unwrap(), Format::Png);
         assert!("gif".parse::<Format>().is_err());
     }
@@ -634,9 +670,9 @@ pub(crate) mod tests_support {
                 let mut reader = decoder.read_info().unwrap();
                 let mut buf = vec![0; reader.output_buffer_size()];
                 let info = reader.next_frame(&mut buf).unwrap();
-                assert_eq!(
-                    (info.width, info.height),
-                    super::style::SIZE,
+                assert!(
+                    [super::style::SIZE, super::style::WIDE_SIZE]
+                        .contains(&(info.width, info.height)),
                     "{}",
                     path.display()
                 );

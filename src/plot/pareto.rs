@@ -1,11 +1,15 @@
-//! Figure 5: cost against SLO violation rate, one point per policy (the
+//! Figure 5: score against SLO violation rate, one point per policy (the
 //! Pareto view of a comparison).
 //!
-//! Each point is the mean over seeds of the runs' VM cost (USD) and
-//! violation rate (%) on one trace, from `summary.csv`; the whiskers are
-//! the 95 % confidence intervals of both means (Student t, from
-//! [`crate::stats::Summary`]). The dashed line joins the non-dominated
-//! policies (no other is both cheaper and better on violations).
+//! Each point is the mean over seeds of the runs' score (USD: VM cost plus
+//! SLO and drop penalties, `score_usd`, the number `summary.md` ranks by,
+//! lower is better) and violation rate (%) on one trace, from
+//! `summary.csv`; the whiskers are the 95 % confidence intervals of both
+//! means (Student t, from [`crate::stats::Summary`]), the rate's cut at 0.
+//! The policy `summary.md` sets in bold (the lowest mean score but for the
+//! oracle's, which is a bound) is labelled "(best)". The
+//! dashed line joins the non-dominated policies (no other has both a lower
+//! score and fewer violations).
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{
     draw_legend, draw_mesh, finite_range, frame, linear_chart, padded, render, Figure, LegendEntry,
-    Swatch,
+    Plot, Swatch,
 };
 use super::read::SummaryRecord;
 use super::style::{policy_colour, text, ANNOTATION_SIZE};
@@ -32,8 +36,8 @@ pub struct ParetoPoint {
     pub runs: usize,
     /// Violation rate, percent.
     pub violation_pct: Summary,
-    /// VM cost, USD.
-    pub cost_usd: Summary,
+    /// Score (VM cost + penalties), USD.
+    pub score_usd: Summary,
 }
 
 /// The points of `rows` (one trace), one per policy in order of first
@@ -50,12 +54,12 @@ pub fn points(rows: &[SummaryRecord]) -> Vec<ParetoPoint> {
         .map(|p| {
             let group: Vec<&SummaryRecord> = rows.iter().filter(|r| r.policy == p).collect();
             let rate: Vec<f64> = group.iter().map(|r| 100.0 * r.violation_rate).collect();
-            let cost: Vec<f64> = group.iter().map(|r| r.cost_usd).collect();
+            let score: Vec<f64> = group.iter().map(|r| r.score_usd).collect();
             ParetoPoint {
                 policy: p.to_string(),
                 runs: group.len(),
                 violation_pct: Summary::of(&rate),
-                cost_usd: Summary::of(&cost),
+                score_usd: Summary::of(&score),
             }
         })
         .collect()
@@ -65,7 +69,7 @@ pub fn points(rows: &[SummaryRecord]) -> Vec<ParetoPoint> {
 pub fn front(points: &[ParetoPoint]) -> Vec<(f64, f64)> {
     let mut pts: Vec<(f64, f64)> = points
         .iter()
-        .map(|p| (p.violation_pct.mean, p.cost_usd.mean))
+        .map(|p| (p.violation_pct.mean, p.score_usd.mean))
         .filter(|(x, y)| x.is_finite() && y.is_finite())
         .collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
@@ -90,18 +94,23 @@ impl Figure for ParetoFigure<'_> {
     {
         let runs = self.points.iter().map(|p| p.runs).max().unwrap_or(0);
         let title = format!(
-            "Cost vs SLO violations on {} (mean ± 95 % CI, {runs} seed{})",
+            "Score vs SLO violations on {} (mean ± 95 % CI, {runs} seed{})",
             self.trace,
             if runs == 1 { "" } else { "s" }
         );
         let (plot, legend) = frame(root, &title, true)?;
         let ends = |s: &Summary| [s.mean - s.ci95, s.mean + s.ci95];
+        // A rate is never negative: its whisker stops at 0.
         let x = padded(
-            finite_range(self.points.iter().flat_map(|p| ends(&p.violation_pct))),
-            true,
+            finite_range(
+                self.points
+                    .iter()
+                    .flat_map(|p| ends(&p.violation_pct).map(|v| v.max(0.0))),
+            ),
+            false,
         );
         let y = padded(
-            finite_range(self.points.iter().flat_map(|p| ends(&p.cost_usd))),
+            finite_range(self.points.iter().flat_map(|p| ends(&p.score_usd))),
             false,
         );
         // Room on the right of the points for their names.
@@ -110,75 +119,131 @@ impl Figure for ParetoFigure<'_> {
         draw_mesh(
             &mut chart,
             "SLO violation rate (% of requests)",
-            "VM cost (USD)",
+            "score (USD) = VM cost + penalties",
             6,
         )?;
+        let plot = Plot::of(&chart, x, y, false);
         let front = front(&self.points);
         if front.len() > 1 {
-            chart.draw_series(DashedLineSeries::new(
-                front,
-                8,
-                5,
-                RGBColor(150, 150, 150).stroke_width(2),
-            ))?;
+            plot.dashed(
+                front.into_iter().map(|(x, y)| (x, Some(y))),
+                RGBColor(150, 150, 150),
+                2,
+                (8.0, 5.0),
+            )?;
         }
+        // As `summary.md` bolds: the lowest mean score among the policies
+        // other than the oracle (a bound, not a contender), the oracle only
+        // when it is alone.
+        let contenders: Vec<&ParetoPoint> = self
+            .points
+            .iter()
+            .filter(|p| p.score_usd.mean.is_finite())
+            .collect();
+        let others: Vec<&ParetoPoint> = contenders
+            .iter()
+            .copied()
+            .filter(|p| p.policy != "oracle")
+            .collect();
+        let pool = if others.is_empty() {
+            contenders
+        } else {
+            others
+        };
+        let best = pool
+            .into_iter()
+            .min_by(|a, b| a.score_usd.mean.total_cmp(&b.score_usd.mean))
+            .map(|p| p.policy.clone());
         // Label boxes must avoid every marker and the labels placed before.
         let mut placed: Vec<(i32, i32, i32, i32)> = self
             .points
             .iter()
-            .filter(|p| p.violation_pct.mean.is_finite() && p.cost_usd.mean.is_finite())
+            .filter(|p| p.violation_pct.mean.is_finite() && p.score_usd.mean.is_finite())
             .map(|p| {
-                let (px, py) = chart.backend_coord(&(p.violation_pct.mean, p.cost_usd.mean));
+                let (px, py) = chart.backend_coord(&(p.violation_pct.mean, p.score_usd.mean));
                 (px - 9, py - 9, px + 9, py + 9)
             })
             .collect();
         for p in &self.points {
             let c = policy_colour(&p.policy);
-            let (mx, my) = (p.violation_pct.mean, p.cost_usd.mean);
+            let (mx, my) = (p.violation_pct.mean, p.score_usd.mean);
             if !(mx.is_finite() && my.is_finite()) {
                 continue;
             }
-            let (dx, dy) = (p.violation_pct.ci95, p.cost_usd.ci95);
+            let (dx, dy) = (p.violation_pct.ci95, p.score_usd.ci95);
             if dx > 0.0 && dx.is_finite() {
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(mx - dx, my), (mx + dx, my)],
-                    c.stroke_width(2),
-                )))?;
+                plot.line([((mx - dx).max(0.0), Some(my)), (mx + dx, Some(my))], c, 2)?;
             }
             if dy > 0.0 && dy.is_finite() {
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(mx, my - dy), (mx, my + dy)],
-                    c.stroke_width(2),
-                )))?;
+                plot.line([(mx, Some(my - dy)), (mx, Some(my + dy))], c, 2)?;
             }
-            chart.draw_series(std::iter::once(Circle::new((mx, my), 7, c.filled())))?;
+            plot.dot((mx, my), 7, c.filled())?;
             // The name beside the point, moved if it would cover another.
             let (px, py) = chart.backend_coord(&(mx, my));
-            let w = (0.62 * ANNOTATION_SIZE * p.policy.chars().count() as f64) as i32;
+            let label = if best.as_deref() == Some(p.policy.as_str()) {
+                format!("{} (best)", p.policy)
+            } else {
+                p.policy.clone()
+            };
+            let w = root
+                .estimate_text_size(&label, &text(ANNOTATION_SIZE))
+                .map_or(
+                    (0.62 * ANNOTATION_SIZE * label.chars().count() as f64) as i32,
+                    |d| d.0 as i32,
+                );
             let h = ANNOTATION_SIZE as i32;
-            let candidates = [
-                (px + 12, py - h - 2),
-                (px + 12, py + 4),
-                (px - 12 - w, py - h - 2),
-                (px - 12 - w, py + 4),
-                (px - w / 2, py - h - 12),
-                (px - w / 2, py + 12),
-                (px + 12, py - h / 2),
-                (px - 12 - w, py - h / 2),
-            ];
+            // Beside the point first, then ever further out (with a leader
+            // line), keeping inside the plot box.
+            let mut candidates: Vec<(i32, i32)> = Vec::new();
+            for r in [0, 18, 36, 56, 80] {
+                candidates.extend([
+                    (px + 12 + r, py - h - 2 - r / 2),
+                    (px + 12 + r, py + 4 + r / 2),
+                    (px - 12 - w - r, py - h - 2 - r / 2),
+                    (px - 12 - w - r, py + 4 + r / 2),
+                    (px - w / 2, py - h - 12 - r),
+                    (px - w / 2, py + 12 + r),
+                    (px + 12 + r, py - h / 2),
+                    (px - 12 - w - r, py - h / 2),
+                ]);
+            }
+            let bx = plot.bx;
+            let fits = |(x0, y0): (i32, i32)| {
+                f64::from(x0) >= bx.left
+                    && f64::from(x0 + w) <= bx.right
+                    && f64::from(y0) >= bx.top
+                    && f64::from(y0 + h) <= bx.bottom
+            };
             let overlaps = |(x0, y0): (i32, i32)| {
                 placed
                     .iter()
                     .any(|&(a, b, c2, d)| x0 < c2 && x0 + w > a && y0 < d && y0 + h > b)
             };
-            let (lx, ly) = candidates
+            let (k, (lx, ly)) = candidates
                 .iter()
                 .copied()
-                .find(|&c| !overlaps(c))
-                .unwrap_or(candidates[0]);
+                .enumerate()
+                .find(|&(_, c)| fits(c) && !overlaps(c))
+                .unwrap_or((0, candidates[0]));
             placed.push((lx, ly, lx + w, ly + h));
+            if k >= 8 {
+                // Away from its marker: a leader from the marker's edge to
+                // the nearest point of the label.
+                let tx = px.clamp(lx - 2, lx + w + 2);
+                let ty = py.clamp(ly - 2, ly + h + 2);
+                let (dx, dy) = (f64::from(tx - px), f64::from(ty - py));
+                let len = dx.hypot(dy).max(1.0);
+                let start = (
+                    px + (9.0 * dx / len).round() as i32,
+                    py + (9.0 * dy / len).round() as i32,
+                );
+                root.draw(&PathElement::new(
+                    vec![start, (tx, ty)],
+                    RGBColor(160, 160, 160).stroke_width(1),
+                ))?;
+            }
             root.draw(&Text::new(
-                p.policy.clone(),
+                label,
                 (lx, ly),
                 text(ANNOTATION_SIZE).pos(Pos::new(HPos::Left, VPos::Top)),
             ))?;
@@ -198,7 +263,8 @@ impl Figure for ParetoFigure<'_> {
     }
 }
 
-/// Figure 5: VM cost against violation rate for each policy on `trace`,
+/// Figure 5: score (VM cost + penalties, what `summary.md` ranks by)
+/// against violation rate for each policy on `trace`,
 /// with 95 % CI whiskers over seeds, from the `summary.csv` rows of that
 /// trace. Writes `STEM.png` / `STEM.svg`.
 ///
@@ -261,7 +327,7 @@ mod tests {
         assert_eq!(pts[0].policy, "static");
         assert_eq!(pts[0].runs, 3);
         let expected = Summary::of(&[1.0, 2.0, 3.0].map(|s| 0.30 + 0.01 * s));
-        assert_eq!(pts[0].cost_usd, expected);
+        assert_eq!(pts[0].score_usd, expected);
         assert!((pts[0].violation_pct.mean - 0.2).abs() < 1e-12);
         // oracle dominates static on both axes except... the front is
         // sorted by violation rate and strictly falling in cost

@@ -20,6 +20,10 @@ use plotters::style::{FontFamily, FontStyle, RGBColor, TextStyle};
 /// Width and height of every figure, pixels (PNG) or user units (SVG).
 pub const SIZE: (u32, u32) = (1000, 560);
 
+/// Size of a time-series figure over a long run, with the busiest day
+/// zoomed beside the whole (a two-column figure in a paper).
+pub const WIDE_SIZE: (u32, u32) = (1500, 560);
+
 /// The font family name the figures use; registered with plotters under
 /// exactly this string, which SVGs also carry as their CSS font list.
 pub const FONT: &str = "DejaVu Sans, sans-serif";
@@ -257,6 +261,81 @@ pub fn value_label(v: f64) -> String {
     s
 }
 
+/// Axis labels of the configuration keys a sweep or tuning commonly
+/// varies; other keys get [`key_label`]'s generic form.
+const KEY_LABELS: [(&str, &str); 24] = [
+    ("agent.alpha", "learning rate α"),
+    ("agent.gamma", "discount γ"),
+    ("agent.epsilon", "initial exploration ε"),
+    ("agent.epsilon_min", "exploration floor ε"),
+    ("agent.epsilon_decay", "ε decay per episode"),
+    ("agent.episodes", "training episodes"),
+    ("agent.planning_steps", "planning steps per step"),
+    ("policy.upper", "scale-out threshold (utilisation)"),
+    ("policy.lower", "scale-in threshold (utilisation)"),
+    ("policy.step", "step (VMs per action)"),
+    ("policy.periods", "alarm periods"),
+    ("policy.cooldown_s", "cooldown (s)"),
+    ("policy.target_utilization", "target utilisation"),
+    ("policy.vms", "VMs"),
+    (
+        "policy.scale_out_threshold",
+        "scale-out threshold (utilisation)",
+    ),
+    (
+        "policy.scale_in_threshold",
+        "scale-in threshold (utilisation)",
+    ),
+    ("cloud.boot_s", "boot time (s)"),
+    ("cloud.vm_capacity_rps", "VM capacity (req/s)"),
+    ("cloud.max_vms", "max VMs"),
+    ("cloud.min_vms", "min VMs"),
+    ("cloud.slo_s", "SLO (s)"),
+    ("cloud.timeout_s", "timeout (s)"),
+    ("cloud.penalty_per_violation", "penalty per violation (USD)"),
+    ("workload.step_s", "decision step (s)"),
+];
+
+/// Units a key's suffix names, for [`key_label`]'s fallback.
+const UNIT_SUFFIXES: [(&str, &str); 6] = [
+    ("_s", "s"),
+    ("_rps", "req/s"),
+    ("_usd", "USD"),
+    ("_pct", "%"),
+    ("_vms", "VMs"),
+    ("_steps", "steps"),
+];
+
+/// A human label for a configuration key (`policy.cooldown_s` ->
+/// `cooldown (s)`): the table of known keys, else the last part of the
+/// key with `_` as spaces and a unit suffix (`_s`, `_rps`, `_usd`, …) in
+/// brackets.
+pub fn key_label(key: &str) -> String {
+    if let Some((_, label)) = KEY_LABELS.iter().find(|(k, _)| *k == key) {
+        return (*label).to_string();
+    }
+    let name = key.rsplit('.').next().unwrap_or(key);
+    for (suffix, unit) in UNIT_SUFFIXES {
+        if let Some(stem) = name.strip_suffix(suffix).filter(|s| !s.is_empty()) {
+            return format!("{} ({unit})", stem.replace('_', " "));
+        }
+    }
+    name.replace('_', " ")
+}
+
+/// A short `name value` form of a swept key for a title (`cooldown 300 s`,
+/// `step 2`): the key's last part without its unit suffix, the value, and
+/// the unit.
+pub fn key_value(key: &str, value: &str) -> String {
+    let name = key.rsplit('.').next().unwrap_or(key);
+    for (suffix, unit) in UNIT_SUFFIXES {
+        if let Some(stem) = name.strip_suffix(suffix).filter(|s| !s.is_empty()) {
+            return format!("{} {value}\u{202f}{unit}", stem.replace('_', " "));
+        }
+    }
+    format!("{} {value}", name.replace('_', " "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +379,23 @@ mod tests {
         assert_eq!(change_colour(0, 2), RGBColor(235, 235, 235));
         assert_ne!(change_colour(-2, 2), change_colour(-1, 2));
         assert_eq!(change_colour(i32::MIN, 0), change_colour(-1, 1));
+    }
+
+    #[test]
+    fn keys_get_human_labels_with_a_generic_fallback() {
+        assert_eq!(key_label("policy.cooldown_s"), "cooldown (s)");
+        assert_eq!(key_label("agent.alpha"), "learning rate α");
+        assert_eq!(key_label("cloud.boot_s"), "boot time (s)");
+        assert_eq!(key_label("policy.warmup_s"), "warmup (s)");
+        assert_eq!(key_label("cloud.vm_capacity_rps"), "VM capacity (req/s)");
+        assert_eq!(key_label("x.new_peak_rps"), "new peak (req/s)");
+        assert_eq!(key_label("policy.some_knob"), "some knob");
+        assert_eq!(key_label("plain"), "plain");
+        assert_eq!(
+            key_value("policy.cooldown_s", "300"),
+            "cooldown 300\u{202f}s"
+        );
+        assert_eq!(key_value("policy.step", "2"), "step 2");
     }
 
     #[test]

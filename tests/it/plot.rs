@@ -217,6 +217,45 @@ fn plot_draws_a_heatmap_per_policy_of_a_sweep() {
 }
 
 #[test]
+fn sweep_figures_of_further_axes_have_safe_names_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    qscale()
+        .args(["sweep", "--config", "tests/data/tiny.toml"])
+        .args([
+            "--set",
+            "policy.upper=0.7,0.8",
+            "--set",
+            "cloud.boot_s=0,100",
+            "--set",
+            "policy.lower=0.2,0.25",
+            "--set",
+            "experiment.policies=[\"threshold\"]",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let written = plot(&out, &["--format", "png"]);
+    assert_eq!(
+        names(&written),
+        [
+            "sweep-threshold-tiny-lower_0p2.png",
+            "sweep-threshold-tiny-lower_0p25.png"
+        ]
+    );
+    for name in names(&written) {
+        let stem = name.strip_suffix(".png").unwrap();
+        assert!(
+            stem.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{name}"
+        );
+    }
+    assert_images(&written);
+}
+
+#[test]
 fn a_folder_missing_a_csv_or_a_column_is_refused_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
