@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from itertools import repeat
 from typing import Any, Optional, Sequence, Union
 
 import gymnasium as gym
@@ -238,6 +239,9 @@ class VectorScalingEnv(VectorEnv):
         self._seeds = _Seeds(num_envs)
         self._names = list(_qscale.INFO)
         self._masks = ["_" + n for n in self._names]
+        # With copy=False, info is this dict of views of the buffers.
+        self._info_views = dict(zip(self._names, self._info))
+        self._info_views.update(zip(self._masks, repeat(self._stepped)))
 
     def reset(
         self,
@@ -261,22 +265,14 @@ class VectorScalingEnv(VectorEnv):
     def step(self, actions):
         if self._core.step(np.asarray(actions, dtype=np.int64)):
             self._seeds.refill(self._core, self._reset)
-        if self.copy:
-            info_arr = self._info.copy()
-            stepped = self._stepped.copy()
-            obs = self._obs.copy()
-            reward = self._reward.copy()
-            terminated = self._terminated.copy()
-            truncated = self._truncated.copy()
-        else:
-            info_arr, stepped = self._info, self._stepped
-            obs, reward = self._obs, self._reward
-            terminated, truncated = self._terminated, self._truncated
-        info = {}
-        for j, (name, mask) in enumerate(zip(self._names, self._masks)):
-            info[name] = info_arr[:, j]
-            info[mask] = stepped
-        return obs, reward, terminated, truncated, info
+        if not self.copy:
+            return (self._obs, self._reward, self._terminated, self._truncated,
+                    self._info_views)
+        stepped = self._stepped.copy()
+        info = dict(zip(self._names, self._info.copy()))
+        info.update(zip(self._masks, repeat(stepped)))
+        return (self._obs.copy(), self._reward.copy(), self._terminated.copy(),
+                self._truncated.copy(), info)
 
     def close_extras(self, **kwargs):
         pass

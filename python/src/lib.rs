@@ -353,10 +353,10 @@ fn step_all(
         .iter_mut()
         .zip(actions)
         .zip(b.obs.chunks_exact_mut(N_FEATURES))
-        .zip(b.info.chunks_exact_mut(N_INFO))
         .zip(b.final_obs.chunks_exact_mut(N_FEATURES))
         .enumerate();
-    for (i, ((((slot, &a), obs), info), final_obs)) in rows {
+    let n = b.reward.len();
+    for (i, (((slot, &a), obs), final_obs)) in rows {
         if slot.ended && autoreset == Autoreset::NextStep {
             slot.reset(slot.next_seed, scale, obs);
             b.reward[i] = 0.0;
@@ -364,7 +364,9 @@ fn step_all(
             b.truncated[i] = false;
             b.stepped[i] = false;
             b.reset[i] = true;
-            info.fill(0.0);
+            for j in 0..N_INFO {
+                b.info[j * n + i] = 0.0;
+            }
             any_reset = true;
             continue;
         }
@@ -374,7 +376,9 @@ fn step_all(
         b.terminated[i] = false;
         b.truncated[i] = r.ended;
         b.stepped[i] = true;
-        info.copy_from_slice(&info_row(&r.info));
+        for (j, v) in info_row(&r.info).into_iter().enumerate() {
+            b.info[j * n + i] = v;
+        }
         let reset_now = r.ended && autoreset == Autoreset::SameStep;
         b.reset[i] = reset_now;
         if reset_now {
@@ -530,7 +534,7 @@ impl Core {
             reward: PyArray1::zeros(py, n, false).unbind(),
             terminated: PyArray1::from_vec(py, vec![false; n]).unbind(),
             truncated: PyArray1::from_vec(py, vec![false; n]).unbind(),
-            info: PyArray2::zeros(py, [n, N_INFO], false).unbind(),
+            info: PyArray2::zeros(py, [N_INFO, n], false).unbind(),
             stepped: PyArray1::from_vec(py, vec![false; n]).unbind(),
             reset: PyArray1::from_vec(py, vec![false; n]).unbind(),
             final_obs: PyArray2::zeros(py, [n, N_FEATURES], false).unbind(),
@@ -576,7 +580,8 @@ impl Core {
     }
 
     /// The buffers every call writes into: obs (N × features, float32),
-    /// reward, terminated, truncated, info (N × columns, float64),
+    /// reward, terminated, truncated, info (columns × N, float64: one
+    /// row per column of [`INFO`]),
     /// stepped (the env stepped, rather than reset, in the last call),
     /// reset (the env started a new episode in the last call, using its
     /// next seed), final_obs (the observation an env ended on, same-step
