@@ -478,6 +478,13 @@ impl Core {
             return Err(PyValueError::new_err("num_envs must be at least 1"));
         }
         let (config, trace_path) = load(config, None, trace, overrides).map_err(py_err)?;
+        if mode == ActionMode::Agent {
+            // The agent's tables are made for its action set: refused, as
+            // `qscale train` refuses them, when they would not fit.
+            config
+                .check_q_table_size()
+                .map_err(|e| py_err(anyhow::Error::from(e)))?;
+        }
         let workload =
             Workload::load(&trace_path, &config).map_err(|e| py_err(anyhow::Error::from(e)))?;
         let workload = Arc::new(workload);

@@ -118,3 +118,11 @@ def test_the_numpy_example_runs():
     )
     assert done.returncode == 0, done.stderr
     assert "hpa" in done.stdout and "oracle" in done.stdout
+
+
+def test_an_agent_action_set_too_large_to_tabulate_is_refused():
+    edges = [i / 1000 for i in range(1, 1000)]
+    with pytest.raises(ValueError, match="Q-table would have"):
+        qscale.ScalingEnv(trace=TRACE, overrides={
+            "agent.load_edges": edges, "agent.volatility_edges": edges,
+            "agent.trend_edges": [i / 100 for i in range(-90, 90)]})
