@@ -173,8 +173,6 @@ struct Slot {
     env: CloudEnv,
     agent: Option<QAgent>,
     obs: Observation,
-    /// Arrival rate of the observation before `obs`.
-    prev_rps: f64,
     started: bool,
     ended: bool,
     /// The seed of the next episode (set from Python).
@@ -184,7 +182,6 @@ struct Slot {
 impl Slot {
     fn reset(&mut self, seed: u64, scale: &Scale, out: &mut [f32]) {
         self.obs = self.env.reset(seed);
-        self.prev_rps = 0.0;
         self.started = true;
         self.ended = false;
         write_features(&self.obs, 0.0, scale, out);
@@ -206,7 +203,6 @@ impl Slot {
         }
         let prev_rps = self.obs.arrival_rps;
         self.obs = step.obs;
-        self.prev_rps = prev_rps;
         let ended = step.terminated || step.truncated;
         self.ended = ended;
         write_features(&self.obs, prev_rps, scale, out);
@@ -516,7 +512,6 @@ impl Core {
                 slo_violations: 0.0,
                 dropped: 0.0,
             },
-            prev_rps: 0.0,
             started: false,
             ended: false,
             next_seed: 0,
