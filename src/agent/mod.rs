@@ -460,6 +460,42 @@ impl QAgent {
             .max(obs.arrival_rps + self.boot_steps * rise)
     }
 
+    /// Forgets the episode's load history at its first observation.
+    fn begin_episode(&mut self, obs: &Observation) {
+        self.prev_arrivals = obs.arrivals;
+        self.volatility = 0.0;
+        self.recent.fill(0.0);
+        self.recent_max = 0.0;
+        self.episode_max = 0.0;
+        self.pending = None;
+    }
+
+    /// The environment action of column `index` of the Q-table in `obs`,
+    /// chosen from outside (a Python agent, say) rather than by ε-greedy:
+    /// exactly what [`Policy::decide`] returns when it picks `index`. Call
+    /// it once per observation, in step order from step 0, as `decide`
+    /// is: it tracks the load history the scale-free targets size the
+    /// fleet from. Neither explores nor learns. At step 0 the scale-free
+    /// design has seen no load and returns its fixed start (`cloud.max_vms`
+    /// with `agent.start_at_max`, else hold), whatever `index`; an `index`
+    /// of [`QAgent::n_actions`] or more holds the fleet.
+    pub fn act(&mut self, obs: &Observation, index: usize) -> Action {
+        if obs.step == 0 {
+            self.begin_episode(obs);
+        }
+        self.next_state = None;
+        self.last_state = self.observe(obs, self.prev_arrivals);
+        self.prev_arrivals = obs.arrivals;
+        self.last_action = NO_ACTION;
+        if obs.step == 0 && self.design == Design::ScaleFree {
+            return self.start;
+        }
+        if index >= self.n_actions {
+            return Action::Change(0);
+        }
+        self.action_of(index, obs)
+    }
+
     /// Dyna-Q: records the transition `(s, a) -> (r, next)` in the model
     /// and replays `planning_steps` remembered transitions.
     fn plan(&mut self, s: usize, a: usize, r: f64, next: u32) {
@@ -628,12 +664,7 @@ impl Policy for QAgent {
 
     fn decide(&mut self, obs: &Observation) -> Action {
         if obs.step == 0 {
-            self.prev_arrivals = obs.arrivals;
-            self.volatility = 0.0;
-            self.recent.fill(0.0);
-            self.recent_max = 0.0;
-            self.episode_max = 0.0;
-            self.pending = None;
+            self.begin_episode(obs);
         }
         let s = match self.next_state.take() {
             Some((step, s)) if step == obs.step && obs.step != 0 => s,
@@ -813,6 +844,30 @@ mod tests {
         let action = agent.decide(&o);
         agent.learn(&o, action, &step_to(obs(1, 10.0, 2), -1.0, true));
         assert_eq!(agent.q, before);
+    }
+
+    // Issue #16: the Python binding steps the agent's action set through
+    // `act`, which must map a column exactly as `decide` does.
+    #[test]
+    fn acting_with_the_greedy_column_repeats_the_greedy_decisions() {
+        for design in [Design::ScaleFree, Design::Legacy] {
+            let mut config = Config::default();
+            config.agent.design = design;
+            let mut greedy = QAgent::new(&config, 3);
+            greedy.set_exploring(false);
+            let mut outside = QAgent::new(&config, 3);
+            let rates = [0.0, 40.0, 90.0, 160.0, 150.0, 60.0, 20.0, 220.0, 10.0];
+            for (k, &rps) in rates.iter().enumerate() {
+                let o = obs(k as u64, rps, 1 + (k as u32 % 4));
+                let want = greedy.decide(&o);
+                let column = if greedy.last_action == NO_ACTION {
+                    0
+                } else {
+                    greedy.last_action
+                };
+                assert_eq!(outside.act(&o, column), want, "{design:?} step {k}");
+            }
+        }
     }
 
     proptest::proptest! {

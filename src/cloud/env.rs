@@ -244,6 +244,8 @@ pub struct CloudEnv {
     memo: Option<Box<StableMemo>>,
     /// The least arrival count the memo keeps (see `with_memo_reach`).
     memo_reach: f64,
+    /// Whether to keep a memo at all (see `with_memo`).
+    memo_on: bool,
 }
 
 impl CloudEnv {
@@ -286,6 +288,7 @@ impl CloudEnv {
             resets: 0,
             memo: None,
             memo_reach: 0.0,
+            memo_on: true,
         }
     }
 
@@ -319,6 +322,15 @@ impl CloudEnv {
     /// result depends on it.
     pub fn with_memo_reach(mut self, counts: f64) -> CloudEnv {
         self.memo_reach = counts;
+        self
+    }
+
+    /// Whether to keep the memo of stable queues from the second episode
+    /// on (`true`, the default). Many environments stepped side by side
+    /// (the Python binding's vector environment) turn it off: each memo
+    /// can take tens of megabytes. No result depends on it.
+    pub fn with_memo(mut self, on: bool) -> CloudEnv {
+        self.memo_on = on;
         self
     }
 
@@ -427,7 +439,7 @@ impl Environment for CloudEnv {
         };
         draw_arrivals(&self.model, &mut self.rng, &mut self.arrivals, upto);
         self.resets += 1;
-        if self.resets == 2 {
+        if self.resets == 2 && self.memo_on {
             self.memo = self.new_memo();
         }
         Observation {
@@ -674,6 +686,24 @@ mod tests {
             }
         }
         assert!(reused.memo.is_some() && lean.memo.is_some());
+    }
+
+    // Issue #16: an environment without the memo repeats one with it.
+    #[test]
+    fn an_environment_without_the_memo_repeats_one_with_it() {
+        let mut config = Config::default();
+        config.cloud.max_vms = 12;
+        let w = wavy_workload(200);
+        let mut with = CloudEnv::new(Arc::clone(&w), &config);
+        let mut without = CloudEnv::new(Arc::clone(&w), &config).with_memo(false);
+        for seed in [4, 5, 4] {
+            with.reset(seed);
+            without.reset(seed);
+            for a in actions(200) {
+                assert_eq!(with.step(a), without.step(a));
+            }
+        }
+        assert!(with.memo.is_some() && without.memo.is_none());
     }
 
     #[test]
