@@ -103,7 +103,7 @@ def test_run_returns_the_summary_and_the_step_columns(policy):
     assert summary["policy"] == policy and summary["trace"] == "tiny"
     assert summary["seed"] == 7 and summary["steps"] == 30
     assert steps["reward"].shape == (30,) and steps["vms_running"].dtype == np.int64
-    assert steps["cost_usd"].sum() == pytest.approx(summary["cost_usd"], rel=1e-12)
+    assert steps["cost_usd"].sum() == pytest.approx(summary["cost_usd"], rel=1e-11)
     again, again_steps = qscale.run(
         policy=policy, config=TINY_CONFIG, seed=7, overrides={"agent.episodes": 5})
     assert again == summary
