@@ -59,7 +59,6 @@ pub enum Design {
     /// is `ceil(λ / (μ · u))` for the chosen `u`) and "hold", and rewards
     /// are learned per VM of the episode's mean load. One table serves
     /// any load level and fleet size.
-    #[default]
     ScaleFree,
     /// The first design: the state holds the absolute VM count (one
     /// bucket per count) and the actions add or remove VMs
@@ -72,7 +71,8 @@ pub enum Design {
     /// model, not from learning; the state holds ratios and flags (fleet
     /// per VM of load, window peak over the last rate, trend, booting
     /// share, volatility, overload). Rewards per VM of the episode's mean
-    /// load, as in the scale-free design.
+    /// load, as in the scale-free design. The default.
+    #[default]
     Demand,
 }
 
@@ -116,10 +116,11 @@ pub enum QInit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
-    /// `"scale-free"` (ratios in the state, target utilisations as
-    /// actions, rewards per VM of load) or `"legacy"` (VM count in the
-    /// state, VM changes as actions, rewards in USD). Default
-    /// `"scale-free"`. See [`Design`].
+    /// `"demand"` (ratios and flags in the state, headrooms over the SLO
+    /// demand as actions, rewards per VM of load), `"scale-free"` (ratios
+    /// in the state, target utilisations as actions, rewards per VM of
+    /// load) or `"legacy"` (VM count in the state, VM changes as actions,
+    /// rewards in USD). Default `"demand"`. See [`Design`].
     pub design: Design,
     /// `"q-learning"`, `"double-q"`, `"sarsa"` or `"dyna-q"`. Default
     /// `"q-learning"`.
@@ -273,7 +274,7 @@ pub struct AgentConfig {
 impl Default for AgentConfig {
     fn default() -> Self {
         Self {
-            design: Design::ScaleFree,
+            design: Design::Demand,
             algorithm: Algorithm::QLearning,
             planning_steps: 10,
             alpha: 0.1,

@@ -1,8 +1,21 @@
 //! The tabular Q-learning agent: a [`Policy`] that also learns.
 //!
-//! Two designs (`agent.design`, [`Design`]):
+//! Three designs (`agent.design`, [`Design`]):
 //!
-//! - **Scale-free** (default). State: ratios only ([`features::ScaleFree`]:
+//! - **Demand** (default). State: ratios and a flag only
+//!   ([`features::DemandState`]: fleet per VM of the last step's load,
+//!   the window's peak over the last rate, trend, booting share,
+//!   volatility, overload). Actions: headrooms `h` over the VMs the M/M/c
+//!   response-time objective demands ([`demand::SloCapacity`]) at the
+//!   window's peak rate (`agent.headrooms`, the peak of the last
+//!   `agent.peak_window_steps` steps, or the last rate extrapolated over
+//!   the boot delay when higher), at the last rate
+//!   (`agent.last_headrooms`, none by default) or at the episode's peak
+//!   (`agent.episode_peak_headrooms`): the next fleet is
+//!   `ceil(D(λ̂)·(1 + h))`; and "hold". A step never cancels booting VMs
+//!   and never removes more than `agent.scale_in_max` of the fleet.
+//!   Reward and start as in the scale-free design.
+//! - **Scale-free**. State: ratios only ([`features::ScaleFree`]:
 //!   load per VM of the fleet, trend, booting share, volatility).
 //!   Actions: target utilisations `u` from `agent.targets` (the next fleet
 //!   is `ceil(λ̂ / (μ·u))` VMs, so one step can follow a burst of any
