@@ -32,6 +32,8 @@ pub struct SloCapacity {
     /// `caps[c]`: the highest rate `c` VMs serve within the objective,
     /// requests/s; non-decreasing, `caps[0] = 0`.
     caps: Vec<f64>,
+    /// `1 / cloud.vm_capacity_rps`.
+    inv_mu: f64,
 }
 
 impl SloCapacity {
@@ -66,12 +68,18 @@ impl SloCapacity {
             let last = caps.last().copied().unwrap_or(0.0);
             caps.push(cap.max(last));
         }
-        SloCapacity { caps }
+        SloCapacity {
+            caps,
+            inv_mu: 1.0 / mu,
+        }
     }
 
     /// An empty table, for the designs that do not use one.
     pub fn empty() -> SloCapacity {
-        SloCapacity { caps: vec![0.0] }
+        SloCapacity {
+            caps: vec![0.0],
+            inv_mu: 0.0,
+        }
     }
 
     /// The VMs `rate_rps` demands: the fewest whose SLO capacity reaches
@@ -82,7 +90,13 @@ impl SloCapacity {
         if rate_rps.is_nan() || rate_rps <= 0.0 {
             return 0.0;
         }
-        let c = self.caps.partition_point(|&cap| cap < rate_rps);
+        // `caps[c] ≤ c·μ`, so no fleet below `λ/μ` reaches the rate: walk
+        // up from one below it (a step or two; rounding-safe), which finds
+        // the partition point of the table without a binary search.
+        let mut c = ((rate_rps * self.inv_mu) as usize).saturating_sub(1);
+        while c < self.caps.len() && self.caps[c] < rate_rps {
+            c += 1;
+        }
         if c < self.caps.len() {
             return c as f64;
         }
@@ -142,6 +156,26 @@ mod tests {
             util(20),
             util(200)
         );
+    }
+
+    #[test]
+    fn the_walk_finds_the_partition_point_of_the_table() {
+        for (mu, slo) in [(10.0, 0.5), (100.0, 0.5), (1.0, 0.5), (20.0, 0.2)] {
+            let table = SloCapacity::new(&config(mu, slo, 50));
+            for i in 1..6000 {
+                let rate = f64::from(i) * mu / 97.0;
+                let c = table.caps.partition_point(|&cap| cap < rate);
+                if c < table.caps.len() {
+                    assert_eq!(table.vms(rate), c as f64, "μ {mu}, rate {rate}");
+                }
+            }
+            for &cap in &table.caps {
+                assert_eq!(
+                    table.vms(cap),
+                    table.caps.partition_point(|&x| x < cap) as f64
+                );
+            }
+        }
     }
 
     #[test]
