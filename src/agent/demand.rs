@@ -17,7 +17,8 @@
 //! (`e^{−μ·slo_s} ≥ 0.05`: the service time alone misses it), the table
 //! falls back to the plain capacity `c·μ`. Above `cloud.max_vms` the
 //! demand is extrapolated linearly from the largest fleet's capacity
-//! (the fleet is clamped to the bounds anyway).
+//! (the fleet is clamped to the bounds anyway), and so it is above
+//! [`TABLE_MAX_VMS`], where the table stops.
 
 use crate::cloud::queueing::Mmc;
 use crate::config::Config;
@@ -25,6 +26,11 @@ use crate::elasticity::DEMAND_QUANTILE;
 
 /// Bisection steps per fleet size.
 const BISECTION_STEPS: u32 = 40;
+
+/// The largest fleet the table holds (its cost grows with the square of
+/// the size); beyond it the demand is extrapolated at this fleet's
+/// utilisation, which overstates it slightly (larger fleets run hotter).
+pub const TABLE_MAX_VMS: u32 = 1024;
 
 /// The SLO capacity of every fleet size up to `cloud.max_vms`.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +51,7 @@ impl SloCapacity {
         let attainable = (-(mu * c.slo_s)).exp() < tail_limit;
         let mut caps = Vec::with_capacity(c.max_vms as usize + 1);
         caps.push(0.0);
-        for servers in 1..=c.max_vms {
+        for servers in 1..=c.max_vms.min(TABLE_MAX_VMS) {
             let full = f64::from(servers) * mu;
             let cap = if attainable {
                 let meets = |rho: f64| {
@@ -176,6 +182,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_huge_fleet_bound_builds_a_bounded_table_quickly() {
+        let table = SloCapacity::new(&config(100.0, 0.5, 1_000_000));
+        assert_eq!(table.caps.len(), TABLE_MAX_VMS as usize + 1);
+        let d = table.vms(1e7);
+        assert!((1e5..1.01e5).contains(&d), "{d}");
     }
 
     #[test]

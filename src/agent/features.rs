@@ -1,8 +1,9 @@
 //! The agent's state: discretised features of an observation.
 //!
-//! Two designs ([`crate::agent::Design`]). The scale-free design
-//! ([`ScaleFree`], the default) uses only ratios, so a state means the same
-//! at 3 VMs and at 300:
+//! Three designs ([`crate::agent::Design`]). The demand design
+//! ([`DemandState`], the default) uses ratios and an overload flag (see its
+//! docs). The scale-free design ([`ScaleFree`]) uses only ratios, so a
+//! state means the same at 3 VMs and at 300:
 //!
 //! | feature | value | default edges |
 //! |---|---|---|

@@ -736,7 +736,7 @@ fn scale_free_prior(config: &Config, sf: &ScaleFree) -> QTable {
 
 /// The model prior of the demand design (`agent.init = "model"`): the
 /// steady-state reasoning of [`model_prior`] at a reference load of
-/// `L = max(1, cloud.max_vms / 2)` VMs (rate `R = L·μ`), per VM of that
+/// `L = cloud.max_vms / 2` VMs (within [1, 512]) (rate `R = L·μ`), per VM of that
 /// load, with the next step's rate taken as `R·(1 + 2v)` for the
 /// volatility `v` of the state's bucket (two mean relative changes above
 /// the last rate: a volatile load wants more headroom). A last-rate
@@ -752,32 +752,62 @@ fn demand_prior(config: &Config, ds: &DemandState, slo_cap: &SloCapacity) -> QTa
     let c = &config.cloud;
     let n_actions = a.demand_actions();
     let mut q = QTable::new(ds.n_states(), n_actions, 0.0);
-    let load_vms = (f64::from(c.max_vms) / 2.0).max(1.0);
+    // Capped so that the queueing costs stay cheap to compute; the values
+    // are per VM of load, so the reference scale hardly matters.
+    let load_vms = (f64::from(c.max_vms) / 2.0).clamp(1.0, f64::from(PRIOR_MAX_LOAD_VMS));
     let rate = load_vms * c.vm_capacity_rps;
     let horizon = 1.0 / (1.0 - a.gamma);
     let clamp = |v: f64| v.ceil().clamp(f64::from(c.min_vms), f64::from(c.max_vms)) as u32;
-    for s in 0..ds.n_states() {
-        let [fleet, peak, _, _, volatility, _, _] = ds.decode(s);
-        let p = ds.peak_representative(peak);
+    let sizes = ds.sizes();
+    let value = |vms: u32, volatility: usize| {
         let next = rate * (1.0 + 2.0 * ds.volatility_representative(volatility));
-        let value = |vms: u32| -steady_step_cost(config, vms, next) / load_vms * horizon;
-        let mut j = 0;
-        for (base, list) in [
-            (rate, &a.last_headrooms),
-            (p * rate, &a.headrooms),
-            (2.0 * p * rate, &a.episode_peak_headrooms),
-        ] {
-            for h in list {
-                *q.get_mut(s, j) = value(clamp(slo_cap.vms(base) * (1.0 + h)));
-                j += 1;
+        -steady_step_cost(config, vms, next) / load_vms * horizon
+    };
+    // The values depend on (peak, volatility) for the headroom actions and
+    // on (fleet, volatility) for hold: compute each once.
+    let n_sized = n_actions - usize::from(a.hold);
+    let mut sized = vec![0.0; sizes[1] * sizes[4] * n_sized];
+    for peak in 0..sizes[1] {
+        let p = ds.peak_representative(peak);
+        for volatility in 0..sizes[4] {
+            let row = &mut sized[(peak * sizes[4] + volatility) * n_sized..][..n_sized];
+            let mut j = 0;
+            for (base, list) in [
+                (rate, &a.last_headrooms),
+                (p * rate, &a.headrooms),
+                (2.0 * p * rate, &a.episode_peak_headrooms),
+            ] {
+                for h in list {
+                    row[j] = value(clamp(slo_cap.vms(base) * (1.0 + h)), volatility);
+                    j += 1;
+                }
             }
         }
+    }
+    let mut hold = vec![0.0; sizes[0] * sizes[4]];
+    if a.hold {
+        for fleet in 0..sizes[0] {
+            for volatility in 0..sizes[4] {
+                hold[fleet * sizes[4] + volatility] =
+                    value(clamp(ds.fleet_representative(fleet) * load_vms), volatility);
+            }
+        }
+    }
+    for s in 0..ds.n_states() {
+        let [fleet, peak, _, _, volatility, _, _] = ds.decode(s);
+        let row = &sized[(peak * sizes[4] + volatility) * n_sized..][..n_sized];
+        for (j, v) in row.iter().enumerate() {
+            *q.get_mut(s, j) = *v;
+        }
         if a.hold {
-            *q.get_mut(s, j) = value(clamp(ds.fleet_representative(fleet) * load_vms));
+            *q.get_mut(s, n_sized) = hold[fleet * sizes[4] + volatility];
         }
     }
     q
 }
+
+/// The largest reference load of the demand design's prior, VMs.
+const PRIOR_MAX_LOAD_VMS: u32 = 512;
 
 impl Policy for QAgent {
     fn name(&self) -> &str {

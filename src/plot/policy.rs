@@ -255,12 +255,27 @@ mod tests {
     #[test]
     fn the_scale_free_map_renders_and_runs_hot_when_idle() {
         let dir = tempfile::tempdir().unwrap();
-        let agent = QAgent::new(&Config::default(), 1);
+        let mut config = Config::default();
+        config.agent.design = Design::ScaleFree;
+        let agent = QAgent::new(&config, 1);
         let grid = policy_grid(&agent);
         assert_eq!(grid.cells.len(), 9 * 4);
         // A nearly idle fleet under the model prior: a target, not hold.
         assert!(grid.cells[0].is_some(), "{:?}", grid.cells);
         for p in render_heatmap(&grid, &dir.path().join("sf"), Format::Png).unwrap() {
+            crate::plot::tests_support::assert_image(&p);
+        }
+    }
+
+    #[test]
+    fn the_demand_map_renders_a_headroom_per_fleet_and_volatility_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = QAgent::new(&Config::default(), 1);
+        let grid = policy_grid(&agent);
+        assert_eq!(grid.cells.len(), 8 * 4);
+        // Under the model prior a calm load gets the smallest headroom.
+        assert_eq!(grid.cells[0], Some(25.0), "{:?}", grid.cells);
+        for p in render_heatmap(&grid, &dir.path().join("demand"), Format::Png).unwrap() {
             crate::plot::tests_support::assert_image(&p);
         }
     }
