@@ -947,6 +947,17 @@ impl Config {
                 a.scale_free_actions(),
                 "use fewer edges or agent.hour_buckets",
             ),
+            crate::agent::Design::Demand => (
+                (a.fleet_edges.len() as f64 + 1.0)
+                    * (a.peak_ratio_edges.len() as f64 + 1.0)
+                    * trends
+                    * (a.booting_share_edges.len() as f64 + 1.0)
+                    * (a.volatility_edges.len() as f64 + 1.0)
+                    * 2.0
+                    * hours,
+                a.demand_actions(),
+                "use fewer edges or agent.hour_buckets",
+            ),
             crate::agent::Design::Legacy => {
                 let vm_buckets = if a.vm_edges.is_empty() {
                     f64::from(c.max_vms.saturating_sub(c.min_vms)) + 1.0

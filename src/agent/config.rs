@@ -59,12 +59,21 @@ pub enum Design {
     /// is `ceil(λ / (μ · u))` for the chosen `u`) and "hold", and rewards
     /// are learned per VM of the episode's mean load. One table serves
     /// any load level and fleet size.
-    #[default]
     ScaleFree,
     /// The first design: the state holds the absolute VM count (one
     /// bucket per count) and the actions add or remove VMs
     /// (`agent.actions`); rewards are learned in USD.
     Legacy,
+    /// Demand: the actions size the fleet as a headroom over the VMs the
+    /// M/M/c response-time objective demands at an observed rate (the
+    /// last step's, the window's peak or the episode's peak), so the
+    /// extra relative headroom a small fleet needs comes from the queueing
+    /// model, not from learning; the state holds ratios and flags (fleet
+    /// per VM of load, window peak over the last rate, trend, booting
+    /// share, volatility, overload). Rewards per VM of the episode's mean
+    /// load, as in the scale-free design. The default.
+    #[default]
+    Demand,
 }
 
 impl Design {
@@ -73,6 +82,7 @@ impl Design {
         match self {
             Design::ScaleFree => "scale-free",
             Design::Legacy => "legacy",
+            Design::Demand => "demand",
         }
     }
 }
@@ -106,10 +116,11 @@ pub enum QInit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
-    /// `"scale-free"` (ratios in the state, target utilisations as
-    /// actions, rewards per VM of load) or `"legacy"` (VM count in the
-    /// state, VM changes as actions, rewards in USD). Default
-    /// `"scale-free"`. See [`Design`].
+    /// `"demand"` (ratios and flags in the state, headrooms over the SLO
+    /// demand as actions, rewards per VM of load), `"scale-free"` (ratios
+    /// in the state, target utilisations as actions, rewards per VM of
+    /// load) or `"legacy"` (VM count in the state, VM changes as actions,
+    /// rewards in USD). Default `"demand"`. See [`Design`].
     pub design: Design,
     /// `"q-learning"`, `"double-q"`, `"sarsa"` or `"dyna-q"`. Default
     /// `"q-learning"`.
@@ -230,12 +241,40 @@ pub struct AgentConfig {
     /// Randomisation: coefficient of variation of an extra per-step
     /// multiplicative noise (normal, floored at 0), in [0, 10]. Default 0.1.
     pub random_noise_cv: f64,
+    /// Demand design: headrooms `h` over the demand of the window's peak
+    /// rate (the highest of the last `peak_window_steps` steps): the
+    /// action sets the fleet (running + booting) to
+    /// `ceil(demand · (1 + h))`; each in [0, 10], distinct. Default
+    /// `[0.25, 0.5, 1]`. When the load rises, the window's peak is
+    /// replaced by the last rate extrapolated over the boot delay, if
+    /// higher (as in the scale-free design).
+    pub headrooms: Vec<f64>,
+    /// Demand design: headrooms over the demand of the last step's rate
+    /// (follow the load closely); each in [0, 10], distinct, may be empty.
+    /// Default `[]`.
+    pub last_headrooms: Vec<f64>,
+    /// Demand design: headrooms over the demand of the highest rate seen
+    /// so far in the episode; each in [0, 10], distinct, may be empty.
+    /// Default `[0, 0.5]`.
+    pub episode_peak_headrooms: Vec<f64>,
+    /// Demand design: the largest share of the fleet one step may remove,
+    /// in (0, 1] (1 = no limit). Scale out at once, in gradually: a
+    /// request served late costs as much as a VM for about a minute, so
+    /// shrinking fast on a lull risks far more than it saves. Default 0.2.
+    pub scale_in_max: f64,
+    /// Demand design: bucket edges of the fleet (running + booting) per
+    /// VM of the last step's load, `(running + booting)·μ / λ`,
+    /// increasing. Default `[0.9, 1, 1.1, 1.25, 1.5, 2, 3]`.
+    pub fleet_edges: Vec<f64>,
+    /// Demand design: bucket edges of the window's peak rate over the
+    /// last step's (≥ 1), increasing. Default `[1.1, 1.5, 3]`.
+    pub peak_ratio_edges: Vec<f64>,
 }
 
 impl Default for AgentConfig {
     fn default() -> Self {
         Self {
-            design: Design::ScaleFree,
+            design: Design::Demand,
             algorithm: Algorithm::QLearning,
             planning_steps: 10,
             alpha: 0.1,
@@ -269,6 +308,12 @@ impl Default for AgentConfig {
             random_bursts_per_day: 4.0,
             random_burst_max: 5.0,
             random_noise_cv: 0.1,
+            headrooms: vec![0.25, 0.5, 1.0],
+            last_headrooms: Vec::new(),
+            episode_peak_headrooms: vec![0.0, 0.5],
+            scale_in_max: 0.2,
+            fleet_edges: vec![0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0],
+            peak_ratio_edges: vec![1.1, 1.5, 3.0],
         }
     }
 }
@@ -278,6 +323,15 @@ impl AgentConfig {
     /// action (if on) and hold (if on).
     pub fn scale_free_actions(&self) -> usize {
         self.targets.len() + usize::from(self.episode_peak_target > 0.0) + usize::from(self.hold)
+    }
+
+    /// The demand design's actions: the last-rate headrooms, the window
+    /// headrooms, the episode-peak headrooms and hold (if on).
+    pub fn demand_actions(&self) -> usize {
+        self.last_headrooms.len()
+            + self.headrooms.len()
+            + self.episode_peak_headrooms.len()
+            + usize::from(self.hold)
     }
 
     /// ε of episode `e` (from 0): `max(epsilon_min, epsilon · decay^e)`.
@@ -411,6 +465,38 @@ impl AgentConfig {
                 "in [0, 10]",
             ));
         }
+        for (field, list) in [
+            ("agent.headrooms", &self.headrooms),
+            ("agent.last_headrooms", &self.last_headrooms),
+            ("agent.episode_peak_headrooms", &self.episode_peak_headrooms),
+        ] {
+            if let Some(&h) = list.iter().find(|&&h| !(0.0..=10.0).contains(&h)) {
+                return Err(out_of_range(field, h, "each in [0, 10]"));
+            }
+            let mut sorted = list.clone();
+            sorted.sort_by(f64::total_cmp);
+            sorted.dedup();
+            if sorted.len() != list.len() {
+                return Err(ConfigError::Inconsistent(format!(
+                    "{field} = {list:?} lists a headroom twice"
+                )));
+            }
+        }
+        if self.design == Design::Demand && self.demand_actions() == 0 {
+            return Err(ConfigError::Inconsistent(
+                "agent.design = \"demand\" has no action: give agent.headrooms or turn agent.hold on"
+                    .into(),
+            ));
+        }
+        if !(self.scale_in_max > 0.0 && self.scale_in_max <= 1.0) {
+            return Err(out_of_range(
+                "agent.scale_in_max",
+                self.scale_in_max,
+                "in (0, 1]",
+            ));
+        }
+        increasing_f64("agent.fleet_edges", &self.fleet_edges)?;
+        increasing_f64("agent.peak_ratio_edges", &self.peak_ratio_edges)?;
         if self.hour_buckets > 24 {
             return Err(out_of_range(
                 "agent.hour_buckets",

@@ -1,8 +1,9 @@
 //! The agent's state: discretised features of an observation.
 //!
-//! Two designs ([`crate::agent::Design`]). The scale-free design
-//! ([`ScaleFree`], the default) uses only ratios, so a state means the same
-//! at 3 VMs and at 300:
+//! Three designs ([`crate::agent::Design`]). The demand design
+//! ([`DemandState`], the default) uses ratios and an overload flag (see its
+//! docs). The scale-free design ([`ScaleFree`]) uses only ratios, so a
+//! state means the same at 3 VMs and at 300:
 //!
 //! | feature | value | default edges |
 //! |---|---|---|
@@ -43,7 +44,7 @@ pub struct Discretiser {
     hour_buckets: u32,
     service_rps: f64,
     step_s: f64,
-    layout: Layout,
+    layout: Layout<5>,
     /// The same edges in fixed blocks, for a branch-free count per step.
     util_block: Block<f64>,
     vm_block: Block<u64>,
@@ -154,18 +155,18 @@ impl PartialEq for Block<u64> {
     }
 }
 
-/// The mixed-radix layout of a state index over five features: the index
+/// The mixed-radix layout of a state index over `N` features: the index
 /// is `Σ bucket · stride`, the last feature varying fastest.
 #[derive(Debug, Clone, PartialEq)]
-struct Layout {
-    sizes: [usize; 5],
-    strides: [usize; 5],
+struct Layout<const N: usize> {
+    sizes: [usize; N],
+    strides: [usize; N],
 }
 
-impl Layout {
-    fn new(sizes: [usize; 5]) -> Layout {
-        let mut strides = [1; 5];
-        for i in (0..4).rev() {
+impl<const N: usize> Layout<N> {
+    fn new(sizes: [usize; N]) -> Layout<N> {
+        let mut strides = [1; N];
+        for i in (0..N.saturating_sub(1)).rev() {
             strides[i] = strides[i + 1] * sizes[i + 1];
         }
         Layout { sizes, strides }
@@ -176,7 +177,7 @@ impl Layout {
     }
 
     #[inline]
-    fn index(&self, buckets: [usize; 5]) -> usize {
+    fn index(&self, buckets: [usize; N]) -> usize {
         buckets
             .iter()
             .zip(self.strides)
@@ -184,9 +185,9 @@ impl Layout {
             .sum()
     }
 
-    fn decode(&self, mut state: usize) -> [usize; 5] {
-        let mut b = [0; 5];
-        for i in (0..5).rev() {
+    fn decode(&self, mut state: usize) -> [usize; N] {
+        let mut b = [0; N];
+        for i in (0..N).rev() {
             b[i] = state % self.sizes[i];
             state /= self.sizes[i];
         }
@@ -398,7 +399,7 @@ pub struct ScaleFree {
     step_s: f64,
     /// Weight of the newest change in the volatility's average.
     volatility_weight: f64,
-    layout: Layout,
+    layout: Layout<5>,
     load_block: Block<f64>,
     trend_block: Block<f64>,
     share_block: Block<f64>,
@@ -535,6 +536,195 @@ impl ScaleFree {
             list(&self.share_edges),
             list(&self.volatility_edges),
             self.volatility_span,
+            self.hour_buckets,
+            self.service_rps,
+            self.step_s
+        )
+    }
+}
+
+/// The demand design's state (see [`crate::agent::Design::Demand`]):
+/// seven features, mixed-radix in this order, each cut by configurable
+/// edges:
+///
+/// | feature | value | default edges |
+/// |---|---|---|
+/// | fleet | VMs (running + booting) per VM of the last step's load, (running + booting)·μ / λ | 0.9 … 3 |
+/// | peak | the window's peak rate over the last step's, max λ / λ (1 when both are 0) | 1.1, 1.5, 3 |
+/// | trend | (λ_t − λ_{t−1}) / max(λ_{t−1}, 1/step) | −5 %, +5 % |
+/// | booting share | booting / (running + booting) | 0.001, 0.3 |
+/// | volatility | moving average of \|λ_t − λ_{t−1}\| / λ_{t−1} | 3 %, 8 %, 20 % |
+/// | overload | requests waiting or dropped after the last step (0 or 1) | |
+/// | hour | hour of day of the trace time | off |
+///
+/// Every feature is a ratio or a flag, so a state means the same at any
+/// scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemandState {
+    fleet_edges: Vec<f64>,
+    peak_edges: Vec<f64>,
+    trend_edges: Vec<f64>,
+    share_edges: Vec<f64>,
+    volatility_edges: Vec<f64>,
+    hour_buckets: u32,
+    volatility_span: u32,
+    peak_window_steps: u32,
+    service_rps: f64,
+    step_s: f64,
+    layout: Layout<7>,
+    fleet_block: Block<f64>,
+    peak_block: Block<f64>,
+    trend_block: Block<f64>,
+    share_block: Block<f64>,
+    volatility_block: Block<f64>,
+    trend_floor: f64,
+}
+
+impl DemandState {
+    /// The demand design's state of `config.agent`.
+    pub fn new(config: &Config) -> DemandState {
+        let a = &config.agent;
+        let sizes = [
+            a.fleet_edges.len() + 1,
+            a.peak_ratio_edges.len() + 1,
+            a.trend_edges.len() + 1,
+            a.booting_share_edges.len() + 1,
+            a.volatility_edges.len() + 1,
+            2,
+            a.hour_buckets.max(1) as usize,
+        ];
+        DemandState {
+            fleet_block: Block::of(a.fleet_edges.iter().copied(), f64::NAN),
+            peak_block: Block::of(a.peak_ratio_edges.iter().copied(), f64::NAN),
+            trend_block: Block::of(a.trend_edges.iter().copied(), f64::NAN),
+            share_block: Block::of(a.booting_share_edges.iter().copied(), f64::NAN),
+            volatility_block: Block::of(a.volatility_edges.iter().copied(), f64::NAN),
+            fleet_edges: a.fleet_edges.clone(),
+            peak_edges: a.peak_ratio_edges.clone(),
+            trend_edges: a.trend_edges.clone(),
+            share_edges: a.booting_share_edges.clone(),
+            volatility_edges: a.volatility_edges.clone(),
+            hour_buckets: a.hour_buckets,
+            volatility_span: a.volatility_span,
+            peak_window_steps: a.peak_window_steps,
+            service_rps: config.cloud.vm_capacity_rps,
+            step_s: f64::from(config.workload.step_s),
+            layout: Layout::new(sizes),
+            trend_floor: 1.0 / f64::from(config.workload.step_s),
+        }
+    }
+
+    /// Number of states.
+    pub fn n_states(&self) -> usize {
+        self.layout.n_states()
+    }
+
+    /// Buckets per feature: fleet, peak, trend, booting share,
+    /// volatility, overload, hour.
+    pub fn sizes(&self) -> [usize; 7] {
+        self.layout.sizes
+    }
+
+    /// Place value of each feature's bucket in the state index.
+    pub fn strides(&self) -> [usize; 7] {
+        self.layout.strides
+    }
+
+    /// The bucket indices of `obs`, given the arrivals of the step before
+    /// it, the volatility after it and the highest rate of the window
+    /// (requests/s, the last step's included).
+    #[inline]
+    pub fn buckets(
+        &self,
+        obs: &Observation,
+        prev_arrivals: f64,
+        volatility: f64,
+        window_max_rps: f64,
+    ) -> [usize; 7] {
+        let total = obs.vms_total();
+        let rate = obs.arrival_rps;
+        // A fleet with no load has infinite headroom (the top bucket).
+        let fleet = if rate > 0.0 {
+            f64::from(total) * self.service_rps / rate
+        } else {
+            f64::INFINITY
+        };
+        let peak = if window_max_rps > rate {
+            window_max_rps / rate
+        } else {
+            1.0
+        };
+        let share = f64::from(obs.vms_booting) / f64::from(total.max(1));
+        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
+        let overload = usize::from(obs.backlog > 0.0 || obs.dropped > 0.0);
+        [
+            self.fleet_block.bucket_f64(&self.fleet_edges, fleet),
+            self.peak_block.bucket_f64(&self.peak_edges, peak),
+            self.trend_block.bucket_f64(&self.trend_edges, trend),
+            self.share_block.bucket_f64(&self.share_edges, share),
+            self.volatility_block
+                .bucket_f64(&self.volatility_edges, volatility),
+            overload,
+            hour_bucket(obs.time_s, self.hour_buckets),
+        ]
+    }
+
+    /// The state index of `obs`.
+    #[inline]
+    pub fn state(
+        &self,
+        obs: &Observation,
+        prev_arrivals: f64,
+        volatility: f64,
+        window_max_rps: f64,
+    ) -> usize {
+        self.layout
+            .index(self.buckets(obs, prev_arrivals, volatility, window_max_rps))
+    }
+
+    /// The bucket indices of a state index.
+    pub fn decode(&self, state: usize) -> [usize; 7] {
+        self.layout.decode(state)
+    }
+
+    /// The fleet bucket edges.
+    pub fn fleet_edges(&self) -> &[f64] {
+        &self.fleet_edges
+    }
+
+    /// A typical fleet per VM of load of fleet bucket `b`.
+    pub fn fleet_representative(&self, b: usize) -> f64 {
+        representative(&self.fleet_edges, b, 0.0)
+    }
+
+    /// A typical window peak over the last rate of peak bucket `b`.
+    pub fn peak_representative(&self, b: usize) -> f64 {
+        representative(&self.peak_edges, b, 1.0)
+    }
+
+    /// A typical volatility of volatility bucket `b`.
+    pub fn volatility_representative(&self, b: usize) -> f64 {
+        representative(&self.volatility_edges, b, 0.0)
+    }
+
+    /// A one-line description of the state space (recorded in Q-table
+    /// files).
+    pub fn describe(&self) -> String {
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            "fleet:{}|peak:{}|trend:{}|booting_share:{}|volatility:{}|volatility_span:{}|overload|window:{}|hours:{}|capacity_rps:{}|step_s:{}",
+            list(&self.fleet_edges),
+            list(&self.peak_edges),
+            list(&self.trend_edges),
+            list(&self.share_edges),
+            list(&self.volatility_edges),
+            self.volatility_span,
+            self.peak_window_steps,
             self.hour_buckets,
             self.service_rps,
             self.step_s

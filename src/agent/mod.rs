@@ -1,8 +1,21 @@
 //! The tabular Q-learning agent: a [`Policy`] that also learns.
 //!
-//! Two designs (`agent.design`, [`Design`]):
+//! Three designs (`agent.design`, [`Design`]):
 //!
-//! - **Scale-free** (default). State: ratios only ([`features::ScaleFree`]:
+//! - **Demand** (default). State: ratios and a flag only
+//!   ([`features::DemandState`]: fleet per VM of the last step's load,
+//!   the window's peak over the last rate, trend, booting share,
+//!   volatility, overload). Actions: headrooms `h` over the VMs the M/M/c
+//!   response-time objective demands ([`demand::SloCapacity`]) at the
+//!   window's peak rate (`agent.headrooms`, the peak of the last
+//!   `agent.peak_window_steps` steps, or the last rate extrapolated over
+//!   the boot delay when higher), at the last rate
+//!   (`agent.last_headrooms`, none by default) or at the episode's peak
+//!   (`agent.episode_peak_headrooms`): the next fleet is
+//!   `ceil(D(λ̂)·(1 + h))`; and "hold". A step never cancels booting VMs
+//!   and never removes more than `agent.scale_in_max` of the fleet.
+//!   Reward and start as in the scale-free design.
+//! - **Scale-free**. State: ratios only ([`features::ScaleFree`]:
 //!   load per VM of the fleet, trend, booting share, volatility).
 //!   Actions: target utilisations `u` from `agent.targets` (the next fleet
 //!   is `ceil(λ̂ / (μ·u))` VMs, so one step can follow a burst of any
@@ -41,13 +54,15 @@
 //! dynamic dispatch.
 
 pub mod config;
+pub mod demand;
 pub mod features;
 pub mod qtable;
 pub mod randomise;
 pub mod train;
 
 pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit};
-pub use features::{Discretiser, ScaleFree};
+pub use demand::SloCapacity;
+pub use features::{DemandState, Discretiser, ScaleFree};
 pub use qtable::{QTable, QTableError, QTableHeader};
 pub use train::{train, CurveRow, TrainOutput};
 
@@ -67,6 +82,19 @@ pub struct QAgent {
     design: Design,
     disc: Discretiser,
     sf: ScaleFree,
+    /// Demand design: the state.
+    ds: DemandState,
+    /// Demand design: the VMs a rate demands.
+    slo_cap: SloCapacity,
+    /// Demand design: `1 + h` of every headroom action, last-rate ones
+    /// first, then the window's, then the episode peak's.
+    mults: Vec<f64>,
+    /// Demand design: the number of last-rate and of window actions.
+    n_last: usize,
+    n_window: usize,
+    /// Demand design: `1 − agent.scale_in_max`, the share of the fleet a
+    /// step keeps at least.
+    keep: f64,
     /// Legacy design: the VM changes.
     actions: Vec<i32>,
     /// Scale-free design: the target utilisations.
@@ -151,15 +179,29 @@ impl QAgent {
         let a = &config.agent;
         let disc = Discretiser::new(config);
         let sf = ScaleFree::new(config);
+        let ds = DemandState::new(config);
+        let slo_cap = match a.design {
+            Design::Demand => SloCapacity::new(config),
+            Design::Legacy | Design::ScaleFree => SloCapacity::empty(),
+        };
         let (n_states, n_actions) = match a.design {
             Design::Legacy => (disc.n_states(), a.actions.len()),
             Design::ScaleFree => (sf.n_states(), a.scale_free_actions()),
+            Design::Demand => (ds.n_states(), a.demand_actions()),
         };
         let q = match (a.init, a.design) {
             (QInit::Constant, _) => QTable::new(n_states, n_actions, a.initial_q),
             (QInit::Model, Design::Legacy) => model_prior(config, &disc),
             (QInit::Model, Design::ScaleFree) => scale_free_prior(config, &sf),
+            (QInit::Model, Design::Demand) => demand_prior(config, &ds, &slo_cap),
         };
+        let mults: Vec<f64> = a
+            .last_headrooms
+            .iter()
+            .chain(&a.headrooms)
+            .chain(&a.episode_peak_headrooms)
+            .map(|h| 1.0 + h)
+            .collect();
         let q2 = (a.algorithm == Algorithm::DoubleQ).then(|| q.clone());
         let visits = match a.alpha_schedule {
             AlphaSchedule::Visits => vec![0; n_states * n_actions],
@@ -176,6 +218,12 @@ impl QAgent {
             design: a.design,
             disc,
             sf,
+            ds,
+            slo_cap,
+            mults,
+            n_last: a.last_headrooms.len(),
+            n_window: a.headrooms.len(),
+            keep: 1.0 - a.scale_in_max,
             actions: a.actions.clone(),
             targets: a.targets.clone(),
             inv_targets: a
@@ -230,6 +278,19 @@ impl QAgent {
         &self.sf
     }
 
+    /// The demand design's state (meaningful with [`Design::Demand`]).
+    pub fn demand_state(&self) -> &DemandState {
+        &self.ds
+    }
+
+    /// Demand design: the headroom `h` of action `a` over the demand of
+    /// the last rate or the window's peak, `None` for an episode-peak
+    /// action, hold, or another design.
+    pub fn headroom_of(&self, a: usize) -> Option<f64> {
+        (self.design == Design::Demand && a < self.n_last + self.n_window)
+            .then(|| self.mults[a] - 1.0)
+    }
+
     /// The scale-free design's target utilisations.
     pub fn targets(&self) -> &[f64] {
         &self.targets
@@ -244,7 +305,7 @@ impl QAgent {
     /// trainer gives the scale-free design 1 / the episode's mean load in
     /// VMs; the legacy design keeps 1, learning in USD).
     pub fn set_reward_scale(&mut self, scale: f64) {
-        if self.design == Design::ScaleFree {
+        if self.design != Design::Legacy {
             self.reward_scale = scale;
         }
     }
@@ -310,6 +371,31 @@ impl QAgent {
                     list.push("hold".into());
                 }
                 (list.join(","), self.sf.describe())
+            }
+            Design::Demand => {
+                let (n1, n2) = (self.n_last, self.n_last + self.n_window);
+                let mut list: Vec<String> = self
+                    .mults
+                    .iter()
+                    .enumerate()
+                    .map(|(j, m)| {
+                        let base = if j < n1 {
+                            "last"
+                        } else if j < n2 {
+                            "window"
+                        } else {
+                            "peak"
+                        };
+                        format!("{base}+{}", m - 1.0)
+                    })
+                    .collect();
+                if self.hold {
+                    list.push("hold".into());
+                }
+                (
+                    list.join(","),
+                    format!("{}|scale_in_keep:{}", self.ds.describe(), self.keep),
+                )
             }
         };
         QTableHeader {
@@ -400,7 +486,7 @@ impl QAgent {
     fn observe(&mut self, obs: &Observation, prev_arrivals: f64) -> usize {
         match self.design {
             Design::Legacy => self.disc.state(obs, prev_arrivals),
-            Design::ScaleFree => {
+            Design::ScaleFree | Design::Demand => {
                 self.volatility = self.sf.volatility(self.volatility, obs, prev_arrivals);
                 self.prev_rps = self.recent[self.recent_at];
                 self.recent_at += 1;
@@ -416,7 +502,12 @@ impl QAgent {
                     // The maximum left the window: rescan (rare).
                     self.recent_max = self.recent.iter().copied().fold(0.0, f64::max);
                 }
-                self.sf.state(obs, prev_arrivals, self.volatility)
+                if self.design == Design::Demand {
+                    self.ds
+                        .state(obs, prev_arrivals, self.volatility, self.recent_max)
+                } else {
+                    self.sf.state(obs, prev_arrivals, self.volatility)
+                }
             }
         }
     }
@@ -442,6 +533,28 @@ impl QAgent {
                     obs.vms_total()
                 } else {
                     0
+                };
+                Action::Target(target.max(floor))
+            }
+            Design::Demand => {
+                let Some(&mult) = self.mults.get(a) else {
+                    return Action::Change(0);
+                };
+                let rate = if a < self.n_last {
+                    obs.arrival_rps
+                } else if a < self.n_last + self.n_window {
+                    self.planned_rps(obs)
+                } else {
+                    self.episode_max
+                };
+                let target = ceil_u32(self.slo_cap.vms(rate) * mult);
+                // Never cancel booting VMs; otherwise shrink by at most
+                // `agent.scale_in_max` of the fleet.
+                let total = obs.vms_total();
+                let floor = if obs.vms_booting > 0 {
+                    total
+                } else {
+                    (f64::from(total) * self.keep) as u32
                 };
                 Action::Target(target.max(floor))
             }
@@ -657,6 +770,81 @@ fn scale_free_prior(config: &Config, sf: &ScaleFree) -> QTable {
     q
 }
 
+/// The model prior of the demand design (`agent.init = "model"`): the
+/// steady-state reasoning of [`model_prior`] at a reference load of
+/// `L = cloud.max_vms / 2` VMs (within [1, 512]) (rate `R = L·μ`), per VM of that
+/// load, with the next step's rate taken as `R·(1 + 2v)` for the
+/// volatility `v` of the state's bucket (two mean relative changes above
+/// the last rate: a volatile load wants more headroom). A last-rate
+/// action with headroom `h` leads to `ceil(D(R)·(1 + h))` VMs (`D` the
+/// SLO demand), a window action to `ceil(D(p·R)·(1 + h))` for the
+/// state's peak ratio `p`, an episode-peak action to
+/// `ceil(D(2·p·R)·(1 + h))` (as if the episode's peak were twice the
+/// window's), and "hold" keeps the state's fleet per VM of load `f`,
+/// `f·L`; Q(s, a) = −cost(VMs) / L / (1 − γ). Trend, booting share,
+/// overload and hour do not enter it.
+fn demand_prior(config: &Config, ds: &DemandState, slo_cap: &SloCapacity) -> QTable {
+    let a = &config.agent;
+    let c = &config.cloud;
+    let n_actions = a.demand_actions();
+    let mut q = QTable::new(ds.n_states(), n_actions, 0.0);
+    // Capped so that the queueing costs stay cheap to compute; the values
+    // are per VM of load, so the reference scale hardly matters.
+    let load_vms = (f64::from(c.max_vms) / 2.0).clamp(1.0, f64::from(PRIOR_MAX_LOAD_VMS));
+    let rate = load_vms * c.vm_capacity_rps;
+    let horizon = 1.0 / (1.0 - a.gamma);
+    let clamp = |v: f64| v.ceil().clamp(f64::from(c.min_vms), f64::from(c.max_vms)) as u32;
+    let sizes = ds.sizes();
+    let value = |vms: u32, volatility: usize| {
+        let next = rate * (1.0 + 2.0 * ds.volatility_representative(volatility));
+        -steady_step_cost(config, vms, next) / load_vms * horizon
+    };
+    // The values depend on (peak, volatility) for the headroom actions and
+    // on (fleet, volatility) for hold: compute each once.
+    let n_sized = n_actions - usize::from(a.hold);
+    let mut sized = vec![0.0; sizes[1] * sizes[4] * n_sized];
+    for peak in 0..sizes[1] {
+        let p = ds.peak_representative(peak);
+        for volatility in 0..sizes[4] {
+            let row = &mut sized[(peak * sizes[4] + volatility) * n_sized..][..n_sized];
+            let mut j = 0;
+            for (base, list) in [
+                (rate, &a.last_headrooms),
+                (p * rate, &a.headrooms),
+                (2.0 * p * rate, &a.episode_peak_headrooms),
+            ] {
+                for h in list {
+                    row[j] = value(clamp(slo_cap.vms(base) * (1.0 + h)), volatility);
+                    j += 1;
+                }
+            }
+        }
+    }
+    let mut hold = vec![0.0; sizes[0] * sizes[4]];
+    if a.hold {
+        for fleet in 0..sizes[0] {
+            for volatility in 0..sizes[4] {
+                hold[fleet * sizes[4] + volatility] =
+                    value(clamp(ds.fleet_representative(fleet) * load_vms), volatility);
+            }
+        }
+    }
+    for s in 0..ds.n_states() {
+        let [fleet, peak, _, _, volatility, _, _] = ds.decode(s);
+        let row = &sized[(peak * sizes[4] + volatility) * n_sized..][..n_sized];
+        for (j, v) in row.iter().enumerate() {
+            *q.get_mut(s, j) = *v;
+        }
+        if a.hold {
+            *q.get_mut(s, n_sized) = hold[fleet * sizes[4] + volatility];
+        }
+    }
+    q
+}
+
+/// The largest reference load of the demand design's prior, VMs.
+const PRIOR_MAX_LOAD_VMS: u32 = 512;
+
 impl Policy for QAgent {
     fn name(&self) -> &str {
         "qlearning"
@@ -672,7 +860,7 @@ impl Policy for QAgent {
         };
         self.prev_arrivals = obs.arrivals;
         self.last_state = s;
-        if obs.step == 0 && self.design == Design::ScaleFree {
+        if obs.step == 0 && self.design != Design::Legacy {
             // No load has been seen: a fixed start, nothing to learn.
             self.last_action = NO_ACTION;
             return self.start;

@@ -1,9 +1,11 @@
 //! The Q-table and its file format.
 //!
 //! A flat `Vec<f64>` of `n_states × n_actions`, row-major by state; column
-//! `j` is the `j`-th action of the design (`agent.targets` then "hold" in
-//! the scale-free design, `agent.actions` in the legacy one). Greedy
-//! choices break ties toward the lowest column.
+//! `j` is the `j`-th action of the design (`agent.last_headrooms`,
+//! `agent.headrooms`, `agent.episode_peak_headrooms` then "hold" in the
+//! demand design, `agent.targets` then "hold" in the scale-free design,
+//! `agent.actions` in the legacy one). Greedy choices break ties toward
+//! the lowest column.
 //!
 //! ## File format (`qtable.txt`, version 2)
 //!
@@ -27,7 +29,12 @@
 //! config whose design, algorithm, actions and state space (`features`)
 //! match. A legacy-design table says `design = legacy`, lists VM changes
 //! (`actions = -2,-1,0,1,2`) and its features
-//! (`util:...|vms:1..50|trend:...|booting:1,2|hours:0|...`).
+//! (`util:...|vms:1..50|trend:...|booting:1,2|hours:0|...`). A demand-design
+//! table says `design = demand`, lists its headrooms by base
+//! (`actions = window+0.25,window+0.5,window+1,peak+0,peak+0.5,hold`) and
+//! its features (`fleet:...|peak:...|...|overload|window:60|...|scale_in_keep:0.8`).
+//! The version stays 2: the demand design is a new design name, and the
+//! meaning of a scale-free or legacy file is unchanged.
 //!
 //! Version 1 (before the scale-free design; no `design` line) is refused
 //! with [`QTableError::EarlierDesign`]: train again.

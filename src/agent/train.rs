@@ -168,7 +168,28 @@ mod tests {
 
     #[test]
     fn the_trained_agent_takes_the_same_relative_decisions_at_ten_times_the_scale() {
+        for design in [Design::ScaleFree, Design::Demand] {
+            same_relative_decisions_at_ten_times_the_scale(design);
+        }
+    }
+
+    fn same_relative_decisions_at_ten_times_the_scale(design: Design) {
         let mut config = config();
+        config.agent.design = design;
+        // Rounding: ceil(10 x) and 10 ceil(x) differ by less than 10; the
+        // demand design also rounds the demand before scaling it by up to
+        // 1 + the largest headroom.
+        let slack = match design {
+            Design::Demand => {
+                let h = config
+                    .agent
+                    .headrooms
+                    .iter()
+                    .chain(&config.agent.episode_peak_headrooms);
+                10 * (1 + h.fold(0.0_f64, |m, &x| m.max(x)).ceil() as i64) + 1
+            }
+            _ => 10,
+        };
         // A load of up to 100 VMs and bounds that do not bind, so only
         // rounding (under 1 % of the fleet) tells the runs apart.
         config.cloud.max_vms = 200;
@@ -203,9 +224,8 @@ mod tests {
             obs10.dropped *= 10.0;
             let action10 = large.decide(&obs10);
             let same = match (action, action10) {
-                // ceil(10 x) and 10 ceil(x) differ by less than 10.
                 (Action::Target(n), Action::Target(n10)) => {
-                    (i64::from(n10) - 10 * i64::from(n)).abs() < 10
+                    (i64::from(n10) - 10 * i64::from(n)).abs() < slack
                 }
                 (a, b) => a == b,
             };
@@ -220,7 +240,7 @@ mod tests {
         }
         assert!(
             off.is_empty(),
-            "{} decisions differ: {:?}",
+            "{design:?}: {} decisions differ: {:?}",
             off.len(),
             &off[..off.len().min(5)]
         );
@@ -231,11 +251,11 @@ mod tests {
         let agree = small
             .iter()
             .zip(&large)
-            .filter(|(s, l)| (i64::from(l.target_vms) - 10 * i64::from(s.target_vms)).abs() < 10)
+            .filter(|(s, l)| (i64::from(l.target_vms) - 10 * i64::from(s.target_vms)).abs() < slack)
             .count();
         assert!(
             agree * 10 >= small.len() * 9,
-            "{agree} of {} agree",
+            "{design:?}: {agree} of {} agree",
             small.len()
         );
         let vm_hours = |steps: &[crate::cloud::StepInfo]| -> f64 {
@@ -245,12 +265,22 @@ mod tests {
                 .sum()
         };
         let ratio = vm_hours(&large) / (10.0 * vm_hours(&small));
-        assert!((ratio - 1.0).abs() < 0.05, "VM-hours ×{ratio} of ten times");
+        assert!(
+            (ratio - 1.0).abs() < 0.05,
+            "{design:?}: VM-hours ×{ratio} of ten times"
+        );
     }
 
     #[test]
     fn after_a_fivefold_step_the_fleet_serves_the_new_load_within_the_boot_delay_and_two_steps() {
-        let config = config();
+        for design in [Design::ScaleFree, Design::Demand] {
+            fivefold_step_followed(design);
+        }
+    }
+
+    fn fivefold_step_followed(design: Design) {
+        let mut config = config();
+        config.agent.design = design;
         let rates = |level: f64| (0..240).map(move |i| if i < 120 { level } else { 5.0 * level });
         let mut train_on = Vec::new();
         for level in [150.0, 300.0] {
@@ -268,7 +298,7 @@ mod tests {
                 .map(|s| s.step);
             assert!(
                 reached.is_some_and(|k| k <= by),
-                "load {level}: {need} VMs needed by step {by}, reached at {reached:?}"
+                "{design:?}, load {level}: {need} VMs needed by step {by}, reached at {reached:?}"
             );
             // And it stays there.
             assert!(steps[by as usize..].iter().all(|s| s.vms_running >= need));
@@ -277,17 +307,20 @@ mod tests {
 
     #[test]
     fn randomised_training_is_a_pure_function_of_the_seed() {
-        let mut config = config();
-        config.agent.episodes = 12;
-        config.agent.algorithm = Algorithm::DynaQ;
-        config.workload.noise = Noise::Poisson;
-        let on = [workload(diurnal(900.0)), workload(diurnal(300.0))];
-        let a = train(&config, &on, 9, |_, _| {});
-        let b = train(&config, &on, 9, |_, _| {});
-        assert_eq!(format!("{:?}", a.curve), format!("{:?}", b.curve));
-        assert_eq!(a.agent.to_text(), b.agent.to_text());
-        let c = train(&config, &on, 10, |_, _| {});
-        assert_ne!(a.agent.to_text(), c.agent.to_text());
+        for design in [Design::ScaleFree, Design::Demand] {
+            let mut config = config();
+            config.agent.design = design;
+            config.agent.episodes = 12;
+            config.agent.algorithm = Algorithm::DynaQ;
+            config.workload.noise = Noise::Poisson;
+            let on = [workload(diurnal(900.0)), workload(diurnal(300.0))];
+            let a = train(&config, &on, 9, |_, _| {});
+            let b = train(&config, &on, 9, |_, _| {});
+            assert_eq!(format!("{:?}", a.curve), format!("{:?}", b.curve));
+            assert_eq!(a.agent.to_text(), b.agent.to_text());
+            let c = train(&config, &on, 10, |_, _| {});
+            assert_ne!(a.agent.to_text(), c.agent.to_text(), "{design:?}");
+        }
     }
 
     /// The first episode count after which the greedy agent holds the best
@@ -306,10 +339,21 @@ mod tests {
 
     #[test]
     fn dyna_q_settles_on_the_best_fixed_fleet_in_fewer_episodes_than_q_learning() {
+        for design in [Design::Legacy, Design::Demand] {
+            dyna_q_settles_sooner(design);
+        }
+    }
+
+    fn dyna_q_settles_sooner(design: Design) {
         let mut config = config();
         config.cloud.vm_capacity_rps = 20.0;
         config.cloud.max_vms = 12;
-        config.agent.design = Design::Legacy;
+        config.agent.design = design;
+        if design == Design::Demand {
+            // Few actions and states: learning is quick either way, so
+            // compare at a small learning rate, where replay matters.
+            config.agent.alpha = 0.02;
+        }
         config.agent.randomise = false;
         config.agent.init = QInit::Constant;
         config.agent.epsilon_decay = 0.8;
@@ -329,10 +373,13 @@ mod tests {
         let q = episodes_to_settle(&config, &trace, best);
         config.agent.algorithm = Algorithm::DynaQ;
         let dyna = episodes_to_settle(&config, &trace, best);
-        assert!(dyna.is_some(), "dyna-q never settles on {best} VMs");
+        assert!(
+            dyna.is_some(),
+            "{design:?}: dyna-q never settles on {best} VMs"
+        );
         assert!(
             dyna < q || q.is_none(),
-            "dyna-q {dyna:?} episodes, q-learning {q:?} (best fleet {best} VMs)"
+            "{design:?}: dyna-q {dyna:?} episodes, q-learning {q:?} (best fleet {best} VMs)"
         );
     }
 }

@@ -27,6 +27,50 @@ pub fn policy_grid(agent: &QAgent) -> Grid {
     match agent.design() {
         Design::Legacy => PolicyMap::from_agent(agent).grid(),
         Design::ScaleFree => target_grid(agent),
+        Design::Demand => headroom_grid(agent),
+    }
+}
+
+/// The demand design's map: the greedy headroom over the demand (%) per
+/// fleet × volatility bucket, with the load at its window peak, flat,
+/// none booting, no overload, hour bucket 0; `None` where the agent
+/// holds or sizes for the episode's peak.
+pub fn headroom_grid(agent: &QAgent) -> Grid {
+    let ds = agent.demand_state();
+    let sizes = ds.sizes();
+    let (n_fleet, n_vol) = (sizes[0], sizes[4]);
+    let flat = agent
+        .scale_free()
+        .trend_edges()
+        .iter()
+        .take_while(|&&e| e <= 0.0)
+        .count();
+    let mut cells = vec![None; n_fleet * n_vol];
+    for s in 0..ds.n_states() {
+        let b = ds.decode(s);
+        if b[1] == 0 && b[2] == flat && b[3] == 0 && b[5] == 0 && b[6] == 0 {
+            cells[b[4] * n_fleet + b[0]] = agent.headroom_of(agent.greedy(s)).map(|h| 100.0 * h);
+        }
+    }
+    let labels = |v: Vec<f64>| v.iter().map(|&e| style::tick(e)).collect();
+    Grid {
+        title: "Greedy headroom over the SLO demand, % (blank: hold or episode peak; flat load at its peak, none booting)"
+            .into(),
+        x: Axis {
+            n: n_fleet,
+            labels: AxisLabels::Edges(labels(ds.fleet_edges().to_vec())),
+            desc: "VMs per VM of load, (running + booting)·μ/λ".into(),
+        },
+        y: Axis {
+            n: n_vol,
+            labels: AxisLabels::Edges(labels(agent.scale_free().volatility_edges().to_vec())),
+            desc: "load volatility (mean relative change per step)".into(),
+        },
+        cells,
+        colouring: Colouring::Scale {
+            title: "headroom, %".into(),
+            frame_lowest: false,
+        },
     }
 }
 
@@ -211,12 +255,27 @@ mod tests {
     #[test]
     fn the_scale_free_map_renders_and_runs_hot_when_idle() {
         let dir = tempfile::tempdir().unwrap();
-        let agent = QAgent::new(&Config::default(), 1);
+        let mut config = Config::default();
+        config.agent.design = Design::ScaleFree;
+        let agent = QAgent::new(&config, 1);
         let grid = policy_grid(&agent);
         assert_eq!(grid.cells.len(), 9 * 4);
         // A nearly idle fleet under the model prior: a target, not hold.
         assert!(grid.cells[0].is_some(), "{:?}", grid.cells);
         for p in render_heatmap(&grid, &dir.path().join("sf"), Format::Png).unwrap() {
+            crate::plot::tests_support::assert_image(&p);
+        }
+    }
+
+    #[test]
+    fn the_demand_map_renders_a_headroom_per_fleet_and_volatility_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = QAgent::new(&Config::default(), 1);
+        let grid = policy_grid(&agent);
+        assert_eq!(grid.cells.len(), 8 * 4);
+        // Under the model prior a calm load gets the smallest headroom.
+        assert_eq!(grid.cells[0], Some(25.0), "{:?}", grid.cells);
+        for p in render_heatmap(&grid, &dir.path().join("demand"), Format::Png).unwrap() {
             crate::plot::tests_support::assert_image(&p);
         }
     }
