@@ -4,8 +4,8 @@ stepped together in Rust (:class:`VectorScalingEnv`).
 Observation: a float32 vector of the features in :data:`qscale.FEATURES`
 (see the README for units and bounds). Action: ``Discrete`` over the
 Q-learning agent's action set (``action="agent"``, the default: with the
-default scale-free design, target utilisations the fleet is sized for, the
-episode's peak, and "hold"), or over VM counts ``0..cloud.max_vms``
+default demand design, the SLO demand of the recent or the episode's peak
+rate with some headroom, and "hold"), or over VM counts ``0..cloud.max_vms``
 (``action="target"``; the environment clamps to ``cloud.min_vms``). Reward:
 ``-(cost + penalty)`` of the step in USD, as in ``steps.csv``. The end of the
 trace is ``truncated`` (never ``terminated``).

@@ -83,12 +83,13 @@ def test_other_misuse_raises_and_never_crashes():
 def test_overrides_take_python_values_as_the_cli_takes_set():
     env = qscale.ScalingEnv(
         trace=TRACE,
-        overrides={"cloud.max_vms": 12, "workload.noise": "none", "agent.targets": [0.5, 0.8],
+        overrides={"agent.design": "scale-free",
+                   "cloud.max_vms": 12, "workload.noise": "none", "agent.targets": [0.5, 0.8],
                    "agent.hold": False, "workload.scale": 0.5},
     )
     assert env.action_space.n == 3  # two targets and the episode's peak
     list_style = qscale.ScalingEnv(
-        trace=TRACE, overrides=["cloud.max_vms=12", "workload.noise=none",
+        trace=TRACE, overrides=["agent.design=scale-free", "cloud.max_vms=12", "workload.noise=none",
                                 "agent.targets=[0.5, 0.8]", "agent.hold=false",
                                 "workload.scale=0.5"])
     a = [env.reset(seed=1)[0]] + [env.step(1)[0] for _ in range(50)]

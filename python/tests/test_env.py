@@ -31,9 +31,9 @@ def test_gymnasium_make_builds_the_registered_env():
 def test_spaces_follow_the_action_mode_and_bounds():
     agent = qscale.ScalingEnv(trace=TRACE)
     target = qscale.ScalingEnv(trace=TRACE, action="target", overrides={"cloud.max_vms": 40})
-    # The default scale-free agent: 6 target utilisations, the episode's
-    # peak and "hold".
-    assert agent.action_space == gym.spaces.Discrete(8)
+    # The default demand agent: 3 headrooms over the recent peak, 2 over
+    # the episode's peak, and "hold".
+    assert agent.action_space == gym.spaces.Discrete(6)
     assert target.action_space == gym.spaces.Discrete(41)
     obs, _ = target.reset(seed=0)
     features = dict(zip(qscale.FEATURES, obs))
@@ -64,7 +64,7 @@ def same(a, b):
 
 
 def test_the_same_seed_gives_the_same_trajectory():
-    actions = np.random.default_rng(1).integers(0, 8, 500)
+    actions = np.random.default_rng(1).integers(0, 6, 500)
     a = trajectory(qscale.ScalingEnv(trace=TRACE), 5, actions)
     b = trajectory(qscale.ScalingEnv(trace=TRACE), 5, actions)
     same(a, b)

@@ -36,7 +36,7 @@ def singles_next_step(actions):
 
 def test_the_vector_env_steps_as_n_single_envs_with_the_same_seeds():
     # 30-step trace, 75 steps: two autoresets per env.
-    actions = np.random.default_rng(0).integers(0, 8, (75, N))
+    actions = np.random.default_rng(0).integers(0, 6, (75, N))
     first, want = singles_next_step(actions)
     env = qscale.VectorScalingEnv(N, config=TINY_CONFIG)
     assert isinstance(env, VectorEnv)
@@ -99,7 +99,7 @@ def test_the_sb3_adapter_has_the_vec_env_api_and_same_step_autoreset():
     want = np.stack([e.reset(seed=SEED + i)[0] for i, e in enumerate(singles)])
     obs = env.reset()
     np.testing.assert_array_equal(obs, want)
-    actions = np.random.default_rng(5).integers(0, 8, (70, N))
+    actions = np.random.default_rng(5).integers(0, 6, (70, N))
     for row in actions:
         env.step_async(row)
         obs, rewards, dones, infos = env.step_wait()
