@@ -182,6 +182,15 @@ fn default_out(command: &str, cfg: &ConfigArgs) -> PathBuf {
     PathBuf::from("runs").join(format!("{command}-{name}"))
 }
 
+/// The last component of `dir` once resolved (`.` and `..` included), or
+/// `fallback` when it has none, for default output names.
+fn folder_name(dir: &Path, fallback: &str) -> String {
+    dir.canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| fallback.into())
+}
+
 fn path_override(key: &str, path: &Path) -> String {
     let quoted = toml::Value::String(path.display().to_string()).to_string();
     format!("{key}={quoted}")
@@ -457,11 +466,7 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
     let workload = Arc::new(Workload::load(&args.trace, &config)?);
     let out_path = args.out.clone().unwrap_or_else(|| {
-        let trained = dir
-            .canonicalize()
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "qtable".into());
+        let trained = folder_name(&dir, "qtable");
         PathBuf::from("runs").join(format!("evaluate-{trained}-{}-seed{seed}", workload.name))
     });
     let out = OutputDir::create(&out_path, args.force)?;
@@ -758,11 +763,7 @@ fn print_crossval(report: &crate::crossval::CrossvalReport, out: &Path, secs: f6
 
 fn merge(args: MergeArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
-        let first = args.shards[0]
-            .canonicalize()
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "shards".into());
+        let first = folder_name(&args.shards[0], "shards");
         PathBuf::from("runs").join(format!("merge-{first}"))
     });
     if args
