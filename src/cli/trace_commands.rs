@@ -125,8 +125,8 @@ fn trace_gen(args: GenArgs) -> Result<()> {
 /// `qscale trace import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Input format: clf, sdsc, azure-functions, wikipedia-pagecounts or
-    /// csv.
+    /// Input format: clf, sdsc, azure-functions, wikipedia-pagecounts,
+    /// azure-llm or csv.
     #[arg(long, value_name = "FORMAT")]
     pub format: ImportFormat,
     /// Interval of the output trace, seconds (azure-functions: a multiple

@@ -265,6 +265,59 @@ fn the_sdsc_sample_reproduces_the_first_minutes_of_the_repository_trace() {
 }
 
 #[test]
+fn the_azure_llm_sample_reproduces_the_first_minutes_of_the_repository_trace_issue_18() {
+    // The first 300 requests of the per-request Azure LLM code trace,
+    // counted per second, must match the bundled trace, which was built
+    // from the whole file by a separate tool (traces/*.SOURCE.md).
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, stdout, stderr) = import_ok(
+        dir.path(),
+        &[
+            "--format",
+            "azure-llm",
+            "--interval-s",
+            "1",
+            "tests/data/azure-llm-code-2023.first300.csv",
+        ],
+    );
+    assert!(
+        stdout.contains("timestamp_s 0 is 2023-11-16T18:17:03Z"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("malformed"), "{stderr}");
+    let imported = requests(&csv);
+    let reference = requests(&fs::read_to_string("traces/azure-llm-code-2023.csv").unwrap());
+    // The sample ends inside second 217 (18:20:40): seconds 0..217 are
+    // complete.
+    assert_eq!(imported.len(), 218);
+    assert_eq!(imported[..217], reference[..217]);
+    assert!(imported[217] <= reference[217]);
+    assert_eq!(imported.iter().sum::<f64>(), 300.0);
+}
+
+#[test]
+fn a_native_trace_given_as_azure_llm_names_the_header_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = import_refused(
+        dir.path(),
+        &[
+            "--format",
+            "azure-llm",
+            "--interval-s",
+            "60",
+            "traces/azure-llm-code-2023.csv",
+        ],
+    );
+    assert!(
+        stderr.contains(
+            "traces/azure-llm-code-2023.csv: header is `timestamp_s,requests`, expected \
+             `TIMESTAMP,ContextTokens,GeneratedTokens`"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn the_azure_sample_sums_its_functions_per_minute() {
     let dir = tempfile::tempdir().unwrap();
     let table = "tests/data/azure-functions-invitro.first6.csv";

@@ -7,6 +7,7 @@
 //! | `sdsc` | the ITA SDSC-HTTP log, `host: Tue Aug 22 00:00:00 1995 (path): outcome: request` | one line = one request | no zone in the log: read as UTC, so the trace's clock is the server's local time |
 //! | `azure-functions` | Azure Functions 2019 per-minute invocation tables, one row per function, minute columns `1`…`1440` (or InVitro's `minute_1`…) | one row = 1 440 minute counts | minute `m` of the `d`-th file (0-based, command-line order) covers `[start + 86 400·d + 60·(m−1), +60 s)`; the files carry no date, so `start` (default 0) is whatever `--start` says |
 //! | `wikipedia-pagecounts` | hourly `pagecounts-YYYYMMDD-HHMMSS` (or `projectcounts-`, `pageviews-`, `projectviews-`) files, lines `project page count bytes` | one line = `count` requests in the file's hour | UTC from the file name; for `pagecounts`/`projectcounts` the name gives the **end** of the hour, for `pageviews`/`projectviews` its start (Wikitech, "Analytics/Archive/Data/Pagecounts-raw" and "Pagecounts-all-sites") |
+//! | `azure-llm` | Azure LLM inference traces (2023), `TIMESTAMP,ContextTokens,GeneratedTokens` | one row = one request (tokens checked, not weighted) | `2023-11-16 18:17:03.9799600`, fractions kept; no zone in the release: read as UTC (a zone suffix is honoured) |
 //! | `csv` | a native trace (`timestamp_s,requests`), or `timestamp,count` rows | a native row = its count over its interval; a `timestamp,count` row = `count` requests at that instant | the file's own axis (Unix seconds for `timestamp,count`) |
 //!
 //! **Time axis of the result.** Requests are counted into bins of
@@ -38,6 +39,7 @@
 //! needs a multiple of 60 s and `wikipedia-pagecounts` a multiple of 3600 s.
 
 mod azure;
+mod azure_llm;
 mod bins;
 mod clf;
 mod csv_rows;
@@ -74,17 +76,20 @@ pub enum ImportFormat {
     AzureFunctions,
     /// Hourly Wikipedia pagecount (or pageview) files.
     WikipediaPagecounts,
+    /// Azure LLM inference traces, one row per request.
+    AzureLlm,
     /// A native trace or `timestamp,count` rows.
     Csv,
 }
 
 impl ImportFormat {
     /// Every format, in documentation order.
-    pub const ALL: [ImportFormat; 5] = [
+    pub const ALL: [ImportFormat; 6] = [
         ImportFormat::Clf,
         ImportFormat::Sdsc,
         ImportFormat::AzureFunctions,
         ImportFormat::WikipediaPagecounts,
+        ImportFormat::AzureLlm,
         ImportFormat::Csv,
     ];
 
@@ -95,6 +100,7 @@ impl ImportFormat {
             ImportFormat::Sdsc => "sdsc",
             ImportFormat::AzureFunctions => "azure-functions",
             ImportFormat::WikipediaPagecounts => "wikipedia-pagecounts",
+            ImportFormat::AzureLlm => "azure-llm",
             ImportFormat::Csv => "csv",
         }
     }
@@ -119,7 +125,8 @@ impl fmt::Display for ImportFormat {
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
-    "unknown format `{found}`: expected clf, sdsc, azure-functions, wikipedia-pagecounts or csv"
+    "unknown format `{found}`: expected clf, sdsc, azure-functions, wikipedia-pagecounts, \
+     azure-llm or csv"
 )]
 pub struct ParseImportFormatError {
     /// The name given.
@@ -649,6 +656,7 @@ where
             ImportFormat::Sdsc => sdsc::read(&mut lines, &file, &mut sink),
             ImportFormat::AzureFunctions => azure::read(&mut lines, &file, &mut sink),
             ImportFormat::WikipediaPagecounts => wikipedia::read(&mut lines, &file, &mut sink),
+            ImportFormat::AzureLlm => azure_llm::read(&mut lines, &file, &mut sink),
             ImportFormat::Csv => csv_rows::read(lines, &file, &mut sink).map(|absolute| {
                 absolute_time &= absolute;
             }),

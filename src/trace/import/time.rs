@@ -218,7 +218,7 @@ pub(crate) fn parse_ctime_fields(fields: &[&[u8]; 5]) -> Option<f64> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
     "`{0}` is neither Unix seconds nor a date like 1995-07-01T00:00:00-04:00 \
-     (YYYY-MM-DD, optional THH:MM[:SS], optional Z or ±HH:MM; no zone means UTC)"
+     (YYYY-MM-DD, optional THH:MM[:SS[.fff]], optional Z or ±HH:MM; no zone means UTC)"
 )]
 pub struct TimeArgError(pub String);
 
@@ -227,7 +227,7 @@ pub struct TimeArgError(pub String);
 /// Accepted forms:
 /// - Unix seconds: a finite decimal number (`804571200`, `-1.5`);
 /// - a date `YYYY-MM-DD`, optionally followed by `T` (or a space) and
-///   `HH:MM` or `HH:MM:SS`, optionally followed by a zone `Z`, `±HH:MM` or
+///   `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fff`, optionally followed by a zone `Z`, `±HH:MM` or
 ///   `±HHMM`. Without a zone the time is taken as UTC.
 ///
 /// # Errors
@@ -245,8 +245,11 @@ pub fn parse_time_arg(text: &str) -> Result<f64, TimeArgError> {
     parse_date_time(trimmed.as_bytes()).ok_or_else(fail)
 }
 
-/// The date form of [`parse_time_arg`].
-fn parse_date_time(text: &[u8]) -> Option<f64> {
+/// The date form of [`parse_time_arg`], also the timestamps of the Azure
+/// LLM inference traces (`2023-11-16 18:17:03.9799600`): `YYYY-MM-DD`,
+/// then optionally `T` or a space, `HH:MM`, `:SS` and `.fraction`, then
+/// optionally a zone. Returns Unix seconds.
+pub(crate) fn parse_date_time(text: &[u8]) -> Option<f64> {
     // YYYY-MM-DD
     if text.len() < 10 || text[4] != b'-' || text[7] != b'-' {
         return None;
@@ -256,6 +259,7 @@ fn parse_date_time(text: &[u8]) -> Option<f64> {
     let day = fixed_digits(&text[8..10])?;
     let mut rest = &text[10..];
     let (mut hour, mut minute, mut second) = (0, 0, 0);
+    let mut fraction = 0.0;
     if let Some((b'T' | b't' | b' ', clock)) = rest.split_first() {
         // HH:MM or HH:MM:SS
         if clock.len() < 5 || clock[2] != b':' {
@@ -270,6 +274,11 @@ fn parse_date_time(text: &[u8]) -> Option<f64> {
             }
             second = fixed_digits(&tail[0..2])?;
             rest = &tail[2..];
+            if let Some((b'.', tail)) = rest.split_first() {
+                let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+                fraction = decimal_fraction(&tail[..digits])?;
+                rest = &tail[digits..];
+            }
         }
     }
     let offset = match rest {
@@ -277,7 +286,15 @@ fn parse_date_time(text: &[u8]) -> Option<f64> {
         zone => parse_offset(zone)?,
     };
     let civil = CivilTime::new(i64::from(year), month, day, hour, minute, second)?;
-    Some(civil.unix_seconds(offset))
+    Some(civil.unix_seconds(offset) + fraction)
+}
+
+/// The value in [0, 1) of the digits after a decimal point (at least one;
+/// digits beyond the ninth, below a nanosecond, are ignored).
+fn decimal_fraction(digits: &[u8]) -> Option<f64> {
+    let kept = &digits[..digits.len().min(9)];
+    let value = fixed_digits(kept)?;
+    Some(f64::from(value) / 10f64.powi(kept.len() as i32))
 }
 
 /// Formats Unix seconds as an RFC 3339 UTC time, `1995-07-01T04:00:00Z`
@@ -391,6 +408,14 @@ mod tests {
         assert_eq!(parse_time_arg("1995-07-01 04:00").unwrap(), edt);
         assert_eq!(parse_time_arg("1995-07-01T00:00-0400").unwrap(), edt);
         assert_eq!(parse_time_arg("1995-07-01").unwrap(), 804_556_800.0);
+        assert_eq!(
+            parse_time_arg("1995-07-01T04:00:00.25Z").unwrap(),
+            edt + 0.25
+        );
+        assert_eq!(
+            parse_time_arg("1995-07-01 04:00:00.1250000").unwrap(),
+            edt + 0.125
+        );
         for bad in [
             "",
             "yesterday",
@@ -400,6 +425,8 @@ mod tests {
             "1995-07-01T00:00:00+25:00",
             "1995-07-01T00",
             "1995-07-01T00:00:0",
+            "1995-07-01T00:00:00.",
+            "1995-07-01T00:00:00.5x",
             "1995-07-01X",
             "inf",
             "NaN",
