@@ -31,6 +31,7 @@ pub mod output;
 pub mod plot;
 pub mod policy;
 pub mod rng;
+pub mod schema;
 pub mod stats;
 pub mod sweep;
 pub mod trace;

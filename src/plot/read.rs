@@ -13,59 +13,41 @@ use serde::de::DeserializeOwned;
 
 use super::PlotError;
 
-/// A CSV row type: the columns it needs.
-pub trait Columns {
+/// A CSV row type read back by the figures. Its columns are its fields
+/// ([`crate::schema::columns`]); those added after files were first
+/// written, which older folders may lack, are listed as optional.
+pub trait Columns: DeserializeOwned {
+    /// Columns a file may lack (the fields with `#[serde(default)]`).
+    const OPTIONAL: &'static [&'static str] = &[];
+
     /// Column names that must be present in the header.
-    const COLUMNS: &'static [&'static str];
+    fn required() -> Vec<&'static str> {
+        crate::schema::columns::<Self>()
+            .iter()
+            .copied()
+            .filter(|c| !Self::OPTIONAL.contains(c))
+            .collect()
+    }
 }
 
 /// One row of the file, as its writer defines it.
 pub type StepRecord = crate::cloud::StepInfo;
 
 impl Columns for StepRecord {
-    const COLUMNS: &'static [&'static str] = &[
-        "step",
-        "time_s",
-        "arrivals",
-        "served",
-        "dropped",
-        "backlog",
-        "vms_running",
-        "vms_booting",
-        "capacity_rps",
-        "utilization",
-        "latency_mean_s",
-        "latency_p95_s",
-        "slo_violations",
-        "cost_usd",
-        "penalty_usd",
-        "reward",
-        "target_vms",
-    ];
+    const OPTIONAL: &'static [&'static str] = &["demand_vms"];
 }
 
 /// One row of the file, as its writer defines it.
 pub type SummaryRecord = crate::metrics::SummaryRow;
 
 impl Columns for SummaryRecord {
-    const COLUMNS: &'static [&'static str] = &[
-        "policy",
-        "trace",
-        "seed",
-        "cost_usd",
-        "penalty_usd",
-        "score_usd",
-        "requests",
-        "served",
-        "violations",
-        "violation_rate",
-        "drops",
-        "final_backlog",
-        "mean_vms",
-        "max_vms",
-        "vm_hours",
-        "scaling_actions",
-        "steps",
+    const OPTIONAL: &'static [&'static str] = &[
+        "underprov_accuracy_pct",
+        "overprov_accuracy_pct",
+        "underprov_timeshare_pct",
+        "overprov_timeshare_pct",
+        "jitter_per_h",
+        "regret_usd",
     ];
 }
 
@@ -73,38 +55,19 @@ impl Columns for SummaryRecord {
 pub type AggregateRecord = crate::compare::AggregateRow;
 
 impl Columns for AggregateRecord {
-    const COLUMNS: &'static [&'static str] = &[
-        "policy",
-        "trace",
-        "runs",
-        "score_mean",
-        "score_sd",
-        "score_ci95",
-        "cost_mean",
-        "penalty_mean",
-        "violation_rate_mean",
-        "drops_mean",
-        "mean_vms_mean",
-        "regret_mean",
+    const OPTIONAL: &'static [&'static str] = &[
+        "underprov_accuracy_mean",
+        "overprov_accuracy_mean",
+        "underprov_timeshare_mean",
+        "overprov_timeshare_mean",
+        "jitter_mean",
     ];
 }
 
 /// One row of the file, as its writer defines it.
 pub type CurveRecord = crate::agent::CurveRow;
 
-impl Columns for CurveRecord {
-    const COLUMNS: &'static [&'static str] = &[
-        "episode",
-        "trace",
-        "epsilon",
-        "reward",
-        "cost_usd",
-        "penalty_usd",
-        "violations",
-        "violation_rate",
-        "mean_vms",
-    ];
-}
+impl Columns for CurveRecord {}
 
 /// Reads every row of `path`, checking the header first.
 ///
@@ -112,11 +75,11 @@ impl Columns for CurveRecord {
 /// [`PlotError::MissingFile`], [`PlotError::Io`],
 /// [`PlotError::MissingColumns`], [`PlotError::BadRow`] (with the line and
 /// column) or [`PlotError::NoRows`].
-pub fn read_rows<T: DeserializeOwned + Columns>(path: &Path) -> Result<Vec<T>, PlotError> {
+pub fn read_rows<T: Columns>(path: &Path) -> Result<Vec<T>, PlotError> {
     let mut reader = open(path)?;
     let header = headers(&mut reader, path)?;
-    let missing: Vec<String> = T::COLUMNS
-        .iter()
+    let missing: Vec<String> = T::required()
+        .into_iter()
         .filter(|c| !header.iter().any(|h| h == *c))
         .map(|c| c.to_string())
         .collect();
@@ -344,12 +307,13 @@ mod tests {
         assert_eq!(rows[0].regret_usd, None);
         // every mirrored column is written by the writer
         let header = read_header(&summary).unwrap();
-        for c in SummaryRecord::COLUMNS {
+        assert_eq!(header, crate::schema::columns::<SummaryRecord>());
+        for c in SummaryRecord::required() {
             assert!(header.iter().any(|h| h == c), "{c}");
         }
         // Every column but the optional last, added later.
         let header = read_header(&steps).unwrap();
-        assert_eq!(header[..header.len() - 1], *StepRecord::COLUMNS);
+        assert_eq!(header[..header.len() - 1], *StepRecord::required());
         assert_eq!(header.last().unwrap(), "demand_vms");
     }
 

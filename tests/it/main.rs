@@ -15,6 +15,7 @@ mod invariants;
 mod memory;
 mod paths;
 mod plot;
+mod schema;
 mod support;
 mod sweep;
 mod trace_cmds;
