@@ -8,7 +8,8 @@ and its runs (the rules, the Q-learning agent and the clairvoyant oracle).
 - :func:`run`: one run of a policy, as ``qscale run`` makes it.
 
 The model is the Rust crate's; configurations, overrides and error messages
-are the command line's (see the repository's README).
+are the command line's (see the repository's docs/python.md and
+docs/configuration.md).
 """
 
 from ._qscale import FEATURES, INFO

@@ -2,7 +2,7 @@
 stepped together in Rust (:class:`VectorScalingEnv`).
 
 Observation: a float32 vector of the features in :data:`qscale.FEATURES`
-(see the README for units and bounds). Action: ``Discrete`` over the
+(see docs/python.md for units and bounds). Action: ``Discrete`` over the
 Q-learning agent's action set (``action="agent"``, the default: with the
 default demand design, the SLO demand of the recent or the episode's peak
 rate with some headroom, and "hold"), or over VM counts ``0..cloud.max_vms``
