@@ -12,6 +12,7 @@
 //!
 //! The reward of a step is `−(cost + penalty)` in US dollars.
 
+pub mod des;
 pub mod env;
 pub mod fleet;
 pub mod queueing;
