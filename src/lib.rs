@@ -20,9 +20,7 @@ pub mod agent;
 pub mod bench;
 pub mod cli;
 pub mod cloud;
-pub mod compare;
 pub mod config;
-pub mod crossval;
 pub mod csv_number;
 pub mod elasticity;
 pub mod experiment;
@@ -32,10 +30,11 @@ pub mod plot;
 pub mod policy;
 pub mod rng;
 pub mod stats;
-pub mod sweep;
+pub mod study;
 pub mod trace;
-pub mod tune;
 pub mod workers;
+
+pub use study::{compare, crossval, sweep, tune};
 
 /// The process exit code for an error: 2 when the input was at fault (a
 /// config, trace, Q-table or results file that is wrong, missing or
