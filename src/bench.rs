@@ -21,7 +21,7 @@ use crate::cloud::{CloudEnv, Workload};
 use crate::config::{Config, PolicyKind};
 use crate::experiment::{run, run_with};
 use crate::policy::StaticPolicy;
-use crate::sweep::{cli_axis, run_sweep, Grid, SweepOptions};
+use crate::study::sweep::{cli_axis, run_sweep, Grid, SweepOptions};
 use crate::trace::{read_csv_from, write_csv, Trace};
 
 /// One measured figure.
@@ -262,7 +262,7 @@ pub fn run_bench(
     sweep_config.experiment.train_traces = vec![root.join("traces/diurnal-train-5d.csv")];
     sweep_config.experiment.policies = vec![PolicyKind::Qlearning];
     sweep_config.experiment.seeds = vec![1, 2, 3, 4];
-    let axis = |arg: &str| -> Result<crate::sweep::Axis> {
+    let axis = |arg: &str| -> Result<crate::study::sweep::Axis> {
         cli_axis(arg)?.ok_or_else(|| anyhow::anyhow!("`{arg}` is not a sweep axis"))
     };
     let axes = vec![axis("agent.alpha=0.05,0.1,0.2,0.3")?];

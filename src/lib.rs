@@ -24,6 +24,7 @@ pub mod config;
 pub mod csv_number;
 pub mod elasticity;
 pub mod experiment;
+pub mod layout;
 pub mod metrics;
 pub mod output;
 pub mod plot;
@@ -34,8 +35,6 @@ pub mod study;
 pub mod trace;
 pub mod workers;
 
-pub use study::{compare, crossval, sweep, tune};
-
 /// The process exit code for an error: 2 when the input was at fault (a
 /// config, trace, Q-table or results file that is wrong, missing or
 /// unreadable; an argument; an existing output folder), 1 otherwise (an
@@ -45,7 +44,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|e| {
         e.is::<config::ConfigError>()
             || e.is::<trace::TraceError>()
-            || e.is::<cli::UsageError>()
+            || e.is::<study::UsageError>()
             || e.is::<output::OutputExists>()
             || e.is::<output::OtherJob>()
             || e.is::<output::FolderInUse>()

@@ -15,6 +15,7 @@ use crate::metrics::to_csv;
 use crate::metrics::SummaryRow;
 use crate::output::OutputDir;
 use crate::policy::{Learner, Policy};
+use crate::study::UsageError;
 
 /// Prints a line to stdout, ignoring a closed pipe (`qscale ... | head`).
 macro_rules! say {
@@ -28,11 +29,6 @@ mod reproduce;
 mod trace_commands;
 pub use reproduce::ReproduceArgs;
 pub use trace_commands::{GenArgs, ImportArgs, StatsArgs, TraceCommand};
-
-/// A mistake in how the command was called: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// The exit code after an interrupt (128 + SIGINT), as shells report it.
 pub const INTERRUPTED_EXIT_CODE: i32 = 130;
@@ -507,8 +503,8 @@ pub struct CompareArgs {
 
 fn compare(args: CompareArgs) -> Result<()> {
     let config = load_config(&args.cfg, Vec::new())?;
-    let traces = TraceSet::load(&crate::compare::all_trace_paths(&config)?)?;
-    let plan = crate::compare::Plan::new(&config, &traces)?;
+    let traces = TraceSet::load(&crate::study::compare::all_trace_paths(&config)?)?;
+    let plan = crate::study::compare::Plan::new(&config, &traces)?;
     let out_path = args
         .out
         .clone()
@@ -522,10 +518,10 @@ fn compare(args: CompareArgs) -> Result<()> {
         all_steps: args.all_steps,
     };
     let result = crate::workers::with_workers(args.jobs, || {
-        crate::compare::compare(&config, &plan, &traces, &sink, &|| bar.inc(1))
+        crate::study::compare::compare(&config, &plan, &traces, &sink, &|| bar.inc(1))
     })??;
     bar.finish_and_clear();
-    let table = crate::compare::markdown(&config.experiment.description, &result.aggregate);
+    let table = crate::study::compare::markdown(&config.experiment.description, &result.aggregate);
     out.write("summary.csv", &to_csv(&result.runs)?)?;
     out.write("aggregate.csv", &to_csv(&result.aggregate)?)?;
     out.write("summary.md", table.as_bytes())?;
@@ -551,7 +547,7 @@ impl CompareFolder<'_> {
     }
 }
 
-impl crate::compare::RunSink for CompareFolder<'_> {
+impl crate::study::compare::RunSink for CompareFolder<'_> {
     fn steps(
         &self,
         policy: &str,
@@ -659,7 +655,7 @@ fn sweep(args: SweepArgs) -> Result<()> {
     let mut axes = Vec::new();
     let mut plain = Vec::new();
     for set in &args.cfg.set {
-        match crate::sweep::cli_axis(set)? {
+        match crate::study::sweep::cli_axis(set)? {
             Some(axis) => axes.push(axis),
             None => plain.push(set.clone()),
         }
@@ -669,13 +665,13 @@ fn sweep(args: SweepArgs) -> Result<()> {
         set: plain,
     };
     let config = load_config(&cfg, Vec::new())?;
-    let grid = crate::sweep::Grid::new(&config.sweep, axes, &config.experiment.seeds)?;
+    let grid = crate::study::sweep::Grid::new(&config.sweep, axes, &config.experiment.seeds)?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out("sweep", &args.cfg));
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let options = crate::sweep::SweepOptions {
+    let options = crate::study::sweep::SweepOptions {
         jobs: args.jobs,
         shard,
         force: args.force,
@@ -683,7 +679,7 @@ fn sweep(args: SweepArgs) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let report = with_cell_bar("sweep cells", |progress| {
-        crate::sweep::run_sweep(&config, &grid, &out, &options, progress)
+        crate::study::sweep::run_sweep(&config, &grid, &out, &options, progress)
     })?;
     let secs = started.elapsed().as_secs_f64();
     say!(
@@ -714,7 +710,7 @@ fn sweep(args: SweepArgs) -> Result<()> {
 fn crossval(args: CrossvalArgs) -> Result<()> {
     let config = load_config(&args.cfg, Vec::new())?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let options = crate::crossval::CrossvalOptions {
+    let options = crate::study::crossval::CrossvalOptions {
         jobs: args.jobs,
         shard,
         force: args.force,
@@ -725,12 +721,16 @@ fn crossval(args: CrossvalArgs) -> Result<()> {
         .unwrap_or_else(|| default_out("crossval", &args.cfg));
     let started = std::time::Instant::now();
     let report = with_cell_bar("crossval cells", |progress| {
-        crate::crossval::run_crossval(&config, &out, &options, progress)
+        crate::study::crossval::run_crossval(&config, &out, &options, progress)
     })?;
     print_crossval(&report, &out, started.elapsed().as_secs_f64())
 }
 
-fn print_crossval(report: &crate::crossval::CrossvalReport, out: &Path, secs: f64) -> Result<()> {
+fn print_crossval(
+    report: &crate::study::crossval::CrossvalReport,
+    out: &Path,
+    secs: f64,
+) -> Result<()> {
     say!(
         "{} folds: {} tuning cells (ran {}), {} evaluation cells (ran {}), in {:.1} s",
         report.folds,
@@ -769,20 +769,20 @@ fn merge(args: MergeArgs) -> Result<()> {
     if args
         .shards
         .first()
-        .is_some_and(|d| crate::crossval::is_crossval_folder(d))
+        .is_some_and(|d| crate::study::crossval::is_crossval_folder(d))
     {
-        let options = crate::crossval::CrossvalOptions {
+        let options = crate::study::crossval::CrossvalOptions {
             jobs: args.jobs,
             shard: None,
             force: args.force,
         };
         let started = std::time::Instant::now();
         let report = with_cell_bar("crossval cells", |progress| {
-            crate::crossval::merge(&args.shards, &out, &options, progress)
+            crate::study::crossval::merge(&args.shards, &out, &options, progress)
         })?;
         return print_crossval(&report, &out, started.elapsed().as_secs_f64());
     }
-    let copied = crate::sweep::merge(&args.shards, &out, args.force)?;
+    let copied = crate::study::sweep::merge(&args.shards, &out, args.force)?;
     say!(
         "merged {} cells from {} shard folders into {}",
         copied,
@@ -821,7 +821,7 @@ pub struct TuneArgs {
 fn tune(args: TuneArgs) -> Result<()> {
     let (mut axes, mut plain, mut pinned) = (Vec::new(), Vec::new(), Vec::new());
     for set in &args.cfg.set {
-        match crate::sweep::cli_axis(set)? {
+        match crate::study::sweep::cli_axis(set)? {
             Some(axis) => axes.push(axis),
             None => {
                 if let Some((key, _)) = set.split_once('=') {
@@ -836,7 +836,7 @@ fn tune(args: TuneArgs) -> Result<()> {
         set: plain,
     };
     let config = load_config(&cfg, Vec::new())?;
-    let spec = crate::tune::TuneSpec {
+    let spec = crate::study::tune::TuneSpec {
         policy: args.policy,
         axes,
         pinned,
@@ -845,13 +845,13 @@ fn tune(args: TuneArgs) -> Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("tune-{}", args.policy)));
-    let options = crate::tune::TuneOptions {
+    let options = crate::study::tune::TuneOptions {
         jobs: args.jobs,
         force: args.force,
     };
     let started = std::time::Instant::now();
     let report = with_cell_bar("tuning", |progress| {
-        crate::tune::run_tune(&config, &spec, &out, &options, progress)
+        crate::study::tune::run_tune(&config, &spec, &out, &options, progress)
     })?;
     let s = &report.search;
     for t in &report.overlap {
@@ -914,7 +914,7 @@ fn tune(args: TuneArgs) -> Result<()> {
     }
     say!(
         "reproduce: {}",
-        crate::tune::set_flags(report.best_combination())
+        crate::study::tune::set_flags(report.best_combination())
     );
     say!(
         "wrote {0}/tuned.toml, {0}/objective.csv, {0}/aggregate.csv, {0}/best.md, {0}/defaults.csv",

@@ -8,10 +8,11 @@ use clap::Args;
 
 use super::{
     compare, crossval, load_config, sweep, train, tune, CompareArgs, ConfigArgs, CrossvalArgs,
-    SweepArgs, TrainArgs, TuneArgs, UsageError,
+    SweepArgs, TrainArgs, TuneArgs,
 };
 use crate::config::{Config, PolicyKind};
 use crate::output::write_file_atomic;
+use crate::study::UsageError;
 
 /// `qscale reproduce`.
 #[derive(Debug, Args)]

@@ -19,7 +19,7 @@ use super::canvas::{draw_legend, fit, frame, render, Figure, LegendEntry, Swatch
 use super::geometry::log_ticks;
 use super::style::{policy_colour, text, GRID, INK, LABEL_SIZE, TICK_SIZE};
 use super::Format;
-use crate::crossval::{peak_label, Case};
+use crate::layout::{peak_label, Case};
 
 /// The figure's data: the cases of one cross-validation, in row order.
 struct CrossvalFigure<'a> {

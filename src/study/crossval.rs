@@ -23,7 +23,7 @@
 //! (`clairvoyant`). Regret is a run's score minus the oracle's on the same
 //! fold, trace, peak and seed.
 //!
-//! **Work and folders.** Tuning cells are sweep cells ([`crate::sweep`]):
+//! **Work and folders.** Tuning cells are sweep cells ([`crate::study::sweep`]):
 //! one sweep per rule under `DIR/tune/RULE/`, each candidate × tuning seed
 //! run on every trace that some fold trains on (so a trace's runs are
 //! shared by the folds that train on it instead of rerun for each); a
@@ -49,20 +49,20 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::UsageError;
 use crate::agent;
-use crate::cli::UsageError;
 use crate::config::{Config, PolicyKind, StaticSizing, SweepConfig};
 use crate::experiment::{self, TraceSet};
+use crate::layout::{self, cases, peak_label, Case, CrossvalRow, Entry};
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
 use crate::policy::Learner;
-use crate::stats::Summary;
-use crate::sweep::{self, Combination, Grid, SweepOptions};
-use crate::tune::{self, Search, TuneReport, TuneSpec};
+use crate::study::sweep::{self, Combination, Grid, SweepOptions};
+use crate::study::tune::{self, Search, TuneReport, TuneSpec};
 
 /// The manifest of a cross-validation folder: the resolved config. A
 /// folder is resumed only under the same manifest.
-const MANIFEST: &str = "crossval.toml";
+const MANIFEST: &str = layout::CROSSVAL_MANIFEST;
 const MANIFEST_HEADING: &str = "# qscale crossval manifest: the resolved configuration\n";
 
 /// One fold: what it learns from and what it is tested on.
@@ -158,65 +158,6 @@ fn peaks(config: &Config) -> Vec<Option<f64>> {
     }
 }
 
-/// One row of `crossval.csv`: one policy with one set of parameters on one
-/// test trace at one peak, for one seed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CrossvalRow {
-    /// Fold number, from 1.
-    pub fold: usize,
-    /// The test trace's name.
-    pub test_trace: String,
-    /// The peak the test trace was scaled to, req/s (empty: as configured).
-    pub peak_rps: Option<f64>,
-    /// Policy name.
-    pub policy: String,
-    /// `trained` (the agent), `default` or `tuned` (a rule), `peak`
-    /// (`static` sized for the test trace's peak) or `clairvoyant` (the
-    /// oracle).
-    pub params: String,
-    /// Master seed.
-    pub seed: u64,
-    /// cost + penalty, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub score_usd: f64,
-    /// VM charges, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub cost_usd: f64,
-    /// SLO and drop penalties, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub penalty_usd: f64,
-    /// Requests that missed the SLO or were dropped, over requests.
-    pub violation_rate: f64,
-    /// score − the oracle's score on the same fold, trace, peak and seed.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub regret_usd: f64,
-    /// Requests dropped.
-    #[serde(serialize_with = "crate::csv_number::count")]
-    pub drops: f64,
-    /// Mean VMs alive per step.
-    pub mean_vms: f64,
-}
-
-impl CrossvalRow {
-    fn of(fold: usize, peak: Option<f64>, params: &str, s: &SummaryRow) -> CrossvalRow {
-        CrossvalRow {
-            fold,
-            test_trace: s.trace.clone(),
-            peak_rps: peak,
-            policy: s.policy.clone(),
-            params: params.to_string(),
-            seed: s.seed,
-            score_usd: s.score_usd,
-            cost_usd: s.cost_usd,
-            penalty_usd: s.penalty_usd,
-            violation_rate: s.violation_rate,
-            regret_usd: 0.0,
-            drops: s.drops,
-            mean_vms: s.mean_vms,
-        }
-    }
-}
-
 /// One row of `tuned.csv`: a rule's tuned parameters in one fold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TunedRow {
@@ -286,16 +227,6 @@ struct Plan {
     traces: TraceSet,
 }
 
-fn fold_dir(out: &Path, fold: usize) -> PathBuf {
-    out.join("folds").join(format!("fold-{fold}"))
-}
-
-fn eval_path(out: &Path, fold: usize, seed: u64) -> PathBuf {
-    fold_dir(out, fold)
-        .join("eval")
-        .join(format!("seed-{seed}.csv"))
-}
-
 impl Plan {
     /// Checks the folds, loads every trace and builds every search; fails
     /// before the folder is touched.
@@ -355,7 +286,7 @@ impl Plan {
                 rule,
                 search,
                 grid,
-                dir: out.join("tune").join(rule.name()),
+                dir: layout::crossval_tune_dir(out, rule.name()),
                 first_index,
             });
             first_index += cells;
@@ -413,7 +344,7 @@ pub fn run_crossval(
         "cross-validation (the config changed)",
     )?;
     if let Some((i, n)) = options.shard {
-        write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
+        write_file_atomic(&out.join(layout::SHARD), format!("{i}/{n}\n").as_bytes())?;
     }
     let work = || execute(config, &plan, out, options, progress);
     crate::workers::with_workers(options.jobs, work)?
@@ -496,9 +427,7 @@ fn execute(
                     overlap: Vec::new(),
                 };
                 write_file_atomic(
-                    &fold_dir(out, fold.number)
-                        .join("tuned")
-                        .join(format!("{}.toml", t.rule)),
+                    &layout::crossval_tuned_toml(out, fold.number, t.rule.name()),
                     tune::tuned_toml(&report).as_bytes(),
                 )?;
             }
@@ -510,24 +439,27 @@ fn execute(
         .collect();
     let todo: Vec<&(usize, u64)> = cells
         .iter()
-        .filter(|(f, s)| !eval_path(out, plan.folds[*f].number, *s).exists())
+        .filter(|(f, s)| !layout::crossval_eval(out, plan.folds[*f].number, *s).exists())
         .collect();
     let eval_done = AtomicUsize::new(done + cells.len() - todo.len());
     progress(eval_done.load(Ordering::SeqCst), total);
     todo.par_iter().try_for_each(|&&(f, seed)| -> Result<()> {
         let fold = &plan.folds[f];
         let rows = evaluate(config, fold, &plan.rules, &tuned[f], seed, &plan.traces)?;
-        write_file_atomic(&eval_path(out, fold.number, seed), &to_csv(&rows)?)?;
+        write_file_atomic(
+            &layout::crossval_eval(out, fold.number, seed),
+            &to_csv(&rows)?,
+        )?;
         progress(eval_done.fetch_add(1, Ordering::SeqCst) + 1, total);
         Ok(())
     })?;
 
     let rows = collect_rows(out, &plan.folds, seeds)?;
-    write_file_atomic(&out.join("crossval.csv"), &to_csv(&rows)?)?;
-    write_file_atomic(&out.join("tuned.csv"), &to_csv(&tuned_rows)?)?;
-    write_file_atomic(&out.join("config.toml"), config.to_toml_in(out).as_bytes())?;
+    write_file_atomic(&out.join(layout::CROSSVAL), &to_csv(&rows)?)?;
+    write_file_atomic(&out.join(layout::TUNED_CSV), &to_csv(&tuned_rows)?)?;
+    write_file_atomic(&out.join(layout::CONFIG), config.to_toml_in(out).as_bytes())?;
     write_file_atomic(
-        &out.join("summary.md"),
+        &out.join(layout::SUMMARY_MD),
         summary_markdown(config, &plan.folds, &rows, &tuned_rows).as_bytes(),
     )?;
     crate::plot::plot_folder(out, crate::plot::Format::Both)?;
@@ -618,7 +550,7 @@ fn collect_rows(out: &Path, folds: &[Fold], seeds: &[u64]) -> Result<Vec<Crossva
     for fold in folds {
         let per_seed = seeds
             .iter()
-            .map(|&seed| read_eval(&eval_path(out, fold.number, seed)))
+            .map(|&seed| read_eval(&layout::crossval_eval(out, fold.number, seed)))
             .collect::<Result<Vec<_>>>()?;
         let n = per_seed.first().map_or(0, Vec::len);
         if let Some((bad, _)) = seeds
@@ -627,7 +559,7 @@ fn collect_rows(out: &Path, folds: &[Fold], seeds: &[u64]) -> Result<Vec<Crossva
             .find(|(_, rows)| rows.len() != n)
         {
             bail!(CorruptResults {
-                path: eval_path(out, fold.number, *bad),
+                path: layout::crossval_eval(out, fold.number, *bad),
                 reason: format!(
                     "holds a different number of rows than seed {}'s: delete it and rerun",
                     seeds[0]
@@ -655,138 +587,6 @@ fn read_eval(path: &Path) -> Result<Vec<CrossvalRow>> {
         bail!(corrupt("no rows".into()));
     }
     Ok(rows)
-}
-
-/// One policy with one set of parameters on one (fold, trace, peak),
-/// summarised over seeds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// Policy name.
-    pub policy: String,
-    /// Its parameters' label (see [`CrossvalRow::params`]).
-    pub params: String,
-    /// The score over seeds, USD.
-    pub score: Summary,
-    /// Mean cost, USD.
-    pub cost_mean: f64,
-    /// Mean penalty, USD.
-    pub penalty_mean: f64,
-    /// Mean violation rate.
-    pub violation_rate_mean: f64,
-    /// Mean regret, USD.
-    pub regret_mean: f64,
-}
-
-impl Entry {
-    /// `policy (params)`.
-    pub fn label(&self) -> String {
-        format!("{} ({})", self.policy, self.params)
-    }
-
-    fn is_rule(&self) -> bool {
-        self.policy != PolicyKind::Qlearning.name() && self.policy != PolicyKind::Oracle.name()
-    }
-}
-
-/// One (fold, test trace, peak) and every policy's entry there.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Case {
-    /// Fold number.
-    pub fold: usize,
-    /// Test trace name.
-    pub test_trace: String,
-    /// Peak, req/s (`None`: as configured).
-    pub peak_rps: Option<f64>,
-    /// Entries in row order.
-    pub entries: Vec<Entry>,
-}
-
-impl Case {
-    /// The agent's entry.
-    pub fn agent(&self) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| e.policy == PolicyKind::Qlearning.name())
-    }
-
-    /// The oracle's entry.
-    pub fn oracle(&self) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| e.policy == PolicyKind::Oracle.name())
-    }
-
-    /// The rule (default or tuned, `static` at the peak included; the
-    /// oracle and the agent excluded) with the lowest mean score; ties go
-    /// to the first in row order.
-    pub fn best_rule(&self) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .filter(|e| e.is_rule())
-            .fold(None, |best: Option<&Entry>, e| match best {
-                Some(b) if b.score.mean <= e.score.mean => Some(b),
-                _ => Some(e),
-            })
-    }
-
-    /// The agent's mean score over the best rule's.
-    pub fn agent_over_best_rule(&self) -> Option<f64> {
-        Some(self.agent()?.score.mean / self.best_rule()?.score.mean)
-    }
-
-    /// The agent's mean score over the oracle's.
-    pub fn agent_over_oracle(&self) -> Option<f64> {
-        Some(self.agent()?.score.mean / self.oracle()?.score.mean)
-    }
-}
-
-/// Groups rows (in `crossval.csv` order) into cases.
-pub fn cases(rows: &[CrossvalRow]) -> Vec<Case> {
-    let same_case = |a: &CrossvalRow, b: &CrossvalRow| {
-        a.fold == b.fold && a.test_trace == b.test_trace && a.peak_rps == b.peak_rps
-    };
-    let mut out: Vec<Case> = Vec::new();
-    let mut i = 0;
-    while i < rows.len() {
-        let r = &rows[i];
-        let n = rows[i..]
-            .iter()
-            .take_while(|o| same_case(o, r) && o.policy == r.policy && o.params == r.params)
-            .count();
-        let group = &rows[i..i + n];
-        let mean =
-            |f: fn(&CrossvalRow) -> f64| Summary::of(&group.iter().map(f).collect::<Vec<_>>()).mean;
-        let entry = Entry {
-            policy: r.policy.clone(),
-            params: r.params.clone(),
-            score: Summary::of(&group.iter().map(|g| g.score_usd).collect::<Vec<_>>()),
-            cost_mean: mean(|g| g.cost_usd),
-            penalty_mean: mean(|g| g.penalty_usd),
-            violation_rate_mean: mean(|g| g.violation_rate),
-            regret_mean: mean(|g| g.regret_usd),
-        };
-        let new_case = i == 0 || !same_case(&rows[i - 1], r);
-        if new_case {
-            out.push(Case {
-                fold: r.fold,
-                test_trace: r.test_trace.clone(),
-                peak_rps: r.peak_rps,
-                entries: Vec::new(),
-            });
-        }
-        // invariant: a case was pushed for the first row
-        out.last_mut()
-            .expect("a case per row group")
-            .entries
-            .push(entry);
-        i += n;
-    }
-    out
-}
-
-/// `2000 req/s`, or `as configured`.
-pub fn peak_label(peak: Option<f64>) -> String {
-    peak.map_or_else(|| "as configured".into(), |p| format!("{p} req/s"))
 }
 
 fn ratio_text(x: Option<f64>) -> String {
@@ -978,7 +778,7 @@ pub fn merge(
         // Each rule's tuning folder is a sweep: its cells are copied (their
         // config.toml rewritten for the final folder) with its manifest.
         for t in &plan.tunings {
-            let rule_dir = Path::new("tune").join(t.rule.name());
+            let rule_dir = layout::crossval_tune_dir(Path::new(""), t.rule.name());
             for dir in shards {
                 let from = dir.join(&rule_dir);
                 let manifest = from.join(sweep::MANIFEST);

@@ -30,12 +30,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
-use crate::cli::UsageError;
-use crate::compare::{self, AggregateRow, Plan};
+use super::UsageError;
 use crate::config::{Config, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
+use crate::layout;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
+use crate::study::compare::{self, AggregateRow, Plan};
 
 /// The largest grid a sweep accepts (cells = combinations × seeds).
 pub const MAX_CELLS: usize = 1_000_000;
@@ -391,7 +392,7 @@ pub struct SweepOptions {
     pub force: bool,
     /// The index of this grid's first cell in a larger plan (0 for a
     /// sweep of its own): `--shard` picks cells by `first_index + index`,
-    /// so several grids run as one ([`crate::crossval`]) share out evenly.
+    /// so several grids run as one ([`crate::study::crossval`]) share out evenly.
     pub first_index: usize,
 }
 
@@ -408,7 +409,7 @@ pub struct SweepReport {
     pub aggregated: bool,
 }
 
-pub(crate) const MANIFEST: &str = "sweep.toml";
+pub(crate) const MANIFEST: &str = layout::SWEEP_MANIFEST;
 
 /// The manifest: the base config and the grid. A folder is resumed only
 /// under the same manifest.
@@ -511,7 +512,7 @@ pub fn run_sweep(
     let manifest_text = manifest(base, grid);
     let _lock = prepare_folder(out, &manifest_text, options)?;
     if let Some((i, n)) = options.shard {
-        write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
+        write_file_atomic(&out.join(layout::SHARD), format!("{i}/{n}\n").as_bytes())?;
     }
 
     let mine: Vec<Cell> = grid
@@ -561,9 +562,7 @@ pub fn in_shard(shard: Option<(usize, usize)>, index: usize) -> bool {
 /// The folder of a finished cell: `out/cells/<combination>/seed-<seed>`
 /// (it holds `summary.csv` and `config.toml`).
 pub fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
-    out.join("cells")
-        .join(combination_dir(combo))
-        .join(format!("seed-{seed}"))
+    layout::sweep_cell(out, &combination_dir(combo), seed)
 }
 
 /// Creates `out` with its manifest, or checks that it holds the same sweep;
@@ -580,9 +579,10 @@ fn prepare_folder(
         options.force,
         "sweep (config or grid changed)",
     )?;
-    fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
+    fs::create_dir_all(out.join(layout::CELLS))
+        .with_context(|| format!("creating {}", out.display()))?;
     // Leftovers of cells that were being written when a run was killed.
-    if let Ok(entries) = fs::read_dir(out.join("cells")) {
+    if let Ok(entries) = fs::read_dir(out.join(layout::CELLS)) {
         for e in entries.flatten() {
             if e.file_name().to_string_lossy().starts_with(".tmp-") {
                 fs::remove_dir_all(e.path()).ok();
@@ -605,7 +605,7 @@ fn run_cell(
     let plan = Plan::new(&cell_config, traces)?;
     let result = compare::compare(&cell_config, &plan, traces, &compare::KeepNothing, &|| {})?;
     let dir_name = combination_dir(combo);
-    let tmp = out.join("cells").join(format!(
+    let tmp = out.join(layout::CELLS).join(format!(
         ".tmp-{dir_name}-seed-{seed}-{}",
         std::process::id()
     ));
@@ -617,8 +617,8 @@ fn run_cell(
             crate::output::write_temp_file(&tmp.join(name), bytes)
                 .with_context(|| format!("writing {}", tmp.join(name).display()))
         };
-        write("summary.csv", &to_csv(&result.runs)?)?;
-        write("config.toml", cell_config.to_toml_in(&target).as_bytes())?;
+        write(layout::SUMMARY, &to_csv(&result.runs)?)?;
+        write(layout::CONFIG, cell_config.to_toml_in(&target).as_bytes())?;
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
@@ -649,7 +649,7 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
         // runs[seed][row]
         let mut per_seed: Vec<Vec<SummaryRow>> = Vec::new();
         for &seed in &grid.seeds {
-            let path = cell_path(out, combo, seed).join("summary.csv");
+            let path = cell_path(out, combo, seed).join(layout::SUMMARY);
             let corrupt = |reason: String| CorruptResults {
                 path: path.clone(),
                 reason: format!(
@@ -724,10 +724,10 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
     let aggregate = aggregate
         .into_inner()
         .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-    write_file_atomic(&out.join("summary.csv"), &summary)?;
-    write_file_atomic(&out.join("aggregate.csv"), &aggregate)?;
+    write_file_atomic(&out.join(layout::SUMMARY), &summary)?;
+    write_file_atomic(&out.join(layout::AGGREGATE), &aggregate)?;
     write_file_atomic(
-        &out.join("best.md"),
+        &out.join(layout::BEST_MD),
         best_markdown(base, &keys, &agg_rows).as_bytes(),
     )?;
     Ok(())
@@ -838,7 +838,7 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
 /// A cell config that cannot be read, or an I/O failure.
 pub(crate) fn copy_cells(dir: &Path, out: &Path, final_root: &Path) -> Result<usize> {
     let mut copied = 0;
-    for combo in read_dirs(&dir.join("cells"))? {
+    for combo in read_dirs(&dir.join(layout::CELLS))? {
         for seed_dir in read_dirs(&combo)? {
             let rel = seed_dir
                 .strip_prefix(dir)
@@ -851,7 +851,7 @@ pub(crate) fn copy_cells(dir: &Path, out: &Path, final_root: &Path) -> Result<us
             fs::create_dir_all(&target)?;
             for file in read_files(&seed_dir)? {
                 let name = file.file_name().unwrap_or_default();
-                if name == "config.toml" {
+                if name == layout::CONFIG {
                     let text = fs::read_to_string(&file)
                         .with_context(|| format!("reading {}", file.display()))?;
                     let cell: Config = toml::from_str(&text).map_err(|e| CorruptResults {
@@ -882,7 +882,8 @@ fn merge_into(
     manifest_text: &str,
     base: &Config,
 ) -> Result<usize> {
-    fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
+    fs::create_dir_all(out.join(layout::CELLS))
+        .with_context(|| format!("creating {}", out.display()))?;
     let mut copied = 0;
     for dir in shards {
         copied += copy_cells(dir, out, final_root)?;
@@ -894,11 +895,13 @@ fn merge_into(
         .iter()
         .filter(|c| !cell_path(out, &combos[c.combination], c.seed).exists())
         .map(|c| {
-            format!(
-                "cells/{}/seed-{}",
-                combination_dir(&combos[c.combination]),
-                c.seed
+            layout::sweep_cell(
+                Path::new(""),
+                &combination_dir(&combos[c.combination]),
+                c.seed,
             )
+            .display()
+            .to_string()
         })
         .collect();
     if let Some(first) = missing.first() {

@@ -16,7 +16,7 @@
 //! defaults on the training traces.
 //!
 //! **Runs.** The valid combinations become one zipped axis of a
-//! [`crate::sweep`] grid and go through the same cell machinery as
+//! [`crate::study::sweep`] grid and go through the same cell machinery as
 //! `qscale sweep` (parallel, resumable, byte-identical for any `--jobs`),
 //! with `experiment.traces` = `experiment.train_traces` and
 //! `experiment.policies` = the tuned rule. The defaults are also run on
@@ -35,14 +35,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::UsageError;
-use crate::compare::{self, Plan};
+use super::UsageError;
 use crate::config::{Config, ConfigError, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
+use crate::layout;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::write_file_atomic;
 use crate::stats::Summary;
-use crate::sweep::{self, Axis, Combination, Grid, SweepOptions, SweepReport};
+use crate::study::compare::{self, Plan};
+use crate::study::sweep::{self, Axis, Combination, Grid, SweepOptions, SweepReport};
 
 /// The rules `qscale tune` has a built-in grid for.
 pub const TUNABLE: [PolicyKind; 6] = [
@@ -493,13 +494,16 @@ pub fn run_tune(
         sweep: sweep_report,
         overlap,
     };
-    write_file_atomic(&out.join("objective.csv"), &objective_csv(&report)?)?;
-    write_file_atomic(&out.join("defaults.csv"), &to_csv(&report.default_runs)?)?;
+    write_file_atomic(&out.join(layout::OBJECTIVE), &objective_csv(&report)?)?;
+    write_file_atomic(&out.join(layout::DEFAULTS), &to_csv(&report.default_runs)?)?;
     write_file_atomic(
-        &out.join("config.toml"),
+        &out.join(layout::CONFIG),
         report.search.base.to_toml_in(out).as_bytes(),
     )?;
-    write_file_atomic(&out.join("tuned.toml"), tuned_toml(&report).as_bytes())?;
+    write_file_atomic(
+        &out.join(layout::TUNED_TOML),
+        tuned_toml(&report).as_bytes(),
+    )?;
     Ok(report)
 }
 
@@ -531,7 +535,7 @@ pub fn rank(search: &Search, out: &Path) -> Result<(Vec<Objective>, Vec<usize>)>
 
 /// As [`rank`], counting only the runs on the traces named in `traces`
 /// (all runs when `None`): a sweep over several traces ranks its candidates
-/// for any subset of them ([`crate::crossval`] tunes each fold this way).
+/// for any subset of them ([`crate::study::crossval`] tunes each fold this way).
 ///
 /// # Errors
 /// A cell that is missing or cannot be read, or a subset that leaves a
@@ -546,7 +550,7 @@ pub fn rank_on(
     for combo in &search.candidates {
         let mut per_seed = Vec::with_capacity(seeds.len());
         for &seed in seeds {
-            let path = sweep::cell_path(out, combo, seed).join("summary.csv");
+            let path = sweep::cell_path(out, combo, seed).join(layout::SUMMARY);
             let mut rows = read_cell(&path)?;
             if let Some(names) = traces {
                 rows.retain(|r| names.contains(&r.trace));
