@@ -25,6 +25,7 @@ macro_rules! say {
     }};
 }
 
+#[path = "../study/reproduce.rs"]
 mod reproduce;
 mod trace_commands;
 pub use reproduce::ReproduceArgs;
