@@ -1,21 +1,15 @@
-//! The command line: clap types, and the glue from arguments to the
-//! library. Only this module and `main.rs` talk to the terminal.
+//! The command line: clap types, progress display and printing. Each
+//! subcommand loads its configuration (its flags applied as `--set`
+//! overrides), calls one study function of [`crate::study`] and prints
+//! what it returned. Only this module and `main.rs` talk to the terminal.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
-use crate::agent;
-use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
-use crate::experiment::{self, TraceSet};
-use crate::metrics::to_csv;
-use crate::metrics::SummaryRow;
-use crate::output::OutputDir;
-use crate::policy::{Learner, Policy};
-use crate::study::UsageError;
+use crate::study::{self, UsageError};
 
 /// Prints a line to stdout, ignoring a closed pipe (`qscale ... | head`).
 macro_rules! say {
@@ -25,10 +19,10 @@ macro_rules! say {
     }};
 }
 
-#[path = "../study/reproduce.rs"]
-mod reproduce;
+mod print;
+mod progress;
 mod trace_commands;
-pub use reproduce::ReproduceArgs;
+use progress::Bar;
 pub use trace_commands::{GenArgs, ImportArgs, StatsArgs, TraceCommand};
 
 /// The exit code after an interrupt (128 + SIGINT), as shells report it.
@@ -152,7 +146,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Merge(args) => merge(args),
         Command::Crossval(args) => crossval(args),
         Command::Tune(args) => tune(args),
-        Command::Reproduce(args) => reproduce::reproduce(args),
+        Command::Reproduce(args) => reproduce(args),
         Command::Bench(args) => bench(args),
         Command::Plot(args) => plot(args),
         Command::Trace(command) => trace_commands::execute(command),
@@ -179,15 +173,7 @@ fn default_out(command: &str, cfg: &ConfigArgs) -> PathBuf {
     PathBuf::from("runs").join(format!("{command}-{name}"))
 }
 
-/// The last component of `dir` once resolved (`.` and `..` included), or
-/// `fallback` when it has none, for default output names.
-fn folder_name(dir: &Path, fallback: &str) -> String {
-    dir.canonicalize()
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| fallback.into())
-}
-
+/// `key="PATH"`: a path flag as a `--set` override.
 fn path_override(key: &str, path: &Path) -> String {
     let quoted = toml::Value::String(path.display().to_string()).to_string();
     format!("{key}={quoted}")
@@ -202,77 +188,13 @@ fn run(args: RunArgs) -> Result<()> {
         flags.push(path_override("workload.trace", t));
     }
     let config = load_config(&args.cfg, flags)?;
-    let trace_path = config.workload.trace.clone().ok_or_else(|| {
-        UsageError("no trace given: pass --trace FILE or set workload.trace".into())
-    })?;
-    let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
-    let workload = Arc::new(Workload::load(&trace_path, &config)?);
-    let out_path = args.out.unwrap_or_else(|| {
-        PathBuf::from("runs").join(format!(
-            "{}-{}-seed{seed}",
-            config.policy.kind, workload.name
-        ))
-    });
-    let out = OutputDir::create(&out_path, args.force)?;
-    let mut policy = experiment::build_policy(&config, &workload, seed)?;
-    let summary = write_run(&out, &config, &mut policy, workload, seed)?;
-    let dir = out.commit()?;
-    print_summary(&summary);
-    say!("wrote {}", dir.display());
+    let options = study::evaluate::RunOptions {
+        seed: args.seed,
+        out: args.out,
+        force: args.force,
+    };
+    print::run(&study::evaluate::run(&config, &options)?);
     Ok(())
-}
-
-/// Runs `policy` and writes steps.csv (as the run goes), summary.csv and
-/// config.toml of the run.
-fn write_run<P: Policy + ?Sized>(
-    out: &OutputDir,
-    config: &Config,
-    policy: &mut P,
-    workload: Arc<Workload>,
-    seed: u64,
-) -> Result<SummaryRow> {
-    let mut steps = out.csv_stream("steps.csv")?;
-    let summary = experiment::run_streaming(config, policy, workload, seed, |s| steps.push(s))?;
-    steps.finish()?;
-    out.write("summary.csv", &to_csv(std::slice::from_ref(&summary))?)?;
-    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
-    Ok(summary)
-}
-
-fn print_summary(s: &SummaryRow) {
-    say!(
-        "{} on {} (seed {}): score ${:.4} = cost ${:.4} + penalty ${:.4}",
-        s.policy,
-        s.trace,
-        s.seed,
-        s.score_usd,
-        s.cost_usd,
-        s.penalty_usd
-    );
-    say!(
-        "  requests {:.0}, SLO violations {:.0} ({:.3}%), drops {:.0}, VMs mean {:.2} max {}, {:.2} VM-hours, {} scaling actions",
-        s.requests,
-        s.violations,
-        100.0 * s.violation_rate,
-        s.drops,
-        s.mean_vms,
-        s.max_vms,
-        s.vm_hours,
-        s.scaling_actions
-    );
-    if let (Some(au), Some(ao), Some(tu), Some(to), Some(j)) = (
-        s.underprov_accuracy_pct,
-        s.overprov_accuracy_pct,
-        s.underprov_timeshare_pct,
-        s.overprov_timeshare_pct,
-        s.jitter_per_h,
-    ) {
-        say!(
-            "  under-provisioned {tu:.1}% of the time (θU {au:.1}%), over-provisioned {to:.1}% (θO {ao:.1}%), jitter {j:.1}/h"
-        );
-    } else {
-        say!("  elasticity metrics undefined: no fleet keeps a step's p95 within cloud.slo_s (μ·slo_s ≤ ln 20), or a step needs over 1,000,000 VMs");
-    }
 }
 
 /// `qscale train`.
@@ -322,155 +244,36 @@ pub struct EvaluateArgs {
     pub force: bool,
 }
 
-/// Runs `work` with a progress bar of its cells (on a terminal), which
-/// `work` advances through its `progress(done, total)` callback.
-fn with_cell_bar<T>(
-    what: &str,
-    work: impl FnOnce(&(dyn Fn(usize, usize) + Sync)) -> Result<T>,
-) -> Result<T> {
-    let bar = progress_bar(0, what);
-    let result = work(&|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    });
-    bar.finish_and_clear();
-    result
-}
-
-/// A progress bar on a terminal, nothing otherwise.
-fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_message(what.to_string());
-    bar
-}
-
 fn train(args: TrainArgs) -> Result<()> {
     let mut flags = Vec::new();
     if let Some(n) = args.episodes {
         flags.push(format!("agent.episodes={n}"));
     }
-    let mut config = load_config(&args.cfg, flags)?;
-    if config.experiment.train_traces.is_empty() {
-        let trace = config.workload.trace.clone().ok_or_else(|| {
-            UsageError(
-                "nothing to train on: set experiment.train_traces (or workload.trace)".into(),
-            )
-        })?;
-        config.experiment.train_traces = vec![trace];
-    }
-    config.policy.kind = PolicyKind::Qlearning;
-    config.check_q_table_size()?;
-    let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
-    let train_on = experiment::load_workloads(&config.experiment.train_traces, &config)?;
-    let test_on = experiment::load_workloads(&config.experiment.test_traces, &config)?;
-    let out_path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out("train", &args.cfg));
-    let out = OutputDir::create(&out_path, args.force)?;
-
-    let bar = progress_bar(u64::from(config.agent.episodes), "training");
-    let started = std::time::Instant::now();
-    let trained = agent::train(&config, &train_on, seed, |done, _| {
-        bar.set_position(u64::from(done))
-    });
-    bar.finish_and_clear();
-    let elapsed = started.elapsed().as_secs_f64();
-    let steps: usize = (0..config.agent.episodes as usize)
-        .map(|e| train_on[e % train_on.len()].len())
-        .sum();
-
-    let mut greedy = trained.agent.clone();
-    greedy.set_exploring(false);
-    let evaluation: Vec<_> = test_on
-        .iter()
-        .map(|w| experiment::run_with(&config, &mut greedy, Arc::clone(w), seed).summary)
-        .collect();
-
-    out.write("qtable.txt", trained.agent.to_text().as_bytes())?;
-    out.write("learning_curve.csv", &to_csv(&trained.curve)?)?;
-    out.write("evaluation.csv", &to_csv(&evaluation)?)?;
-    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
-    let dir = out.commit()?;
-
-    if let (Some(first), Some(last)) = (trained.curve.first(), trained.curve.last()) {
-        say!(
-            "trained {} episodes on {} trace(s): score ${:.4} in episode 0, ${:.4} in episode {} ({:.0} steps/s)",
-            trained.curve.len(),
-            train_on.len(),
-            -first.reward,
-            -last.reward,
-            last.episode,
-            steps as f64 / elapsed.max(1e-9)
-        );
-    }
-    for row in &evaluation {
-        say!(
-            "  test {}: score ${:.4} (cost ${:.4}, penalty ${:.4}, violation rate {:.3}%)",
-            row.trace,
-            row.score_usd,
-            row.cost_usd,
-            row.penalty_usd,
-            100.0 * row.violation_rate
-        );
-    }
-    say!("wrote {}", dir.display());
+    let config = load_config(&args.cfg, flags)?;
+    let options = study::train::TrainOptions {
+        seed: args.seed,
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out("train", &args.cfg)),
+        force: args.force,
+    };
+    print::trained(&study::train::train(&config, &options, &Bar::default())?);
     Ok(())
 }
 
 fn evaluate(args: EvaluateArgs) -> Result<()> {
-    if !args.qtable.exists() {
-        return Err(UsageError(format!(
-            "--qtable {0}: no such folder: name a `qscale train` output folder \
-             (`qscale train --out {0}` makes one) or a qtable.txt inside one",
-            args.qtable.display()
-        ))
-        .into());
-    }
-    let (dir, table) = if args.qtable.is_dir() {
-        (args.qtable.clone(), args.qtable.join("qtable.txt"))
-    } else {
-        let dir = args
-            .qtable
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        (dir, args.qtable.clone())
-    };
-    let config_path = dir.join("config.toml");
-    if !config_path.exists() {
-        return Err(UsageError(format!(
-            "{} not found: --qtable must name a `qscale train` output folder (or a qtable.txt inside one)",
-            config_path.display()
-        ))
-        .into());
-    }
+    let trained = study::evaluate::TrainedAgent::find(&args.qtable)?;
     let mut sets = args.set.clone();
     sets.push(path_override("workload.trace", &args.trace));
-    let config = Config::load(Some(&config_path), &sets)?;
-    config.check_q_table_size()?;
-    let mut agent = agent::QAgent::load(&table, &config)?;
-    let seed = args.seed.unwrap_or(config.experiment.seeds[0]);
-    let workload = Arc::new(Workload::load(&args.trace, &config)?);
-    let out_path = args.out.clone().unwrap_or_else(|| {
-        let trained = folder_name(&dir, "qtable");
-        PathBuf::from("runs").join(format!("evaluate-{trained}-{}-seed{seed}", workload.name))
-    });
-    let out = OutputDir::create(&out_path, args.force)?;
-    let summary = write_run(&out, &config, &mut agent, workload, seed)?;
-    let dir = out.commit()?;
-    print_summary(&summary);
-    say!("wrote {}", dir.display());
+    let config = Config::load(Some(&trained.config()), &sets)?;
+    let options = study::evaluate::RunOptions {
+        seed: args.seed,
+        out: args.out,
+        force: args.force,
+    };
+    let outcome = study::evaluate::evaluate(&config, &trained, &args.trace, &options)?;
+    print::run(&outcome);
     Ok(())
 }
 
@@ -504,72 +307,25 @@ pub struct CompareArgs {
 
 fn compare(args: CompareArgs) -> Result<()> {
     let config = load_config(&args.cfg, Vec::new())?;
-    let traces = TraceSet::load(&crate::study::compare::all_trace_paths(&config)?)?;
-    let plan = crate::study::compare::Plan::new(&config, &traces)?;
-    let out_path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out("compare", &args.cfg));
-    let out = OutputDir::create(&out_path, args.force)?;
-    let bar = progress_bar(plan.len() as u64, "comparing");
-    let sink = CompareFolder {
-        out: &out,
-        first_seed: config.experiment.seeds.first().copied(),
-        no_steps: args.no_steps,
-        all_steps: args.all_steps,
+    let steps = if args.no_steps {
+        study::compare::StepsKept::None
+    } else if args.all_steps {
+        study::compare::StepsKept::All
+    } else {
+        study::compare::StepsKept::FirstSeed
     };
-    let result = crate::workers::with_workers(args.jobs, || {
-        crate::study::compare::compare(&config, &plan, &traces, &sink, &|| bar.inc(1))
-    })??;
-    bar.finish_and_clear();
-    let table = crate::study::compare::markdown(&config.experiment.description, &result.aggregate);
-    out.write("summary.csv", &to_csv(&result.runs)?)?;
-    out.write("aggregate.csv", &to_csv(&result.aggregate)?)?;
-    out.write("summary.md", table.as_bytes())?;
-    out.write("config.toml", config.to_toml_in(out.target()).as_bytes())?;
-    let dir = out.commit()?;
-    say!("{table}");
-    say!("wrote {}", dir.display());
+    let options = study::compare::CompareOptions {
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out("compare", &args.cfg)),
+        jobs: args.jobs,
+        steps,
+        force: args.force,
+    };
+    let outcome = study::compare::compare_folder(&config, &options, &Bar::default())?;
+    print::compared(&outcome);
     Ok(())
-}
-
-/// A comparison folder's runs: `runs/POLICY/TRACE/seed-N/` with the run's
-/// summary.csv and, for the first seed (or all, or none), its steps.csv.
-struct CompareFolder<'a> {
-    out: &'a OutputDir,
-    first_seed: Option<u64>,
-    no_steps: bool,
-    all_steps: bool,
-}
-
-impl CompareFolder<'_> {
-    fn run_dir(policy: &str, trace: &str, seed: u64) -> String {
-        format!("runs/{policy}/{trace}/seed-{seed}")
-    }
-}
-
-impl crate::study::compare::RunSink for CompareFolder<'_> {
-    fn steps(
-        &self,
-        policy: &str,
-        trace: &str,
-        seed: u64,
-    ) -> Result<Option<crate::output::CsvStream>> {
-        let keep = !self.no_steps && (self.all_steps || self.first_seed == Some(seed));
-        keep.then(|| {
-            let dir = Self::run_dir(policy, trace, seed);
-            self.out.csv_stream(&format!("{dir}/steps.csv"))
-        })
-        .transpose()
-    }
-
-    fn finished(&self, s: &SummaryRow) -> Result<()> {
-        let dir = Self::run_dir(&s.policy, &s.trace, s.seed);
-        self.out.write(
-            &format!("{dir}/summary.csv"),
-            &to_csv(std::slice::from_ref(s))?,
-        )
-    }
 }
 
 /// `qscale sweep`.
@@ -653,143 +409,57 @@ fn parse_shard(text: &str) -> Result<(usize, usize)> {
 }
 
 fn sweep(args: SweepArgs) -> Result<()> {
-    let mut axes = Vec::new();
-    let mut plain = Vec::new();
-    for set in &args.cfg.set {
-        match crate::study::sweep::cli_axis(set)? {
-            Some(axis) => axes.push(axis),
-            None => plain.push(set.clone()),
-        }
-    }
-    let cfg = ConfigArgs {
-        config: args.cfg.config.clone(),
-        set: plain,
-    };
-    let config = load_config(&cfg, Vec::new())?;
-    let grid = crate::study::sweep::Grid::new(&config.sweep, axes, &config.experiment.seeds)?;
+    let split = study::sweep::split_sets(&args.cfg.set)?;
+    let config = Config::load(args.cfg.config.as_deref(), &split.plain)?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out("sweep", &args.cfg));
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let options = crate::study::sweep::SweepOptions {
+    let options = study::sweep::SweepOptions {
         jobs: args.jobs,
-        shard,
+        shard: args.shard.as_deref().map(parse_shard).transpose()?,
         force: args.force,
         first_index: 0,
     };
-    let started = std::time::Instant::now();
-    let report = with_cell_bar("sweep cells", |progress| {
-        crate::study::sweep::run_sweep(&config, &grid, &out, &options, progress)
-    })?;
-    let secs = started.elapsed().as_secs_f64();
-    say!(
-        "{} cells ({} combinations x {} seeds{}): ran {}, skipped {} finished, in {:.1} s ({:.1} cells/s)",
-        report.cells,
-        grid.n_combinations(),
-        grid.seeds.len(),
-        shard.map_or_else(String::new, |(i, n)| format!(", shard {i}/{n}")),
-        report.ran,
-        report.skipped,
-        secs,
-        report.ran as f64 / secs.max(1e-9)
-    );
-    if report.aggregated {
-        say!(
-            "wrote {0}/aggregate.csv, {0}/best.md, {0}/summary.csv",
-            out.display()
-        );
-    } else {
-        say!(
-            "wrote the shard's cells into {}; join the shards with `qscale merge`",
-            out.display()
-        );
-    }
+    let outcome = study::sweep::sweep_folder(&config, split.axes, &out, &options, &Bar::default())?;
+    print::swept(&outcome, &out);
     Ok(())
 }
 
 fn crossval(args: CrossvalArgs) -> Result<()> {
     let config = load_config(&args.cfg, Vec::new())?;
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let options = crate::study::crossval::CrossvalOptions {
+    let options = study::crossval::CrossvalOptions {
         jobs: args.jobs,
-        shard,
+        shard: args.shard.as_deref().map(parse_shard).transpose()?,
         force: args.force,
     };
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out("crossval", &args.cfg));
-    let started = std::time::Instant::now();
-    let report = with_cell_bar("crossval cells", |progress| {
-        crate::study::crossval::run_crossval(&config, &out, &options, progress)
-    })?;
-    print_crossval(&report, &out, started.elapsed().as_secs_f64())
-}
-
-fn print_crossval(
-    report: &crate::study::crossval::CrossvalReport,
-    out: &Path,
-    secs: f64,
-) -> Result<()> {
-    say!(
-        "{} folds: {} tuning cells (ran {}), {} evaluation cells (ran {}), in {:.1} s",
-        report.folds,
-        report.tune_cells,
-        report.tune_ran,
-        report.eval_cells,
-        report.eval_ran,
-        secs
-    );
-    if report.finished {
-        let summary = out.join("summary.md");
-        let text = std::fs::read_to_string(&summary)
-            .with_context(|| format!("reading {}", summary.display()))?;
-        // The headline table and the wins, up to the first fold's section.
-        let head = text.split("\n## ").next().unwrap_or_default();
-        say!("{}", head.trim_end());
-        say!(
-            "wrote {0}/crossval.csv, {0}/summary.md, {0}/tuned.csv, {0}/figures/crossval.png",
-            out.display()
-        );
-    } else {
-        say!(
-            "wrote the shard's tuning cells into {}; join the shards with `qscale merge`, which \
-             runs the evaluation",
-            out.display()
-        );
-    }
+    let outcome = study::crossval::crossval_folder(&config, &out, &options, &Bar::default())?;
+    print::crossvalidated(&outcome, &out);
     Ok(())
 }
 
 fn merge(args: MergeArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
-        let first = folder_name(&args.shards[0], "shards");
+        let first = study::folder_name(&args.shards[0], "shards");
         PathBuf::from("runs").join(format!("merge-{first}"))
     });
-    if args
-        .shards
-        .first()
-        .is_some_and(|d| crate::study::crossval::is_crossval_folder(d))
-    {
-        let options = crate::study::crossval::CrossvalOptions {
-            jobs: args.jobs,
-            shard: None,
-            force: args.force,
-        };
-        let started = std::time::Instant::now();
-        let report = with_cell_bar("crossval cells", |progress| {
-            crate::study::crossval::merge(&args.shards, &out, &options, progress)
-        })?;
-        return print_crossval(&report, &out, started.elapsed().as_secs_f64());
+    let options = study::merge::MergeOptions {
+        jobs: args.jobs,
+        force: args.force,
+    };
+    match study::merge::merge(&args.shards, &out, &options, &Bar::default())? {
+        study::merge::Merged::Crossval(outcome) => print::crossvalidated(&outcome, &out),
+        study::merge::Merged::Sweep { cells } => say!(
+            "merged {} cells from {} shard folders into {}",
+            cells,
+            args.shards.len(),
+            out.display()
+        ),
     }
-    let copied = crate::study::sweep::merge(&args.shards, &out, args.force)?;
-    say!(
-        "merged {} cells from {} shard folders into {}",
-        copied,
-        args.shards.len(),
-        out.display()
-    );
     Ok(())
 }
 
@@ -820,106 +490,65 @@ pub struct TuneArgs {
 }
 
 fn tune(args: TuneArgs) -> Result<()> {
-    let (mut axes, mut plain, mut pinned) = (Vec::new(), Vec::new(), Vec::new());
-    for set in &args.cfg.set {
-        match crate::study::sweep::cli_axis(set)? {
-            Some(axis) => axes.push(axis),
-            None => {
-                if let Some((key, _)) = set.split_once('=') {
-                    pinned.push(key.trim().to_string());
-                }
-                plain.push(set.clone());
-            }
-        }
-    }
-    let cfg = ConfigArgs {
-        config: args.cfg.config.clone(),
-        set: plain,
-    };
-    let config = load_config(&cfg, Vec::new())?;
-    let spec = crate::study::tune::TuneSpec {
+    let split = study::sweep::split_sets(&args.cfg.set)?;
+    let config = Config::load(args.cfg.config.as_deref(), &split.plain)?;
+    let spec = study::tune::TuneSpec {
         policy: args.policy,
-        axes,
-        pinned,
+        axes: split.axes,
+        pinned: split.pinned,
         builtin_grid: !args.no_builtin_grid,
     };
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("tune-{}", args.policy)));
-    let options = crate::study::tune::TuneOptions {
+    let options = study::tune::TuneOptions {
         jobs: args.jobs,
         force: args.force,
     };
-    let started = std::time::Instant::now();
-    let report = with_cell_bar("tuning", |progress| {
-        crate::study::tune::run_tune(&config, &spec, &out, &options, progress)
-    })?;
-    let s = &report.search;
-    for t in &report.overlap {
-        eprintln!(
-            "warning: training trace {} is also in experiment.traces or experiment.test_traces: \
-             results on it are in-sample",
-            t.display()
-        );
-    }
+    let outcome = study::tune::tune_folder(&config, &spec, &out, &options, &Bar::default())?;
+    print::tuned(&outcome, &out);
+    Ok(())
+}
+
+/// `qscale reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// A reduced run (at most 2 seeds and 30 training episodes per
+    /// experiment; a cross-validation tunes only `static` and `target`)
+    /// that finishes in about 15 s once built.
+    #[arg(long)]
+    pub quick: bool,
+    /// Folder of experiment files.
+    #[arg(long, default_value = "experiments", value_name = "DIR")]
+    pub experiments: PathBuf,
+    /// Where the results go, one folder per experiment (default: results/,
+    /// or results-quick/ with --quick, so a quick run never overwrites the
+    /// committed results).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Only the experiments whose file stem contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub only: Option<String>,
+}
+
+fn reproduce(args: ReproduceArgs) -> Result<()> {
+    let options = study::reproduce::ReproduceOptions {
+        quick: args.quick,
+        experiments: args.experiments,
+        out: args.out,
+        jobs: args.jobs,
+        only: args.only,
+    };
+    let done = study::reproduce::reproduce(&options, &Bar::default(), &mut print::event)?;
     say!(
-        "tuned {} on {} training trace(s) x {} seed(s): {} combinations ({} of {} in the grid, {} invalid skipped{}), \
-         {} cells (ran {}, {} already finished) in {:.1} s",
-        s.base.policy.kind,
-        s.base.experiment.traces.len(),
-        s.base.experiment.seeds.len(),
-        s.candidates.len(),
-        s.product - s.skipped.len(),
-        s.product,
-        s.skipped.len(),
-        if s.default_index.is_some_and(|d| d + s.skipped.len() >= s.product) {
-            ", the defaults added"
-        } else {
-            ""
-        },
-        report.sweep.cells,
-        report.sweep.ran,
-        report.sweep.skipped,
-        started.elapsed().as_secs_f64()
-    );
-    let best = report.best();
-    let o = &report.objectives[best];
-    let d = &report.defaults;
-    let params: Vec<String> = report
-        .best_combination()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    say!("best: {}", params.join(" "));
-    say!(
-        "  score ${:.4} ± {:.4} vs the defaults' ${:.4} ± {:.4}{} (mean over training traces x seeds, 95 % CI over seeds)",
-        o.score_mean,
-        o.score_ci95,
-        d.score_mean,
-        d.score_ci95,
-        if d.score_mean > 0.0 {
-            format!(
-                ": {:.1} % lower",
-                100.0 * (d.score_mean - o.score_mean) / d.score_mean
-            )
-        } else {
-            String::new()
-        },
-    );
-    if let Some(i) = s.default_index {
-        say!(
-            "  the defaults rank {} of {}",
-            report.rank_of(i),
-            s.candidates.len()
-        );
-    }
-    say!(
-        "reproduce: {}",
-        crate::study::tune::set_flags(report.best_combination())
-    );
-    say!(
-        "wrote {0}/tuned.toml, {0}/objective.csv, {0}/aggregate.csv, {0}/best.md, {0}/defaults.csv",
-        out.display()
+        "reproduced {} experiment(s) into {} in {:.0} s; see {}",
+        done.experiments,
+        done.root.display(),
+        done.seconds,
+        done.root.join(crate::layout::README).display()
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Results folders: the name of every file a study writes and where it
-//! goes, defined once. The studies ([`crate::study`]) write through these
-//! names and [`crate::plot`] reads back through them, so neither restates
+//! goes, defined once. The studies (`study`, above this module) write
+//! through these names and `plot` reads back through them, so neither
+//! restates
 //! a folder layout. The row types of the study tables that `plot` reads
 //! back live here too ([`AggregateRow`], [`CrossvalRow`]).
 //!
@@ -93,7 +94,7 @@ pub fn compare_root(dir: &Path) -> Option<&Path> {
 
 /// The folder of a finished sweep cell: `out/cells/COMBINATION/seed-N`,
 /// COMBINATION the cell's folder name
-/// ([`crate::study::sweep::combination_dir`]).
+/// (made by the sweep study from the combination's values).
 pub fn sweep_cell(out: &Path, combination: &str, seed: u64) -> PathBuf {
     out.join(CELLS).join(combination).join(seed_dir(seed))
 }

@@ -10,19 +10,21 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 
-use super::UsageError;
+use super::{Progress, UsageError};
 use crate::agent::{self, QAgent};
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
 use crate::experiment::{self, TraceSet};
+use crate::layout;
 pub use crate::layout::AggregateRow;
-use crate::metrics::SummaryRow;
-use crate::output::CsvStream;
+use crate::metrics::{to_csv, SummaryRow};
+use crate::output::{CsvStream, OutputDir};
 use crate::policy::{self, Learner, Policy, PolicyContext};
 
 /// What a comparison produced.
@@ -327,6 +329,113 @@ pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
          changes per hour (SPEC RG elasticity metrics, demand = fewest VMs with p95 within the SLO).\n",
     );
     out
+}
+
+/// Which runs of a comparison keep their `steps.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepsKept {
+    /// None (summaries only).
+    None,
+    /// The runs of the first seed.
+    #[default]
+    FirstSeed,
+    /// Every run.
+    All,
+}
+
+/// Where a comparison goes.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// The results folder.
+    pub out: PathBuf,
+    /// Worker threads (`None` = all cores).
+    pub jobs: Option<usize>,
+    /// Which runs keep their steps.
+    pub steps: StepsKept,
+    /// Replace an existing results folder.
+    pub force: bool,
+}
+
+/// A finished comparison folder.
+#[derive(Debug, Clone)]
+pub struct CompareOutcome {
+    /// The runs and their aggregate.
+    pub comparison: Comparison,
+    /// The aggregate as the Markdown table of `summary.md`.
+    pub table: String,
+    /// The folder written.
+    pub dir: PathBuf,
+}
+
+/// Runs the comparison of `config` into a results folder: `summary.csv`,
+/// `aggregate.csv`, `summary.md`, `config.toml`, and each run's folder
+/// ([`layout::compare_run_dir`]). `progress` counts finished runs.
+///
+/// # Errors
+/// As [`Plan::new`] and [`compare`]; an existing folder (without
+/// `force`), or an I/O failure.
+pub fn compare_folder(
+    config: &Config,
+    options: &CompareOptions,
+    progress: &dyn Progress,
+) -> Result<CompareOutcome> {
+    let traces = TraceSet::load(&all_trace_paths(config)?)?;
+    let plan = Plan::new(config, &traces)?;
+    let out = OutputDir::create(&options.out, options.force)?;
+    let sink = CompareFolder {
+        out: &out,
+        first_seed: config.experiment.seeds.first().copied(),
+        steps: options.steps,
+    };
+    progress.start("comparing", plan.len());
+    let done = AtomicUsize::new(0);
+    let tick = || progress.update(done.fetch_add(1, Ordering::SeqCst) + 1, plan.len());
+    let result = crate::workers::with_workers(options.jobs, || {
+        compare(config, &plan, &traces, &sink, &tick)
+    })??;
+    progress.finish();
+    let table = markdown(&config.experiment.description, &result.aggregate);
+    out.write(layout::SUMMARY, &to_csv(&result.runs)?)?;
+    out.write(layout::AGGREGATE, &to_csv(&result.aggregate)?)?;
+    out.write(layout::SUMMARY_MD, table.as_bytes())?;
+    out.write(layout::CONFIG, config.to_toml_in(out.target()).as_bytes())?;
+    let dir = out.commit()?;
+    Ok(CompareOutcome {
+        comparison: result,
+        table,
+        dir,
+    })
+}
+
+/// A comparison folder's runs ([`layout::compare_run_dir`]) with the run's
+/// summary.csv and, as [`StepsKept`] says, its steps.csv.
+struct CompareFolder<'a> {
+    out: &'a OutputDir,
+    first_seed: Option<u64>,
+    steps: StepsKept,
+}
+
+impl RunSink for CompareFolder<'_> {
+    fn steps(&self, policy: &str, trace: &str, seed: u64) -> Result<Option<CsvStream>> {
+        let keep = match self.steps {
+            StepsKept::None => false,
+            StepsKept::FirstSeed => self.first_seed == Some(seed),
+            StepsKept::All => true,
+        };
+        keep.then(|| {
+            let dir = layout::compare_run_dir(policy, trace, seed);
+            self.out.csv_stream(&format!("{dir}/{}", layout::STEPS))
+        })
+        .transpose()
+    }
+
+    fn finished(&self, s: &SummaryRow) -> Result<()> {
+        let dir = layout::compare_run_dir(&s.policy, &s.trace, s.seed);
+        self.out.write(
+            &format!("{dir}/{}", layout::SUMMARY),
+            &to_csv(std::slice::from_ref(s))?,
+        )
+    }
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::UsageError;
+use super::{Progress, UsageError};
 use crate::agent;
 use crate::config::{Config, PolicyKind, StaticSizing, SweepConfig};
 use crate::experiment::{self, TraceSet};
@@ -320,6 +320,76 @@ fn at_peak(config: &Config, peak: Option<f64>) -> Config {
         c.workload.peak_rps = Some(p);
     }
     c
+}
+
+/// A finished cross-validation (or shard of one).
+#[derive(Debug, Clone)]
+pub struct CrossvalOutcome {
+    /// What ran.
+    pub report: CrossvalReport,
+    /// When finished: the head of `summary.md` (its headline table and
+    /// the wins, up to the first fold's section).
+    pub headline: Option<String>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// [`run_crossval`] with its cells counted by `progress`, timed, with the
+/// headline of the summary.
+///
+/// # Errors
+/// As [`run_crossval`], or an unreadable `summary.md`.
+pub fn crossval_folder(
+    config: &Config,
+    out: &Path,
+    options: &CrossvalOptions,
+    progress: &dyn Progress,
+) -> Result<CrossvalOutcome> {
+    let started = std::time::Instant::now();
+    let report = super::phase(progress, "crossval cells", |update| {
+        run_crossval(config, out, options, update)
+    })?;
+    outcome(report, out, started)
+}
+
+/// [`merge`] with its cells counted by `progress`, timed, with the
+/// headline of the summary.
+///
+/// # Errors
+/// As [`merge`], or an unreadable `summary.md`.
+pub fn merge_folder(
+    shards: &[PathBuf],
+    out: &Path,
+    options: &CrossvalOptions,
+    progress: &dyn Progress,
+) -> Result<CrossvalOutcome> {
+    let started = std::time::Instant::now();
+    let report = super::phase(progress, "crossval cells", |update| {
+        merge(shards, out, options, update)
+    })?;
+    outcome(report, out, started)
+}
+
+fn outcome(
+    report: CrossvalReport,
+    out: &Path,
+    started: std::time::Instant,
+) -> Result<CrossvalOutcome> {
+    let seconds = started.elapsed().as_secs_f64();
+    let headline = if report.finished {
+        let summary = out.join(layout::SUMMARY_MD);
+        let text = fs::read_to_string(&summary)
+            .with_context(|| format!("reading {}", summary.display()))?;
+        let head = text.split("\n## ").next().unwrap_or_default();
+        Some(head.trim_end().to_string())
+    } else {
+        None
+    };
+    Ok(CrossvalOutcome {
+        report,
+        headline,
+        seconds,
+    })
 }
 
 /// Runs (or resumes) a cross-validation into `out`. `progress(done,

@@ -1,41 +1,90 @@
 //! `qscale reproduce`: every experiment of `experiments/` rerun into
 //! `results/`, each folder with its README, and an index of them all.
+//!
+//! An experiment file's stem says what it runs: `tune-RULE` a tuning of
+//! RULE then a comparison of its default and tuned parameters,
+//! `crossval*` a cross-validation, a file with `[sweep]` axes a sweep, any
+//! other a comparison (and, when it compares `qlearning`, one training per
+//! seed for the learning curves).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::Args;
 
-use super::{
-    compare, crossval, load_config, sweep, train, tune, CompareArgs, ConfigArgs, CrossvalArgs,
-    SweepArgs, TrainArgs, TuneArgs,
-};
+use super::compare::{compare_folder, CompareOptions, CompareOutcome, StepsKept};
+use super::crossval::{crossval_folder, CrossvalOptions, CrossvalOutcome};
+use super::sweep::{split_sets, sweep_folder, SweepOptions, SweepOutcome};
+use super::train::{train, TrainOptions, TrainOutcome};
+use super::tune::{tune_folder, TuneOptions, TuneOutcome, TuneSpec};
+use super::{Progress, UsageError};
 use crate::config::{Config, PolicyKind};
+use crate::layout;
 use crate::output::write_file_atomic;
-use crate::study::UsageError;
+use crate::plot::{plot_folder, Format};
 
-/// `qscale reproduce`.
-#[derive(Debug, Args)]
-pub struct ReproduceArgs {
-    /// A reduced run (at most 2 seeds and 30 training episodes per
-    /// experiment; a cross-validation tunes only `static` and `target`)
-    /// that finishes in about 15 s once built.
-    #[arg(long)]
+/// What to reproduce and where.
+#[derive(Debug, Clone)]
+pub struct ReproduceOptions {
+    /// A reduced run: at most 2 seeds and 30 training episodes per
+    /// experiment; a cross-validation tunes only `static` and `target`.
     pub quick: bool,
     /// Folder of experiment files.
-    #[arg(long, default_value = "experiments", value_name = "DIR")]
     pub experiments: PathBuf,
-    /// Where the results go, one folder per experiment (default: results/,
-    /// or results-quick/ with --quick, so a quick run never overwrites the
-    /// committed results).
-    #[arg(long, value_name = "DIR")]
+    /// Where the results go, one folder per experiment (`None`: results/,
+    /// or results-quick/ when quick).
     pub out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, value_parser = crate::workers::parse_jobs)]
+    /// Worker threads (`None` = all cores).
     pub jobs: Option<usize>,
     /// Only the experiments whose file stem contains this text.
-    #[arg(long, value_name = "TEXT")]
     pub only: Option<String>,
+}
+
+/// What `reproduce` reports as it goes, for the caller to print.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// An experiment starts.
+    Started {
+        /// Its file stem.
+        stem: &'a str,
+        /// Its file.
+        file: &'a Path,
+    },
+    /// A tuning finished into `out`.
+    Tuned {
+        /// What it found.
+        outcome: &'a TuneOutcome,
+        /// Its folder.
+        out: &'a Path,
+    },
+    /// A comparison finished.
+    Compared(&'a CompareOutcome),
+    /// A sweep finished into `out`.
+    Swept {
+        /// What ran.
+        outcome: &'a SweepOutcome,
+        /// Its folder.
+        out: &'a Path,
+    },
+    /// A cross-validation finished into `out`.
+    Crossvalidated {
+        /// What ran.
+        outcome: &'a CrossvalOutcome,
+        /// Its folder.
+        out: &'a Path,
+    },
+    /// A training finished.
+    Trained(&'a TrainOutcome),
+}
+
+/// What `reproduce` did.
+#[derive(Debug, Clone)]
+pub struct ReproduceOutcome {
+    /// Experiments rerun.
+    pub experiments: usize,
+    /// The results root (holding the index README).
+    pub root: PathBuf,
+    /// Wall-clock seconds.
+    pub seconds: f64,
 }
 
 /// What `reproduce` did with one experiment, for results/README.md.
@@ -47,39 +96,21 @@ struct Reproduced {
     summary: Option<PathBuf>,
 }
 
-pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.experiments)
-        .with_context(|| format!("reading {}", args.experiments.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .filter(|p| {
-            args.only.as_deref().is_none_or(|o| {
-                p.file_stem()
-                    .is_some_and(|s| s.to_string_lossy().contains(o))
-            })
-        })
-        .collect();
-    files.sort();
-    // Every experiment, for the index: `--only` reruns some, the index
-    // still lists all whose folders exist.
-    let mut all_stems: Vec<String> = std::fs::read_dir(&args.experiments)
-        .with_context(|| format!("reading {}", args.experiments.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
-    all_stems.sort();
-    if files.is_empty() {
-        return Err(UsageError(format!(
-            "no experiment (*.toml) in {}",
-            args.experiments.display()
-        ))
-        .into());
-    }
-    let root = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(if args.quick {
+/// Reruns every experiment of `options.experiments` (those matching
+/// `only`) into its own folder of the results root, each rebuilt from
+/// scratch with its figures and README, then writes the root's index.
+/// `report` hears of each experiment and each study as it finishes.
+///
+/// # Errors
+/// No experiment file, or any error of the studies run.
+pub fn reproduce(
+    options: &ReproduceOptions,
+    progress: &dyn Progress,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<ReproduceOutcome> {
+    let (files, all_stems) = experiment_files(options)?;
+    let root = options.out.clone().unwrap_or_else(|| {
+        PathBuf::from(if options.quick {
             "results-quick"
         } else {
             "results"
@@ -92,160 +123,288 @@ pub(super) fn reproduce(args: ReproduceArgs) -> Result<()> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        say!("== {} ({})", stem, file.display());
-        let base = Config::load(Some(file), &[])?;
-        let mut sets = Vec::new();
-        if args.quick {
-            let seeds: Vec<String> = base
-                .experiment
-                .seeds
-                .iter()
-                .take(2)
-                .map(u64::to_string)
-                .collect();
-            sets.push(format!("experiment.seeds=[{}]", seeds.join(", ")));
-            sets.push(format!("agent.episodes={}", base.agent.episodes.min(30)));
-            if is_crossval(&stem) {
-                // Tuning is most of a cross-validation's work: the quick
-                // run tunes the rules with the smallest grids only.
-                sets.push(
-                    "experiment.policies=[\"static\", \"target\", \"oracle\", \"qlearning\"]"
-                        .into(),
-                );
-            }
-        }
-        let cfg = ConfigArgs {
-            config: Some(file.clone()),
-            set: sets.clone(),
-        };
-        let config = load_config(&cfg, Vec::new())?;
+        report(Event::Started { stem: &stem, file });
         let out = root.join(&stem);
-        // Each experiment's folder is rebuilt from scratch.
-        if out.exists() {
-            std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
-        }
-        let mut figures = Vec::new();
-        let tuned_rule = stem
-            .strip_prefix("tune-")
-            .and_then(|rule| rule.parse::<PolicyKind>().ok());
-        let (kind, summary) = if let Some(rule) = tuned_rule {
-            // tune-RULE.toml: tune the rule on the training traces, then
-            // compare the defaults and the tuned parameters on the traces.
-            tune(TuneArgs {
-                cfg: cfg.clone(),
-                policy: rule,
-                no_builtin_grid: false,
-                jobs: args.jobs,
-                out: Some(out.join("tune")),
-                force: true,
-            })?;
-            let tuned_path = out.join("tune").join("tuned.toml");
-            let tuned: toml::Table = toml::from_str(&std::fs::read_to_string(&tuned_path)?)
-                .with_context(|| format!("reading {}", tuned_path.display()))?;
-            let mut tuned_sets = cfg.set.clone();
-            if let Some(toml::Value::Table(policy)) = tuned.get("policy") {
-                tuned_sets.extend(policy.iter().map(|(k, v)| format!("policy.{k}={v}")));
-            }
-            for (name, sets) in [("default", cfg.set.clone()), ("tuned", tuned_sets)] {
-                let dir = out.join(name);
-                compare(CompareArgs {
-                    cfg: ConfigArgs {
-                        config: cfg.config.clone(),
-                        set: sets,
-                    },
-                    out: Some(dir.clone()),
-                    jobs: args.jobs,
-                    no_steps: false,
-                    first_seed_steps: true,
-                    all_steps: false,
-                    force: true,
-                })?;
-                figures.extend(crate::plot::plot_folder(&dir, crate::plot::Format::Png)?.written);
-            }
-            (
-                "tuning, then a comparison of default and tuned parameters",
-                Some(out.join("tuned").join("summary.md")),
-            )
-        } else if is_crossval(&stem) {
-            crossval(CrossvalArgs {
-                cfg: cfg.clone(),
-                jobs: args.jobs,
-                shard: None,
-                out: Some(out.clone()),
-                force: true,
-            })?;
-            prune_cells(&out)?;
-            figures.push(out.join("figures").join("crossval.png"));
-            ("cross-validation", Some(out.join("summary.md")))
-        } else if !config.sweep.is_empty() {
-            sweep(SweepArgs {
-                cfg: cfg.clone(),
-                jobs: args.jobs,
-                shard: None,
-                out: Some(out.clone()),
-                force: true,
-            })?;
-            figures.extend(crate::plot::plot_folder(&out, crate::plot::Format::Png)?.written);
-            ("sweep", Some(out.join("best.md")))
-        } else {
-            compare(CompareArgs {
-                cfg: cfg.clone(),
-                out: Some(out.clone()),
-                jobs: args.jobs,
-                no_steps: false,
-                first_seed_steps: true,
-                all_steps: false,
-                force: true,
-            })?;
-            figures.extend(crate::plot::plot_folder(&out, crate::plot::Format::Png)?.written);
-            if config.experiment.policies.contains(&PolicyKind::Qlearning) {
-                // One training folder per seed: learning curves with a band
-                // over seeds, and the learned policy of the first seed.
-                let train_root = out.join("training");
-                for &seed in &config.experiment.seeds {
-                    train(TrainArgs {
-                        cfg: cfg.clone(),
-                        episodes: None,
-                        seed: Some(seed),
-                        out: Some(train_root.join(format!("seed-{seed}"))),
-                        force: true,
-                    })?;
-                }
-                figures.extend(
-                    crate::plot::plot_folder(&train_root, crate::plot::Format::Png)?.written,
-                );
-                if let Some(&first) = config.experiment.seeds.first() {
-                    let seed_dir = train_root.join(format!("seed-{first}"));
-                    figures.extend(
-                        crate::plot::plot_folder(&seed_dir, crate::plot::Format::Png)?.written,
-                    );
-                }
-            }
-            ("comparison", Some(out.join("summary.md")))
-        };
-        let reproduced = Reproduced {
-            stem,
-            description: config.experiment.description.clone(),
-            kind,
-            figures,
-            summary,
-        };
+        let reproduced = reproduce_one(file, stem, &out, options, progress, report)?;
         write_file_atomic(
-            &out.join("README.md"),
+            &out.join(layout::README),
             experiment_readme(&reproduced, &out).as_bytes(),
         )?;
         done.push(reproduced);
     }
-    let index = results_index(&root, &all_stems, args.quick);
-    write_file_atomic(&root.join("README.md"), index.as_bytes())?;
-    say!(
-        "reproduced {} experiment(s) into {} in {:.0} s; see {}",
-        done.len(),
-        root.display(),
-        started.elapsed().as_secs_f64(),
-        root.join("README.md").display()
-    );
-    Ok(())
+    let index = results_index(&root, &all_stems, options.quick);
+    write_file_atomic(&root.join(layout::README), index.as_bytes())?;
+    Ok(ReproduceOutcome {
+        experiments: done.len(),
+        root,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The experiment files to rerun (sorted), and the stems of every
+/// experiment file (sorted), for the index: `--only` reruns some, the
+/// index still lists all whose folders exist.
+fn experiment_files(options: &ReproduceOptions) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let dir = &options.experiments;
+    let tomls: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    let mut files: Vec<PathBuf> = tomls
+        .iter()
+        .filter(|p| {
+            options.only.as_deref().is_none_or(|o| {
+                p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().contains(o))
+            })
+        })
+        .cloned()
+        .collect();
+    files.sort();
+    let mut all_stems: Vec<String> = tomls
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    all_stems.sort();
+    if files.is_empty() {
+        return Err(UsageError(format!("no experiment (*.toml) in {}", dir.display())).into());
+    }
+    Ok((files, all_stems))
+}
+
+/// The overrides of a quick run of `base` (none for a full run).
+fn quick_sets(base: &Config, stem: &str, quick: bool) -> Vec<String> {
+    let mut sets = Vec::new();
+    if quick {
+        let seeds: Vec<String> = base
+            .experiment
+            .seeds
+            .iter()
+            .take(2)
+            .map(u64::to_string)
+            .collect();
+        sets.push(format!("experiment.seeds=[{}]", seeds.join(", ")));
+        sets.push(format!("agent.episodes={}", base.agent.episodes.min(30)));
+        if is_crossval(stem) {
+            // Tuning is most of a cross-validation's work: the quick
+            // run tunes the rules with the smallest grids only.
+            sets.push(
+                "experiment.policies=[\"static\", \"target\", \"oracle\", \"qlearning\"]".into(),
+            );
+        }
+    }
+    sets
+}
+
+/// One experiment: the file, its overrides and where it goes.
+struct Experiment<'a> {
+    file: &'a Path,
+    sets: Vec<String>,
+    config: Config,
+    out: &'a Path,
+    jobs: Option<usize>,
+}
+
+impl Experiment<'_> {
+    /// The experiment's config with `sets` applied after its own.
+    fn load(&self, sets: &[String]) -> Result<Config> {
+        Ok(Config::load(Some(self.file), sets)?)
+    }
+
+    fn compare(
+        &self,
+        config: &Config,
+        out: &Path,
+        progress: &dyn Progress,
+    ) -> Result<CompareOutcome> {
+        let options = CompareOptions {
+            out: out.to_path_buf(),
+            jobs: self.jobs,
+            steps: StepsKept::FirstSeed,
+            force: true,
+        };
+        compare_folder(config, &options, progress)
+    }
+}
+
+/// Reruns one experiment into `out` (emptied first).
+fn reproduce_one(
+    file: &Path,
+    stem: String,
+    out: &Path,
+    options: &ReproduceOptions,
+    progress: &dyn Progress,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Reproduced> {
+    let base = Config::load(Some(file), &[])?;
+    let sets = quick_sets(&base, &stem, options.quick);
+    let config = Config::load(Some(file), &sets)?;
+    // Each experiment's folder is rebuilt from scratch.
+    if out.exists() {
+        std::fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    let x = Experiment {
+        file,
+        sets,
+        config,
+        out,
+        jobs: options.jobs,
+    };
+    let tuned_rule = stem
+        .strip_prefix("tune-")
+        .and_then(|rule| rule.parse::<PolicyKind>().ok());
+    let (kind, summary, figures) = if let Some(rule) = tuned_rule {
+        tune_then_compare(&x, rule, progress, report)?
+    } else if is_crossval(&stem) {
+        crossvalidate(&x, progress, report)?
+    } else if !x.config.sweep.is_empty() {
+        sweep(&x, progress, report)?
+    } else {
+        compare_and_train(&x, progress, report)?
+    };
+    Ok(Reproduced {
+        stem,
+        description: x.config.experiment.description.clone(),
+        kind,
+        figures,
+        summary,
+    })
+}
+
+/// What one experiment made: its kind, its summary file, its figures.
+type Made = (&'static str, Option<PathBuf>, Vec<PathBuf>);
+
+/// tune-RULE.toml: tune the rule on the training traces, then compare the
+/// defaults and the tuned parameters on the traces.
+fn tune_then_compare(
+    x: &Experiment<'_>,
+    rule: PolicyKind,
+    progress: &dyn Progress,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Made> {
+    let split = split_sets(&x.sets)?;
+    let config = x.load(&split.plain)?;
+    let spec = TuneSpec {
+        policy: rule,
+        axes: split.axes,
+        pinned: split.pinned,
+        builtin_grid: true,
+    };
+    let tune_out = x.out.join("tune");
+    let options = TuneOptions {
+        jobs: x.jobs,
+        force: true,
+    };
+    let tuned = tune_folder(&config, &spec, &tune_out, &options, progress)?;
+    report(Event::Tuned {
+        outcome: &tuned,
+        out: &tune_out,
+    });
+    let tuned_path = tune_out.join(layout::TUNED_TOML);
+    let tuned: toml::Table = toml::from_str(&std::fs::read_to_string(&tuned_path)?)
+        .with_context(|| format!("reading {}", tuned_path.display()))?;
+    let mut tuned_sets = x.sets.clone();
+    if let Some(toml::Value::Table(policy)) = tuned.get("policy") {
+        tuned_sets.extend(policy.iter().map(|(k, v)| format!("policy.{k}={v}")));
+    }
+    let mut figures = Vec::new();
+    for (name, sets) in [("default", x.sets.clone()), ("tuned", tuned_sets)] {
+        let dir = x.out.join(name);
+        let config = x.load(&sets)?;
+        let compared = x.compare(&config, &dir, progress)?;
+        report(Event::Compared(&compared));
+        figures.extend(plot_folder(&dir, Format::Png)?.written);
+    }
+    Ok((
+        "tuning, then a comparison of default and tuned parameters",
+        Some(x.out.join("tuned").join(layout::SUMMARY_MD)),
+        figures,
+    ))
+}
+
+/// crossval*.toml: a cross-validation, its cells pruned afterwards.
+fn crossvalidate(
+    x: &Experiment<'_>,
+    progress: &dyn Progress,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Made> {
+    let options = CrossvalOptions {
+        jobs: x.jobs,
+        shard: None,
+        force: true,
+    };
+    let outcome = crossval_folder(&x.config, x.out, &options, progress)?;
+    report(Event::Crossvalidated {
+        outcome: &outcome,
+        out: x.out,
+    });
+    prune_cells(x.out)?;
+    Ok((
+        "cross-validation",
+        Some(x.out.join(layout::SUMMARY_MD)),
+        vec![x.out.join(layout::FIGURES).join("crossval.png")],
+    ))
+}
+
+/// An experiment with `[sweep]` axes: a sweep.
+fn sweep(
+    x: &Experiment<'_>,
+    progress: &dyn Progress,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Made> {
+    let split = split_sets(&x.sets)?;
+    let config = x.load(&split.plain)?;
+    let options = SweepOptions {
+        jobs: x.jobs,
+        shard: None,
+        force: true,
+        first_index: 0,
+    };
+    let outcome = sweep_folder(&config, split.axes, x.out, &options, progress)?;
+    report(Event::Swept {
+        outcome: &outcome,
+        out: x.out,
+    });
+    let figures = plot_folder(x.out, Format::Png)?.written;
+    Ok(("sweep", Some(x.out.join(layout::BEST_MD)), figures))
+}
+
+/// Any other experiment: a comparison and, when it compares the agent,
+/// one training folder per seed (learning curves with a band over seeds,
+/// and the learned policy of the first seed).
+fn compare_and_train(
+    x: &Experiment<'_>,
+    progress: &dyn Progress,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Made> {
+    let compared = x.compare(&x.config, x.out, progress)?;
+    report(Event::Compared(&compared));
+    let mut figures = plot_folder(x.out, Format::Png)?.written;
+    let seeds = &x.config.experiment.seeds;
+    if x.config
+        .experiment
+        .policies
+        .contains(&PolicyKind::Qlearning)
+    {
+        let train_root = x.out.join("training");
+        for &seed in seeds {
+            let options = TrainOptions {
+                seed: Some(seed),
+                out: train_root.join(layout::seed_dir(seed)),
+                force: true,
+            };
+            let trained = train(&x.config, &options, progress)?;
+            report(Event::Trained(&trained));
+        }
+        figures.extend(plot_folder(&train_root, Format::Png)?.written);
+        if let Some(&first) = seeds.first() {
+            let seed_dir = train_root.join(layout::seed_dir(first));
+            figures.extend(plot_folder(&seed_dir, Format::Png)?.written);
+        }
+    }
+    Ok(("comparison", Some(x.out.join(layout::SUMMARY_MD)), figures))
 }
 
 /// Removes a finished cross-validation's cells (thousands of small
@@ -261,12 +420,12 @@ fn prune_cells(out: &Path) -> Result<()> {
     let folds = under("folds");
     let dirs = rules
         .iter()
-        .map(|r| r.join("cells"))
+        .map(|r| r.join(layout::CELLS))
         .chain(folds.iter().map(|f| f.join("eval")));
     for dir in dirs.filter(|d| d.is_dir()) {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
-    let tables = ["summary.csv", "aggregate.csv"];
+    let tables = [layout::SUMMARY, layout::AGGREGATE];
     for file in rules.iter().flat_map(|r| tables.map(|t| r.join(t))) {
         if file.is_file() {
             std::fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
@@ -327,7 +486,7 @@ fn experiment_readme(r: &Reproduced, dir: &Path) -> String {
 fn results_index(root: &Path, stems: &[String], quick: bool) -> String {
     let mut sections = Vec::new();
     for stem in stems {
-        let path = root.join(stem).join("README.md");
+        let path = root.join(stem).join(layout::README);
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };

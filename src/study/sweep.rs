@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
-use super::UsageError;
+use super::{Progress, UsageError};
 use crate::config::{Config, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
 use crate::layout;
@@ -550,6 +550,79 @@ pub fn run_sweep(
         skipped,
         ran: todo.len(),
         aggregated,
+    })
+}
+
+/// `--set` arguments sorted into sweep axes and plain overrides.
+#[derive(Debug, Clone, Default)]
+pub struct SplitSets {
+    /// The arguments that are axes ([`cli_axis`]), in order.
+    pub axes: Vec<Axis>,
+    /// The other arguments, in order: plain `section.key=value` overrides.
+    pub plain: Vec<String>,
+    /// The keys the plain overrides set (a tuning leaves them pinned).
+    pub pinned: Vec<String>,
+}
+
+/// Sorts `sets` into axes and plain overrides.
+///
+/// # Errors
+/// A malformed range.
+pub fn split_sets(sets: &[String]) -> Result<SplitSets> {
+    let mut split = SplitSets::default();
+    for set in sets {
+        match cli_axis(set)? {
+            Some(axis) => split.axes.push(axis),
+            None => {
+                if let Some((key, _)) = set.split_once('=') {
+                    split.pinned.push(key.trim().to_string());
+                }
+                split.plain.push(set.clone());
+            }
+        }
+    }
+    Ok(split)
+}
+
+/// A finished sweep (or shard of one).
+#[derive(Debug, Clone)]
+pub struct SweepOutcome {
+    /// What ran.
+    pub report: SweepReport,
+    /// Parameter combinations of the grid.
+    pub combinations: usize,
+    /// Seeds of the grid.
+    pub seeds: usize,
+    /// The shard run, if one.
+    pub shard: Option<(usize, usize)>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Runs (or resumes) the sweep of `base`'s `[sweep]` axes and the extra
+/// `axes` (from `--set`, see [`split_sets`]) into `out`. `progress` counts
+/// cells.
+///
+/// # Errors
+/// As [`Grid::new`] and [`run_sweep`].
+pub fn sweep_folder(
+    base: &Config,
+    axes: Vec<Axis>,
+    out: &Path,
+    options: &SweepOptions,
+    progress: &dyn Progress,
+) -> Result<SweepOutcome> {
+    let grid = Grid::new(&base.sweep, axes, &base.experiment.seeds)?;
+    let started = std::time::Instant::now();
+    let report = super::phase(progress, "sweep cells", |update| {
+        run_sweep(base, &grid, out, options, update)
+    })?;
+    Ok(SweepOutcome {
+        report,
+        combinations: grid.n_combinations(),
+        seeds: grid.seeds.len(),
+        shard: options.shard,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
