@@ -57,7 +57,7 @@ use crate::layout::{self, cases, peak_label, Case, CrossvalRow, Entry};
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
 use crate::policy::Learner;
-use crate::study::sweep::{self, Combination, Grid, SweepOptions};
+use crate::study::sweep::{self, Combination, Grid, SweepOptions, SweepReport};
 use crate::study::tune::{self, Search, TuneReport, TuneSpec};
 
 /// The manifest of a cross-validation folder: the resolved config. A
@@ -435,25 +435,8 @@ fn execute(
         plan.folds.len() * seeds.len()
     };
     let total = tune_cells + eval_cells;
-    let mut done = 0;
-    let mut tune_ran = 0;
-    let mut sweeps = Vec::with_capacity(plan.tunings.len());
-    for t in &plan.tunings {
-        let sweep_options = SweepOptions {
-            jobs: None,
-            shard: options.shard,
-            force: false,
-            first_index: t.first_index,
-        };
-        let offset = done;
-        let report = sweep::run_sweep(&t.search.base, &t.grid, &t.dir, &sweep_options, &|d, _| {
-            progress(offset + d, total)
-        })
-        .with_context(|| format!("tuning {}", t.rule))?;
-        done += report.cells;
-        tune_ran += report.ran;
-        sweeps.push(report);
-    }
+    let sweeps = run_tunings(plan, options.shard, &|d| progress(d, total))?;
+    let tune_ran = sweeps.iter().map(|r| r.ran).sum();
     if options.shard.is_some() {
         return Ok(CrossvalReport {
             folds: plan.folds.len(),
@@ -464,12 +447,69 @@ fn execute(
             finished: false,
         });
     }
+    let (tuned, tuned_rows) = pick_tuned(plan, &sweeps, out)?;
+    let done = sweeps.iter().map(|r| r.cells).sum();
+    let eval_ran = run_evaluations(config, plan, &tuned, out, done, &|d| progress(d, total))?;
+    let rows = collect_rows(out, &plan.folds, seeds)?;
+    write_file_atomic(&out.join(layout::CROSSVAL), &to_csv(&rows)?)?;
+    write_file_atomic(&out.join(layout::TUNED_CSV), &to_csv(&tuned_rows)?)?;
+    write_file_atomic(&out.join(layout::CONFIG), config.to_toml_in(out).as_bytes())?;
+    write_file_atomic(
+        &out.join(layout::SUMMARY_MD),
+        summary_markdown(config, &plan.folds, &rows, &tuned_rows).as_bytes(),
+    )?;
+    crate::plot::plot_folder(out, crate::plot::Format::Both)?;
+    Ok(CrossvalReport {
+        folds: plan.folds.len(),
+        tune_cells,
+        tune_ran,
+        eval_cells,
+        eval_ran,
+        finished: true,
+    })
+}
 
-    // The tuned parameters of every fold, before any evaluation.
-    let mut tuned: Vec<Vec<(PolicyKind, Combination)>> = vec![Vec::new(); plan.folds.len()];
+/// Runs (or resumes) every rule's tuning sweep (this shard's cells only,
+/// with a shard); `progress(done)` counts cells over all sweeps.
+fn run_tunings(
+    plan: &Plan,
+    shard: Option<(usize, usize)>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<SweepReport>> {
+    let mut done = 0;
+    let mut sweeps = Vec::with_capacity(plan.tunings.len());
+    for t in &plan.tunings {
+        let sweep_options = SweepOptions {
+            jobs: None,
+            shard,
+            force: false,
+            first_index: t.first_index,
+        };
+        let offset = done;
+        let report = sweep::run_sweep(&t.search.base, &t.grid, &t.dir, &sweep_options, &|d, _| {
+            progress(offset + d)
+        })
+        .with_context(|| format!("tuning {}", t.rule))?;
+        done += report.cells;
+        sweeps.push(report);
+    }
+    Ok(sweeps)
+}
+
+/// Each fold's tuned parameters per rule.
+type TunedParams = Vec<Vec<(PolicyKind, Combination)>>;
+
+/// The tuned parameters of every fold (ranked on the fold's own training
+/// traces), their `tuned.csv` rows, and each fold's `tuned/RULE.toml`.
+fn pick_tuned(
+    plan: &Plan,
+    sweeps: &[SweepReport],
+    out: &Path,
+) -> Result<(TunedParams, Vec<TunedRow>)> {
+    let mut tuned: TunedParams = vec![Vec::new(); plan.folds.len()];
     let mut tuned_rows = Vec::new();
     for (f, fold) in plan.folds.iter().enumerate() {
-        for (t, sweep_report) in plan.tunings.iter().zip(&sweeps) {
+        for (t, sweep_report) in plan.tunings.iter().zip(sweeps) {
             let (objectives, ranking) =
                 tune::rank_on(&t.search, &t.dir, Some(&plan.train_names[f]))?;
             let best = ranking[0];
@@ -503,7 +543,21 @@ fn execute(
             }
         }
     }
+    Ok((tuned, tuned_rows))
+}
 
+/// Runs the evaluation cells (fold × seed) not yet written, in parallel;
+/// `progress(done)` counts on from `done` finished cells. Returns how many
+/// ran.
+fn run_evaluations(
+    config: &Config,
+    plan: &Plan,
+    tuned: &TunedParams,
+    out: &Path,
+    done: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<usize> {
+    let seeds = &config.experiment.seeds;
     let cells: Vec<(usize, u64)> = (0..plan.folds.len())
         .flat_map(|f| seeds.iter().map(move |&s| (f, s)))
         .collect();
@@ -512,7 +566,7 @@ fn execute(
         .filter(|(f, s)| !layout::crossval_eval(out, plan.folds[*f].number, *s).exists())
         .collect();
     let eval_done = AtomicUsize::new(done + cells.len() - todo.len());
-    progress(eval_done.load(Ordering::SeqCst), total);
+    progress(eval_done.load(Ordering::SeqCst));
     todo.par_iter().try_for_each(|&&(f, seed)| -> Result<()> {
         let fold = &plan.folds[f];
         let rows = evaluate(config, fold, &plan.rules, &tuned[f], seed, &plan.traces)?;
@@ -520,27 +574,10 @@ fn execute(
             &layout::crossval_eval(out, fold.number, seed),
             &to_csv(&rows)?,
         )?;
-        progress(eval_done.fetch_add(1, Ordering::SeqCst) + 1, total);
+        progress(eval_done.fetch_add(1, Ordering::SeqCst) + 1);
         Ok(())
     })?;
-
-    let rows = collect_rows(out, &plan.folds, seeds)?;
-    write_file_atomic(&out.join(layout::CROSSVAL), &to_csv(&rows)?)?;
-    write_file_atomic(&out.join(layout::TUNED_CSV), &to_csv(&tuned_rows)?)?;
-    write_file_atomic(&out.join(layout::CONFIG), config.to_toml_in(out).as_bytes())?;
-    write_file_atomic(
-        &out.join(layout::SUMMARY_MD),
-        summary_markdown(config, &plan.folds, &rows, &tuned_rows).as_bytes(),
-    )?;
-    crate::plot::plot_folder(out, crate::plot::Format::Both)?;
-    Ok(CrossvalReport {
-        folds: plan.folds.len(),
-        tune_cells,
-        tune_ran,
-        eval_cells: cells.len(),
-        eval_ran: todo.len(),
-        finished: true,
-    })
+    Ok(todo.len())
 }
 
 /// One evaluation cell: the agent trained on the fold's training traces
@@ -704,11 +741,20 @@ fn summary_markdown(
         config.agent.episodes,
         config.experiment.seeds
     );
+    headline_table(&mut out, &cases);
+    wins(&mut out, config, &cases);
+    case_sections(&mut out, &cases);
+    tuned_section(&mut out, folds, tuned);
+    out
+}
+
+/// The headline ratios, one row per case.
+fn headline_table(out: &mut String, cases: &[Case]) {
     out.push_str(
         "| fold | test trace | peak | best rule | agent / best rule | agent / oracle | best rule / oracle |\n\
          |---:|---|---:|---|---:|---:|---:|\n",
     );
-    for c in &cases {
+    for c in cases {
         let best = c.best_rule();
         let best_over_oracle = best
             .zip(c.oracle())
@@ -726,6 +772,10 @@ fn summary_markdown(
         );
     }
     out.push('\n');
+}
+
+/// How often the agent wins, per peak.
+fn wins(out: &mut String, config: &Config, cases: &[Case]) {
     for peak in peaks(config) {
         let at: Vec<&Case> = cases.iter().filter(|c| c.peak_rps == peak).collect();
         let wins = at
@@ -750,7 +800,11 @@ fn summary_markdown(
         );
     }
     out.push('\n');
-    for c in &cases {
+}
+
+/// Every policy's scores, one section per case.
+fn case_sections(out: &mut String, cases: &[Case]) {
+    for c in cases {
         let _ = writeln!(
             out,
             "## Fold {}: {} at {}\n",
@@ -780,6 +834,10 @@ fn summary_markdown(
         }
         out.push('\n');
     }
+}
+
+/// The tuned parameters of each fold.
+fn tuned_section(out: &mut String, folds: &[Fold], tuned: &[TunedRow]) {
     out.push_str("## Tuned parameters\n\n");
     for fold in folds {
         let _ = writeln!(
@@ -801,7 +859,6 @@ fn summary_markdown(
         }
         out.push('\n');
     }
-    out
 }
 
 /// Joins the folders of a sharded cross-validation into `out`: copies

@@ -714,73 +714,35 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
     let param_cols: Vec<String> = keys.iter().map(|k| format!("param_{k}")).collect();
     let mut summary = csv::Writer::from_writer(Vec::new());
     let mut aggregate = csv::Writer::from_writer(Vec::new());
-    let mut header_done = false;
-    let mut aggregate_header: Vec<String> = Vec::new();
+    let mut aggregate_header = false;
     let mut agg_rows: Vec<(Vec<String>, AggregateKey, f64, f64)> = Vec::new();
-    for combo in combos {
+    for (c, combo) in combos.iter().enumerate() {
         let params: Vec<String> = combo.iter().map(|(_, v)| value_text(v)).collect();
         // runs[seed][row]
-        let mut per_seed: Vec<Vec<SummaryRow>> = Vec::new();
-        for &seed in &grid.seeds {
-            let path = cell_path(out, combo, seed).join(layout::SUMMARY);
-            let corrupt = |reason: String| CorruptResults {
-                path: path.clone(),
-                reason: format!(
-                    "{reason}: delete the cell's folder {} and rerun the sweep to redo it",
-                    cell_path(out, combo, seed).display()
-                ),
-            };
-            let mut reader = match csv::Reader::from_path(&path) {
-                Ok(reader) => reader,
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
-                {
-                    bail!(CorruptResults {
-                        path: path.clone(),
-                        reason: "is missing (a cell that never finished): rerun the sweep, or merge all of its shards".into(),
-                    })
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())))
-                }
-            };
-            let header = reader
-                .headers()
-                .map_err(|e| corrupt(format!("header: {e}")))?
-                .clone();
-            if !header_done {
-                let columns = summary_columns()?;
-                summary
-                    .write_record(param_cols.iter().map(String::as_str).chain(columns.iter()))?;
-                header_done = true;
-            }
-            let mut rows = Vec::new();
-            for record in reader.records() {
-                let line = |e: &csv::Error| e.position().map_or(0, csv::Position::line);
-                let record = record.map_err(|e| corrupt(format!("line {}: {e}", line(&e))))?;
-                let row: SummaryRow = record.deserialize(Some(&header)).map_err(|e| {
-                    let at = record.position().map_or(0, csv::Position::line);
-                    corrupt(format!("line {at}: {e}"))
-                })?;
-                // Written anew from the row, so a cell from a version with
-                // fewer columns still fits the header (its new ones empty).
-                let (_, fields) = crate::metrics::csv_record(&row)?;
-                summary.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
-                rows.push(row);
-            }
-            if rows.is_empty() {
-                bail!(corrupt("no rows".into()));
-            }
-            per_seed.push(rows);
+        let per_seed: Vec<Vec<SummaryRow>> = grid
+            .seeds
+            .iter()
+            .map(|&seed| read_cell(out, combo, seed))
+            .collect::<Result<_>>()?;
+        if c == 0 {
+            let columns = summary_columns()?;
+            summary.write_record(param_cols.iter().map(String::as_str).chain(columns.iter()))?;
+        }
+        for row in per_seed.iter().flatten() {
+            // Written anew from the row, so a cell from a version with
+            // fewer columns still fits the header (its new ones empty).
+            let (_, fields) = crate::metrics::csv_record(row)?;
+            summary.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
         }
         let n_rows = per_seed.first().map_or(0, Vec::len);
         for r in 0..n_rows {
             let group: Vec<&SummaryRow> = per_seed.iter().filter_map(|rows| rows.get(r)).collect();
             let row = AggregateRow::of(&group);
             let (columns, fields) = crate::metrics::csv_record(&row)?;
-            if aggregate_header.is_empty() {
-                aggregate_header = param_cols.clone();
-                aggregate_header.extend(columns.iter().map(String::from));
-                aggregate.write_record(&aggregate_header)?;
+            if !aggregate_header {
+                aggregate
+                    .write_record(param_cols.iter().map(String::as_str).chain(columns.iter()))?;
+                aggregate_header = true;
             }
             aggregate.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
             agg_rows.push((
@@ -804,6 +766,50 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
         best_markdown(base, &keys, &agg_rows).as_bytes(),
     )?;
     Ok(())
+}
+
+/// The rows of a finished cell's `summary.csv` (at least one).
+///
+/// # Errors
+/// [`CorruptResults`] for a cell that is missing, unreadable or empty.
+fn read_cell(out: &Path, combo: &Combination, seed: u64) -> Result<Vec<SummaryRow>> {
+    let path = cell_path(out, combo, seed).join(layout::SUMMARY);
+    let corrupt = |reason: String| CorruptResults {
+        path: path.clone(),
+        reason: format!(
+            "{reason}: delete the cell's folder {} and rerun the sweep to redo it",
+            cell_path(out, combo, seed).display()
+        ),
+    };
+    let mut reader = match csv::Reader::from_path(&path) {
+        Ok(reader) => reader,
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            bail!(CorruptResults {
+                path: path.clone(),
+                reason: "is missing (a cell that never finished): rerun the sweep, or merge all of its shards".into(),
+            })
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+    };
+    let header = reader
+        .headers()
+        .map_err(|e| corrupt(format!("header: {e}")))?
+        .clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let line = |e: &csv::Error| e.position().map_or(0, csv::Position::line);
+        let record = record.map_err(|e| corrupt(format!("line {}: {e}", line(&e))))?;
+        let row: SummaryRow = record.deserialize(Some(&header)).map_err(|e| {
+            let at = record.position().map_or(0, csv::Position::line);
+            corrupt(format!("line {at}: {e}"))
+        })?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        bail!(corrupt("no rows".into()));
+    }
+    Ok(rows)
 }
 
 type AggregateKey = (String, String);
