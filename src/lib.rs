@@ -22,7 +22,7 @@
 //!
 //! Beside them: [`config`] (every key, its unit and default), [`plot`]
 //! (figures from a results folder's CSVs, read through [`layout`]),
-//! [`bench`] (throughput figures), and the leaf utilities [`rng`],
+//! [`bench`](mod@bench) (throughput figures), and the leaf utilities [`rng`],
 //! [`stats`], [`output`], [`csv_number`] and [`workers`].
 #![warn(missing_docs)]
 

@@ -124,3 +124,36 @@ pub fn crossval_tuned_toml(out: &Path, fold: usize, rule: &str) -> PathBuf {
         .join("tuned")
         .join(format!("{rule}.toml"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comparison_run_folder_is_found_back_from_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join(compare_run_dir("hpa", "day1", 7));
+        assert!(run.ends_with("runs/hpa/day1/seed-7"));
+        std::fs::create_dir_all(&run).unwrap();
+        assert_eq!(compare_root(&run), None, "no config.toml at the root");
+        std::fs::write(dir.path().join(CONFIG), "").unwrap();
+        assert_eq!(compare_root(&run), Some(dir.path()));
+    }
+
+    #[test]
+    fn cross_validation_paths_nest_under_their_fold() {
+        let out = Path::new("cv");
+        assert_eq!(
+            crossval_eval(out, 2, 5),
+            Path::new("cv/folds/fold-2/eval/seed-5.csv")
+        );
+        assert_eq!(
+            crossval_tuned_toml(out, 1, "hpa"),
+            Path::new("cv/folds/fold-1/tuned/hpa.toml")
+        );
+        assert_eq!(
+            sweep_cell(out, "policy.upper=0.8", 3),
+            Path::new("cv/cells/policy.upper=0.8/seed-3")
+        );
+    }
+}

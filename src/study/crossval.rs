@@ -1018,42 +1018,4 @@ mod tests {
         ];
         assert_eq!(rules(&c), vec![PolicyKind::Hpa, PolicyKind::Step]);
     }
-
-    fn row(policy: &str, params: &str, seed: u64, score: f64) -> CrossvalRow {
-        CrossvalRow {
-            fold: 1,
-            test_trace: "t".into(),
-            peak_rps: Some(100.0),
-            policy: policy.into(),
-            params: params.into(),
-            seed,
-            score_usd: score,
-            cost_usd: score,
-            penalty_usd: 0.0,
-            violation_rate: 0.0,
-            regret_usd: 0.0,
-            drops: 0.0,
-            mean_vms: 1.0,
-        }
-    }
-
-    #[test]
-    fn the_best_rule_excludes_the_agent_and_the_oracle() {
-        let rows = vec![
-            row("qlearning", "trained", 1, 3.0),
-            row("qlearning", "trained", 2, 5.0),
-            row("hpa", "default", 1, 8.0),
-            row("hpa", "default", 2, 8.0),
-            row("hpa", "tuned", 1, 6.0),
-            row("hpa", "tuned", 2, 6.0),
-            row("oracle", "clairvoyant", 1, 2.0),
-            row("oracle", "clairvoyant", 2, 2.0),
-        ];
-        let c = cases(&rows);
-        assert_eq!(c.len(), 1);
-        assert_eq!(c[0].entries.len(), 4);
-        assert_eq!(c[0].best_rule().unwrap().label(), "hpa (tuned)");
-        assert_eq!(c[0].agent_over_best_rule(), Some(4.0 / 6.0));
-        assert_eq!(c[0].agent_over_oracle(), Some(2.0));
-    }
 }

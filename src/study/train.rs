@@ -71,9 +71,11 @@ fn training_overrides(config: &Config) -> Result<Vec<(String, toml::Value)>> {
     Ok(overrides)
 }
 
-/// Trains the agent under `config` (as a training configuration, see
-/// [`training_overrides`]) and writes the training folder. `progress`
-/// follows the episodes.
+/// Trains the agent under `config` and writes the training folder.
+/// `config` is made a training configuration by overrides:
+/// `policy.kind = "qlearning"`, and `workload.trace` as the one training
+/// trace when `experiment.train_traces` is empty. `progress` follows the
+/// episodes.
 ///
 /// # Errors
 /// No training trace, a Q-table too large, a trace that cannot be read,
