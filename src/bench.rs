@@ -21,7 +21,7 @@ use crate::cloud::{CloudEnv, Workload};
 use crate::config::{Config, PolicyKind};
 use crate::experiment::{run, run_with};
 use crate::policy::StaticPolicy;
-use crate::sweep::{cli_axis, run_sweep, Grid, SweepOptions};
+use crate::study::sweep::{cli_axis, run_sweep, Grid, SweepOptions};
 use crate::trace::{read_csv_from, write_csv, Trace};
 
 /// One measured figure.
@@ -123,61 +123,88 @@ pub fn run_bench(
         let path = traces.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    let mut figures = Vec::new();
-    let mut push = |f: Figure, figures: &mut Vec<Figure>| {
-        report(&f);
-        figures.push(f);
+    let mut figures = Figures {
+        figures: Vec::new(),
+        report,
     };
     let config = Config::default();
+    environment(&config, root, min_seconds, &mut figures)?;
+    training(&config, root, min_seconds, &mut figures)?;
+    import(min_seconds, &mut figures)?;
+    sweeps(&config, scratch, min_seconds, &mut figures)?;
+    Ok(figures.figures)
+}
+
+/// The figures so far, each reported as it is added.
+struct Figures<'a> {
+    figures: Vec<Figure>,
+    report: &'a mut dyn FnMut(&Figure),
+}
+
+impl Figures<'_> {
+    fn push(&mut self, f: Figure) {
+        (self.report)(&f);
+        self.figures.push(f);
+    }
+}
+
+/// (a) The environment with a fixed policy, as in training (no p95, no
+/// rows kept), and as in a recorded run (p95 and every row kept).
+fn environment(
+    config: &Config,
+    root: &Path,
+    min_seconds: f64,
+    figures: &mut Figures<'_>,
+) -> Result<()> {
     let week = Arc::new(Workload::load(&root.join("traces/nasa-jul95.csv"), &{
         let mut c = config.clone();
         c.workload.peak_rps = Some(200.0);
         c
     })?);
 
-    // (a) The environment with a fixed policy, as in training (no p95, no
-    // rows kept), and as in a recorded run (p95 and every row kept).
-    let mut env = CloudEnv::new(Arc::clone(&week), &config).with_p95(false);
+    let mut env = CloudEnv::new(Arc::clone(&week), config).with_p95(false);
     let mut policy = StaticPolicy::new(10);
     let mut seed = 0;
     let steps = rate(min_seconds, || {
         seed += 1;
         run(&mut env, &mut policy, seed, 60.0, |_| {}).steps as f64
     });
-    push(
-        Figure {
-            name: "env_steps_per_s".into(),
-            value: steps.wall,
-            unit: "steps/s".into(),
-            detail: format!(
-                "static 10 VMs on nasa-jul95 ({} steps, Poisson noise), one core{}",
-                week.len(),
-                steps.note()
-            ),
-        },
-        &mut figures,
-    );
+    figures.push(Figure {
+        name: "env_steps_per_s".into(),
+        value: steps.wall,
+        unit: "steps/s".into(),
+        detail: format!(
+            "static 10 VMs on nasa-jul95 ({} steps, Poisson noise), one core{}",
+            week.len(),
+            steps.note()
+        ),
+    });
     let recorded = rate(min_seconds, || {
         seed += 1;
-        run_with(&config, &mut policy, Arc::clone(&week), seed)
+        run_with(config, &mut policy, Arc::clone(&week), seed)
             .steps
             .len() as f64
     });
-    push(
-        Figure {
-            name: "env_recorded_steps_per_s".into(),
-            value: recorded.wall,
-            unit: "steps/s".into(),
-            detail: format!(
-                "the same, computing p95 and keeping every steps.csv row{}",
-                recorded.note()
-            ),
-        },
-        &mut figures,
-    );
+    figures.push(Figure {
+        name: "env_recorded_steps_per_s".into(),
+        value: recorded.wall,
+        unit: "steps/s".into(),
+        detail: format!(
+            "the same, computing p95 and keeping every steps.csv row{}",
+            recorded.note()
+        ),
+    });
+    Ok(())
+}
 
-    // (b) Q-learning training: agent + environment, a default training run
-    // (agent.episodes = 100, ε decaying from 1), setup included.
+/// (b) Q-learning training: agent + environment, a default training run
+/// (agent.episodes = 100, ε decaying from 1), setup included.
+fn training(
+    config: &Config,
+    root: &Path,
+    min_seconds: f64,
+    figures: &mut Figures<'_>,
+) -> Result<()> {
     let mut train_config = config.clone();
     train_config.policy.kind = PolicyKind::Qlearning;
     let train_on = vec![Arc::new(Workload::load(
@@ -192,22 +219,22 @@ pub fn run_bench(
         std::hint::black_box(out.agent.table().values()[0]);
         per_call
     });
-    push(
-        Figure {
-            name: "train_steps_per_s".into(),
-            value: train_steps.wall,
-            unit: "steps/s".into(),
-            detail: format!(
-                "Q-learning, {} episodes on diurnal-train-5d ({} steps each), one core{}",
-                train_config.agent.episodes,
-                train_on[0].len(),
-                train_steps.note()
-            ),
-        },
-        &mut figures,
-    );
+    figures.push(Figure {
+        name: "train_steps_per_s".into(),
+        value: train_steps.wall,
+        unit: "steps/s".into(),
+        detail: format!(
+            "Q-learning, {} episodes on diurnal-train-5d ({} steps each), one core{}",
+            train_config.agent.episodes,
+            train_on[0].len(),
+            train_steps.note()
+        ),
+    });
+    Ok(())
+}
 
-    // (c) Trace import: a month at 1 s, from memory.
+/// (c) Trace import: a month at 1 s, from memory.
+fn import(min_seconds: f64, figures: &mut Figures<'_>) -> Result<()> {
     let month = Trace {
         name: "month".into(),
         start_s: 0.0,
@@ -234,26 +261,33 @@ pub fn run_bench(
             .zip(thread_cpu_s())
             .map(|(a, b)| mb * parsed / (b - a)),
     };
-    push(
-        Figure {
-            name: "import_mb_per_s".into(),
-            value: import.wall,
-            unit: "MB/s".into(),
-            detail: format!(
-                "native CSV, a month at 1 s ({:.1} MB, {} rows) in {:.3} s{}",
-                mb,
-                month.requests.len(),
-                secs,
-                import.note()
-            ),
-        },
-        &mut figures,
-    );
+    figures.push(Figure {
+        name: "import_mb_per_s".into(),
+        value: import.wall,
+        unit: "MB/s".into(),
+        detail: format!(
+            "native CSV, a month at 1 s ({:.1} MB, {} rows) in {:.3} s{}",
+            mb,
+            month.requests.len(),
+            secs,
+            import.note()
+        ),
+    });
+    Ok(())
+}
 
-    // (d) A small sweep: 4 learning rates x 4 seeds of Q-learning (30
-    // training episodes on five days, then a greedy run on two others), so
-    // a cell is tens of milliseconds of simulation and its few small files
-    // (and the sweep's own start and aggregation) do not dominate.
+/// (d) A small sweep: 4 learning rates x 4 seeds of Q-learning (30
+/// training episodes on five days, then a greedy run on two others), so
+/// a cell is tens of milliseconds of simulation and its few small files
+/// (and the sweep's own start and aggregation) do not dominate; with one
+/// thread and with every core.
+fn sweeps(
+    config: &Config,
+    scratch: &Path,
+    min_seconds: f64,
+    figures: &mut Figures<'_>,
+) -> Result<()> {
+    let root = scratch;
     let episodes = 30;
     let mut sweep_config = config.clone();
     sweep_config.policy.kind = PolicyKind::Qlearning;
@@ -262,7 +296,7 @@ pub fn run_bench(
     sweep_config.experiment.train_traces = vec![root.join("traces/diurnal-train-5d.csv")];
     sweep_config.experiment.policies = vec![PolicyKind::Qlearning];
     sweep_config.experiment.seeds = vec![1, 2, 3, 4];
-    let axis = |arg: &str| -> Result<crate::sweep::Axis> {
+    let axis = |arg: &str| -> Result<crate::study::sweep::Axis> {
         cli_axis(arg)?.ok_or_else(|| anyhow::anyhow!("`{arg}` is not a sweep axis"))
     };
     let axes = vec![axis("agent.alpha=0.05,0.1,0.2,0.3")?];
@@ -291,7 +325,7 @@ pub fn run_bench(
         }
         let v = cells / timed;
         cells_per_s.push(v);
-        push(
+        figures.push(
             Figure {
                 name: format!("sweep_cells_per_s_jobs{jobs}"),
                 value: v,
@@ -301,17 +335,13 @@ pub fn run_bench(
                     grid.cells().len()
                 ),
             },
-            &mut figures,
         );
     }
-    push(
-        Figure {
-            name: "sweep_speedup".into(),
-            value: cells_per_s[1] / cells_per_s[0],
-            unit: "x".into(),
-            detail: format!("{cores} cores vs 1"),
-        },
-        &mut figures,
-    );
-    Ok(figures)
+    figures.push(Figure {
+        name: "sweep_speedup".into(),
+        value: cells_per_s[1] / cells_per_s[0],
+        unit: "x".into(),
+        detail: format!("{cores} cores vs 1"),
+    });
+    Ok(())
 }

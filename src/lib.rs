@@ -5,27 +5,36 @@
 //! M/M/c queueing latency, SLO penalties) while a policy decides, step by
 //! step, how many VMs run.
 //!
-//! A guide to the model, in reading order:
-//! - [`trace`]: workload traces, their CSV format, resampling, generators;
+//! ## The layers, bottom up
+//! Each layer imports only the ones below it.
+//! - [`trace`]: workload traces, their CSV format, importers, resampling
+//!   and generators;
 //! - [`cloud`]: the environment: queueing, the fleet and its billing, the
-//!   reward;
-//! - [`policy`]: the policies (baselines);
-//! - [`agent`]: the tabular Q-learning agent, its training and Q-table files;
-//! - [`experiment`], [`metrics`] and [`elasticity`]: runs and what is
-//!   measured;
-//! - [`config`]: every key, its unit and default.
+//!   reward, and request-level serving;
+//! - [`policy`] and [`agent`]: the policies (operator rules, the oracle)
+//!   and the tabular Q-learning agent with its training and Q-table files;
+//! - [`experiment`]: one policy on one trace, step by step, and what is
+//!   measured of it ([`metrics`], [`elasticity`]);
+//! - [`study`]: the workflows (run, train, evaluate, compare, sweep, tune,
+//!   crossval, merge, reproduce) as library functions writing results
+//!   folders laid out as [`layout`] says;
+//! - [`cli`]: the command line: parses arguments, calls one study, prints.
+//!
+//! Beside them: [`config`] (every key, its unit and default), [`plot`]
+//! (figures from a results folder's CSVs, read through [`layout`]),
+//! [`bench`](mod@bench) (throughput figures), and the leaf utilities [`rng`],
+//! [`stats`], [`output`], [`csv_number`] and [`workers`].
 #![warn(missing_docs)]
 
 pub mod agent;
 pub mod bench;
 pub mod cli;
 pub mod cloud;
-pub mod compare;
 pub mod config;
-pub mod crossval;
 pub mod csv_number;
 pub mod elasticity;
 pub mod experiment;
+pub mod layout;
 pub mod metrics;
 pub mod output;
 pub mod plot;
@@ -33,9 +42,8 @@ pub mod policy;
 pub mod rng;
 pub mod schema;
 pub mod stats;
-pub mod sweep;
+pub mod study;
 pub mod trace;
-pub mod tune;
 pub mod workers;
 
 /// The process exit code for an error: 2 when the input was at fault (a
@@ -47,7 +55,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|e| {
         e.is::<config::ConfigError>()
             || e.is::<trace::TraceError>()
-            || e.is::<cli::UsageError>()
+            || e.is::<study::UsageError>()
             || e.is::<output::OutputExists>()
             || e.is::<output::OtherJob>()
             || e.is::<output::FolderInUse>()

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use super::UsageError;
 use crate::metrics::to_csv;
 use crate::output::write_file_atomic;
+use crate::study::UsageError;
 use crate::trace::import::{self as importer, ImportFormat, ImportOptions, ImportReport};
 use crate::trace::{self, GenKind, GenSpec};
 

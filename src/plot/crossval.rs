@@ -19,7 +19,7 @@ use super::canvas::{draw_legend, fit, frame, render, Figure, LegendEntry, Swatch
 use super::geometry::log_ticks;
 use super::style::{policy_colour, text, GRID, INK, LABEL_SIZE, TICK_SIZE};
 use super::Format;
-use crate::crossval::{peak_label, Case};
+use crate::layout::{peak_label, Case};
 
 /// The figure's data: the cases of one cross-validation, in row order.
 struct CrossvalFigure<'a> {
@@ -128,23 +128,8 @@ fn draw_panel<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let points: Vec<f64> = cases
-        .iter()
-        .flat_map(|c| {
-            let oracle = c.oracle().map_or(f64::NAN, |o| o.score.mean);
-            c.entries
-                .iter()
-                .filter_map(move |e| log_ratio(e.score.mean, oracle))
-        })
-        .collect();
-    let lo = points.iter().copied().fold(0.0f64, f64::min);
-    let hi = points.iter().copied().fold(0.0f64, f64::max);
-    let pad = 0.06 * (hi - lo).max(0.5);
+    let (r_lo, r_hi) = ratio_range(cases);
     let n = cases.len().max(1) as f64;
-    // The axis is the ratio on a log scale, ticked at round ratios (1×,
-    // 2×, 5×, 10×…); positions below are computed as log10 and drawn as
-    // ratios.
-    let (r_lo, r_hi) = (10f64.powf(lo - pad), 10f64.powf(hi + pad));
     let ticks = log_ticks(r_lo, r_hi, 4);
     let mut chart = ChartBuilder::on(area)
         .margin_top(6)
@@ -194,23 +179,7 @@ where
             let x = x0 - width / 2.0 + step * (j as f64 + 0.5);
             let c = policy_colour(&e.policy);
             let (px, py) = chart.backend_coord(&(x, 10f64.powf(y)));
-            let at = |dx: i32, dy: i32| (px + dx, py + dy);
-            match e.params.as_str() {
-                "trained" => {
-                    let d = 9;
-                    let diamond = vec![at(0, -d), at(d, 0), at(0, d), at(-d, 0)];
-                    root.draw(&Polygon::new(diamond, c.filled()))?;
-                }
-                "peak" => {
-                    root.draw(&Rectangle::new([at(-6, -6), at(6, 6)], c.filled()))?;
-                }
-                "default" => {
-                    root.draw(&Circle::new((px, py), 6, c.stroke_width(2)))?;
-                }
-                _ => {
-                    root.draw(&Circle::new((px, py), 6, c.filled()))?;
-                }
-            }
+            draw_marker(root, (px, py), &e.params, c)?;
         }
         // The test trace's name under its group, cut to the group's width.
         let (px, py) = chart.backend_coord(&(x0, r_lo));
@@ -222,6 +191,59 @@ where
                 (px, py + 5 + 17 * k as i32),
                 text(TICK_SIZE - 3.0).pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
+        }
+    }
+    Ok(())
+}
+
+/// The ratio axis of a panel, from the lowest to the highest score over
+/// the oracle's (1× always included), padded.
+fn ratio_range(cases: &[&Case]) -> (f64, f64) {
+    let points: Vec<f64> = cases
+        .iter()
+        .flat_map(|c| {
+            let oracle = c.oracle().map_or(f64::NAN, |o| o.score.mean);
+            c.entries
+                .iter()
+                .filter_map(move |e| log_ratio(e.score.mean, oracle))
+        })
+        .collect();
+    let lo = points.iter().copied().fold(0.0f64, f64::min);
+    let hi = points.iter().copied().fold(0.0f64, f64::max);
+    let pad = 0.06 * (hi - lo).max(0.5);
+    // The axis is the ratio on a log scale, ticked at round ratios (1×,
+    // 2×, 5×, 10×…); positions below are computed as log10 and drawn as
+    // ratios.
+    (10f64.powf(lo - pad), 10f64.powf(hi + pad))
+}
+
+/// The marker of an entry at pixel `(px, py)`, by its parameters: a
+/// diamond for the agent, a square for `static` at the peak, a hollow
+/// circle for defaults, a filled one for tuned.
+fn draw_marker<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (px, py): (i32, i32),
+    params: &str,
+    c: RGBColor,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let at = |dx: i32, dy: i32| (px + dx, py + dy);
+    match params {
+        "trained" => {
+            let d = 9;
+            let diamond = vec![at(0, -d), at(d, 0), at(0, d), at(-d, 0)];
+            root.draw(&Polygon::new(diamond, c.filled()))?;
+        }
+        "peak" => {
+            root.draw(&Rectangle::new([at(-6, -6), at(6, 6)], c.filled()))?;
+        }
+        "default" => {
+            root.draw(&Circle::new((px, py), 6, c.stroke_width(2)))?;
+        }
+        _ => {
+            root.draw(&Circle::new((px, py), 6, c.filled()))?;
         }
     }
     Ok(())

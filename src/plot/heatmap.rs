@@ -21,7 +21,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{draw_legend, fit, frame, render, Figure, LegendEntry, Swatch};
 use super::geometry::nice_ticks;
-use super::read::SweepTable;
+use super::read::{SweepRecord, SweepTable};
 use super::style::{
     self, change_colour, text, text_on, viridis, ANNOTATION_SIZE, INK, LABEL_SIZE, LEGEND_SIZE,
     TICK_SIZE,
@@ -219,39 +219,57 @@ impl Figure for Grid {
                 frame_lowest,
             } => {
                 if let Some((col, row, _)) = best.filter(|_| *frame_lowest) {
-                    let (x0, y0) = (col as f64, row as f64);
-                    let (ax, ay) = chart.backend_coord(&(x0, y0 + 1.0));
-                    let (bx, by) = chart.backend_coord(&(x0 + 1.0, y0));
-                    let inset = ((bx - ax).min(by - ay) / 12).clamp(1, 5);
-                    root.draw(&Rectangle::new(
-                        [(ax + inset, ay + inset), (bx - inset, by - inset)],
-                        RGBColor(230, 30, 30).stroke_width(3),
-                    ))?;
+                    frame_cell(root, &chart, col, row)?;
                 }
                 colour_bar(&legend, title, range, *frame_lowest)?;
             }
             Colouring::Changes { values } => {
-                let mut values = values.clone();
-                values.sort_unstable();
-                values.dedup();
-                let max = values.iter().map(|a| a.saturating_abs()).max().unwrap_or(1);
-                let entries: Vec<LegendEntry> = values
-                    .iter()
-                    .rev()
-                    .map(|&a| {
-                        let label = match a.unsigned_abs() {
-                            0 => "no change".to_string(),
-                            1 => format!("{} VM", signed(a)),
-                            _ => format!("{} VMs", signed(a)),
-                        };
-                        LegendEntry::new(label, change_colour(a, max), Swatch::Fill)
-                    })
-                    .collect();
-                draw_legend(&legend, 24, Some("change"), &entries)?;
+                draw_legend(&legend, 24, Some("change"), &change_entries(values))?;
             }
         }
         Ok(())
     }
+}
+
+/// A red frame inside cell (`col`, `row`): the lowest value.
+fn frame_cell<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    col: usize,
+    row: usize,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (x0, y0) = (col as f64, row as f64);
+    let (ax, ay) = chart.backend_coord(&(x0, y0 + 1.0));
+    let (bx, by) = chart.backend_coord(&(x0 + 1.0, y0));
+    let inset = ((bx - ax).min(by - ay) / 12).clamp(1, 5);
+    root.draw(&Rectangle::new(
+        [(ax + inset, ay + inset), (bx - inset, by - inset)],
+        RGBColor(230, 30, 30).stroke_width(3),
+    ))?;
+    Ok(())
+}
+
+/// One legend entry per VM change of `values`, largest first.
+fn change_entries(values: &[i32]) -> Vec<LegendEntry> {
+    let mut values = values.to_vec();
+    values.sort_unstable();
+    values.dedup();
+    let max = values.iter().map(|a| a.saturating_abs()).max().unwrap_or(1);
+    values
+        .iter()
+        .rev()
+        .map(|&a| {
+            let label = match a.unsigned_abs() {
+                0 => "no change".to_string(),
+                1 => format!("{} VM", signed(a)),
+                _ => format!("{} VMs", signed(a)),
+            };
+            LegendEntry::new(label, change_colour(a, max), Swatch::Fill)
+        })
+        .collect()
 }
 
 /// Tick labels at the key points of both axes, the axis descriptions and
@@ -407,6 +425,67 @@ fn axis_values<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
     out
 }
 
+/// The mean score of `rows` in each cell of the `xs` × `ys` grid (one row
+/// of cells without a y axis), row-major; `None` where no row falls.
+fn mean_cells(rows: &[&SweepRecord], xs: &[String], ys: Option<&[String]>) -> Vec<Option<f64>> {
+    let param = |r: &SweepRecord, i: usize| r.params.get(i).cloned().unwrap_or_default();
+    let n_rows = ys.map_or(1, <[String]>::len);
+    let mut sums = vec![(0.0, 0u32); xs.len() * n_rows];
+    for r in rows {
+        let col = xs.iter().position(|v| *v == param(r, 0));
+        let row = match ys {
+            Some(ys) => ys.iter().position(|v| *v == param(r, 1)),
+            None => Some(0),
+        };
+        if let (Some(c), Some(rw)) = (col, row) {
+            if r.score_mean.is_finite() {
+                let cell = &mut sums[rw * xs.len() + c];
+                cell.0 += r.score_mean;
+                cell.1 += 1;
+            }
+        }
+    }
+    sums.iter()
+        .map(|&(s, n)| (n > 0).then(|| s / f64::from(n)))
+        .collect()
+}
+
+/// The title and file name of the grid of group `key` (policy, trace,
+/// then the values of the further parameters of `params`).
+fn title_and_name(params: &[String], key: &[String]) -> (String, String) {
+    // invariant: every key starts with the policy and the trace
+    let (policy, trace) = (&key[0], &key[1]);
+    let further: Vec<(&String, &String)> = params.iter().skip(2).zip(key.iter().skip(2)).collect();
+    let extra: Vec<String> = further
+        .iter()
+        .map(|(k, v)| style::key_value(k, v))
+        .collect();
+    // File name parts: `cooldown_s_300` (made safe by the caller).
+    let extra_names: Vec<String> = further
+        .iter()
+        .map(|(k, v)| format!("{}_{v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect();
+    let mut what: Vec<String> = [policy, trace]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string())
+        .collect();
+    let mut title = String::from("Mean score (USD, lower is better)");
+    if !what.is_empty() {
+        title.push_str(&format!(": {}", what.join(" on ")));
+    }
+    if !extra.is_empty() {
+        title.push_str(&format!(" ({})", extra.join(", ")));
+    }
+    what.extend(extra_names);
+    let name = if what.is_empty() {
+        "sweep".to_string()
+    } else {
+        format!("sweep-{}", what.join("-"))
+    };
+    (title, name)
+}
+
 /// Figure 6 data: one grid per policy × trace × further parameter values,
 /// with a file name (`sweep-POLICY-TRACE[-KEY_VALUE…]`, KEY the last part of a further
 /// parameter, made safe by [`super::file_safe`]) for each. Cells
@@ -427,8 +506,6 @@ pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
     }
     let x_name = table.params.first().cloned().unwrap_or_default();
     let y_name = table.params.get(1).cloned();
-    let param =
-        |r: &super::read::SweepRecord, i: usize| r.params.get(i).cloned().unwrap_or_default();
     groups
         .into_iter()
         .map(|key| {
@@ -446,61 +523,8 @@ pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
             } else {
                 vec![String::new()]
             };
-            let mut sums = vec![(0.0, 0u32); xs.len() * ys.len()];
-            for r in &rows {
-                let col = xs.iter().position(|v| *v == param(r, 0));
-                let row = if y_name.is_some() {
-                    ys.iter().position(|v| *v == param(r, 1))
-                } else {
-                    Some(0)
-                };
-                if let (Some(c), Some(rw)) = (col, row) {
-                    if r.score_mean.is_finite() {
-                        let cell = &mut sums[rw * xs.len() + c];
-                        cell.0 += r.score_mean;
-                        cell.1 += 1;
-                    }
-                }
-            }
-            let cells = sums
-                .iter()
-                .map(|&(s, n)| (n > 0).then(|| s / f64::from(n)))
-                .collect();
-            // invariant: every key starts with the policy and the trace
-            let (policy, trace) = (&key[0], &key[1]);
-            let further: Vec<(&String, &String)> = table
-                .params
-                .iter()
-                .skip(2)
-                .zip(key.iter().skip(2))
-                .collect();
-            let extra: Vec<String> = further
-                .iter()
-                .map(|(k, v)| style::key_value(k, v))
-                .collect();
-            // File name parts: `cooldown_s_300` (made safe by the caller).
-            let extra_names: Vec<String> = further
-                .iter()
-                .map(|(k, v)| format!("{}_{v}", k.rsplit('.').next().unwrap_or(k)))
-                .collect();
-            let mut what: Vec<String> = [policy, trace]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.to_string())
-                .collect();
-            let mut title = String::from("Mean score (USD, lower is better)");
-            if !what.is_empty() {
-                title.push_str(&format!(": {}", what.join(" on ")));
-            }
-            if !extra.is_empty() {
-                title.push_str(&format!(" ({})", extra.join(", ")));
-            }
-            what.extend(extra_names);
-            let name = if what.is_empty() {
-                "sweep".to_string()
-            } else {
-                format!("sweep-{}", what.join("-"))
-            };
+            let cells = mean_cells(&rows, &xs, y_name.is_some().then_some(ys.as_slice()));
+            let (title, name) = title_and_name(&table.params, &key);
             let grid = Grid {
                 title,
                 x: Axis {
@@ -527,7 +551,6 @@ pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::read::SweepRecord;
 
     fn table() -> SweepTable {
         let mut rows = Vec::new();

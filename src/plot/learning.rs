@@ -79,84 +79,11 @@ impl Figure for LearningFigure<'_> {
         let split = (plot.dim_in_pixel().1 as f64 * 0.68) as u32;
         let (upper, lower) = plot.split_vertically(split);
 
-        let mut traces: Vec<&str> = Vec::new();
-        for row in self.sets.iter().flat_map(|s| &s.rows) {
-            if !traces.contains(&row.trace.as_str()) {
-                traces.push(&row.trace);
-            }
-        }
-        let bands: Vec<(&str, RGBColor, Band)> = traces
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let colour = if traces.len() == 1 {
-                    policy_colour("qlearning")
-                } else {
-                    palette(i)
-                };
-                (*t, colour, band(self.sets, Some(t), |r| -r.reward))
-            })
-            .collect();
+        let bands = trace_bands(self.sets);
         let epsilon = band(self.sets, None, |r| r.epsilon);
 
-        let x = padded(
-            finite_range(bands.iter().flat_map(|b| b.2.iter().map(|p| p.0))),
-            true,
-        );
-        let y = padded(
-            finite_range(
-                bands
-                    .iter()
-                    .flat_map(|b| b.2.iter().flat_map(|p| [p.2, p.3])),
-            ),
-            false,
-        );
-        // Early exploration episodes cost many times the converged score:
-        // a log axis keeps both readable when the scores span a decade.
-        let raw = finite_range(
-            bands
-                .iter()
-                .flat_map(|b| b.2.iter().flat_map(|p| [p.2, p.3])),
-        );
-        let log = raw.is_some_and(|(lo, hi)| lo > 0.0 && hi / lo >= 8.0);
-        let plot = if log {
-            // invariant: `log` holds only when `raw` is Some
-            let (lo, hi) = raw.unwrap_or((1.0, 10.0));
-            let (lo, hi) = (lo / 1.25, hi * 1.25);
-            let mut chart = ChartBuilder::on(&upper)
-                .margin_top(8)
-                .margin_right(16)
-                .margin_left(8)
-                .x_label_area_size(8)
-                .y_label_area_size(92)
-                .build_cartesian_2d(
-                    x.0..x.1,
-                    (lo..hi).log_scale().with_key_points(log_ticks(lo, hi, 4)),
-                )?;
-            draw_mesh_with(&mut chart, "", "score (USD, log scale)", 5, true)?;
-            Plot::of(&chart, x, (lo, hi), true)
-        } else {
-            let mut chart = linear_chart(&upper, x, y, 8)?;
-            draw_mesh(&mut chart, "", "score (USD)", 5)?;
-            Plot::of(&chart, x, y, false)
-        };
-        let few = bands.iter().all(|b| b.2.len() <= 60);
-        for (_, colour, points) in &bands {
-            if n > 1 {
-                let mut polygon: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.3)).collect();
-                polygon.extend(points.iter().rev().map(|p| (p.0, p.2)));
-                plot.polygon(&polygon, tint(*colour, 0.7).filled())?;
-            }
-        }
-        for (_, colour, points) in &bands {
-            let line: Vec<(f64, Option<f64>)> = points.iter().map(|p| (p.0, Some(p.1))).collect();
-            plot.line(line.iter().copied(), *colour, 2)?;
-            if few {
-                for p in points {
-                    plot.dot((p.0, p.1), 3, colour.filled())?;
-                }
-            }
-        }
+        let (x, plot) = score_plot(&upper, &bands)?;
+        draw_bands(&plot, &bands, n > 1)?;
 
         let mut chart = linear_chart(&lower, x, (0.0, 1.05), 62)?;
         draw_mesh(&mut chart, "training episode", "ε", 3)?;
@@ -166,27 +93,7 @@ impl Figure for LearningFigure<'_> {
             2,
         )?;
 
-        let mut entries: Vec<LegendEntry> = bands
-            .iter()
-            .map(|(t, c, _)| {
-                let label = if bands.len() == 1 && n > 1 {
-                    "mean".to_string()
-                } else {
-                    (*t).to_string()
-                };
-                LegendEntry::new(label, *c, Swatch::Line(2))
-            })
-            .collect();
-        if n > 1 {
-            let c = bands.first().map_or(INK, |b| b.1);
-            entries.push(LegendEntry::new("min–max", tint(c, 0.7), Swatch::Fill));
-        }
-        let heading = match (bands.len() > 1, n > 1) {
-            (true, true) => format!("trace ({n} seeds)"),
-            (true, false) => "trace".to_string(),
-            (false, true) => format!("score ({n} seeds)"),
-            (false, false) => "score".to_string(),
-        };
+        let (heading, entries) = legend_entries(&bands, n);
         draw_legend(&legend, 24, Some(&heading), &entries)?;
         draw_legend(
             &legend,
@@ -196,6 +103,138 @@ impl Figure for LearningFigure<'_> {
         )?;
         Ok(())
     }
+}
+
+/// One score band per trace (in first-seen order), each in its colour.
+fn trace_bands(sets: &[CurveSet]) -> Vec<(&str, RGBColor, Band)> {
+    let mut traces: Vec<&str> = Vec::new();
+    for row in sets.iter().flat_map(|s| &s.rows) {
+        if !traces.contains(&row.trace.as_str()) {
+            traces.push(&row.trace);
+        }
+    }
+    traces
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let colour = if traces.len() == 1 {
+                policy_colour("qlearning")
+            } else {
+                palette(i)
+            };
+            (*t, colour, band(sets, Some(t), |r| -r.reward))
+        })
+        .collect()
+}
+
+/// The score chart in `area`: a log axis when the scores span 8× or more
+/// (early exploration costs many times the converged score), linear
+/// otherwise. Returns the x range and the plot.
+fn score_plot<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    bands: &[(&str, RGBColor, Band)],
+) -> Result<((f64, f64), Plot<DB>)>
+where
+    DB::ErrorType: 'static,
+{
+    let x = padded(
+        finite_range(bands.iter().flat_map(|b| b.2.iter().map(|p| p.0))),
+        true,
+    );
+    let y = padded(
+        finite_range(
+            bands
+                .iter()
+                .flat_map(|b| b.2.iter().flat_map(|p| [p.2, p.3])),
+        ),
+        false,
+    );
+    // Early exploration episodes cost many times the converged score:
+    // a log axis keeps both readable when the scores span a decade.
+    let raw = finite_range(
+        bands
+            .iter()
+            .flat_map(|b| b.2.iter().flat_map(|p| [p.2, p.3])),
+    );
+    let log = raw.is_some_and(|(lo, hi)| lo > 0.0 && hi / lo >= 8.0);
+    let plot = if log {
+        // invariant: `log` holds only when `raw` is Some
+        let (lo, hi) = raw.unwrap_or((1.0, 10.0));
+        let (lo, hi) = (lo / 1.25, hi * 1.25);
+        let mut chart = ChartBuilder::on(area)
+            .margin_top(8)
+            .margin_right(16)
+            .margin_left(8)
+            .x_label_area_size(8)
+            .y_label_area_size(92)
+            .build_cartesian_2d(
+                x.0..x.1,
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi, 4)),
+            )?;
+        draw_mesh_with(&mut chart, "", "score (USD, log scale)", 5, true)?;
+        Plot::of(&chart, x, (lo, hi), true)
+    } else {
+        let mut chart = linear_chart(area, x, y, 8)?;
+        draw_mesh(&mut chart, "", "score (USD)", 5)?;
+        Plot::of(&chart, x, y, false)
+    };
+    Ok((x, plot))
+}
+
+/// The min–max bands (with several seeds) under the mean lines, with dots
+/// when there are few episodes.
+fn draw_bands<DB: DrawingBackend>(
+    plot: &Plot<DB>,
+    bands: &[(&str, RGBColor, Band)],
+    several: bool,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let few = bands.iter().all(|b| b.2.len() <= 60);
+    for (_, colour, points) in bands {
+        if several {
+            let mut polygon: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.3)).collect();
+            polygon.extend(points.iter().rev().map(|p| (p.0, p.2)));
+            plot.polygon(&polygon, tint(*colour, 0.7).filled())?;
+        }
+    }
+    for (_, colour, points) in bands {
+        let line: Vec<(f64, Option<f64>)> = points.iter().map(|p| (p.0, Some(p.1))).collect();
+        plot.line(line.iter().copied(), *colour, 2)?;
+        if few {
+            for p in points {
+                plot.dot((p.0, p.1), 3, colour.filled())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The legend's heading and entries for `bands` over `n` seeds.
+fn legend_entries(bands: &[(&str, RGBColor, Band)], n: usize) -> (String, Vec<LegendEntry>) {
+    let mut entries: Vec<LegendEntry> = bands
+        .iter()
+        .map(|(t, c, _)| {
+            let label = if bands.len() == 1 && n > 1 {
+                "mean".to_string()
+            } else {
+                (*t).to_string()
+            };
+            LegendEntry::new(label, *c, Swatch::Line(2))
+        })
+        .collect();
+    if n > 1 {
+        let c = bands.first().map_or(INK, |b| b.1);
+        entries.push(LegendEntry::new("min–max", tint(c, 0.7), Swatch::Fill));
+    }
+    let heading = match (bands.len() > 1, n > 1) {
+        (true, true) => format!("trace ({n} seeds)"),
+        (true, false) => "trace".to_string(),
+        (false, true) => format!("score ({n} seeds)"),
+        (false, false) => "score".to_string(),
+    };
+    (heading, entries)
 }
 
 /// Figure 4: the score (−reward, USD) per training episode, with a min–max

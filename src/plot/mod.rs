@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::layout;
 use read::{read_header, read_rows, AggregateRecord, CurveRecord, StepRecord, SummaryRecord};
 use timeseries::RunSteps;
 
@@ -178,18 +179,18 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
         return Err(PlotError::NotAFolder(dir.to_path_buf()));
     }
     let has = |name: &str| dir.join(name).is_file();
-    if has("crossval.csv") {
+    if has(layout::CROSSVAL) {
         return Ok(FolderKind::Crossval);
     }
-    if has("aggregate.csv") {
-        let header = read_header(&dir.join("aggregate.csv"))?;
+    if has(layout::AGGREGATE) {
+        let header = read_header(&dir.join(layout::AGGREGATE))?;
         return Ok(if read::param_columns(&header).is_empty() {
             FolderKind::Compare
         } else {
             FolderKind::Sweep
         });
     }
-    if has("learning_curve.csv") || has("qtable.txt") {
+    if has(layout::LEARNING_CURVE) || has(layout::QTABLE) {
         return Ok(FolderKind::Train);
     }
     let train = train_subfolders(dir);
@@ -201,7 +202,7 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
                 e.path().is_dir()
-                    && name != "figures"
+                    && name != layout::FIGURES
                     && !name.starts_with('.')
                     && !train.contains(&e.path())
             })
@@ -210,7 +211,7 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
             return Ok(FolderKind::TrainSet);
         }
     }
-    if has("steps.csv") || has("summary.csv") {
+    if has(layout::STEPS) || has(layout::SUMMARY) {
         return Ok(FolderKind::Run);
     }
     Err(PlotError::NothingToPlot(dir.to_path_buf()))
@@ -225,7 +226,7 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
 /// I/O error.
 pub fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
     let kind = detect(dir)?;
-    let out = dir.join("figures");
+    let out = dir.join(layout::FIGURES);
     let fresh = !out.exists();
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut report = Report {
@@ -250,12 +251,12 @@ pub fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
 }
 
 fn plot_crossval(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
-    let path = dir.join("crossval.csv");
+    let path = dir.join(layout::CROSSVAL);
     let mut reader = csv::Reader::from_path(&path).map_err(|e| PlotError::Io {
         path: path.clone(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    let mut rows: Vec<crate::crossval::CrossvalRow> = Vec::new();
+    let mut rows: Vec<layout::CrossvalRow> = Vec::new();
     for row in reader.deserialize() {
         rows.push(row.map_err(|e: csv::Error| PlotError::BadRow {
             path: path.clone(),
@@ -269,7 +270,7 @@ fn plot_crossval(dir: &Path, out: &Path, format: Format, report: &mut Report) ->
     let mut seeds: Vec<u64> = rows.iter().map(|r| r.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
-    let cases = crate::crossval::cases(&rows);
+    let cases = layout::cases(&rows);
     report.written.extend(crossval::crossval(
         &cases,
         seeds.len(),
@@ -287,24 +288,14 @@ fn load_config(path: &Path) -> Result<Config> {
     Config::load(Some(path), &[]).with_context(|| format!("reading {}", path.display()))
 }
 
-/// The folder of a comparison that `dir` is a run of
-/// (`ROOT/runs/POLICY/TRACE/seed-N`), if it is one.
-fn compare_root(dir: &Path) -> Option<&Path> {
-    let runs = dir.parent()?.parent()?.parent()?;
-    (runs.file_name()? == "runs")
-        .then(|| runs.parent())
-        .flatten()
-        .filter(|root| root.join("config.toml").is_file())
-}
-
 fn plot_run(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
-    let steps: Vec<StepRecord> = read_rows(&dir.join("steps.csv"))?;
-    let summary: Vec<SummaryRecord> = read_rows(&dir.join("summary.csv"))?;
-    let root = compare_root(dir);
-    let config_path = if dir.join("config.toml").is_file() {
-        dir.join("config.toml")
+    let steps: Vec<StepRecord> = read_rows(&dir.join(layout::STEPS))?;
+    let summary: Vec<SummaryRecord> = read_rows(&dir.join(layout::SUMMARY))?;
+    let root = layout::compare_root(dir);
+    let config_path = if dir.join(layout::CONFIG).is_file() {
+        dir.join(layout::CONFIG)
     } else {
-        root.map_or_else(|| dir.join("config.toml"), |r| r.join("config.toml"))
+        root.map_or_else(|| dir.join(layout::CONFIG), |r| r.join(layout::CONFIG))
     };
     let config = load_config(&config_path)?;
     // invariant: read_rows refuses a file without rows
@@ -320,10 +311,8 @@ fn plot_run(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Resu
     let oracle = match root {
         Some(root) if run.policy != "oracle" => {
             let path = root
-                .join("runs/oracle")
-                .join(&run.trace)
-                .join(format!("seed-{}", run.seed))
-                .join("steps.csv");
+                .join(layout::compare_run_dir("oracle", &run.trace, run.seed))
+                .join(layout::STEPS);
             if path.is_file() {
                 Some(RunSteps {
                     policy: "oracle".into(),
@@ -402,9 +391,9 @@ pub fn file_safe(s: &str) -> String {
 }
 
 fn plot_compare(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
-    let summary: Vec<SummaryRecord> = read_rows(&dir.join("summary.csv"))?;
-    let _aggregate: Vec<AggregateRecord> = read_rows(&dir.join("aggregate.csv"))?;
-    let config = load_config(&dir.join("config.toml"))?;
+    let summary: Vec<SummaryRecord> = read_rows(&dir.join(layout::SUMMARY))?;
+    let _aggregate: Vec<AggregateRecord> = read_rows(&dir.join(layout::AGGREGATE))?;
+    let config = load_config(&dir.join(layout::CONFIG))?;
     let step_s = f64::from(config.workload.step_s);
     let traces = unique(summary.iter().map(|r| r.trace.as_str()));
     for trace in &traces {
@@ -416,11 +405,8 @@ fn plot_compare(dir: &Path, out: &Path, format: Format, report: &mut Report) -> 
             .iter()
             .map(|p| {
                 let path = dir
-                    .join("runs")
-                    .join(p)
-                    .join(trace)
-                    .join(format!("seed-{seed}"))
-                    .join("steps.csv");
+                    .join(layout::compare_run_dir(p, trace, seed))
+                    .join(layout::STEPS);
                 (p.clone(), path)
             })
             .collect();
@@ -477,9 +463,9 @@ fn plot_compare(dir: &Path, out: &Path, format: Format, report: &mut Report) -> 
 }
 
 fn plot_train(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
-    let curve: Vec<CurveRecord> = read_rows(&dir.join("learning_curve.csv"))?;
-    let config = load_config(&dir.join("config.toml"))?;
-    let table = dir.join("qtable.txt");
+    let curve: Vec<CurveRecord> = read_rows(&dir.join(layout::LEARNING_CURVE))?;
+    let config = load_config(&dir.join(layout::CONFIG))?;
+    let table = dir.join(layout::QTABLE);
     if !table.is_file() {
         return Err(PlotError::MissingFile(table).into());
     }
@@ -511,7 +497,7 @@ fn train_subfolders(dir: &Path) -> Vec<PathBuf> {
     };
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("learning_curve.csv").is_file())
+        .filter(|p| p.join(layout::LEARNING_CURVE).is_file())
         .collect();
     dirs.sort_by_key(|p| natural_key(&p.file_name().unwrap_or_default().to_string_lossy()));
     dirs
@@ -541,7 +527,7 @@ fn plot_train_set(dir: &Path, out: &Path, format: Format, report: &mut Report) -
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into_owned(),
-            rows: read_rows(&sub.join("learning_curve.csv"))?,
+            rows: read_rows(&sub.join(layout::LEARNING_CURVE))?,
         });
     }
     report.written.extend(learning::learning_curves(
@@ -553,7 +539,7 @@ fn plot_train_set(dir: &Path, out: &Path, format: Format, report: &mut Report) -
 }
 
 fn plot_sweep(dir: &Path, out: &Path, format: Format, report: &mut Report) -> Result<()> {
-    let table = read::read_sweep(&dir.join("aggregate.csv"))?;
+    let table = read::read_sweep(&dir.join(layout::AGGREGATE))?;
     for (name, grid) in heatmap::sweep_grids(&table) {
         let stem = out.join(file_safe(&name));
         report

@@ -22,6 +22,7 @@ use super::canvas::{
     draw_legend, draw_mesh, finite_range, frame, linear_chart, padded, render, Figure, LegendEntry,
     Plot, Swatch,
 };
+use super::geometry::PlotBox;
 use super::read::SummaryRecord;
 use super::style::{policy_colour, text, ANNOTATION_SIZE};
 use super::Format;
@@ -99,22 +100,7 @@ impl Figure for ParetoFigure<'_> {
             if runs == 1 { "" } else { "s" }
         );
         let (plot, legend) = frame(root, &title, true)?;
-        let ends = |s: &Summary| [s.mean - s.ci95, s.mean + s.ci95];
-        // A rate is never negative: its whisker stops at 0.
-        let x = padded(
-            finite_range(
-                self.points
-                    .iter()
-                    .flat_map(|p| ends(&p.violation_pct).map(|v| v.max(0.0))),
-            ),
-            false,
-        );
-        let y = padded(
-            finite_range(self.points.iter().flat_map(|p| ends(&p.score_usd))),
-            false,
-        );
-        // Room on the right of the points for their names.
-        let x = (x.0, x.1 + 0.12 * (x.1 - x.0));
+        let (x, y) = data_ranges(&self.points);
         let mut chart = linear_chart(&plot, x, y, 62)?;
         draw_mesh(
             &mut chart,
@@ -132,28 +118,7 @@ impl Figure for ParetoFigure<'_> {
                 (8.0, 5.0),
             )?;
         }
-        // As `summary.md` bolds: the lowest mean score among the policies
-        // other than the oracle (a bound, not a contender), the oracle only
-        // when it is alone.
-        let contenders: Vec<&ParetoPoint> = self
-            .points
-            .iter()
-            .filter(|p| p.score_usd.mean.is_finite())
-            .collect();
-        let others: Vec<&ParetoPoint> = contenders
-            .iter()
-            .copied()
-            .filter(|p| p.policy != "oracle")
-            .collect();
-        let pool = if others.is_empty() {
-            contenders
-        } else {
-            others
-        };
-        let best = pool
-            .into_iter()
-            .min_by(|a, b| a.score_usd.mean.total_cmp(&b.score_usd.mean))
-            .map(|p| p.policy.clone());
+        let best = best_policy(&self.points);
         // Label boxes must avoid every marker and the labels placed before.
         let mut placed: Vec<(i32, i32, i32, i32)> = self
             .points
@@ -165,88 +130,19 @@ impl Figure for ParetoFigure<'_> {
             })
             .collect();
         for p in &self.points {
-            let c = policy_colour(&p.policy);
             let (mx, my) = (p.violation_pct.mean, p.score_usd.mean);
             if !(mx.is_finite() && my.is_finite()) {
                 continue;
             }
-            let (dx, dy) = (p.violation_pct.ci95, p.score_usd.ci95);
-            if dx > 0.0 && dx.is_finite() {
-                plot.line([((mx - dx).max(0.0), Some(my)), (mx + dx, Some(my))], c, 2)?;
-            }
-            if dy > 0.0 && dy.is_finite() {
-                plot.line([(mx, Some(my - dy)), (mx, Some(my + dy))], c, 2)?;
-            }
-            plot.dot((mx, my), 7, c.filled())?;
+            draw_marker(&plot, p)?;
             // The name beside the point, moved if it would cover another.
-            let (px, py) = chart.backend_coord(&(mx, my));
             let label = if best.as_deref() == Some(p.policy.as_str()) {
                 format!("{} (best)", p.policy)
             } else {
                 p.policy.clone()
             };
-            let w = root
-                .estimate_text_size(&label, &text(ANNOTATION_SIZE))
-                .map_or(
-                    (0.62 * ANNOTATION_SIZE * label.chars().count() as f64) as i32,
-                    |d| d.0 as i32,
-                );
-            let h = ANNOTATION_SIZE as i32;
-            // Beside the point first, then ever further out (with a leader
-            // line), keeping inside the plot box.
-            let mut candidates: Vec<(i32, i32)> = Vec::new();
-            for r in [0, 18, 36, 56, 80] {
-                candidates.extend([
-                    (px + 12 + r, py - h - 2 - r / 2),
-                    (px + 12 + r, py + 4 + r / 2),
-                    (px - 12 - w - r, py - h - 2 - r / 2),
-                    (px - 12 - w - r, py + 4 + r / 2),
-                    (px - w / 2, py - h - 12 - r),
-                    (px - w / 2, py + 12 + r),
-                    (px + 12 + r, py - h / 2),
-                    (px - 12 - w - r, py - h / 2),
-                ]);
-            }
-            let bx = plot.bx;
-            let fits = |(x0, y0): (i32, i32)| {
-                f64::from(x0) >= bx.left
-                    && f64::from(x0 + w) <= bx.right
-                    && f64::from(y0) >= bx.top
-                    && f64::from(y0 + h) <= bx.bottom
-            };
-            let overlaps = |(x0, y0): (i32, i32)| {
-                placed
-                    .iter()
-                    .any(|&(a, b, c2, d)| x0 < c2 && x0 + w > a && y0 < d && y0 + h > b)
-            };
-            let (k, (lx, ly)) = candidates
-                .iter()
-                .copied()
-                .enumerate()
-                .find(|&(_, c)| fits(c) && !overlaps(c))
-                .unwrap_or((0, candidates[0]));
-            placed.push((lx, ly, lx + w, ly + h));
-            if k >= 8 {
-                // Away from its marker: a leader from the marker's edge to
-                // the nearest point of the label.
-                let tx = px.clamp(lx - 2, lx + w + 2);
-                let ty = py.clamp(ly - 2, ly + h + 2);
-                let (dx, dy) = (f64::from(tx - px), f64::from(ty - py));
-                let len = dx.hypot(dy).max(1.0);
-                let start = (
-                    px + (9.0 * dx / len).round() as i32,
-                    py + (9.0 * dy / len).round() as i32,
-                );
-                root.draw(&PathElement::new(
-                    vec![start, (tx, ty)],
-                    RGBColor(160, 160, 160).stroke_width(1),
-                ))?;
-            }
-            root.draw(&Text::new(
-                label,
-                (lx, ly),
-                text(ANNOTATION_SIZE).pos(Pos::new(HPos::Left, VPos::Top)),
-            ))?;
+            let at = chart.backend_coord(&(mx, my));
+            draw_label(root, &plot.bx, at, label, &mut placed)?;
         }
         let mut entries: Vec<LegendEntry> = self
             .points
@@ -261,6 +157,169 @@ impl Figure for ParetoFigure<'_> {
         draw_legend(&legend, 24, Some("policy"), &entries)?;
         Ok(())
     }
+}
+
+/// The x (violation %) and y (score) ranges the points and their
+/// whiskers need, with room on the right for the names.
+fn data_ranges(points: &[ParetoPoint]) -> ((f64, f64), (f64, f64)) {
+    let ends = |s: &Summary| [s.mean - s.ci95, s.mean + s.ci95];
+    // A rate is never negative: its whisker stops at 0.
+    let x = padded(
+        finite_range(
+            points
+                .iter()
+                .flat_map(|p| ends(&p.violation_pct).map(|v| v.max(0.0))),
+        ),
+        false,
+    );
+    let y = padded(
+        finite_range(points.iter().flat_map(|p| ends(&p.score_usd))),
+        false,
+    );
+    // Room on the right of the points for their names.
+    let x = (x.0, x.1 + 0.12 * (x.1 - x.0));
+    (x, y)
+}
+
+/// A point's marker with its 95 % CI whiskers (a rate's stops at 0).
+fn draw_marker<DB: DrawingBackend>(plot: &Plot<DB>, p: &ParetoPoint) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let c = policy_colour(&p.policy);
+    let (mx, my) = (p.violation_pct.mean, p.score_usd.mean);
+    let (dx, dy) = (p.violation_pct.ci95, p.score_usd.ci95);
+    if dx > 0.0 && dx.is_finite() {
+        plot.line([((mx - dx).max(0.0), Some(my)), (mx + dx, Some(my))], c, 2)?;
+    }
+    if dy > 0.0 && dy.is_finite() {
+        plot.line([(mx, Some(my - dy)), (mx, Some(my + dy))], c, 2)?;
+    }
+    plot.dot((mx, my), 7, c.filled())
+}
+
+/// `label` for the marker at pixel `(px, py)`, placed clear of the boxes
+/// `placed` (its own box added), with a leader when away from the marker.
+fn draw_label<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    bx: &PlotBox,
+    (px, py): (i32, i32),
+    label: String,
+    placed: &mut Vec<(i32, i32, i32, i32)>,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let w = root
+        .estimate_text_size(&label, &text(ANNOTATION_SIZE))
+        .map_or(
+            (0.62 * ANNOTATION_SIZE * label.chars().count() as f64) as i32,
+            |d| d.0 as i32,
+        );
+    let h = ANNOTATION_SIZE as i32;
+    let (k, (lx, ly)) = place_label((px, py), (w, h), bx, placed);
+    placed.push((lx, ly, lx + w, ly + h));
+    if k >= 8 {
+        // Away from its marker: a leader to it.
+        draw_leader(root, (px, py), (lx, ly), (w, h))?;
+    }
+    root.draw(&Text::new(
+        label,
+        (lx, ly),
+        text(ANNOTATION_SIZE).pos(Pos::new(HPos::Left, VPos::Top)),
+    ))?;
+    Ok(())
+}
+
+/// The policy `summary.md` bolds: the lowest mean score among the
+/// policies other than the oracle (a bound, not a contender), the oracle
+/// only when it is alone.
+fn best_policy(points: &[ParetoPoint]) -> Option<String> {
+    let contenders: Vec<&ParetoPoint> = points
+        .iter()
+        .filter(|p| p.score_usd.mean.is_finite())
+        .collect();
+    let others: Vec<&ParetoPoint> = contenders
+        .iter()
+        .copied()
+        .filter(|p| p.policy != "oracle")
+        .collect();
+    let pool = if others.is_empty() {
+        contenders
+    } else {
+        others
+    };
+    pool.into_iter()
+        .min_by(|a, b| a.score_usd.mean.total_cmp(&b.score_usd.mean))
+        .map(|p| p.policy.clone())
+}
+
+/// Where a `w`×`h` label of the marker at pixel `(px, py)` goes: beside it
+/// first, then ever further out, inside `bx` and clear of the boxes
+/// `placed`. Returns the candidate's index (8 and over: away from the
+/// marker, needing a leader) and its top-left corner.
+fn place_label(
+    (px, py): (i32, i32),
+    (w, h): (i32, i32),
+    bx: &PlotBox,
+    placed: &[(i32, i32, i32, i32)],
+) -> (usize, (i32, i32)) {
+    let mut candidates: Vec<(i32, i32)> = Vec::new();
+    for r in [0, 18, 36, 56, 80] {
+        candidates.extend([
+            (px + 12 + r, py - h - 2 - r / 2),
+            (px + 12 + r, py + 4 + r / 2),
+            (px - 12 - w - r, py - h - 2 - r / 2),
+            (px - 12 - w - r, py + 4 + r / 2),
+            (px - w / 2, py - h - 12 - r),
+            (px - w / 2, py + 12 + r),
+            (px + 12 + r, py - h / 2),
+            (px - 12 - w - r, py - h / 2),
+        ]);
+    }
+    let fits = |(x0, y0): (i32, i32)| {
+        f64::from(x0) >= bx.left
+            && f64::from(x0 + w) <= bx.right
+            && f64::from(y0) >= bx.top
+            && f64::from(y0 + h) <= bx.bottom
+    };
+    let overlaps = |(x0, y0): (i32, i32)| {
+        placed
+            .iter()
+            .any(|&(a, b, c2, d)| x0 < c2 && x0 + w > a && y0 < d && y0 + h > b)
+    };
+    candidates
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|&(_, c)| fits(c) && !overlaps(c))
+        .unwrap_or((0, candidates[0]))
+}
+
+/// A leader from the edge of the marker at `(px, py)` to the nearest point
+/// of the `w`×`h` label at `(lx, ly)`.
+fn draw_leader<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (px, py): (i32, i32),
+    (lx, ly): (i32, i32),
+    (w, h): (i32, i32),
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let tx = px.clamp(lx - 2, lx + w + 2);
+    let ty = py.clamp(ly - 2, ly + h + 2);
+    let (dx, dy) = (f64::from(tx - px), f64::from(ty - py));
+    let len = dx.hypot(dy).max(1.0);
+    let start = (
+        px + (9.0 * dx / len).round() as i32,
+        py + (9.0 * dy / len).round() as i32,
+    );
+    root.draw(&PathElement::new(
+        vec![start, (tx, ty)],
+        RGBColor(160, 160, 160).stroke_width(1),
+    ))?;
+    Ok(())
 }
 
 /// Figure 5: score (VM cost + penalties, what `summary.md` ranks by)

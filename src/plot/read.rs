@@ -1,5 +1,5 @@
 //! Reading results CSVs back with the writers' own row types ([`crate::cloud::StepInfo`],
-//! [`crate::metrics::SummaryRow`], [`crate::compare::AggregateRow`],
+//! [`crate::metrics::SummaryRow`], [`crate::layout::AggregateRow`],
 //! [`crate::agent::CurveRow`]), plus a generic reader for sweep aggregates
 //! whose `param_<section.key>` columns vary with the sweep.
 //!
@@ -52,7 +52,7 @@ impl Columns for SummaryRecord {
 }
 
 /// One row of the file, as its writer defines it.
-pub type AggregateRecord = crate::compare::AggregateRow;
+pub type AggregateRecord = crate::layout::AggregateRow;
 
 impl Columns for AggregateRecord {
     const OPTIONAL: &'static [&'static str] = &[

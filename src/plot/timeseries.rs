@@ -451,6 +451,40 @@ impl LoadFigure<'_> {
 /// Colour of the booting VMs stacked above the running ones.
 const BOOTING: RGBColor = RGBColor(150, 150, 150);
 
+impl LoadFigure<'_> {
+    /// The legend entries of the load panel and of the VM panel (`dense`:
+    /// with the min–max bands).
+    fn legends(&self, colour: RGBColor, dense: bool) -> (Vec<LegendEntry>, Vec<LegendEntry>) {
+        let mut upper_entries = vec![
+            LegendEntry::new("capacity", colour, Swatch::Line(2)),
+            LegendEntry::new("arrival rate", INK, Swatch::Line(1)),
+        ];
+        if dense {
+            upper_entries.insert(
+                1,
+                LegendEntry::new("capacity min–max", tint(colour, 0.75), Swatch::Fill),
+            );
+            upper_entries.push(LegendEntry::new("rate min–max", RATE_BAND, Swatch::Fill));
+        }
+        let mut lower_entries = vec![LegendEntry::new("running", colour, Swatch::Line(2))];
+        if dense {
+            lower_entries.push(LegendEntry::new(
+                "running min–max",
+                tint(colour, 0.7),
+                Swatch::Fill,
+            ));
+        }
+        lower_entries.push(LegendEntry::new("+ booting", BOOTING, Swatch::Fill));
+        if self.demand {
+            lower_entries.push(LegendEntry::new("SLO demand", SLO_RED, Swatch::Line(1)));
+        }
+        if self.oracle.is_some() {
+            lower_entries.push(LegendEntry::new("oracle VMs", INK, Swatch::Dashed));
+        }
+        (upper_entries, lower_entries)
+    }
+}
+
 impl Figure for LoadFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
     where
@@ -505,33 +539,8 @@ impl Figure for LoadFigure<'_> {
         }
 
         let split = (root.dim_in_pixel().1 as f64 * 0.5) as i32;
-        let mut upper_entries = vec![
-            LegendEntry::new("capacity", colour, Swatch::Line(2)),
-            LegendEntry::new("arrival rate", INK, Swatch::Line(1)),
-        ];
-        if dense {
-            upper_entries.insert(
-                1,
-                LegendEntry::new("capacity min–max", tint(colour, 0.75), Swatch::Fill),
-            );
-            upper_entries.push(LegendEntry::new("rate min–max", RATE_BAND, Swatch::Fill));
-        }
+        let (upper_entries, lower_entries) = self.legends(colour, dense);
         draw_legend(&legend, 24, None, &upper_entries)?;
-        let mut lower_entries = vec![LegendEntry::new("running", colour, Swatch::Line(2))];
-        if dense {
-            lower_entries.push(LegendEntry::new(
-                "running min–max",
-                tint(colour, 0.7),
-                Swatch::Fill,
-            ));
-        }
-        lower_entries.push(LegendEntry::new("+ booting", BOOTING, Swatch::Fill));
-        if self.demand {
-            lower_entries.push(LegendEntry::new("SLO demand", SLO_RED, Swatch::Line(1)));
-        }
-        if self.oracle.is_some() {
-            lower_entries.push(LegendEntry::new("oracle VMs", INK, Swatch::Dashed));
-        }
         let y = draw_legend(&legend, split, None, &lower_entries)?;
         if dense {
             note(&legend, y, &["lines: mean per", "pixel column"])?;
@@ -671,25 +680,11 @@ impl LatencyFigure<'_> {
         }
         Ok(dense)
     }
-}
 
-impl Figure for LatencyFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    /// The latency axis: every positive p95 (and mean, for one run) and
+    /// the SLO, widened by 1.6× each way.
+    fn y_range(&self, slo: Option<f64>) -> (f64, f64) {
         let single = self.runs.len() == 1;
-        let title = match self.runs {
-            [run] => format!("Response time vs SLO: {}", run_title(run)),
-            [first, ..] => format!(
-                "p95 response time vs SLO on {} (seed {})",
-                first.trace, first.seed
-            ),
-            [] => "Response time vs SLO".to_string(),
-        };
-        let (plot, legend) = frame(root, &title, true)?;
-        let all: Vec<&RunSteps> = self.runs.iter().collect();
-        let whole = time_axis(&all);
         let values = self.runs.iter().flat_map(|r| {
             r.steps.iter().flat_map(move |s| {
                 let mean = if single { s.latency_mean_s } else { None };
@@ -697,30 +692,15 @@ impl Figure for LatencyFigure<'_> {
             })
         });
         let positive = values.filter(|v| v.is_finite() && *v > 0.0);
-        let slo = if self.slo_s.is_finite() && self.slo_s > 0.0 {
-            Some(self.slo_s)
-        } else {
-            None
-        };
         let (lo, hi) = finite_range(positive.chain(slo)).unwrap_or((0.01, 1.0));
         let (lo, hi) = ((lo / 1.6).clamp(1e-9, 1e9), (hi * 1.6).clamp(1e-9, 1e10));
-        let hi = if hi > lo { hi } else { lo * 10.0 };
+        (lo, if hi > lo { hi } else { lo * 10.0 })
+    }
 
-        let panels = layout(plot, self.zoom);
-        let caps = self.zoom.map(|(_, day)| captions(&whole, day));
-        let zoom_window = self.zoom.map(|z| z.0);
-        let dense = self.panel(
-            &panels.whole,
-            &whole,
-            (lo, hi),
-            true,
-            caps.as_ref().map(|c| c.0.as_str()),
-            zoom_window.as_ref(),
-        )?;
-        if let (Some((area, w, _)), Some(c)) = (&panels.zoom, &caps) {
-            self.panel(area, w, (lo, hi), false, Some(&c.1), None)?;
-        }
-
+    /// The legend: p95 (with its band when `dense`) and mean for one run,
+    /// each policy's p95 for several, then the SLO.
+    fn legend_entries(&self, dense: bool, slo: Option<f64>) -> Vec<LegendEntry> {
+        let single = self.runs.len() == 1;
         let mut entries = Vec::new();
         for run in self.runs {
             let colour = policy_colour(&run.policy);
@@ -754,6 +734,46 @@ impl Figure for LatencyFigure<'_> {
                 Swatch::Dashed,
             ));
         }
+        entries
+    }
+}
+
+impl Figure for LatencyFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let single = self.runs.len() == 1;
+        let title = match self.runs {
+            [run] => format!("Response time vs SLO: {}", run_title(run)),
+            [first, ..] => format!(
+                "p95 response time vs SLO on {} (seed {})",
+                first.trace, first.seed
+            ),
+            [] => "Response time vs SLO".to_string(),
+        };
+        let (plot, legend) = frame(root, &title, true)?;
+        let all: Vec<&RunSteps> = self.runs.iter().collect();
+        let whole = time_axis(&all);
+        let slo = (self.slo_s.is_finite() && self.slo_s > 0.0).then_some(self.slo_s);
+        let (lo, hi) = self.y_range(slo);
+
+        let panels = layout(plot, self.zoom);
+        let caps = self.zoom.map(|(_, day)| captions(&whole, day));
+        let zoom_window = self.zoom.map(|z| z.0);
+        let dense = self.panel(
+            &panels.whole,
+            &whole,
+            (lo, hi),
+            true,
+            caps.as_ref().map(|c| c.0.as_str()),
+            zoom_window.as_ref(),
+        )?;
+        if let (Some((area, w, _)), Some(c)) = (&panels.zoom, &caps) {
+            self.panel(area, w, (lo, hi), false, Some(&c.1), None)?;
+        }
+
+        let entries = self.legend_entries(dense, slo);
         let heading = (!single).then_some("p95 latency");
         let y = draw_legend(&legend, 24, heading, &entries)?;
         if dense {

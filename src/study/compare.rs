@@ -10,108 +10,22 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
+use super::{Progress, UsageError};
 use crate::agent::{self, QAgent};
-use crate::cli::UsageError;
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
 use crate::experiment::{self, TraceSet};
-use crate::metrics::SummaryRow;
-use crate::output::CsvStream;
+use crate::layout;
+pub use crate::layout::AggregateRow;
+use crate::metrics::{to_csv, SummaryRow};
+use crate::output::{CsvStream, OutputDir};
 use crate::policy::{self, Learner, Policy, PolicyContext};
-use crate::stats::Summary;
-
-/// One row of `aggregate.csv`: a policy on a trace, over seeds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AggregateRow {
-    /// Policy name.
-    pub policy: String,
-    /// Trace name.
-    pub trace: String,
-    /// Runs (seeds) aggregated.
-    pub runs: usize,
-    /// Mean score (cost + penalty), USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub score_mean: f64,
-    /// Sample standard deviation of the score, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub score_sd: f64,
-    /// Half-width of the 95 % confidence interval of the mean score (Student t), USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub score_ci95: f64,
-    /// Mean cost, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub cost_mean: f64,
-    /// Mean penalty, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub penalty_mean: f64,
-    /// Mean violation rate.
-    pub violation_rate_mean: f64,
-    /// Mean dropped requests.
-    pub drops_mean: f64,
-    /// Mean of the mean VM count.
-    pub mean_vms_mean: f64,
-    /// Mean SPEC RG θU, % (empty when a run's is undefined; see
-    /// [`crate::elasticity`]).
-    #[serde(default)]
-    pub underprov_accuracy_mean: Option<f64>,
-    /// Mean SPEC RG θO, %.
-    #[serde(default)]
-    pub overprov_accuracy_mean: Option<f64>,
-    /// Mean SPEC RG τU, %.
-    #[serde(default)]
-    pub underprov_timeshare_mean: Option<f64>,
-    /// Mean SPEC RG τO, %.
-    #[serde(default)]
-    pub overprov_timeshare_mean: Option<f64>,
-    /// Mean SPEC RG jitter, adaptations per hour.
-    #[serde(default)]
-    pub jitter_mean: Option<f64>,
-    /// Mean regret against the oracle, USD (empty without the oracle).
-    #[serde(serialize_with = "crate::csv_number::usd_opt")]
-    pub regret_mean: Option<f64>,
-}
-
-impl AggregateRow {
-    /// The aggregate of one policy on one trace over its runs (one per
-    /// seed; at least one). A mean of a metric some run lacks is empty.
-    pub fn of(runs: &[&SummaryRow]) -> AggregateRow {
-        let values =
-            |f: fn(&SummaryRow) -> f64| -> Vec<f64> { runs.iter().map(|r| f(r)).collect() };
-        let mean = |f: fn(&SummaryRow) -> f64| Summary::of(&values(f)).mean;
-        let mean_of_all = |f: fn(&SummaryRow) -> Option<f64>| {
-            runs.iter()
-                .map(|r| f(r))
-                .collect::<Option<Vec<f64>>>()
-                .map(|v| Summary::of(&v).mean)
-        };
-        let score = Summary::of(&values(|r| r.score_usd));
-        AggregateRow {
-            policy: runs[0].policy.clone(),
-            trace: runs[0].trace.clone(),
-            runs: runs.len(),
-            score_mean: score.mean,
-            score_sd: score.sd,
-            score_ci95: score.ci95,
-            cost_mean: mean(|r| r.cost_usd),
-            penalty_mean: mean(|r| r.penalty_usd),
-            violation_rate_mean: mean(|r| r.violation_rate),
-            drops_mean: mean(|r| r.drops),
-            mean_vms_mean: mean(|r| r.mean_vms),
-            underprov_accuracy_mean: mean_of_all(|r| r.underprov_accuracy_pct),
-            overprov_accuracy_mean: mean_of_all(|r| r.overprov_accuracy_pct),
-            underprov_timeshare_mean: mean_of_all(|r| r.underprov_timeshare_pct),
-            overprov_timeshare_mean: mean_of_all(|r| r.overprov_timeshare_pct),
-            jitter_mean: mean_of_all(|r| r.jitter_per_h),
-            regret_mean: mean_of_all(|r| r.regret_usd),
-        }
-    }
-}
 
 /// What a comparison produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -415,6 +329,113 @@ pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
          changes per hour (SPEC RG elasticity metrics, demand = fewest VMs with p95 within the SLO).\n",
     );
     out
+}
+
+/// Which runs of a comparison keep their `steps.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepsKept {
+    /// None (summaries only).
+    None,
+    /// The runs of the first seed.
+    #[default]
+    FirstSeed,
+    /// Every run.
+    All,
+}
+
+/// Where a comparison goes.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// The results folder.
+    pub out: PathBuf,
+    /// Worker threads (`None` = all cores).
+    pub jobs: Option<usize>,
+    /// Which runs keep their steps.
+    pub steps: StepsKept,
+    /// Replace an existing results folder.
+    pub force: bool,
+}
+
+/// A finished comparison folder.
+#[derive(Debug, Clone)]
+pub struct CompareOutcome {
+    /// The runs and their aggregate.
+    pub comparison: Comparison,
+    /// The aggregate as the Markdown table of `summary.md`.
+    pub table: String,
+    /// The folder written.
+    pub dir: PathBuf,
+}
+
+/// Runs the comparison of `config` into a results folder: `summary.csv`,
+/// `aggregate.csv`, `summary.md`, `config.toml`, and each run's folder
+/// ([`layout::compare_run_dir`]). `progress` counts finished runs.
+///
+/// # Errors
+/// As [`Plan::new`] and [`compare`]; an existing folder (without
+/// `force`), or an I/O failure.
+pub fn compare_folder(
+    config: &Config,
+    options: &CompareOptions,
+    progress: &dyn Progress,
+) -> Result<CompareOutcome> {
+    let traces = TraceSet::load(&all_trace_paths(config)?)?;
+    let plan = Plan::new(config, &traces)?;
+    let out = OutputDir::create(&options.out, options.force)?;
+    let sink = CompareFolder {
+        out: &out,
+        first_seed: config.experiment.seeds.first().copied(),
+        steps: options.steps,
+    };
+    progress.start("comparing", plan.len());
+    let done = AtomicUsize::new(0);
+    let tick = || progress.update(done.fetch_add(1, Ordering::SeqCst) + 1, plan.len());
+    let result = crate::workers::with_workers(options.jobs, || {
+        compare(config, &plan, &traces, &sink, &tick)
+    })??;
+    progress.finish();
+    let table = markdown(&config.experiment.description, &result.aggregate);
+    out.write(layout::SUMMARY, &to_csv(&result.runs)?)?;
+    out.write(layout::AGGREGATE, &to_csv(&result.aggregate)?)?;
+    out.write(layout::SUMMARY_MD, table.as_bytes())?;
+    out.write(layout::CONFIG, config.to_toml_in(out.target()).as_bytes())?;
+    let dir = out.commit()?;
+    Ok(CompareOutcome {
+        comparison: result,
+        table,
+        dir,
+    })
+}
+
+/// A comparison folder's runs ([`layout::compare_run_dir`]) with the run's
+/// summary.csv and, as [`StepsKept`] says, its steps.csv.
+struct CompareFolder<'a> {
+    out: &'a OutputDir,
+    first_seed: Option<u64>,
+    steps: StepsKept,
+}
+
+impl RunSink for CompareFolder<'_> {
+    fn steps(&self, policy: &str, trace: &str, seed: u64) -> Result<Option<CsvStream>> {
+        let keep = match self.steps {
+            StepsKept::None => false,
+            StepsKept::FirstSeed => self.first_seed == Some(seed),
+            StepsKept::All => true,
+        };
+        keep.then(|| {
+            let dir = layout::compare_run_dir(policy, trace, seed);
+            self.out.csv_stream(&format!("{dir}/{}", layout::STEPS))
+        })
+        .transpose()
+    }
+
+    fn finished(&self, s: &SummaryRow) -> Result<()> {
+        let dir = layout::compare_run_dir(&s.policy, &s.trace, s.seed);
+        self.out.write(
+            &format!("{dir}/{}", layout::SUMMARY),
+            &to_csv(std::slice::from_ref(s))?,
+        )
+    }
 }
 
 #[cfg(test)]

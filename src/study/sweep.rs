@@ -30,12 +30,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
-use crate::cli::UsageError;
-use crate::compare::{self, AggregateRow, Plan};
+use super::{Progress, UsageError};
 use crate::config::{Config, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
+use crate::layout;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
+use crate::study::compare::{self, AggregateRow, Plan};
 
 /// The largest grid a sweep accepts (cells = combinations × seeds).
 pub const MAX_CELLS: usize = 1_000_000;
@@ -391,7 +392,7 @@ pub struct SweepOptions {
     pub force: bool,
     /// The index of this grid's first cell in a larger plan (0 for a
     /// sweep of its own): `--shard` picks cells by `first_index + index`,
-    /// so several grids run as one ([`crate::crossval`]) share out evenly.
+    /// so several grids run as one ([`crate::study::crossval`]) share out evenly.
     pub first_index: usize,
 }
 
@@ -408,7 +409,7 @@ pub struct SweepReport {
     pub aggregated: bool,
 }
 
-pub(crate) const MANIFEST: &str = "sweep.toml";
+pub(crate) const MANIFEST: &str = layout::SWEEP_MANIFEST;
 
 /// The manifest: the base config and the grid. A folder is resumed only
 /// under the same manifest.
@@ -511,7 +512,7 @@ pub fn run_sweep(
     let manifest_text = manifest(base, grid);
     let _lock = prepare_folder(out, &manifest_text, options)?;
     if let Some((i, n)) = options.shard {
-        write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
+        write_file_atomic(&out.join(layout::SHARD), format!("{i}/{n}\n").as_bytes())?;
     }
 
     let mine: Vec<Cell> = grid
@@ -552,6 +553,79 @@ pub fn run_sweep(
     })
 }
 
+/// `--set` arguments sorted into sweep axes and plain overrides.
+#[derive(Debug, Clone, Default)]
+pub struct SplitSets {
+    /// The arguments that are axes ([`cli_axis`]), in order.
+    pub axes: Vec<Axis>,
+    /// The other arguments, in order: plain `section.key=value` overrides.
+    pub plain: Vec<String>,
+    /// The keys the plain overrides set (a tuning leaves them pinned).
+    pub pinned: Vec<String>,
+}
+
+/// Sorts `sets` into axes and plain overrides.
+///
+/// # Errors
+/// A malformed range.
+pub fn split_sets(sets: &[String]) -> Result<SplitSets> {
+    let mut split = SplitSets::default();
+    for set in sets {
+        match cli_axis(set)? {
+            Some(axis) => split.axes.push(axis),
+            None => {
+                if let Some((key, _)) = set.split_once('=') {
+                    split.pinned.push(key.trim().to_string());
+                }
+                split.plain.push(set.clone());
+            }
+        }
+    }
+    Ok(split)
+}
+
+/// A finished sweep (or shard of one).
+#[derive(Debug, Clone)]
+pub struct SweepOutcome {
+    /// What ran.
+    pub report: SweepReport,
+    /// Parameter combinations of the grid.
+    pub combinations: usize,
+    /// Seeds of the grid.
+    pub seeds: usize,
+    /// The shard run, if one.
+    pub shard: Option<(usize, usize)>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Runs (or resumes) the sweep of `base`'s `[sweep]` axes and the extra
+/// `axes` (from `--set`, see [`split_sets`]) into `out`. `progress` counts
+/// cells.
+///
+/// # Errors
+/// As [`Grid::new`] and [`run_sweep`].
+pub fn sweep_folder(
+    base: &Config,
+    axes: Vec<Axis>,
+    out: &Path,
+    options: &SweepOptions,
+    progress: &dyn Progress,
+) -> Result<SweepOutcome> {
+    let grid = Grid::new(&base.sweep, axes, &base.experiment.seeds)?;
+    let started = std::time::Instant::now();
+    let report = super::phase(progress, "sweep cells", |update| {
+        run_sweep(base, &grid, out, options, update)
+    })?;
+    Ok(SweepOutcome {
+        report,
+        combinations: grid.n_combinations(),
+        seeds: grid.seeds.len(),
+        shard: options.shard,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
 /// Whether the cell at `index` of a whole plan belongs to shard `(i, n)`
 /// (`index ≡ i − 1 mod n`); every cell does without a shard.
 pub fn in_shard(shard: Option<(usize, usize)>, index: usize) -> bool {
@@ -561,9 +635,7 @@ pub fn in_shard(shard: Option<(usize, usize)>, index: usize) -> bool {
 /// The folder of a finished cell: `out/cells/<combination>/seed-<seed>`
 /// (it holds `summary.csv` and `config.toml`).
 pub fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
-    out.join("cells")
-        .join(combination_dir(combo))
-        .join(format!("seed-{seed}"))
+    layout::sweep_cell(out, &combination_dir(combo), seed)
 }
 
 /// Creates `out` with its manifest, or checks that it holds the same sweep;
@@ -580,9 +652,10 @@ fn prepare_folder(
         options.force,
         "sweep (config or grid changed)",
     )?;
-    fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
+    fs::create_dir_all(out.join(layout::CELLS))
+        .with_context(|| format!("creating {}", out.display()))?;
     // Leftovers of cells that were being written when a run was killed.
-    if let Ok(entries) = fs::read_dir(out.join("cells")) {
+    if let Ok(entries) = fs::read_dir(out.join(layout::CELLS)) {
         for e in entries.flatten() {
             if e.file_name().to_string_lossy().starts_with(".tmp-") {
                 fs::remove_dir_all(e.path()).ok();
@@ -605,7 +678,7 @@ fn run_cell(
     let plan = Plan::new(&cell_config, traces)?;
     let result = compare::compare(&cell_config, &plan, traces, &compare::KeepNothing, &|| {})?;
     let dir_name = combination_dir(combo);
-    let tmp = out.join("cells").join(format!(
+    let tmp = out.join(layout::CELLS).join(format!(
         ".tmp-{dir_name}-seed-{seed}-{}",
         std::process::id()
     ));
@@ -617,8 +690,8 @@ fn run_cell(
             crate::output::write_temp_file(&tmp.join(name), bytes)
                 .with_context(|| format!("writing {}", tmp.join(name).display()))
         };
-        write("summary.csv", &to_csv(&result.runs)?)?;
-        write("config.toml", cell_config.to_toml_in(&target).as_bytes())?;
+        write(layout::SUMMARY, &to_csv(&result.runs)?)?;
+        write(layout::CONFIG, cell_config.to_toml_in(&target).as_bytes())?;
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
@@ -641,73 +714,35 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
     let param_cols: Vec<String> = keys.iter().map(|k| format!("param_{k}")).collect();
     let mut summary = csv::Writer::from_writer(Vec::new());
     let mut aggregate = csv::Writer::from_writer(Vec::new());
-    let mut header_done = false;
-    let mut aggregate_header: Vec<String> = Vec::new();
+    let mut aggregate_header = false;
     let mut agg_rows: Vec<(Vec<String>, AggregateKey, f64, f64)> = Vec::new();
-    for combo in combos {
+    for (c, combo) in combos.iter().enumerate() {
         let params: Vec<String> = combo.iter().map(|(_, v)| value_text(v)).collect();
         // runs[seed][row]
-        let mut per_seed: Vec<Vec<SummaryRow>> = Vec::new();
-        for &seed in &grid.seeds {
-            let path = cell_path(out, combo, seed).join("summary.csv");
-            let corrupt = |reason: String| CorruptResults {
-                path: path.clone(),
-                reason: format!(
-                    "{reason}: delete the cell's folder {} and rerun the sweep to redo it",
-                    cell_path(out, combo, seed).display()
-                ),
-            };
-            let mut reader = match csv::Reader::from_path(&path) {
-                Ok(reader) => reader,
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
-                {
-                    bail!(CorruptResults {
-                        path: path.clone(),
-                        reason: "is missing (a cell that never finished): rerun the sweep, or merge all of its shards".into(),
-                    })
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())))
-                }
-            };
-            let header = reader
-                .headers()
-                .map_err(|e| corrupt(format!("header: {e}")))?
-                .clone();
-            if !header_done {
-                let columns = summary_columns()?;
-                summary
-                    .write_record(param_cols.iter().map(String::as_str).chain(columns.iter()))?;
-                header_done = true;
-            }
-            let mut rows = Vec::new();
-            for record in reader.records() {
-                let line = |e: &csv::Error| e.position().map_or(0, csv::Position::line);
-                let record = record.map_err(|e| corrupt(format!("line {}: {e}", line(&e))))?;
-                let row: SummaryRow = record.deserialize(Some(&header)).map_err(|e| {
-                    let at = record.position().map_or(0, csv::Position::line);
-                    corrupt(format!("line {at}: {e}"))
-                })?;
-                // Written anew from the row, so a cell from a version with
-                // fewer columns still fits the header (its new ones empty).
-                let (_, fields) = crate::metrics::csv_record(&row)?;
-                summary.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
-                rows.push(row);
-            }
-            if rows.is_empty() {
-                bail!(corrupt("no rows".into()));
-            }
-            per_seed.push(rows);
+        let per_seed: Vec<Vec<SummaryRow>> = grid
+            .seeds
+            .iter()
+            .map(|&seed| read_cell(out, combo, seed))
+            .collect::<Result<_>>()?;
+        if c == 0 {
+            let columns = summary_columns()?;
+            summary.write_record(param_cols.iter().map(String::as_str).chain(columns.iter()))?;
+        }
+        for row in per_seed.iter().flatten() {
+            // Written anew from the row, so a cell from a version with
+            // fewer columns still fits the header (its new ones empty).
+            let (_, fields) = crate::metrics::csv_record(row)?;
+            summary.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
         }
         let n_rows = per_seed.first().map_or(0, Vec::len);
         for r in 0..n_rows {
             let group: Vec<&SummaryRow> = per_seed.iter().filter_map(|rows| rows.get(r)).collect();
             let row = AggregateRow::of(&group);
             let (columns, fields) = crate::metrics::csv_record(&row)?;
-            if aggregate_header.is_empty() {
-                aggregate_header = param_cols.clone();
-                aggregate_header.extend(columns.iter().map(String::from));
-                aggregate.write_record(&aggregate_header)?;
+            if !aggregate_header {
+                aggregate
+                    .write_record(param_cols.iter().map(String::as_str).chain(columns.iter()))?;
+                aggregate_header = true;
             }
             aggregate.write_record(params.iter().map(String::as_str).chain(fields.iter()))?;
             agg_rows.push((
@@ -724,13 +759,57 @@ fn write_aggregates(out: &Path, grid: &Grid, combos: &[Combination], base: &Conf
     let aggregate = aggregate
         .into_inner()
         .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-    write_file_atomic(&out.join("summary.csv"), &summary)?;
-    write_file_atomic(&out.join("aggregate.csv"), &aggregate)?;
+    write_file_atomic(&out.join(layout::SUMMARY), &summary)?;
+    write_file_atomic(&out.join(layout::AGGREGATE), &aggregate)?;
     write_file_atomic(
-        &out.join("best.md"),
+        &out.join(layout::BEST_MD),
         best_markdown(base, &keys, &agg_rows).as_bytes(),
     )?;
     Ok(())
+}
+
+/// The rows of a finished cell's `summary.csv` (at least one).
+///
+/// # Errors
+/// [`CorruptResults`] for a cell that is missing, unreadable or empty.
+fn read_cell(out: &Path, combo: &Combination, seed: u64) -> Result<Vec<SummaryRow>> {
+    let path = cell_path(out, combo, seed).join(layout::SUMMARY);
+    let corrupt = |reason: String| CorruptResults {
+        path: path.clone(),
+        reason: format!(
+            "{reason}: delete the cell's folder {} and rerun the sweep to redo it",
+            cell_path(out, combo, seed).display()
+        ),
+    };
+    let mut reader = match csv::Reader::from_path(&path) {
+        Ok(reader) => reader,
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            bail!(CorruptResults {
+                path: path.clone(),
+                reason: "is missing (a cell that never finished): rerun the sweep, or merge all of its shards".into(),
+            })
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+    };
+    let header = reader
+        .headers()
+        .map_err(|e| corrupt(format!("header: {e}")))?
+        .clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let line = |e: &csv::Error| e.position().map_or(0, csv::Position::line);
+        let record = record.map_err(|e| corrupt(format!("line {}: {e}", line(&e))))?;
+        let row: SummaryRow = record.deserialize(Some(&header)).map_err(|e| {
+            let at = record.position().map_or(0, csv::Position::line);
+            corrupt(format!("line {at}: {e}"))
+        })?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        bail!(corrupt("no rows".into()));
+    }
+    Ok(rows)
 }
 
 type AggregateKey = (String, String);
@@ -838,7 +917,7 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
 /// A cell config that cannot be read, or an I/O failure.
 pub(crate) fn copy_cells(dir: &Path, out: &Path, final_root: &Path) -> Result<usize> {
     let mut copied = 0;
-    for combo in read_dirs(&dir.join("cells"))? {
+    for combo in read_dirs(&dir.join(layout::CELLS))? {
         for seed_dir in read_dirs(&combo)? {
             let rel = seed_dir
                 .strip_prefix(dir)
@@ -851,7 +930,7 @@ pub(crate) fn copy_cells(dir: &Path, out: &Path, final_root: &Path) -> Result<us
             fs::create_dir_all(&target)?;
             for file in read_files(&seed_dir)? {
                 let name = file.file_name().unwrap_or_default();
-                if name == "config.toml" {
+                if name == layout::CONFIG {
                     let text = fs::read_to_string(&file)
                         .with_context(|| format!("reading {}", file.display()))?;
                     let cell: Config = toml::from_str(&text).map_err(|e| CorruptResults {
@@ -882,7 +961,8 @@ fn merge_into(
     manifest_text: &str,
     base: &Config,
 ) -> Result<usize> {
-    fs::create_dir_all(out.join("cells")).with_context(|| format!("creating {}", out.display()))?;
+    fs::create_dir_all(out.join(layout::CELLS))
+        .with_context(|| format!("creating {}", out.display()))?;
     let mut copied = 0;
     for dir in shards {
         copied += copy_cells(dir, out, final_root)?;
@@ -894,11 +974,13 @@ fn merge_into(
         .iter()
         .filter(|c| !cell_path(out, &combos[c.combination], c.seed).exists())
         .map(|c| {
-            format!(
-                "cells/{}/seed-{}",
-                combination_dir(&combos[c.combination]),
-                c.seed
+            layout::sweep_cell(
+                Path::new(""),
+                &combination_dir(&combos[c.combination]),
+                c.seed,
             )
+            .display()
+            .to_string()
         })
         .collect();
     if let Some(first) = missing.first() {

@@ -23,7 +23,7 @@
 //! (`clairvoyant`). Regret is a run's score minus the oracle's on the same
 //! fold, trace, peak and seed.
 //!
-//! **Work and folders.** Tuning cells are sweep cells ([`crate::sweep`]):
+//! **Work and folders.** Tuning cells are sweep cells ([`crate::study::sweep`]):
 //! one sweep per rule under `DIR/tune/RULE/`, each candidate × tuning seed
 //! run on every trace that some fold trains on (so a trace's runs are
 //! shared by the folds that train on it instead of rerun for each); a
@@ -49,20 +49,20 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::{Progress, UsageError};
 use crate::agent;
-use crate::cli::UsageError;
 use crate::config::{Config, PolicyKind, StaticSizing, SweepConfig};
 use crate::experiment::{self, TraceSet};
+use crate::layout::{self, cases, peak_label, Case, CrossvalRow, Entry};
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{write_file_atomic, CorruptResults};
 use crate::policy::Learner;
-use crate::stats::Summary;
-use crate::sweep::{self, Combination, Grid, SweepOptions};
-use crate::tune::{self, Search, TuneReport, TuneSpec};
+use crate::study::sweep::{self, Combination, Grid, SweepOptions, SweepReport};
+use crate::study::tune::{self, Search, TuneReport, TuneSpec};
 
 /// The manifest of a cross-validation folder: the resolved config. A
 /// folder is resumed only under the same manifest.
-const MANIFEST: &str = "crossval.toml";
+const MANIFEST: &str = layout::CROSSVAL_MANIFEST;
 const MANIFEST_HEADING: &str = "# qscale crossval manifest: the resolved configuration\n";
 
 /// One fold: what it learns from and what it is tested on.
@@ -158,65 +158,6 @@ fn peaks(config: &Config) -> Vec<Option<f64>> {
     }
 }
 
-/// One row of `crossval.csv`: one policy with one set of parameters on one
-/// test trace at one peak, for one seed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CrossvalRow {
-    /// Fold number, from 1.
-    pub fold: usize,
-    /// The test trace's name.
-    pub test_trace: String,
-    /// The peak the test trace was scaled to, req/s (empty: as configured).
-    pub peak_rps: Option<f64>,
-    /// Policy name.
-    pub policy: String,
-    /// `trained` (the agent), `default` or `tuned` (a rule), `peak`
-    /// (`static` sized for the test trace's peak) or `clairvoyant` (the
-    /// oracle).
-    pub params: String,
-    /// Master seed.
-    pub seed: u64,
-    /// cost + penalty, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub score_usd: f64,
-    /// VM charges, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub cost_usd: f64,
-    /// SLO and drop penalties, USD.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub penalty_usd: f64,
-    /// Requests that missed the SLO or were dropped, over requests.
-    pub violation_rate: f64,
-    /// score − the oracle's score on the same fold, trace, peak and seed.
-    #[serde(serialize_with = "crate::csv_number::usd")]
-    pub regret_usd: f64,
-    /// Requests dropped.
-    #[serde(serialize_with = "crate::csv_number::count")]
-    pub drops: f64,
-    /// Mean VMs alive per step.
-    pub mean_vms: f64,
-}
-
-impl CrossvalRow {
-    fn of(fold: usize, peak: Option<f64>, params: &str, s: &SummaryRow) -> CrossvalRow {
-        CrossvalRow {
-            fold,
-            test_trace: s.trace.clone(),
-            peak_rps: peak,
-            policy: s.policy.clone(),
-            params: params.to_string(),
-            seed: s.seed,
-            score_usd: s.score_usd,
-            cost_usd: s.cost_usd,
-            penalty_usd: s.penalty_usd,
-            violation_rate: s.violation_rate,
-            regret_usd: 0.0,
-            drops: s.drops,
-            mean_vms: s.mean_vms,
-        }
-    }
-}
-
 /// One row of `tuned.csv`: a rule's tuned parameters in one fold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TunedRow {
@@ -286,16 +227,6 @@ struct Plan {
     traces: TraceSet,
 }
 
-fn fold_dir(out: &Path, fold: usize) -> PathBuf {
-    out.join("folds").join(format!("fold-{fold}"))
-}
-
-fn eval_path(out: &Path, fold: usize, seed: u64) -> PathBuf {
-    fold_dir(out, fold)
-        .join("eval")
-        .join(format!("seed-{seed}.csv"))
-}
-
 impl Plan {
     /// Checks the folds, loads every trace and builds every search; fails
     /// before the folder is touched.
@@ -355,7 +286,7 @@ impl Plan {
                 rule,
                 search,
                 grid,
-                dir: out.join("tune").join(rule.name()),
+                dir: layout::crossval_tune_dir(out, rule.name()),
                 first_index,
             });
             first_index += cells;
@@ -391,6 +322,76 @@ fn at_peak(config: &Config, peak: Option<f64>) -> Config {
     c
 }
 
+/// A finished cross-validation (or shard of one).
+#[derive(Debug, Clone)]
+pub struct CrossvalOutcome {
+    /// What ran.
+    pub report: CrossvalReport,
+    /// When finished: the head of `summary.md` (its headline table and
+    /// the wins, up to the first fold's section).
+    pub headline: Option<String>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// [`run_crossval`] with its cells counted by `progress`, timed, with the
+/// headline of the summary.
+///
+/// # Errors
+/// As [`run_crossval`], or an unreadable `summary.md`.
+pub fn crossval_folder(
+    config: &Config,
+    out: &Path,
+    options: &CrossvalOptions,
+    progress: &dyn Progress,
+) -> Result<CrossvalOutcome> {
+    let started = std::time::Instant::now();
+    let report = super::phase(progress, "crossval cells", |update| {
+        run_crossval(config, out, options, update)
+    })?;
+    outcome(report, out, started)
+}
+
+/// [`merge`] with its cells counted by `progress`, timed, with the
+/// headline of the summary.
+///
+/// # Errors
+/// As [`merge`], or an unreadable `summary.md`.
+pub fn merge_folder(
+    shards: &[PathBuf],
+    out: &Path,
+    options: &CrossvalOptions,
+    progress: &dyn Progress,
+) -> Result<CrossvalOutcome> {
+    let started = std::time::Instant::now();
+    let report = super::phase(progress, "crossval cells", |update| {
+        merge(shards, out, options, update)
+    })?;
+    outcome(report, out, started)
+}
+
+fn outcome(
+    report: CrossvalReport,
+    out: &Path,
+    started: std::time::Instant,
+) -> Result<CrossvalOutcome> {
+    let seconds = started.elapsed().as_secs_f64();
+    let headline = if report.finished {
+        let summary = out.join(layout::SUMMARY_MD);
+        let text = fs::read_to_string(&summary)
+            .with_context(|| format!("reading {}", summary.display()))?;
+        let head = text.split("\n## ").next().unwrap_or_default();
+        Some(head.trim_end().to_string())
+    } else {
+        None
+    };
+    Ok(CrossvalOutcome {
+        report,
+        headline,
+        seconds,
+    })
+}
+
 /// Runs (or resumes) a cross-validation into `out`. `progress(done,
 /// total)` is called as cells finish.
 ///
@@ -413,7 +414,7 @@ pub fn run_crossval(
         "cross-validation (the config changed)",
     )?;
     if let Some((i, n)) = options.shard {
-        write_file_atomic(&out.join("shard.txt"), format!("{i}/{n}\n").as_bytes())?;
+        write_file_atomic(&out.join(layout::SHARD), format!("{i}/{n}\n").as_bytes())?;
     }
     let work = || execute(config, &plan, out, options, progress);
     crate::workers::with_workers(options.jobs, work)?
@@ -434,25 +435,8 @@ fn execute(
         plan.folds.len() * seeds.len()
     };
     let total = tune_cells + eval_cells;
-    let mut done = 0;
-    let mut tune_ran = 0;
-    let mut sweeps = Vec::with_capacity(plan.tunings.len());
-    for t in &plan.tunings {
-        let sweep_options = SweepOptions {
-            jobs: None,
-            shard: options.shard,
-            force: false,
-            first_index: t.first_index,
-        };
-        let offset = done;
-        let report = sweep::run_sweep(&t.search.base, &t.grid, &t.dir, &sweep_options, &|d, _| {
-            progress(offset + d, total)
-        })
-        .with_context(|| format!("tuning {}", t.rule))?;
-        done += report.cells;
-        tune_ran += report.ran;
-        sweeps.push(report);
-    }
+    let sweeps = run_tunings(plan, options.shard, &|d| progress(d, total))?;
+    let tune_ran = sweeps.iter().map(|r| r.ran).sum();
     if options.shard.is_some() {
         return Ok(CrossvalReport {
             folds: plan.folds.len(),
@@ -463,12 +447,69 @@ fn execute(
             finished: false,
         });
     }
+    let (tuned, tuned_rows) = pick_tuned(plan, &sweeps, out)?;
+    let done = sweeps.iter().map(|r| r.cells).sum();
+    let eval_ran = run_evaluations(config, plan, &tuned, out, done, &|d| progress(d, total))?;
+    let rows = collect_rows(out, &plan.folds, seeds)?;
+    write_file_atomic(&out.join(layout::CROSSVAL), &to_csv(&rows)?)?;
+    write_file_atomic(&out.join(layout::TUNED_CSV), &to_csv(&tuned_rows)?)?;
+    write_file_atomic(&out.join(layout::CONFIG), config.to_toml_in(out).as_bytes())?;
+    write_file_atomic(
+        &out.join(layout::SUMMARY_MD),
+        summary_markdown(config, &plan.folds, &rows, &tuned_rows).as_bytes(),
+    )?;
+    crate::plot::plot_folder(out, crate::plot::Format::Both)?;
+    Ok(CrossvalReport {
+        folds: plan.folds.len(),
+        tune_cells,
+        tune_ran,
+        eval_cells,
+        eval_ran,
+        finished: true,
+    })
+}
 
-    // The tuned parameters of every fold, before any evaluation.
-    let mut tuned: Vec<Vec<(PolicyKind, Combination)>> = vec![Vec::new(); plan.folds.len()];
+/// Runs (or resumes) every rule's tuning sweep (this shard's cells only,
+/// with a shard); `progress(done)` counts cells over all sweeps.
+fn run_tunings(
+    plan: &Plan,
+    shard: Option<(usize, usize)>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<SweepReport>> {
+    let mut done = 0;
+    let mut sweeps = Vec::with_capacity(plan.tunings.len());
+    for t in &plan.tunings {
+        let sweep_options = SweepOptions {
+            jobs: None,
+            shard,
+            force: false,
+            first_index: t.first_index,
+        };
+        let offset = done;
+        let report = sweep::run_sweep(&t.search.base, &t.grid, &t.dir, &sweep_options, &|d, _| {
+            progress(offset + d)
+        })
+        .with_context(|| format!("tuning {}", t.rule))?;
+        done += report.cells;
+        sweeps.push(report);
+    }
+    Ok(sweeps)
+}
+
+/// Each fold's tuned parameters per rule.
+type TunedParams = Vec<Vec<(PolicyKind, Combination)>>;
+
+/// The tuned parameters of every fold (ranked on the fold's own training
+/// traces), their `tuned.csv` rows, and each fold's `tuned/RULE.toml`.
+fn pick_tuned(
+    plan: &Plan,
+    sweeps: &[SweepReport],
+    out: &Path,
+) -> Result<(TunedParams, Vec<TunedRow>)> {
+    let mut tuned: TunedParams = vec![Vec::new(); plan.folds.len()];
     let mut tuned_rows = Vec::new();
     for (f, fold) in plan.folds.iter().enumerate() {
-        for (t, sweep_report) in plan.tunings.iter().zip(&sweeps) {
+        for (t, sweep_report) in plan.tunings.iter().zip(sweeps) {
             let (objectives, ranking) =
                 tune::rank_on(&t.search, &t.dir, Some(&plan.train_names[f]))?;
             let best = ranking[0];
@@ -496,49 +537,47 @@ fn execute(
                     overlap: Vec::new(),
                 };
                 write_file_atomic(
-                    &fold_dir(out, fold.number)
-                        .join("tuned")
-                        .join(format!("{}.toml", t.rule)),
+                    &layout::crossval_tuned_toml(out, fold.number, t.rule.name()),
                     tune::tuned_toml(&report).as_bytes(),
                 )?;
             }
         }
     }
+    Ok((tuned, tuned_rows))
+}
 
+/// Runs the evaluation cells (fold × seed) not yet written, in parallel;
+/// `progress(done)` counts on from `done` finished cells. Returns how many
+/// ran.
+fn run_evaluations(
+    config: &Config,
+    plan: &Plan,
+    tuned: &TunedParams,
+    out: &Path,
+    done: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<usize> {
+    let seeds = &config.experiment.seeds;
     let cells: Vec<(usize, u64)> = (0..plan.folds.len())
         .flat_map(|f| seeds.iter().map(move |&s| (f, s)))
         .collect();
     let todo: Vec<&(usize, u64)> = cells
         .iter()
-        .filter(|(f, s)| !eval_path(out, plan.folds[*f].number, *s).exists())
+        .filter(|(f, s)| !layout::crossval_eval(out, plan.folds[*f].number, *s).exists())
         .collect();
     let eval_done = AtomicUsize::new(done + cells.len() - todo.len());
-    progress(eval_done.load(Ordering::SeqCst), total);
+    progress(eval_done.load(Ordering::SeqCst));
     todo.par_iter().try_for_each(|&&(f, seed)| -> Result<()> {
         let fold = &plan.folds[f];
         let rows = evaluate(config, fold, &plan.rules, &tuned[f], seed, &plan.traces)?;
-        write_file_atomic(&eval_path(out, fold.number, seed), &to_csv(&rows)?)?;
-        progress(eval_done.fetch_add(1, Ordering::SeqCst) + 1, total);
+        write_file_atomic(
+            &layout::crossval_eval(out, fold.number, seed),
+            &to_csv(&rows)?,
+        )?;
+        progress(eval_done.fetch_add(1, Ordering::SeqCst) + 1);
         Ok(())
     })?;
-
-    let rows = collect_rows(out, &plan.folds, seeds)?;
-    write_file_atomic(&out.join("crossval.csv"), &to_csv(&rows)?)?;
-    write_file_atomic(&out.join("tuned.csv"), &to_csv(&tuned_rows)?)?;
-    write_file_atomic(&out.join("config.toml"), config.to_toml_in(out).as_bytes())?;
-    write_file_atomic(
-        &out.join("summary.md"),
-        summary_markdown(config, &plan.folds, &rows, &tuned_rows).as_bytes(),
-    )?;
-    crate::plot::plot_folder(out, crate::plot::Format::Both)?;
-    Ok(CrossvalReport {
-        folds: plan.folds.len(),
-        tune_cells,
-        tune_ran,
-        eval_cells: cells.len(),
-        eval_ran: todo.len(),
-        finished: true,
-    })
+    Ok(todo.len())
 }
 
 /// One evaluation cell: the agent trained on the fold's training traces
@@ -618,7 +657,7 @@ fn collect_rows(out: &Path, folds: &[Fold], seeds: &[u64]) -> Result<Vec<Crossva
     for fold in folds {
         let per_seed = seeds
             .iter()
-            .map(|&seed| read_eval(&eval_path(out, fold.number, seed)))
+            .map(|&seed| read_eval(&layout::crossval_eval(out, fold.number, seed)))
             .collect::<Result<Vec<_>>>()?;
         let n = per_seed.first().map_or(0, Vec::len);
         if let Some((bad, _)) = seeds
@@ -627,7 +666,7 @@ fn collect_rows(out: &Path, folds: &[Fold], seeds: &[u64]) -> Result<Vec<Crossva
             .find(|(_, rows)| rows.len() != n)
         {
             bail!(CorruptResults {
-                path: eval_path(out, fold.number, *bad),
+                path: layout::crossval_eval(out, fold.number, *bad),
                 reason: format!(
                     "holds a different number of rows than seed {}'s: delete it and rerun",
                     seeds[0]
@@ -655,138 +694,6 @@ fn read_eval(path: &Path) -> Result<Vec<CrossvalRow>> {
         bail!(corrupt("no rows".into()));
     }
     Ok(rows)
-}
-
-/// One policy with one set of parameters on one (fold, trace, peak),
-/// summarised over seeds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// Policy name.
-    pub policy: String,
-    /// Its parameters' label (see [`CrossvalRow::params`]).
-    pub params: String,
-    /// The score over seeds, USD.
-    pub score: Summary,
-    /// Mean cost, USD.
-    pub cost_mean: f64,
-    /// Mean penalty, USD.
-    pub penalty_mean: f64,
-    /// Mean violation rate.
-    pub violation_rate_mean: f64,
-    /// Mean regret, USD.
-    pub regret_mean: f64,
-}
-
-impl Entry {
-    /// `policy (params)`.
-    pub fn label(&self) -> String {
-        format!("{} ({})", self.policy, self.params)
-    }
-
-    fn is_rule(&self) -> bool {
-        self.policy != PolicyKind::Qlearning.name() && self.policy != PolicyKind::Oracle.name()
-    }
-}
-
-/// One (fold, test trace, peak) and every policy's entry there.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Case {
-    /// Fold number.
-    pub fold: usize,
-    /// Test trace name.
-    pub test_trace: String,
-    /// Peak, req/s (`None`: as configured).
-    pub peak_rps: Option<f64>,
-    /// Entries in row order.
-    pub entries: Vec<Entry>,
-}
-
-impl Case {
-    /// The agent's entry.
-    pub fn agent(&self) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| e.policy == PolicyKind::Qlearning.name())
-    }
-
-    /// The oracle's entry.
-    pub fn oracle(&self) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| e.policy == PolicyKind::Oracle.name())
-    }
-
-    /// The rule (default or tuned, `static` at the peak included; the
-    /// oracle and the agent excluded) with the lowest mean score; ties go
-    /// to the first in row order.
-    pub fn best_rule(&self) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .filter(|e| e.is_rule())
-            .fold(None, |best: Option<&Entry>, e| match best {
-                Some(b) if b.score.mean <= e.score.mean => Some(b),
-                _ => Some(e),
-            })
-    }
-
-    /// The agent's mean score over the best rule's.
-    pub fn agent_over_best_rule(&self) -> Option<f64> {
-        Some(self.agent()?.score.mean / self.best_rule()?.score.mean)
-    }
-
-    /// The agent's mean score over the oracle's.
-    pub fn agent_over_oracle(&self) -> Option<f64> {
-        Some(self.agent()?.score.mean / self.oracle()?.score.mean)
-    }
-}
-
-/// Groups rows (in `crossval.csv` order) into cases.
-pub fn cases(rows: &[CrossvalRow]) -> Vec<Case> {
-    let same_case = |a: &CrossvalRow, b: &CrossvalRow| {
-        a.fold == b.fold && a.test_trace == b.test_trace && a.peak_rps == b.peak_rps
-    };
-    let mut out: Vec<Case> = Vec::new();
-    let mut i = 0;
-    while i < rows.len() {
-        let r = &rows[i];
-        let n = rows[i..]
-            .iter()
-            .take_while(|o| same_case(o, r) && o.policy == r.policy && o.params == r.params)
-            .count();
-        let group = &rows[i..i + n];
-        let mean =
-            |f: fn(&CrossvalRow) -> f64| Summary::of(&group.iter().map(f).collect::<Vec<_>>()).mean;
-        let entry = Entry {
-            policy: r.policy.clone(),
-            params: r.params.clone(),
-            score: Summary::of(&group.iter().map(|g| g.score_usd).collect::<Vec<_>>()),
-            cost_mean: mean(|g| g.cost_usd),
-            penalty_mean: mean(|g| g.penalty_usd),
-            violation_rate_mean: mean(|g| g.violation_rate),
-            regret_mean: mean(|g| g.regret_usd),
-        };
-        let new_case = i == 0 || !same_case(&rows[i - 1], r);
-        if new_case {
-            out.push(Case {
-                fold: r.fold,
-                test_trace: r.test_trace.clone(),
-                peak_rps: r.peak_rps,
-                entries: Vec::new(),
-            });
-        }
-        // invariant: a case was pushed for the first row
-        out.last_mut()
-            .expect("a case per row group")
-            .entries
-            .push(entry);
-        i += n;
-    }
-    out
-}
-
-/// `2000 req/s`, or `as configured`.
-pub fn peak_label(peak: Option<f64>) -> String {
-    peak.map_or_else(|| "as configured".into(), |p| format!("{p} req/s"))
 }
 
 fn ratio_text(x: Option<f64>) -> String {
@@ -834,11 +741,20 @@ fn summary_markdown(
         config.agent.episodes,
         config.experiment.seeds
     );
+    headline_table(&mut out, &cases);
+    wins(&mut out, config, &cases);
+    case_sections(&mut out, &cases);
+    tuned_section(&mut out, folds, tuned);
+    out
+}
+
+/// The headline ratios, one row per case.
+fn headline_table(out: &mut String, cases: &[Case]) {
     out.push_str(
         "| fold | test trace | peak | best rule | agent / best rule | agent / oracle | best rule / oracle |\n\
          |---:|---|---:|---|---:|---:|---:|\n",
     );
-    for c in &cases {
+    for c in cases {
         let best = c.best_rule();
         let best_over_oracle = best
             .zip(c.oracle())
@@ -856,6 +772,10 @@ fn summary_markdown(
         );
     }
     out.push('\n');
+}
+
+/// How often the agent wins, per peak.
+fn wins(out: &mut String, config: &Config, cases: &[Case]) {
     for peak in peaks(config) {
         let at: Vec<&Case> = cases.iter().filter(|c| c.peak_rps == peak).collect();
         let wins = at
@@ -880,7 +800,11 @@ fn summary_markdown(
         );
     }
     out.push('\n');
-    for c in &cases {
+}
+
+/// Every policy's scores, one section per case.
+fn case_sections(out: &mut String, cases: &[Case]) {
+    for c in cases {
         let _ = writeln!(
             out,
             "## Fold {}: {} at {}\n",
@@ -910,6 +834,10 @@ fn summary_markdown(
         }
         out.push('\n');
     }
+}
+
+/// The tuned parameters of each fold.
+fn tuned_section(out: &mut String, folds: &[Fold], tuned: &[TunedRow]) {
     out.push_str("## Tuned parameters\n\n");
     for fold in folds {
         let _ = writeln!(
@@ -931,7 +859,6 @@ fn summary_markdown(
         }
         out.push('\n');
     }
-    out
 }
 
 /// Joins the folders of a sharded cross-validation into `out`: copies
@@ -978,7 +905,7 @@ pub fn merge(
         // Each rule's tuning folder is a sweep: its cells are copied (their
         // config.toml rewritten for the final folder) with its manifest.
         for t in &plan.tunings {
-            let rule_dir = Path::new("tune").join(t.rule.name());
+            let rule_dir = layout::crossval_tune_dir(Path::new(""), t.rule.name());
             for dir in shards {
                 let from = dir.join(&rule_dir);
                 let manifest = from.join(sweep::MANIFEST);
@@ -1090,43 +1017,5 @@ mod tests {
             PolicyKind::Step,
         ];
         assert_eq!(rules(&c), vec![PolicyKind::Hpa, PolicyKind::Step]);
-    }
-
-    fn row(policy: &str, params: &str, seed: u64, score: f64) -> CrossvalRow {
-        CrossvalRow {
-            fold: 1,
-            test_trace: "t".into(),
-            peak_rps: Some(100.0),
-            policy: policy.into(),
-            params: params.into(),
-            seed,
-            score_usd: score,
-            cost_usd: score,
-            penalty_usd: 0.0,
-            violation_rate: 0.0,
-            regret_usd: 0.0,
-            drops: 0.0,
-            mean_vms: 1.0,
-        }
-    }
-
-    #[test]
-    fn the_best_rule_excludes_the_agent_and_the_oracle() {
-        let rows = vec![
-            row("qlearning", "trained", 1, 3.0),
-            row("qlearning", "trained", 2, 5.0),
-            row("hpa", "default", 1, 8.0),
-            row("hpa", "default", 2, 8.0),
-            row("hpa", "tuned", 1, 6.0),
-            row("hpa", "tuned", 2, 6.0),
-            row("oracle", "clairvoyant", 1, 2.0),
-            row("oracle", "clairvoyant", 2, 2.0),
-        ];
-        let c = cases(&rows);
-        assert_eq!(c.len(), 1);
-        assert_eq!(c[0].entries.len(), 4);
-        assert_eq!(c[0].best_rule().unwrap().label(), "hpa (tuned)");
-        assert_eq!(c[0].agent_over_best_rule(), Some(4.0 / 6.0));
-        assert_eq!(c[0].agent_over_oracle(), Some(2.0));
     }
 }

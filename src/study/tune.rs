@@ -16,7 +16,7 @@
 //! defaults on the training traces.
 //!
 //! **Runs.** The valid combinations become one zipped axis of a
-//! [`crate::sweep`] grid and go through the same cell machinery as
+//! [`crate::study::sweep`] grid and go through the same cell machinery as
 //! `qscale sweep` (parallel, resumable, byte-identical for any `--jobs`),
 //! with `experiment.traces` = `experiment.train_traces` and
 //! `experiment.policies` = the tuned rule. The defaults are also run on
@@ -35,14 +35,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::UsageError;
-use crate::compare::{self, Plan};
+use super::{Progress, UsageError};
 use crate::config::{Config, ConfigError, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
+use crate::layout;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::write_file_atomic;
 use crate::stats::Summary;
-use crate::sweep::{self, Axis, Combination, Grid, SweepOptions, SweepReport};
+use crate::study::compare::{self, Plan};
+use crate::study::sweep::{self, Axis, Combination, Grid, SweepOptions, SweepReport};
 
 /// The rules `qscale tune` has a built-in grid for.
 pub const TUNABLE: [PolicyKind; 6] = [
@@ -220,88 +221,16 @@ pub struct Search {
 /// grid, an unknown key or a value of the wrong type in an axis, or a grid
 /// in which every combination is invalid.
 pub fn search(config: &Config, spec: &TuneSpec) -> Result<Search> {
-    if !TUNABLE.contains(&spec.policy) {
-        let why = match spec.policy {
-            PolicyKind::Oracle => "the oracle is clairvoyant and has no parameters to tune",
-            _ => "the agent learns its own policy: sweep its agent.* keys with `qscale sweep`",
-        };
-        bail!(UsageError(format!(
-            "cannot tune {}: {why}; tune one of static, threshold, step, target, hpa, predictive",
-            spec.policy
-        )));
-    }
-    let train = &config.experiment.train_traces;
-    if train.is_empty() {
-        bail!(UsageError(
-            "qscale tune needs experiment.train_traces: a rule is tuned on training traces only, \
-             because tuning it on the traces it is then compared on (experiment.traces or \
-             experiment.test_traces) would be cheating; set e.g. \
-             --set 'experiment.train_traces=[\"traces/diurnal-train-5d.csv\"]'"
-                .into()
-        ));
-    }
+    check_tunable(config, spec)?;
     let mut base = config.clone();
     base.policy.kind = spec.policy;
     base.experiment.policies = vec![spec.policy];
-    base.experiment.traces = train.clone();
+    base.experiment.traces = config.experiment.train_traces.clone();
     base.sweep = SweepConfig::default();
-    let seeds = &base.experiment.seeds;
-
-    let user = Grid::new(&config.sweep, spec.axes.clone(), seeds)?.axes;
-    let user_keys: Vec<&String> = user.iter().flat_map(|a| &a.keys).collect();
-    let mut axes: Vec<Axis> = Vec::new();
-    if spec.builtin_grid {
-        axes.extend(builtin_axes(spec.policy).into_iter().filter(|a| {
-            !a.keys
-                .iter()
-                .any(|k| user_keys.contains(&k) || spec.pinned.contains(k))
-        }));
-    }
-    axes.extend(user);
-    if axes.is_empty() {
-        bail!(UsageError(format!(
-            "nothing to tune for {}: every axis is pinned by a --set or the built-in grid is off; \
-             give an axis with --set section.key=a,b,c or [sweep]",
-            spec.policy
-        )));
-    }
-    let product = axes
-        .iter()
-        .try_fold(1usize, |n, a| n.checked_mul(a.points.len()))
-        .filter(|&n| n.saturating_mul(seeds.len()) <= sweep::MAX_CELLS);
-    let Some(product) = product else {
-        bail!(UsageError(format!(
-            "the tuning grid is too large (more than {} cells): narrow an axis or use fewer seeds",
-            sweep::MAX_CELLS
-        )));
-    };
-    let grid = Grid {
-        axes,
-        seeds: seeds.clone(),
-    };
+    let grid = search_grid(config, spec, &base.experiment.seeds)?;
+    let product = grid.n_combinations();
     let keys = grid.keys();
-    let mut candidates = Vec::new();
-    let mut skipped = Vec::new();
-    let mut default_index = None;
-    for combo in grid.combinations() {
-        match base.with_overrides(&combo) {
-            Ok(cfg) => {
-                if default_index.is_none() && cfg == base {
-                    default_index = Some(candidates.len());
-                }
-                candidates.push(combo);
-            }
-            Err(e @ (ConfigError::OutOfRange { .. } | ConfigError::Inconsistent(_))) => {
-                skipped.push((combo, e.to_string()));
-            }
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!(
-                    "tuning combination {}",
-                    sweep::combination_dir(&combo)
-                )))
-            }
-        }
-    }
+    let (mut candidates, skipped, mut default_index) = valid_combinations(&base, &grid)?;
     if candidates.is_empty() {
         let first = skipped
             .first()
@@ -328,6 +257,103 @@ pub fn search(config: &Config, spec: &TuneSpec) -> Result<Search> {
         skipped,
     })
 }
+
+/// Refuses a policy without parameters and a config without training
+/// traces.
+fn check_tunable(config: &Config, spec: &TuneSpec) -> Result<()> {
+    if !TUNABLE.contains(&spec.policy) {
+        let why = match spec.policy {
+            PolicyKind::Oracle => "the oracle is clairvoyant and has no parameters to tune",
+            _ => "the agent learns its own policy: sweep its agent.* keys with `qscale sweep`",
+        };
+        bail!(UsageError(format!(
+            "cannot tune {}: {why}; tune one of static, threshold, step, target, hpa, predictive",
+            spec.policy
+        )));
+    }
+    if config.experiment.train_traces.is_empty() {
+        bail!(UsageError(
+            "qscale tune needs experiment.train_traces: a rule is tuned on training traces only, \
+             because tuning it on the traces it is then compared on (experiment.traces or \
+             experiment.test_traces) would be cheating; set e.g. \
+             --set 'experiment.train_traces=[\"traces/diurnal-train-5d.csv\"]'"
+                .into()
+        ));
+    }
+    Ok(())
+}
+
+/// The search grid: the built-in axes of the rule that no user axis or
+/// pinned key replaces, then the `[sweep]` and `--set` axes.
+fn search_grid(config: &Config, spec: &TuneSpec, seeds: &[u64]) -> Result<Grid> {
+    let user = Grid::new(&config.sweep, spec.axes.clone(), seeds)?.axes;
+    let user_keys: Vec<&String> = user.iter().flat_map(|a| &a.keys).collect();
+    let mut axes: Vec<Axis> = Vec::new();
+    if spec.builtin_grid {
+        axes.extend(builtin_axes(spec.policy).into_iter().filter(|a| {
+            !a.keys
+                .iter()
+                .any(|k| user_keys.contains(&k) || spec.pinned.contains(k))
+        }));
+    }
+    axes.extend(user);
+    if axes.is_empty() {
+        bail!(UsageError(format!(
+            "nothing to tune for {}: every axis is pinned by a --set or the built-in grid is off; \
+             give an axis with --set section.key=a,b,c or [sweep]",
+            spec.policy
+        )));
+    }
+    let product = axes
+        .iter()
+        .try_fold(1usize, |n, a| n.checked_mul(a.points.len()))
+        .filter(|&n| n.saturating_mul(seeds.len()) <= sweep::MAX_CELLS);
+    if product.is_none() {
+        bail!(UsageError(format!(
+            "the tuning grid is too large (more than {} cells): narrow an axis or use fewer seeds",
+            sweep::MAX_CELLS
+        )));
+    }
+    Ok(Grid {
+        axes,
+        seeds: seeds.to_vec(),
+    })
+}
+
+/// The candidates and invalid combinations of `grid`
+/// (combinations skipped with the reason) over `base`, and the index of the
+/// candidate equal to `base`, if one is.
+///
+/// # Errors
+/// A combination with an unknown key or a value of the wrong type.
+fn valid_combinations(base: &Config, grid: &Grid) -> Result<ValidCombinations> {
+    let mut candidates = Vec::new();
+    let mut skipped = Vec::new();
+    let mut default_index = None;
+    for combo in grid.combinations() {
+        match base.with_overrides(&combo) {
+            Ok(cfg) => {
+                if default_index.is_none() && cfg == *base {
+                    default_index = Some(candidates.len());
+                }
+                candidates.push(combo);
+            }
+            Err(e @ (ConfigError::OutOfRange { .. } | ConfigError::Inconsistent(_))) => {
+                skipped.push((combo, e.to_string()));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "tuning combination {}",
+                    sweep::combination_dir(&combo)
+                )))
+            }
+        }
+    }
+    Ok((candidates, skipped, default_index))
+}
+
+/// Candidates, skipped combinations with the reason, the defaults' index.
+type ValidCombinations = (Vec<Combination>, Vec<(Combination, String)>, Option<usize>);
 
 /// The base configuration's values of `keys`, if every one is set.
 fn base_point(base: &Config, keys: &[String]) -> Option<Combination> {
@@ -493,14 +519,47 @@ pub fn run_tune(
         sweep: sweep_report,
         overlap,
     };
-    write_file_atomic(&out.join("objective.csv"), &objective_csv(&report)?)?;
-    write_file_atomic(&out.join("defaults.csv"), &to_csv(&report.default_runs)?)?;
+    write_file_atomic(&out.join(layout::OBJECTIVE), &objective_csv(&report)?)?;
+    write_file_atomic(&out.join(layout::DEFAULTS), &to_csv(&report.default_runs)?)?;
     write_file_atomic(
-        &out.join("config.toml"),
+        &out.join(layout::CONFIG),
         report.search.base.to_toml_in(out).as_bytes(),
     )?;
-    write_file_atomic(&out.join("tuned.toml"), tuned_toml(&report).as_bytes())?;
+    write_file_atomic(
+        &out.join(layout::TUNED_TOML),
+        tuned_toml(&report).as_bytes(),
+    )?;
     Ok(report)
+}
+
+/// A finished tuning.
+#[derive(Debug, Clone)]
+pub struct TuneOutcome {
+    /// What the search found.
+    pub report: TuneReport,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// [`run_tune`] with its cells counted by `progress`, timed.
+///
+/// # Errors
+/// As [`run_tune`].
+pub fn tune_folder(
+    config: &Config,
+    spec: &TuneSpec,
+    out: &Path,
+    options: &TuneOptions,
+    progress: &dyn Progress,
+) -> Result<TuneOutcome> {
+    let started = std::time::Instant::now();
+    let report = super::phase(progress, "tuning", |update| {
+        run_tune(config, spec, out, options, update)
+    })?;
+    Ok(TuneOutcome {
+        report,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// The sweep grid of a search: its candidates as one zipped axis, over
@@ -531,7 +590,7 @@ pub fn rank(search: &Search, out: &Path) -> Result<(Vec<Objective>, Vec<usize>)>
 
 /// As [`rank`], counting only the runs on the traces named in `traces`
 /// (all runs when `None`): a sweep over several traces ranks its candidates
-/// for any subset of them ([`crate::crossval`] tunes each fold this way).
+/// for any subset of them ([`crate::study::crossval`] tunes each fold this way).
 ///
 /// # Errors
 /// A cell that is missing or cannot be read, or a subset that leaves a
@@ -546,7 +605,7 @@ pub fn rank_on(
     for combo in &search.candidates {
         let mut per_seed = Vec::with_capacity(seeds.len());
         for &seed in seeds {
-            let path = sweep::cell_path(out, combo, seed).join("summary.csv");
+            let path = sweep::cell_path(out, combo, seed).join(layout::SUMMARY);
             let mut rows = read_cell(&path)?;
             if let Some(names) = traces {
                 rows.retain(|r| names.contains(&r.trace));
@@ -593,31 +652,49 @@ fn run_defaults(base: &Config, jobs: Option<usize>) -> Result<Vec<SummaryRow>> {
     Ok(result.runs)
 }
 
+/// One row of `objective.csv` after its `param_<key>` columns: a
+/// candidate's [`Objective`], its rank and whether it is the defaults.
+/// Numbers are written as Rust prints them (money rounded as in
+/// [`crate::csv_number::round_usd`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+struct ObjectiveRow {
+    runs: usize,
+    #[serde(serialize_with = "usd_text")]
+    score_mean: f64,
+    #[serde(serialize_with = "usd_text")]
+    score_sd: f64,
+    #[serde(serialize_with = "usd_text")]
+    score_ci95: f64,
+    #[serde(serialize_with = "usd_text")]
+    cost_mean: f64,
+    #[serde(serialize_with = "usd_text")]
+    penalty_mean: f64,
+    #[serde(serialize_with = "number_text")]
+    violation_rate_mean: f64,
+    /// 1 for the best candidate.
+    rank: usize,
+    is_default: bool,
+}
+
+fn usd_text<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&crate::csv_number::round_usd(*x))
+}
+
+fn number_text<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(x)
+}
+
 /// `objective.csv`: one row per candidate, in grid order.
 fn objective_csv(report: &TuneReport) -> Result<Vec<u8>> {
-    let usd = |x: f64| crate::csv_number::round_usd(x).to_string();
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header: Vec<String> = report
+    let params: Vec<String> = report
         .search
         .keys
         .iter()
         .map(|k| format!("param_{k}"))
-        .chain(
-            [
-                "runs",
-                "score_mean",
-                "score_sd",
-                "score_ci95",
-                "cost_mean",
-                "penalty_mean",
-                "violation_rate_mean",
-                "rank",
-                "is_default",
-            ]
-            .map(String::from),
-        )
         .collect();
-    w.write_record(&header)?;
+    let (columns, _) = crate::metrics::csv_record(&ObjectiveRow::default())?;
+    w.write_record(params.iter().map(String::as_str).chain(columns.iter()))?;
     for (i, (combo, o)) in report
         .search
         .candidates
@@ -625,22 +702,20 @@ fn objective_csv(report: &TuneReport) -> Result<Vec<u8>> {
         .zip(&report.objectives)
         .enumerate()
     {
-        let fields: Vec<String> = combo
-            .iter()
-            .map(|(_, v)| value_text(v))
-            .chain([
-                o.runs.to_string(),
-                usd(o.score_mean),
-                usd(o.score_sd),
-                usd(o.score_ci95),
-                usd(o.cost_mean),
-                usd(o.penalty_mean),
-                o.violation_rate_mean.to_string(),
-                report.rank_of(i).to_string(),
-                (report.search.default_index == Some(i)).to_string(),
-            ])
-            .collect();
-        w.write_record(&fields)?;
+        let row = ObjectiveRow {
+            runs: o.runs,
+            score_mean: o.score_mean,
+            score_sd: o.score_sd,
+            score_ci95: o.score_ci95,
+            cost_mean: o.cost_mean,
+            penalty_mean: o.penalty_mean,
+            violation_rate_mean: o.violation_rate_mean,
+            rank: report.rank_of(i),
+            is_default: report.search.default_index == Some(i),
+        };
+        let (_, fields) = crate::metrics::csv_record(&row)?;
+        let values: Vec<String> = combo.iter().map(|(_, v)| value_text(v)).collect();
+        w.write_record(values.iter().map(String::as_str).chain(fields.iter()))?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))
 }
