@@ -19,7 +19,7 @@
 //! Requests are conserved exactly up to float rounding:
 //! `backlog_in + arrivals = served + dropped + backlog_out`.
 //!
-//! Known approximations (stated in the README): drops happen only at step
+//! Known approximations (stated in docs/limits.md): drops happen only at step
 //! ends and only in the fluid regime (the M/M/c tail beyond `timeout_s` is
 //! ignored); with no VM running, waiting requests are all dropped at the
 //! end of the step.

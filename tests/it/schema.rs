@@ -17,12 +17,12 @@ fn expected_columns(path: &Path) -> Option<&'static [&'static str]> {
             columns::<qscale::metrics::SummaryRow>()
         }
         (_, "summary.csv" | "evaluation.csv") => columns::<qscale::metrics::SummaryRow>(),
-        (_, "aggregate.csv") => columns::<qscale::compare::AggregateRow>(),
+        (_, "aggregate.csv") => columns::<qscale::layout::AggregateRow>(),
         (_, "curve.csv") if name.ends_with("learning_curve.csv") => {
             columns::<qscale::agent::CurveRow>()
         }
-        ("crossval.csv", _) => columns::<qscale::crossval::CrossvalRow>(),
-        ("tuned.csv", _) => columns::<qscale::crossval::TunedRow>(),
+        ("crossval.csv", _) => columns::<qscale::layout::CrossvalRow>(),
+        ("tuned.csv", _) => columns::<qscale::study::crossval::TunedRow>(),
         _ => return None,
     })
 }
