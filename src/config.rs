@@ -22,187 +22,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::agent::AgentConfig;
+pub use crate::cloud::{
+    Billing, CloudConfig, CloudSetup, Noise, RewardConfig, WorkloadConfig, MAX_VMS,
+};
+pub use crate::config_error::ConfigError;
+pub(crate) use crate::config_error::{compact, non_negative, out_of_range, positive};
 pub use crate::policy::{
     AdjustmentType, HpaPolicyType, HpaScalingPolicy, HpaSelectPolicy, StepAdjustment,
 };
-
-/// A configuration problem: the file, the key or the `--set` at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The config file could not be read.
-    #[error("cannot read config {}", .path.display())]
-    Io {
-        /// The config file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The TOML is malformed, a key is unknown or a value has the wrong type.
-    #[error("{}: {message}", .origin)]
-    Parse {
-        /// The file name, or the `--set` that introduced the problem.
-        origin: String,
-        /// What the TOML parser said, with line and column for files.
-        message: String,
-    },
-    /// A `--set` argument is not of the form `section.key=value`.
-    #[error("--set {arg}: {reason}")]
-    BadOverride {
-        /// The argument as given.
-        arg: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// A number lies outside its valid range.
-    #[error("{field} = {} is out of range: must be {range}", compact(*.value))]
-    OutOfRange {
-        /// The key, as `section.key`.
-        field: &'static str,
-        /// The value given.
-        value: f64,
-        /// The valid range, in words.
-        range: &'static str,
-    },
-    /// Two or more keys contradict each other.
-    #[error("{0}")]
-    Inconsistent(String),
-}
-
-/// Arrival noise applied on top of the trace's counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Noise {
-    /// Arrivals in a step are exactly the (resampled, scaled) trace count.
-    None,
-    /// Arrivals are Poisson-distributed around the trace count.
-    #[default]
-    Poisson,
-}
-
-/// How VMs are billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Billing {
-    /// Per second, with a minimum of `min_billed_s` per VM (AWS, GCP).
-    #[default]
-    PerSecond,
-    /// Each started minute is charged in full.
-    PerMinute,
-    /// Each started hour is charged in full (the legacy EC2 rule).
-    PerHour,
-}
-
-impl Billing {
-    /// The billing granularity in seconds.
-    pub fn granularity_s(self) -> f64 {
-        match self {
-            Billing::PerSecond => 1.0,
-            Billing::PerMinute => 60.0,
-            Billing::PerHour => 3600.0,
-        }
-    }
-}
-
-/// `[workload]`: which trace is replayed and how it is shaped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WorkloadConfig {
-    /// Trace file (CSV `timestamp_s,requests`): in a config file, relative
-    /// to the file's folder; from `--trace` or `--set`, relative to the
-    /// working directory. Default: none (give `--trace`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<PathBuf>,
-    /// Decision step in whole seconds, ≥ 1. Default 60.
-    pub step_s: u32,
-    /// Factor applied to every count, > 0. Default 1.
-    pub scale: f64,
-    /// If set, rescale the trace so its peak rate (per step) is this many
-    /// requests per second, > 0; replaces `scale`. Default: unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peak_rps: Option<f64>,
-    /// `"none"` or `"poisson"`. Default `"poisson"`.
-    pub noise: Noise,
-}
-
-impl Default for WorkloadConfig {
-    fn default() -> Self {
-        Self {
-            trace: None,
-            step_s: 60,
-            scale: 1.0,
-            peak_rps: None,
-            noise: Noise::Poisson,
-        }
-    }
-}
-
-/// `[cloud]`: the provider and the service model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CloudConfig {
-    /// Service rate μ of one running VM, requests per second, in (0, 1e9].
-    /// Default 20.
-    pub vm_capacity_rps: f64,
-    /// Time from launch request until a VM serves, seconds, in [0, 1e9]. Default
-    /// 100 (EC2 Linux measured about 97 s).
-    pub boot_s: f64,
-    /// Lower bound on VMs (running + booting), ≥ 0. Default 1.
-    pub min_vms: u32,
-    /// Upper bound on VMs, in [max(1, min_vms), 1 000 000]. Default 50.
-    pub max_vms: u32,
-    /// VMs running at t = 0, in [min_vms, max_vms]. Default 2.
-    pub initial_vms: u32,
-    /// On-demand price of one VM, USD per hour, in [0, 1e6]. Default 0.096
-    /// (an m5.large in us-east-1).
-    pub price_per_hour: f64,
-    /// `"per-second"`, `"per-minute"` or `"per-hour"`. Default `"per-second"`.
-    pub billing: Billing,
-    /// Minimum billed time per VM, seconds, in [0, 1e9]. Default 60 (AWS, GCP).
-    pub min_billed_s: f64,
-    /// Response-time objective, seconds, in (0, 1e9]. Default 0.5.
-    pub slo_s: f64,
-    /// Requests that would wait longer than this in an overload backlog are
-    /// dropped, seconds, in (0, 1e9]. Default 30.
-    pub timeout_s: f64,
-}
-
-impl Default for CloudConfig {
-    fn default() -> Self {
-        Self {
-            vm_capacity_rps: 20.0,
-            boot_s: 100.0,
-            min_vms: 1,
-            max_vms: 50,
-            initial_vms: 2,
-            price_per_hour: 0.096,
-            billing: Billing::PerSecond,
-            min_billed_s: 60.0,
-            slo_s: 0.5,
-            timeout_s: 30.0,
-        }
-    }
-}
-
-/// `[reward]`: what an SLO miss costs, in dollars.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RewardConfig {
-    /// USD per request answered later than `cloud.slo_s`, in [0, 1e6].
-    /// Default 0.0001.
-    pub penalty_per_violation: f64,
-    /// USD per dropped request, in [0, 1e6]. Default 0.001.
-    pub penalty_per_drop: f64,
-}
-
-impl Default for RewardConfig {
-    fn default() -> Self {
-        Self {
-            penalty_per_violation: 1e-4,
-            penalty_per_drop: 1e-3,
-        }
-    }
-}
 
 /// The policies `policy.kind` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -619,7 +446,28 @@ impl SweepConfig {
     }
 }
 
+impl<'a> From<&'a Config> for CloudSetup<'a> {
+    fn from(config: &'a Config) -> CloudSetup<'a> {
+        config.cloud_setup()
+    }
+}
+
+impl<'a> From<&'a Config> for &'a WorkloadConfig {
+    fn from(config: &'a Config) -> &'a WorkloadConfig {
+        &config.workload
+    }
+}
+
 impl Config {
+    /// The sections a simulated run happens in.
+    pub fn cloud_setup(&self) -> CloudSetup<'_> {
+        CloudSetup {
+            cloud: &self.cloud,
+            reward: &self.reward,
+            workload: &self.workload,
+        }
+    }
+
     /// Reads `path` (or starts from the defaults when `None`), applies the
     /// `section.key=value` overrides in order, and validates the result.
     ///
@@ -771,81 +619,8 @@ impl Config {
     /// # Errors
     /// The first [`ConfigError`] found.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let w = &self.workload;
-        if w.step_s == 0 {
-            return Err(out_of_range("workload.step_s", 0.0, ">= 1"));
-        }
-        positive("workload.scale", w.scale)?;
-        if let Some(p) = w.peak_rps {
-            positive("workload.peak_rps", p)?;
-        }
-        let c = &self.cloud;
-        positive("cloud.vm_capacity_rps", c.vm_capacity_rps)?;
-        non_negative("cloud.boot_s", c.boot_s)?;
-        non_negative("cloud.price_per_hour", c.price_per_hour)?;
-        non_negative("cloud.min_billed_s", c.min_billed_s)?;
-        positive("cloud.slo_s", c.slo_s)?;
-        positive("cloud.timeout_s", c.timeout_s)?;
-        // Upper limits far beyond any real system keep every product of
-        // the model (cost, penalty, capacity, boot steps) finite.
-        for (field, value, max, range) in [
-            (
-                "cloud.vm_capacity_rps",
-                c.vm_capacity_rps,
-                1e9,
-                "in (0, 1e9]",
-            ),
-            ("cloud.boot_s", c.boot_s, 1e9, "in [0, 1e9]"),
-            ("cloud.price_per_hour", c.price_per_hour, 1e6, "in [0, 1e6]"),
-            ("cloud.min_billed_s", c.min_billed_s, 1e9, "in [0, 1e9]"),
-            ("cloud.slo_s", c.slo_s, 1e9, "in (0, 1e9]"),
-            ("cloud.timeout_s", c.timeout_s, 1e9, "in (0, 1e9]"),
-            (
-                "reward.penalty_per_violation",
-                self.reward.penalty_per_violation,
-                1e6,
-                "in [0, 1e6]",
-            ),
-            (
-                "reward.penalty_per_drop",
-                self.reward.penalty_per_drop,
-                1e6,
-                "in [0, 1e6]",
-            ),
-        ] {
-            if value > max {
-                return Err(out_of_range(field, value, range));
-            }
-        }
-        if c.max_vms == 0 {
-            return Err(out_of_range("cloud.max_vms", 0.0, ">= 1"));
-        }
-        // The queueing model costs O(VMs) per step: a fleet beyond any
-        // real one would make every run hang.
-        if c.max_vms > MAX_VMS {
-            return Err(out_of_range(
-                "cloud.max_vms",
-                f64::from(c.max_vms),
-                "in [1, 1000000]",
-            ));
-        }
-        if c.min_vms > c.max_vms {
-            return Err(ConfigError::Inconsistent(format!(
-                "cloud.min_vms = {} is greater than cloud.max_vms = {}",
-                c.min_vms, c.max_vms
-            )));
-        }
-        if !(c.min_vms..=c.max_vms).contains(&c.initial_vms) {
-            return Err(ConfigError::Inconsistent(format!(
-                "cloud.initial_vms = {} is outside [cloud.min_vms, cloud.max_vms] = [{}, {}]",
-                c.initial_vms, c.min_vms, c.max_vms
-            )));
-        }
-        non_negative(
-            "reward.penalty_per_violation",
-            self.reward.penalty_per_violation,
-        )?;
-        non_negative("reward.penalty_per_drop", self.reward.penalty_per_drop)?;
+        self.workload.validate()?;
+        self.cloud.validate(&self.reward)?;
         let p = &self.policy;
         let t = p.target_utilization;
         if !(t > 0.0 && t <= 1.0) {
@@ -916,10 +691,6 @@ impl Config {
     }
 }
 
-/// The largest `cloud.max_vms` accepted: a million VMs, beyond any real
-/// fleet (the queueing model costs time in proportion to the VMs).
-pub const MAX_VMS: u32 = 1_000_000;
-
 /// The most entries (states × actions) a Q-table may have: 2^25, 256 MiB
 /// of `f64` per table.
 pub const MAX_Q_ENTRIES: f64 = 33_554_432.0;
@@ -984,16 +755,6 @@ impl Config {
             )));
         }
         Ok(())
-    }
-}
-
-/// A number as a person would write it: `1e300` rather than 301 digits.
-pub(crate) fn compact(value: f64) -> String {
-    let magnitude = value.abs();
-    if magnitude >= 1e15 || (magnitude > 0.0 && magnitude < 1e-6) {
-        format!("{value:e}")
-    } else {
-        value.to_string()
     }
 }
 
@@ -1195,30 +956,6 @@ pub(crate) fn parse_value(raw: &str) -> toml::Value {
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw.to_string()))
-}
-
-pub(crate) fn out_of_range(field: &'static str, value: f64, range: &'static str) -> ConfigError {
-    ConfigError::OutOfRange {
-        field,
-        value,
-        range,
-    }
-}
-
-pub(crate) fn positive(field: &'static str, value: f64) -> Result<(), ConfigError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(out_of_range(field, value, "finite and > 0"))
-    }
-}
-
-pub(crate) fn non_negative(field: &'static str, value: f64) -> Result<(), ConfigError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(out_of_range(field, value, "finite and >= 0"))
-    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod cloud;
 pub mod compare;
 pub mod config;
+pub mod config_error;
 pub mod crossval;
 pub mod csv_number;
 pub mod elasticity;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{out_of_range, ConfigError};
+use crate::config_error::{out_of_range, ConfigError};
 
 /// Which temporal-difference rule updates the Q-table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

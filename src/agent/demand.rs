@@ -6,8 +6,8 @@
 //! FCFS queue (service rate `μ = cloud.vm_capacity_rps` each) with a 95th
 //! percentile response time within `cloud.slo_s`, i.e. with
 //! `P(T > slo_s) ≤ 0.05` (the queue of [`crate::cloud::queueing::Mmc`],
-//! the same criterion as the elasticity metrics' demand in
-//! [`crate::elasticity`]). The demand of a rate `λ` is then the fewest `c`
+//! the same criterion as the elasticity metrics' demand, both from
+//! [`crate::cloud::queueing::DEMAND_QUANTILE`]). The demand of a rate `λ` is then the fewest `c`
 //! whose capacity reaches `λ`: a binary search of the table, so the
 //! agent pays a few comparisons per step, not a queueing computation.
 //!
@@ -21,8 +21,8 @@
 //! [`TABLE_MAX_VMS`], where the table stops.
 
 use crate::cloud::queueing::Mmc;
+use crate::cloud::queueing::DEMAND_QUANTILE;
 use crate::config::Config;
-use crate::elasticity::DEMAND_QUANTILE;
 
 /// Bisection steps per fleet size.
 const BISECTION_STEPS: u32 = 40;
