@@ -452,6 +452,17 @@ impl<'a> From<&'a Config> for CloudSetup<'a> {
     }
 }
 
+impl<'a> From<&'a Config> for crate::agent::AgentSetup<'a> {
+    fn from(config: &'a Config) -> crate::agent::AgentSetup<'a> {
+        crate::agent::AgentSetup {
+            agent: &config.agent,
+            cloud: &config.cloud,
+            reward: &config.reward,
+            workload: &config.workload,
+        }
+    }
+}
+
 impl<'a> From<&'a Config> for &'a WorkloadConfig {
     fn from(config: &'a Config) -> &'a WorkloadConfig {
         &config.workload

@@ -31,7 +31,7 @@ pub use static_count::StaticPolicy;
 pub use target_tracking::{scale_in_capacity, scale_out_capacity, TargetTrackingPolicy};
 pub use threshold::ThresholdPolicy;
 
-use crate::cloud::{Action, Observation, Step, Workload};
+use crate::cloud::{Action, Environment, Observation, Step, Workload};
 use crate::config::{Config, PolicyKind};
 
 /// A decision rule.
@@ -58,6 +58,29 @@ pub trait Learner: Policy {
     fn learn(&mut self, prev: &Observation, action: Action, step: &Step);
     /// Exploration and learning on (training) or off (greedy evaluation).
     fn set_exploring(&mut self, on: bool);
+}
+
+/// The one episode loop every policy runs: from `env.reset(seed)`, decide,
+/// step, hand the transition (`policy`, the observation it decided on,
+/// its action, the step) to `after`, until the episode ends.
+/// [`crate::experiment::run`] records the steps of a run with it; the
+/// agent's training learns from each transition with it.
+pub fn drive<E, P, F>(env: &mut E, policy: &mut P, seed: u64, mut after: F)
+where
+    E: Environment + ?Sized,
+    P: Policy + ?Sized,
+    F: FnMut(&mut P, &Observation, Action, &Step),
+{
+    let mut obs = env.reset(seed);
+    loop {
+        let action = policy.decide(&obs);
+        let step = env.step(action);
+        after(policy, &obs, action, &step);
+        obs = step.obs;
+        if step.terminated || step.truncated {
+            return;
+        }
+    }
 }
 
 /// What a policy may know before the run starts: the configuration and,
