@@ -23,7 +23,7 @@ use crate::config::{Config, PolicyKind};
 use crate::experiment::{self, TraceSet};
 use crate::metrics::SummaryRow;
 use crate::output::CsvStream;
-use crate::policy::{self, Learner, Policy, PolicyContext};
+use crate::policy::{Learner, Policy};
 use crate::stats::Summary;
 
 /// One row of `aggregate.csv`: a policy on a trace, over seeds.
@@ -289,15 +289,7 @@ pub fn compare(
                     run_one(&run_config, &mut agent, workload, seed, &mut steps)?
                 }
                 _ => {
-                    let ctx = PolicyContext {
-                        config: &run_config,
-                        workload,
-                        seed,
-                    };
-                    let mut rule = match policy::build(ctx) {
-                        Some(rule) => rule,
-                        None => experiment::build_policy(&run_config, workload, seed)?,
-                    };
+                    let mut rule = experiment::build_policy(&run_config, workload, seed)?;
                     run_one(&run_config, &mut rule, workload, seed, &mut steps)?
                 }
             };

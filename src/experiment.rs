@@ -61,7 +61,7 @@ pub fn build_policy(
     seed: u64,
 ) -> Result<Box<dyn Policy + Send>> {
     if let Some(rule) = policy::build(PolicyContext {
-        config,
+        setup: config.into(),
         workload,
         seed,
     }) {

@@ -25,7 +25,7 @@
 //!    1000, to three significant digits (a change under 0.1 %, far inside
 //!    the noise of step 3, that lets the simulator's memo of queues serve
 //!    the counts of earlier episodes again). The environment replays the
-//!    variant as it is ([`crate::config::Noise::None`]): the noise of
+//!    variant as it is ([`crate::cloud::Noise::None`]): the noise of
 //!    step 3 stands in for `workload.noise` in training.
 //!
 //! Log-uniform draws use `exp(uniform(ln lo, ln hi))`.

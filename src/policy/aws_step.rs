@@ -55,8 +55,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Policy;
+use super::{PolicyConfig, PolicySetup};
 use crate::cloud::{Action, Observation};
-use crate::config::{non_negative, out_of_range, Config, ConfigError, PolicyConfig};
+use crate::config_error::{non_negative, out_of_range, ConfigError};
 
 /// How a step's `adjustment` changes the capacity (`AdjustmentType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -344,7 +345,8 @@ pub(super) struct WarmUp {
 
 impl WarmUp {
     /// Warm-up of `config.policy.warmup_s`, or `cloud.boot_s` when unset.
-    pub(super) fn new(config: &Config) -> WarmUp {
+    pub(super) fn new<'a>(config: impl Into<PolicySetup<'a>>) -> WarmUp {
+        let config: PolicySetup<'a> = config.into();
         WarmUp {
             warmup_s: config.policy.warmup_s.unwrap_or(config.cloud.boot_s),
             launches: Vec::new(),
@@ -400,7 +402,8 @@ pub struct StepScalingPolicy {
 
 impl StepScalingPolicy {
     /// The policy pair with `config.policy`'s alarms and steps.
-    pub fn new(config: &Config) -> StepScalingPolicy {
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> StepScalingPolicy {
+        let config: PolicySetup<'a> = config.into();
         let p = &config.policy;
         StepScalingPolicy {
             out_threshold: p.scale_out_threshold,
@@ -477,6 +480,7 @@ impl Policy for StepScalingPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::PolicyKind;
     use crate::policy::test_support::{assert_scales_out_and_back_in, obs};
 

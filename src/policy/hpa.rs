@@ -74,8 +74,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Policy;
+use super::{PolicyConfig, PolicySetup};
 use crate::cloud::{Action, Observation};
-use crate::config::{non_negative, out_of_range, Config, ConfigError, PolicyConfig};
+use crate::config_error::{non_negative, out_of_range, ConfigError};
 
 /// A pod's CPU request in the model, millicores (one CPU).
 const REQUEST_MILLI: i64 = 1000;
@@ -375,7 +376,8 @@ pub struct HpaPolicy {
 impl HpaPolicy {
     /// The HPA with `config.policy`'s target and behaviour, the bounds of
     /// `config.cloud` and the decision step of `config.workload`.
-    pub fn new(config: &Config) -> HpaPolicy {
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> HpaPolicy {
+        let config: PolicySetup<'a> = config.into();
         let p = &config.policy;
         HpaPolicy {
             target_pct: ((p.target_utilization * 100.0).round() as i64).max(1),
@@ -605,6 +607,7 @@ impl Policy for HpaPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::PolicyKind;
     use crate::policy::test_support::{assert_scales_out_and_back_in, obs};
 

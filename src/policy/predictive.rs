@@ -69,8 +69,9 @@
 //! Amazon EC2 Auto Scaling".
 
 use super::{vms_for_rate, Policy};
+use super::{Forecaster, PolicyConfig, PolicySetup};
+use crate::cloud::CloudConfig;
 use crate::cloud::{Action, Observation};
-use crate::config::{Config, Forecaster};
 
 /// A one-variable forecaster fed one value per step.
 pub trait Forecast {
@@ -241,7 +242,10 @@ impl Forecast for Model {
 /// Predictive scaling: provisions for the forecast load `boot_s` ahead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictivePolicy {
-    config: Config,
+    /// `[policy]` (`headroom`, `target_utilization`, `reactive`).
+    policy: PolicyConfig,
+    /// `[cloud]` (the bounds and the VM capacity).
+    cloud: CloudConfig,
     model: Model,
     /// Steps ahead of the last observation to cover: `b + 1`, at most a
     /// season.
@@ -253,7 +257,8 @@ pub struct PredictivePolicy {
 impl PredictivePolicy {
     /// The policy `config.policy` describes, for steps of
     /// `config.workload.step_s` seconds.
-    pub fn new(config: &Config) -> PredictivePolicy {
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> PredictivePolicy {
+        let config: PolicySetup<'a> = config.into();
         let p = &config.policy;
         let step_s = f64::from(config.workload.step_s.max(1));
         let season = season_steps(p.season_s, step_s);
@@ -273,7 +278,8 @@ impl PredictivePolicy {
             0
         };
         PredictivePolicy {
-            config: config.clone(),
+            policy: config.policy.clone(),
+            cloud: config.cloud.clone(),
             model,
             horizon: (boot_steps + 1).min(season),
             observed: 0,
@@ -307,11 +313,11 @@ impl Policy for PredictivePolicy {
         let Some(forecast) = self.forecast_rps() else {
             return Action::Target(obs.vms_total());
         };
-        let p = &self.config.policy;
-        let mut target = vms_for_rate(&self.config, forecast * p.headroom, p.target_utilization);
+        let p = &self.policy;
+        let mut target = vms_for_rate(&self.cloud, forecast * p.headroom, p.target_utilization);
         if p.reactive {
             target = target.max(vms_for_rate(
-                &self.config,
+                &self.cloud,
                 obs.arrival_rps,
                 p.target_utilization,
             ));
@@ -326,6 +332,7 @@ mod tests {
 
     use super::*;
     use crate::cloud::Workload;
+    use crate::config::Config;
     use crate::config::{Noise, PolicyKind, StaticSizing};
     use crate::experiment::{run_policy, run_with};
     use crate::trace::{generate, GenKind, GenSpec};

@@ -5,9 +5,9 @@
 //! `⌈rate / (μ · target)⌉`, clamped to the bounds. Sizing from the trace
 //! uses knowledge of the whole run, as an operator would from history.
 
+use super::StaticSizing;
 use super::{vms_for_rate, Policy, PolicyContext};
 use crate::cloud::{Action, Observation};
-use crate::config::StaticSizing;
 
 /// Always asks for the same number of VMs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,15 +23,19 @@ impl StaticPolicy {
 
     /// Sizes the count as `policy.sizing` says.
     pub fn from_context(ctx: PolicyContext<'_>) -> StaticPolicy {
-        let p = &ctx.config.policy;
+        let p = &ctx.setup.policy;
         let vms = match p.sizing {
             StaticSizing::Count => p.vms,
-            StaticSizing::Mean => {
-                vms_for_rate(ctx.config, ctx.workload.mean_rps(), p.target_utilization)
-            }
-            StaticSizing::Peak => {
-                vms_for_rate(ctx.config, ctx.workload.peak_rps(), p.target_utilization)
-            }
+            StaticSizing::Mean => vms_for_rate(
+                ctx.setup.cloud,
+                ctx.workload.mean_rps(),
+                p.target_utilization,
+            ),
+            StaticSizing::Peak => vms_for_rate(
+                ctx.setup.cloud,
+                ctx.workload.peak_rps(),
+                p.target_utilization,
+            ),
         };
         StaticPolicy::new(vms)
     }
@@ -69,14 +73,14 @@ mod tests {
             arrivals: vec![60.0 * 12.0, 60.0 * 42.0],
         };
         let p = StaticPolicy::from_context(PolicyContext {
-            config: &config,
+            setup: (&config).into(),
             workload: &workload,
             seed: 1,
         });
         assert_eq!(p.vms(), 9); // 42 / (10 * 0.5) = 8.4
         config.policy.sizing = StaticSizing::Mean;
         let p = StaticPolicy::from_context(PolicyContext {
-            config: &config,
+            setup: (&config).into(),
             workload: &workload,
             seed: 1,
         });

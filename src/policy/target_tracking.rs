@@ -47,8 +47,8 @@ use std::collections::VecDeque;
 
 use super::aws_step::WarmUp;
 use super::Policy;
+use super::PolicySetup;
 use crate::cloud::{Action, Observation};
-use crate::config::Config;
 
 /// Data points above the target that trigger a scale-out.
 pub const HIGH_DATA_POINTS: usize = 3;
@@ -183,7 +183,8 @@ pub struct TargetTrackingPolicy {
 
 impl TargetTrackingPolicy {
     /// Target tracking at `config.policy.target_utilization`.
-    pub fn new(config: &Config) -> TargetTrackingPolicy {
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> TargetTrackingPolicy {
+        let config: PolicySetup<'a> = config.into();
         let p = &config.policy;
         TargetTrackingPolicy {
             target: p.target_utilization,
@@ -244,6 +245,7 @@ impl Policy for TargetTrackingPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::PolicyKind;
     use crate::policy::test_support::{assert_scales_out_and_back_in, obs};
 

@@ -16,8 +16,8 @@
 //! and "Scaling cooldowns for Amazon EC2 Auto Scaling".
 
 use super::Policy;
+use super::PolicySetup;
 use crate::cloud::{Action, Observation};
-use crate::config::Config;
 
 /// AWS simple scaling on utilization.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +37,8 @@ pub struct ThresholdPolicy {
 
 impl ThresholdPolicy {
     /// The rule with `config.policy`'s parameters.
-    pub fn new(config: &Config) -> ThresholdPolicy {
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> ThresholdPolicy {
+        let config: PolicySetup<'a> = config.into();
         let p = &config.policy;
         ThresholdPolicy {
             upper: p.upper,
@@ -92,6 +93,7 @@ impl Policy for ThresholdPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     /// `vms` running at `utilization`, none booting.
     fn obs(step: u64, time_s: f64, utilization: f64, vms: u32) -> Observation {
