@@ -1,6 +1,6 @@
 //! Configuration errors and the range checks every section's `validate`
 //! uses. A leaf: each layer validates the section it owns with these, and
-//! [`crate::config`] composes the sections; nothing here knows a section.
+//! the `config` module composes the sections; nothing here knows a section.
 
 use std::path::PathBuf;
 
