@@ -398,8 +398,7 @@ impl Config {
         self.policy.validate()?;
         self.agent.validate()?;
         self.crossval.validate()?;
-        if self.policy.kind == PolicyKind::Qlearning
-            || self.experiment.policies.contains(&PolicyKind::Qlearning)
+        if self.policy.kind.is_learned() || self.experiment.policies.iter().any(|k| k.is_learned())
         {
             self.check_q_table_size()?;
         }

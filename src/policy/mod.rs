@@ -5,22 +5,20 @@
 //! baselines are the rules operators use (see each module for its source);
 //! every policy goes through the same loop, [`drive`].
 
-mod aws_step;
 mod config;
-mod hpa;
-mod oracle;
-mod predictive;
-mod static_count;
-mod target_tracking;
+pub mod registry;
 #[cfg(test)]
 mod test_support;
-mod threshold;
+
+use registry::{aws_step, hpa, oracle, predictive, static_count, target_tracking, threshold};
 
 pub use aws_step::{
     default_scale_in_steps, default_scale_out_steps, new_capacity, round_aws, select_step,
     validate_config as validate_step_config, AdjustmentType, StepAdjustment, StepScalingPolicy,
 };
-pub use config::{Forecaster, PolicyConfig, PolicyKind, PolicySetup, StaticSizing, MAX_SEASON_S};
+pub use aws_step::{scaled_steps, StepParams};
+pub use config::PolicySetup;
+pub use hpa::HpaParams;
 pub use hpa::{
     default_scale_down_policies as default_hpa_scale_down_policies,
     default_scale_up_policies as default_hpa_scale_up_policies, replica_count,
@@ -29,9 +27,14 @@ pub use hpa::{
 };
 pub use oracle::{OraclePolicy, MAX_PLAN_CELLS, MAX_PLAN_WORK};
 pub use predictive::{season_steps, Forecast, HoltWinters, PredictivePolicy, SeasonalNaive};
+pub use predictive::{Forecaster, PredictiveParams, MAX_SEASON_S};
+pub use registry::{build, GridAxis, NoParams, PolicyConfig, PolicyKind, PolicyParams, TUNABLE};
 pub use static_count::StaticPolicy;
+pub use static_count::{StaticParams, StaticSizing};
+pub use target_tracking::TargetParams;
 pub use target_tracking::{scale_in_capacity, scale_out_capacity, TargetTrackingPolicy};
 pub use threshold::ThresholdPolicy;
+pub use threshold::{upper_thresholds, ThresholdParams};
 
 use crate::cloud::CloudConfig;
 use crate::cloud::{Action, Environment, Observation, Step, Workload};
@@ -97,21 +100,6 @@ pub struct PolicyContext<'a> {
     /// The run's master seed (a clairvoyant policy can replay the noise
     /// with [`crate::cloud::episode_arrivals`]).
     pub seed: u64,
-}
-
-/// Builds the rule `policy.kind` names; `None` for learned
-/// policies, which the run's caller trains first.
-pub fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
-    match ctx.setup.policy.kind {
-        PolicyKind::Static => Some(Box::new(StaticPolicy::from_context(ctx))),
-        PolicyKind::Threshold => Some(Box::new(ThresholdPolicy::new(ctx.setup))),
-        PolicyKind::Step => Some(Box::new(StepScalingPolicy::new(ctx.setup))),
-        PolicyKind::Target => Some(Box::new(TargetTrackingPolicy::new(ctx.setup))),
-        PolicyKind::Hpa => Some(Box::new(HpaPolicy::new(ctx.setup))),
-        PolicyKind::Predictive => Some(Box::new(PredictivePolicy::new(ctx.setup))),
-        PolicyKind::Oracle => Some(Box::new(OraclePolicy::from_context(ctx))),
-        PolicyKind::Qlearning => None,
-    }
 }
 
 /// The VM count that serves `rate_rps` at `target_utilization`, clamped

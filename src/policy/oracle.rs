@@ -106,10 +106,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::PolicySetup;
-use super::{Policy, PolicyContext};
+use crate::policy::PolicySetup;
+use crate::policy::{Policy, PolicyContext};
 use crate::cloud::serve::{serve, ServeInput};
 use crate::cloud::{episode_arrivals, Action, CloudEnv, Environment, Observation};
+use crate::policy::registry::{NoParams, Registered};
 
 /// Largest planning table the oracle builds, in cells (steps × VM counts):
 /// 2^25, about a year of 60 s steps with 63 counts. The penalty table
@@ -465,6 +466,19 @@ impl Tables {
             running.push(lo + previous as u32);
         }
         running
+    }
+}
+
+
+impl Registered for OraclePolicy {
+    const NAME: &'static str = "oracle";
+    const COLOUR: (u8, u8, u8) = (0, 0, 0);
+    const CLAIRVOYANT: bool = true;
+    const NOT_TUNABLE: Option<&'static str> =
+        Some("the oracle is clairvoyant and has no parameters to tune");
+    type Params = NoParams;
+    fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        Some(Box::new(OraclePolicy::from_context(ctx)))
     }
 }
 
@@ -902,7 +916,7 @@ mod tests {
             ] {
                 let mut c = config.clone();
                 c.policy.kind = kind;
-                c.policy.sizing = StaticSizing::Peak;
+                c.policy.static_count.sizing = StaticSizing::Peak;
                 let r = crate::experiment::run_policy(&c, Arc::clone(&w), 1).unwrap();
                 report.push((kind.name().to_string(), r.summary.score_usd));
             }
