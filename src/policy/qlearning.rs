@@ -1,6 +1,6 @@
 //! The registry entry of tabular Q-learning (`policy.kind = "qlearning"`).
 //!
-//! The agent itself lives in [`crate::agent`], above the policies: it is
+//! The agent itself lives in the `agent` module, above the policies: it is
 //! learned, so a run's caller trains it (on `experiment.train_traces`)
 //! and runs the greedy agent through the same loop as every policy. Its
 //! parameters are the `[agent]` section, not keys of `[policy]`.
