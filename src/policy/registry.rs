@@ -3,7 +3,7 @@
 //! Each policy's module owns everything about it: its [`Registered`]
 //! entry (name, plot colour, capabilities, built-in tuning grid, how it is
 //! built) and its parameters ([`PolicyParams`]: a struct with `Default`,
-//! `validate` and a `///` per key). From the lines of [`policies!`] below
+//! `validate` and a `///` per key). From the lines of `policies!` below
 //! come [`PolicyKind`] (its variants, [`PolicyKind::ALL`], names, parsing),
 //! [`PolicyConfig`] (the `[policy]` section: `kind` and the parameters of
 //! every policy), the build dispatch, the tuning grids and the colours.
