@@ -411,70 +411,16 @@ impl Config {
     }
 }
 
-/// The most entries (states × actions) a Q-table may have: 2^25, 256 MiB
-/// of `f64` per table.
-pub const MAX_Q_ENTRIES: f64 = 33_554_432.0;
+pub use crate::agent::MAX_Q_ENTRIES;
 
 impl Config {
-    /// Checks that the agent's Q-table fits in memory: states (one per
-    /// bucket of every feature, one per VM count without `agent.vm_edges`)
-    /// × actions at most [`MAX_Q_ENTRIES`]. Counted in floating point, so
-    /// no bound can overflow it.
+    /// Checks that the agent's Q-table fits in memory (see
+    /// [`AgentConfig::check_q_table_size`]).
     ///
     /// # Errors
     /// [`ConfigError::Inconsistent`] naming the keys to change.
     pub fn check_q_table_size(&self) -> Result<(), ConfigError> {
-        let a = &self.agent;
-        let c = &self.cloud;
-        let hours = f64::from(a.hour_buckets.max(1));
-        let trends = a.trend_edges.len() as f64 + 1.0;
-        let (states, actions, advice) = match a.design {
-            crate::agent::Design::ScaleFree => (
-                (a.load_edges.len() as f64 + 1.0)
-                    * trends
-                    * (a.booting_share_edges.len() as f64 + 1.0)
-                    * (a.volatility_edges.len() as f64 + 1.0)
-                    * hours,
-                a.scale_free_actions(),
-                "use fewer edges or agent.hour_buckets",
-            ),
-            crate::agent::Design::Demand => (
-                (a.fleet_edges.len() as f64 + 1.0)
-                    * (a.peak_ratio_edges.len() as f64 + 1.0)
-                    * trends
-                    * (a.booting_share_edges.len() as f64 + 1.0)
-                    * (a.volatility_edges.len() as f64 + 1.0)
-                    * 2.0
-                    * hours,
-                a.demand_actions(),
-                "use fewer edges or agent.hour_buckets",
-            ),
-            crate::agent::Design::Legacy => {
-                let vm_buckets = if a.vm_edges.is_empty() {
-                    f64::from(c.max_vms.saturating_sub(c.min_vms)) + 1.0
-                } else {
-                    a.vm_edges.len() as f64 + 1.0
-                };
-                (
-                    (a.util_edges.len() as f64 + 1.0)
-                        * vm_buckets
-                        * trends
-                        * (a.booting_edges.len() as f64 + 1.0)
-                        * hours,
-                    a.actions.len(),
-                    "bucket the VM count with agent.vm_edges, \
-                     narrow [cloud.min_vms, cloud.max_vms], or use fewer edges",
-                )
-            }
-        };
-        let entries = states * actions as f64;
-        if entries > MAX_Q_ENTRIES {
-            return Err(ConfigError::Inconsistent(format!(
-                "the agent's Q-table would have {states} states x {actions} actions = {entries} entries, \
-                 more than the limit of {MAX_Q_ENTRIES}: {advice}"
-            )));
-        }
-        Ok(())
+        self.agent.check_q_table_size(&self.cloud)
     }
 }
 

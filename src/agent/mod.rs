@@ -60,7 +60,7 @@ pub mod qtable;
 pub mod randomise;
 pub mod train;
 
-pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit};
+pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit, MAX_Q_ENTRIES};
 pub use demand::SloCapacity;
 pub use features::{DemandState, Discretiser, ScaleFree};
 pub use qtable::{QTable, QTableError, QTableHeader};

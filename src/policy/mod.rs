@@ -5,8 +5,8 @@
 //! baselines are the rules operators use (see each module for its source);
 //! every policy goes through the same loop, [`drive`].
 
-mod config;
 pub mod registry;
+mod setup;
 #[cfg(test)]
 mod test_support;
 
@@ -17,7 +17,6 @@ pub use aws_step::{
     validate_config as validate_step_config, AdjustmentType, StepAdjustment, StepScalingPolicy,
 };
 pub use aws_step::{scaled_steps, StepParams};
-pub use config::PolicySetup;
 pub use hpa::HpaParams;
 pub use hpa::{
     default_scale_down_policies as default_hpa_scale_down_policies,
@@ -29,6 +28,7 @@ pub use oracle::{OraclePolicy, MAX_PLAN_CELLS, MAX_PLAN_WORK};
 pub use predictive::{season_steps, Forecast, HoltWinters, PredictivePolicy, SeasonalNaive};
 pub use predictive::{Forecaster, PredictiveParams, MAX_SEASON_S};
 pub use registry::{build, GridAxis, NoParams, PolicyConfig, PolicyKind, PolicyParams, TUNABLE};
+pub use setup::PolicySetup;
 pub use static_count::StaticPolicy;
 pub use static_count::{StaticParams, StaticSizing};
 pub use target_tracking::TargetParams;

@@ -352,6 +352,17 @@ impl std::str::FromStr for PolicyKind {
     }
 }
 
+/// The names of `kinds` as a list in words: `static, threshold or step`
+/// (for help texts and messages).
+pub fn names_in_words(kinds: &[PolicyKind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
+}
+
 /// One policy's parameters as written: its kind, its keys and their values.
 struct Declared {
     kind: PolicyKind,
@@ -612,6 +623,15 @@ mod tests {
         let back: PolicyConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
         assert_eq!(back.static_count.target_utilization, 0.6);
         assert_eq!(back.hpa.target_utilization, 0.6);
+    }
+
+    #[test]
+    fn names_in_words_read_as_a_list() {
+        assert_eq!(
+            names_in_words(&PolicyKind::ALL),
+            "static, threshold, step, target, hpa, predictive, oracle or qlearning"
+        );
+        assert_eq!(names_in_words(&[PolicyKind::Hpa]), "hpa");
     }
 
     #[test]
