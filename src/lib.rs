@@ -9,11 +9,14 @@
 //! - [`trace`]: workload traces, their CSV format, resampling, generators;
 //! - [`cloud`]: the environment: queueing, the fleet and its billing, the
 //!   reward;
-//! - [`policy`]: the policies (baselines);
+//! - [`policy`]: the policies (baselines), their registry and the episode
+//!   loop every policy runs;
 //! - [`agent`]: the tabular Q-learning agent, its training and Q-table files;
 //! - [`experiment`], [`metrics`] and [`elasticity`]: runs and what is
 //!   measured;
-//! - [`config`]: every key, its unit and default.
+//! - [`config`]: the sections composed, `--set`, loading; each layer owns
+//!   its section (every key, its unit and default), validated with
+//!   [`config_error`].
 #![warn(missing_docs)]
 
 pub mod agent;

@@ -403,7 +403,7 @@ pub struct StepScalingPolicy {
 }
 
 impl StepScalingPolicy {
-    /// The policy pair with `config.policy`'s alarms and steps.
+    /// The policy pair with `config.policy.aws_step` alarms and steps.
     pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> StepScalingPolicy {
         let config: PolicySetup<'a> = config.into();
         let p = &config.policy.aws_step;

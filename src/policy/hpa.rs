@@ -376,7 +376,7 @@ pub struct HpaPolicy {
 }
 
 impl HpaPolicy {
-    /// The HPA with `config.policy`'s target and behaviour, the bounds of
+    /// The HPA with `config.policy.hpa`'s target and behaviour, the bounds of
     /// `config.cloud` and the decision step of `config.workload`.
     pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> HpaPolicy {
         let config: PolicySetup<'a> = config.into();

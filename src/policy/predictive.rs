@@ -259,7 +259,7 @@ pub struct PredictivePolicy {
 }
 
 impl PredictivePolicy {
-    /// The policy `config.policy` describes, for steps of
+    /// The policy `config.policy.predictive` describes, for steps of
     /// `config.workload.step_s` seconds.
     pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> PredictivePolicy {
         let config: PolicySetup<'a> = config.into();

@@ -41,7 +41,7 @@ pub struct ThresholdPolicy {
 }
 
 impl ThresholdPolicy {
-    /// The rule with `config.policy`'s parameters.
+    /// The rule with `config.policy.threshold` parameters.
     pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> ThresholdPolicy {
         let config: PolicySetup<'a> = config.into();
         let p = &config.policy.threshold;
