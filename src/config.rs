@@ -16,441 +16,20 @@
 //! relative to the working directory (or absolute), and
 //! [`Config::to_toml_in`] writes them relative to the results folder.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::agent::AgentConfig;
-pub use crate::policy::{
-    AdjustmentType, HpaPolicyType, HpaScalingPolicy, HpaSelectPolicy, StepAdjustment,
+pub use crate::cloud::{
+    Billing, CloudConfig, CloudSetup, Noise, RewardConfig, WorkloadConfig, MAX_VMS,
 };
-
-/// A configuration problem: the file, the key or the `--set` at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The config file could not be read.
-    #[error("cannot read config {}", .path.display())]
-    Io {
-        /// The config file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The TOML is malformed, a key is unknown or a value has the wrong type.
-    #[error("{}: {message}", .origin)]
-    Parse {
-        /// The file name, or the `--set` that introduced the problem.
-        origin: String,
-        /// What the TOML parser said, with line and column for files.
-        message: String,
-    },
-    /// A `--set` argument is not of the form `section.key=value`.
-    #[error("--set {arg}: {reason}")]
-    BadOverride {
-        /// The argument as given.
-        arg: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// A number lies outside its valid range.
-    #[error("{field} = {} is out of range: must be {range}", compact(*.value))]
-    OutOfRange {
-        /// The key, as `section.key`.
-        field: &'static str,
-        /// The value given.
-        value: f64,
-        /// The valid range, in words.
-        range: &'static str,
-    },
-    /// Two or more keys contradict each other.
-    #[error("{0}")]
-    Inconsistent(String),
-}
-
-/// Arrival noise applied on top of the trace's counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Noise {
-    /// Arrivals in a step are exactly the (resampled, scaled) trace count.
-    None,
-    /// Arrivals are Poisson-distributed around the trace count.
-    #[default]
-    Poisson,
-}
-
-/// How VMs are billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Billing {
-    /// Per second, with a minimum of `min_billed_s` per VM (AWS, GCP).
-    #[default]
-    PerSecond,
-    /// Each started minute is charged in full.
-    PerMinute,
-    /// Each started hour is charged in full (the legacy EC2 rule).
-    PerHour,
-}
-
-impl Billing {
-    /// The billing granularity in seconds.
-    pub fn granularity_s(self) -> f64 {
-        match self {
-            Billing::PerSecond => 1.0,
-            Billing::PerMinute => 60.0,
-            Billing::PerHour => 3600.0,
-        }
-    }
-}
-
-/// `[workload]`: which trace is replayed and how it is shaped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WorkloadConfig {
-    /// Trace file (CSV `timestamp_s,requests`): in a config file, relative
-    /// to the file's folder; from `--trace` or `--set`, relative to the
-    /// working directory. Default: none (give `--trace`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<PathBuf>,
-    /// Decision step in whole seconds, ≥ 1. Default 60.
-    pub step_s: u32,
-    /// Factor applied to every count, > 0. Default 1.
-    pub scale: f64,
-    /// If set, rescale the trace so its peak rate (per step) is this many
-    /// requests per second, > 0; replaces `scale`. Default: unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peak_rps: Option<f64>,
-    /// `"none"` or `"poisson"`. Default `"poisson"`.
-    pub noise: Noise,
-}
-
-impl Default for WorkloadConfig {
-    fn default() -> Self {
-        Self {
-            trace: None,
-            step_s: 60,
-            scale: 1.0,
-            peak_rps: None,
-            noise: Noise::Poisson,
-        }
-    }
-}
-
-/// `[cloud]`: the provider and the service model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CloudConfig {
-    /// Service rate μ of one running VM, requests per second, in (0, 1e9].
-    /// Default 20.
-    pub vm_capacity_rps: f64,
-    /// Time from launch request until a VM serves, seconds, in [0, 1e9]. Default
-    /// 100 (EC2 Linux measured about 97 s).
-    pub boot_s: f64,
-    /// Lower bound on VMs (running + booting), ≥ 0. Default 1.
-    pub min_vms: u32,
-    /// Upper bound on VMs, in [max(1, min_vms), 1 000 000]. Default 50.
-    pub max_vms: u32,
-    /// VMs running at t = 0, in [min_vms, max_vms]. Default 2.
-    pub initial_vms: u32,
-    /// On-demand price of one VM, USD per hour, in [0, 1e6]. Default 0.096
-    /// (an m5.large in us-east-1).
-    pub price_per_hour: f64,
-    /// `"per-second"`, `"per-minute"` or `"per-hour"`. Default `"per-second"`.
-    pub billing: Billing,
-    /// Minimum billed time per VM, seconds, in [0, 1e9]. Default 60 (AWS, GCP).
-    pub min_billed_s: f64,
-    /// Response-time objective, seconds, in (0, 1e9]. Default 0.5.
-    pub slo_s: f64,
-    /// Requests that would wait longer than this in an overload backlog are
-    /// dropped, seconds, in (0, 1e9]. Default 30.
-    pub timeout_s: f64,
-}
-
-impl Default for CloudConfig {
-    fn default() -> Self {
-        Self {
-            vm_capacity_rps: 20.0,
-            boot_s: 100.0,
-            min_vms: 1,
-            max_vms: 50,
-            initial_vms: 2,
-            price_per_hour: 0.096,
-            billing: Billing::PerSecond,
-            min_billed_s: 60.0,
-            slo_s: 0.5,
-            timeout_s: 30.0,
-        }
-    }
-}
-
-/// `[reward]`: what an SLO miss costs, in dollars.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RewardConfig {
-    /// USD per request answered later than `cloud.slo_s`, in [0, 1e6].
-    /// Default 0.0001.
-    pub penalty_per_violation: f64,
-    /// USD per dropped request, in [0, 1e6]. Default 0.001.
-    pub penalty_per_drop: f64,
-}
-
-impl Default for RewardConfig {
-    fn default() -> Self {
-        Self {
-            penalty_per_violation: 1e-4,
-            penalty_per_drop: 1e-3,
-        }
-    }
-}
-
-/// The policies `policy.kind` can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum PolicyKind {
-    /// A fixed VM count.
-    Static,
-    /// Threshold rule with cooldown (AWS simple scaling).
-    #[default]
-    Threshold,
-    /// AWS step scaling: step adjustments on a high and a low alarm, with
-    /// instance warm-up.
-    Step,
-    /// AWS target tracking on average utilization.
-    Target,
-    /// The Kubernetes Horizontal Pod Autoscaler.
-    Hpa,
-    /// Forecasts the load from the past (seasonal naive or Holt-Winters)
-    /// and provisions `boot_s` ahead (AWS predictive scaling).
-    Predictive,
-    /// Clairvoyant: replays a schedule planned by dynamic programming with
-    /// the whole episode known.
-    Oracle,
-    /// Tabular Q-learning, trained on `experiment.train_traces` first.
-    Qlearning,
-}
-
-impl PolicyKind {
-    /// Every kind, in documentation order.
-    pub const ALL: [PolicyKind; 8] = [
-        PolicyKind::Static,
-        PolicyKind::Threshold,
-        PolicyKind::Step,
-        PolicyKind::Target,
-        PolicyKind::Hpa,
-        PolicyKind::Predictive,
-        PolicyKind::Oracle,
-        PolicyKind::Qlearning,
-    ];
-
-    /// The stable name used in configs, CSVs and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            PolicyKind::Static => "static",
-            PolicyKind::Threshold => "threshold",
-            PolicyKind::Step => "step",
-            PolicyKind::Target => "target",
-            PolicyKind::Hpa => "hpa",
-            PolicyKind::Predictive => "predictive",
-            PolicyKind::Oracle => "oracle",
-            PolicyKind::Qlearning => "qlearning",
-        }
-    }
-}
-
-impl fmt::Display for PolicyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for PolicyKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PolicyKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown policy `{s}`, expected one of {}", names.join(", "))
-            })
-    }
-}
-
-/// How the `static` policy picks its VM count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum StaticSizing {
-    /// Exactly `policy.vms`.
-    Count,
-    /// Enough VMs for the trace's mean rate at `policy.target_utilization`.
-    Mean,
-    /// Enough VMs for the trace's peak rate at `policy.target_utilization`.
-    #[default]
-    Peak,
-}
-
-/// How the `predictive` policy forecasts the arrival rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Forecaster {
-    /// The rate one season (`policy.season_s`) earlier.
-    SeasonalNaive,
-    /// Additive Holt-Winters (level, trend, season).
-    #[default]
-    HoltWinters,
-}
-
-/// Longest `policy.season_s` accepted, seconds: a leap year.
-pub const MAX_SEASON_S: f64 = 366.0 * 86_400.0;
-
-/// `[policy]`: which policy decides and its parameters. Keys that the
-/// chosen kind does not use are accepted and ignored, so one file can be
-/// switched between kinds with `--set policy.kind=...`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PolicyConfig {
-    /// The policy. Default `"threshold"`.
-    pub kind: PolicyKind,
-    /// Utilization the rule aims for, in (0, 1]. Used by `static` sizing,
-    /// `predictive`, `target` and `hpa` (in whole percent: 0.7 → 70 %).
-    /// Default 0.7.
-    pub target_utilization: f64,
-    /// `static`: `"count"`, `"mean"` or `"peak"`. Default `"peak"`.
-    pub sizing: StaticSizing,
-    /// `static` with `sizing = "count"`: the VM count. Default 2.
-    pub vms: u32,
-    /// `threshold`: scale out when utilization > upper, in (0, 1]. Default 0.8.
-    pub upper: f64,
-    /// `threshold`: scale in when utilization < lower, in [0, upper). Default 0.3.
-    pub lower: f64,
-    /// `threshold`: VMs added or removed per action, ≥ 1. Default 1.
-    pub step: u32,
-    /// `threshold`: consecutive steps the alarm must hold, ≥ 1. Default 1.
-    pub periods: u32,
-    /// `threshold`: seconds after the last activity completes before the
-    /// rule reacts again, ≥ 0. Default 300 (AWS `DefaultCooldown`).
-    pub cooldown_s: f64,
-    /// `step`: the high alarm's threshold on utilization, in (0, 1]; it is
-    /// in ALARM while utilization ≥ this. Default 0.7.
-    pub scale_out_threshold: f64,
-    /// `step`: scale-out steps `{ lower, upper, adjustment }`, bounds
-    /// relative to `scale_out_threshold` in utilization units (omitted:
-    /// ∓∞), no overlaps or gaps. Default `[0, 0.1) → +1`, `[0.1, 0.2) → +2`,
-    /// `[0.2, ∞) → +3`.
-    pub scale_out_steps: Vec<StepAdjustment>,
-    /// `step`: the low alarm's threshold, in [0, scale_out_threshold); it
-    /// is in ALARM while utilization ≤ this. Default 0.3.
-    pub scale_in_threshold: f64,
-    /// `step`: scale-in steps, relative to `scale_in_threshold`. Default
-    /// `(−∞, 0] → −1`.
-    pub scale_in_steps: Vec<StepAdjustment>,
-    /// `step`: `"change-in-capacity"`, `"percent-change-in-capacity"` or
-    /// `"exact-capacity"` (adjustments ≥ 0), for both alarms. Default
-    /// `"change-in-capacity"`.
-    pub adjustment_type: AdjustmentType,
-    /// `step` with `"percent-change-in-capacity"`: smallest change, VMs,
-    /// ≥ 1. Default: unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_adjustment_magnitude: Option<u32>,
-    /// `step`: consecutive steps (one data point each) an alarm must
-    /// breach, ≥ 1. Default 1.
-    pub evaluation_periods: u32,
-    /// `step`, `target`: instance warm-up from the launch request, seconds,
-    /// ≥ 0. Default: unset, meaning `cloud.boot_s` (AWS falls back to 300).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warmup_s: Option<f64>,
-    /// `target`: never scale in (`DisableScaleIn`). Default false.
-    pub disable_scale_in: bool,
-    /// `hpa`: tolerance above a ratio of 1 before scaling up, ≥ 0.
-    /// Default 0.1.
-    pub hpa_scale_up_tolerance: f64,
-    /// `hpa`: tolerance below a ratio of 1 before scaling down, ≥ 0.
-    /// Default 0.1.
-    pub hpa_scale_down_tolerance: f64,
-    /// `hpa`: scale-up stabilization window, seconds, in [0, 3600].
-    /// Default 0.
-    pub hpa_scale_up_stabilization_s: u32,
-    /// `hpa`: scale-down stabilization window, seconds, in [0, 3600].
-    /// Default 300.
-    pub hpa_scale_down_stabilization_s: u32,
-    /// `hpa`: scale-up rate limits `{ type = "pods" | "percent", value,
-    /// period_s }`, at least one, value ≥ 1, period_s in [1, 1800]. Default
-    /// 4 pods and 100 % per 15 s.
-    pub hpa_scale_up_policies: Vec<HpaScalingPolicy>,
-    /// `hpa`: scale-down rate limits, as above. Default 100 % per 15 s.
-    pub hpa_scale_down_policies: Vec<HpaScalingPolicy>,
-    /// `hpa`: `"max"`, `"min"` or `"disabled"` among the scale-up
-    /// policies. Default `"max"`.
-    pub hpa_scale_up_select: HpaSelectPolicy,
-    /// `hpa`: the same for scale-down. Default `"max"`.
-    pub hpa_scale_down_select: HpaSelectPolicy,
-    /// `hpa`: controller sync period, seconds, ≥ 1. Default 15.
-    pub hpa_sync_period_s: u32,
-    /// `predictive`: `"seasonal-naive"` or `"holt-winters"`. Default
-    /// `"holt-winters"`.
-    pub forecaster: Forecaster,
-    /// `predictive`: season length, seconds, in (0, 31 622 400] (a leap
-    /// year); rounded to whole steps, at least one. Default 86 400 (a day).
-    pub season_s: f64,
-    /// `predictive` with Holt-Winters: level smoothing α, in (0, 1].
-    /// Default 0.5.
-    pub smoothing_level: f64,
-    /// `predictive` with Holt-Winters: trend smoothing β, in [0, 1].
-    /// Default 0.05.
-    pub smoothing_trend: f64,
-    /// `predictive` with Holt-Winters: seasonal smoothing γ, in [0, 1].
-    /// Default 0.3.
-    pub smoothing_seasonal: f64,
-    /// `predictive`: factor applied to the forecast rate before sizing,
-    /// finite and > 0. Default 1.
-    pub headroom: f64,
-    /// `predictive`: never provision fewer VMs than the last step's rate
-    /// needs at `target_utilization` (predictive paired with a reactive
-    /// rule, as AWS recommends). Default true.
-    pub reactive: bool,
-}
-
-impl Default for PolicyConfig {
-    fn default() -> Self {
-        Self {
-            kind: PolicyKind::Threshold,
-            target_utilization: 0.7,
-            sizing: StaticSizing::Peak,
-            vms: 2,
-            upper: 0.8,
-            lower: 0.3,
-            step: 1,
-            periods: 1,
-            cooldown_s: 300.0,
-            scale_out_threshold: 0.7,
-            scale_out_steps: crate::policy::default_scale_out_steps(),
-            scale_in_threshold: 0.3,
-            scale_in_steps: crate::policy::default_scale_in_steps(),
-            adjustment_type: AdjustmentType::ChangeInCapacity,
-            min_adjustment_magnitude: None,
-            evaluation_periods: 1,
-            warmup_s: None,
-            disable_scale_in: false,
-            hpa_scale_up_tolerance: 0.1,
-            hpa_scale_down_tolerance: 0.1,
-            hpa_scale_up_stabilization_s: 0,
-            hpa_scale_down_stabilization_s: 300,
-            hpa_scale_up_policies: crate::policy::default_hpa_scale_up_policies(),
-            hpa_scale_down_policies: crate::policy::default_hpa_scale_down_policies(),
-            hpa_scale_up_select: HpaSelectPolicy::Max,
-            hpa_scale_down_select: HpaSelectPolicy::Max,
-            hpa_sync_period_s: 15,
-            forecaster: Forecaster::HoltWinters,
-            season_s: 86_400.0,
-            smoothing_level: 0.5,
-            smoothing_trend: 0.05,
-            smoothing_seasonal: 0.3,
-            headroom: 1.0,
-            reactive: true,
-        }
-    }
-}
+pub use crate::config_error::ConfigError;
+pub(crate) use crate::config_error::{compact, positive};
+pub use crate::policy::{
+    AdjustmentType, Forecaster, HpaPolicyType, HpaScalingPolicy, HpaSelectPolicy, PolicyConfig,
+    PolicyKind, StaticSizing, StepAdjustment, MAX_SEASON_S,
+};
 
 /// `[experiment]`: seeds and the traces and policies an experiment covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -619,7 +198,50 @@ impl SweepConfig {
     }
 }
 
+impl<'a> From<&'a Config> for CloudSetup<'a> {
+    fn from(config: &'a Config) -> CloudSetup<'a> {
+        config.cloud_setup()
+    }
+}
+
+impl<'a> From<&'a Config> for crate::agent::AgentSetup<'a> {
+    fn from(config: &'a Config) -> crate::agent::AgentSetup<'a> {
+        crate::agent::AgentSetup {
+            agent: &config.agent,
+            cloud: &config.cloud,
+            reward: &config.reward,
+            workload: &config.workload,
+        }
+    }
+}
+
+impl<'a> From<&'a Config> for crate::policy::PolicySetup<'a> {
+    fn from(config: &'a Config) -> crate::policy::PolicySetup<'a> {
+        crate::policy::PolicySetup {
+            policy: &config.policy,
+            cloud: &config.cloud,
+            reward: &config.reward,
+            workload: &config.workload,
+        }
+    }
+}
+
+impl<'a> From<&'a Config> for &'a WorkloadConfig {
+    fn from(config: &'a Config) -> &'a WorkloadConfig {
+        &config.workload
+    }
+}
+
 impl Config {
+    /// The sections a simulated run happens in.
+    pub fn cloud_setup(&self) -> CloudSetup<'_> {
+        CloudSetup {
+            cloud: &self.cloud,
+            reward: &self.reward,
+            workload: &self.workload,
+        }
+    }
+
     /// Reads `path` (or starts from the defaults when `None`), applies the
     /// `section.key=value` overrides in order, and validates the result.
     ///
@@ -771,139 +393,12 @@ impl Config {
     /// # Errors
     /// The first [`ConfigError`] found.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let w = &self.workload;
-        if w.step_s == 0 {
-            return Err(out_of_range("workload.step_s", 0.0, ">= 1"));
-        }
-        positive("workload.scale", w.scale)?;
-        if let Some(p) = w.peak_rps {
-            positive("workload.peak_rps", p)?;
-        }
-        let c = &self.cloud;
-        positive("cloud.vm_capacity_rps", c.vm_capacity_rps)?;
-        non_negative("cloud.boot_s", c.boot_s)?;
-        non_negative("cloud.price_per_hour", c.price_per_hour)?;
-        non_negative("cloud.min_billed_s", c.min_billed_s)?;
-        positive("cloud.slo_s", c.slo_s)?;
-        positive("cloud.timeout_s", c.timeout_s)?;
-        // Upper limits far beyond any real system keep every product of
-        // the model (cost, penalty, capacity, boot steps) finite.
-        for (field, value, max, range) in [
-            (
-                "cloud.vm_capacity_rps",
-                c.vm_capacity_rps,
-                1e9,
-                "in (0, 1e9]",
-            ),
-            ("cloud.boot_s", c.boot_s, 1e9, "in [0, 1e9]"),
-            ("cloud.price_per_hour", c.price_per_hour, 1e6, "in [0, 1e6]"),
-            ("cloud.min_billed_s", c.min_billed_s, 1e9, "in [0, 1e9]"),
-            ("cloud.slo_s", c.slo_s, 1e9, "in (0, 1e9]"),
-            ("cloud.timeout_s", c.timeout_s, 1e9, "in (0, 1e9]"),
-            (
-                "reward.penalty_per_violation",
-                self.reward.penalty_per_violation,
-                1e6,
-                "in [0, 1e6]",
-            ),
-            (
-                "reward.penalty_per_drop",
-                self.reward.penalty_per_drop,
-                1e6,
-                "in [0, 1e6]",
-            ),
-        ] {
-            if value > max {
-                return Err(out_of_range(field, value, range));
-            }
-        }
-        if c.max_vms == 0 {
-            return Err(out_of_range("cloud.max_vms", 0.0, ">= 1"));
-        }
-        // The queueing model costs O(VMs) per step: a fleet beyond any
-        // real one would make every run hang.
-        if c.max_vms > MAX_VMS {
-            return Err(out_of_range(
-                "cloud.max_vms",
-                f64::from(c.max_vms),
-                "in [1, 1000000]",
-            ));
-        }
-        if c.min_vms > c.max_vms {
-            return Err(ConfigError::Inconsistent(format!(
-                "cloud.min_vms = {} is greater than cloud.max_vms = {}",
-                c.min_vms, c.max_vms
-            )));
-        }
-        if !(c.min_vms..=c.max_vms).contains(&c.initial_vms) {
-            return Err(ConfigError::Inconsistent(format!(
-                "cloud.initial_vms = {} is outside [cloud.min_vms, cloud.max_vms] = [{}, {}]",
-                c.initial_vms, c.min_vms, c.max_vms
-            )));
-        }
-        non_negative(
-            "reward.penalty_per_violation",
-            self.reward.penalty_per_violation,
-        )?;
-        non_negative("reward.penalty_per_drop", self.reward.penalty_per_drop)?;
-        let p = &self.policy;
-        let t = p.target_utilization;
-        if !(t > 0.0 && t <= 1.0) {
-            return Err(out_of_range("policy.target_utilization", t, "in (0, 1]"));
-        }
-        if !(p.upper > 0.0 && p.upper <= 1.0) {
-            return Err(out_of_range("policy.upper", p.upper, "in (0, 1]"));
-        }
-        if !(p.lower >= 0.0 && p.lower < p.upper) {
-            return Err(out_of_range(
-                "policy.lower",
-                p.lower,
-                "in [0, policy.upper)",
-            ));
-        }
-        if p.step == 0 {
-            return Err(out_of_range("policy.step", 0.0, ">= 1"));
-        }
-        if p.periods == 0 {
-            return Err(out_of_range("policy.periods", 0.0, ">= 1"));
-        }
-        non_negative("policy.cooldown_s", p.cooldown_s)?;
-        crate::policy::validate_step_config(p)?;
-        crate::policy::validate_hpa_config(p)?;
-        positive("policy.season_s", p.season_s)?;
-        if p.season_s > MAX_SEASON_S {
-            return Err(out_of_range(
-                "policy.season_s",
-                p.season_s,
-                "in (0, 31622400] (a leap year)",
-            ));
-        }
-        if !(p.smoothing_level > 0.0 && p.smoothing_level <= 1.0) {
-            return Err(out_of_range(
-                "policy.smoothing_level",
-                p.smoothing_level,
-                "in (0, 1]",
-            ));
-        }
-        if !(0.0..=1.0).contains(&p.smoothing_trend) {
-            return Err(out_of_range(
-                "policy.smoothing_trend",
-                p.smoothing_trend,
-                "in [0, 1]",
-            ));
-        }
-        if !(0.0..=1.0).contains(&p.smoothing_seasonal) {
-            return Err(out_of_range(
-                "policy.smoothing_seasonal",
-                p.smoothing_seasonal,
-                "in [0, 1]",
-            ));
-        }
-        positive("policy.headroom", p.headroom)?;
+        self.workload.validate()?;
+        self.cloud.validate(&self.reward)?;
+        self.policy.validate()?;
         self.agent.validate()?;
         self.crossval.validate()?;
-        if self.policy.kind == PolicyKind::Qlearning
-            || self.experiment.policies.contains(&PolicyKind::Qlearning)
+        if self.policy.kind.is_learned() || self.experiment.policies.iter().any(|k| k.is_learned())
         {
             self.check_q_table_size()?;
         }
@@ -916,84 +411,16 @@ impl Config {
     }
 }
 
-/// The largest `cloud.max_vms` accepted: a million VMs, beyond any real
-/// fleet (the queueing model costs time in proportion to the VMs).
-pub const MAX_VMS: u32 = 1_000_000;
-
-/// The most entries (states × actions) a Q-table may have: 2^25, 256 MiB
-/// of `f64` per table.
-pub const MAX_Q_ENTRIES: f64 = 33_554_432.0;
+pub use crate::agent::MAX_Q_ENTRIES;
 
 impl Config {
-    /// Checks that the agent's Q-table fits in memory: states (one per
-    /// bucket of every feature, one per VM count without `agent.vm_edges`)
-    /// × actions at most [`MAX_Q_ENTRIES`]. Counted in floating point, so
-    /// no bound can overflow it.
+    /// Checks that the agent's Q-table fits in memory (see
+    /// [`AgentConfig::check_q_table_size`]).
     ///
     /// # Errors
     /// [`ConfigError::Inconsistent`] naming the keys to change.
     pub fn check_q_table_size(&self) -> Result<(), ConfigError> {
-        let a = &self.agent;
-        let c = &self.cloud;
-        let hours = f64::from(a.hour_buckets.max(1));
-        let trends = a.trend_edges.len() as f64 + 1.0;
-        let (states, actions, advice) = match a.design {
-            crate::agent::Design::ScaleFree => (
-                (a.load_edges.len() as f64 + 1.0)
-                    * trends
-                    * (a.booting_share_edges.len() as f64 + 1.0)
-                    * (a.volatility_edges.len() as f64 + 1.0)
-                    * hours,
-                a.scale_free_actions(),
-                "use fewer edges or agent.hour_buckets",
-            ),
-            crate::agent::Design::Demand => (
-                (a.fleet_edges.len() as f64 + 1.0)
-                    * (a.peak_ratio_edges.len() as f64 + 1.0)
-                    * trends
-                    * (a.booting_share_edges.len() as f64 + 1.0)
-                    * (a.volatility_edges.len() as f64 + 1.0)
-                    * 2.0
-                    * hours,
-                a.demand_actions(),
-                "use fewer edges or agent.hour_buckets",
-            ),
-            crate::agent::Design::Legacy => {
-                let vm_buckets = if a.vm_edges.is_empty() {
-                    f64::from(c.max_vms.saturating_sub(c.min_vms)) + 1.0
-                } else {
-                    a.vm_edges.len() as f64 + 1.0
-                };
-                (
-                    (a.util_edges.len() as f64 + 1.0)
-                        * vm_buckets
-                        * trends
-                        * (a.booting_edges.len() as f64 + 1.0)
-                        * hours,
-                    a.actions.len(),
-                    "bucket the VM count with agent.vm_edges, \
-                     narrow [cloud.min_vms, cloud.max_vms], or use fewer edges",
-                )
-            }
-        };
-        let entries = states * actions as f64;
-        if entries > MAX_Q_ENTRIES {
-            return Err(ConfigError::Inconsistent(format!(
-                "the agent's Q-table would have {states} states x {actions} actions = {entries} entries, \
-                 more than the limit of {MAX_Q_ENTRIES}: {advice}"
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// A number as a person would write it: `1e300` rather than 301 digits.
-pub(crate) fn compact(value: f64) -> String {
-    let magnitude = value.abs();
-    if magnitude >= 1e15 || (magnitude > 0.0 && magnitude < 1e-6) {
-        format!("{value:e}")
-    } else {
-        value.to_string()
+        self.agent.check_q_table_size(&self.cloud)
     }
 }
 
@@ -1195,30 +622,6 @@ pub(crate) fn parse_value(raw: &str) -> toml::Value {
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw.to_string()))
-}
-
-pub(crate) fn out_of_range(field: &'static str, value: f64, range: &'static str) -> ConfigError {
-    ConfigError::OutOfRange {
-        field,
-        value,
-        range,
-    }
-}
-
-pub(crate) fn positive(field: &'static str, value: f64) -> Result<(), ConfigError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(out_of_range(field, value, "finite and > 0"))
-    }
-}
-
-pub(crate) fn non_negative(field: &'static str, value: f64) -> Result<(), ConfigError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(out_of_range(field, value, "finite and >= 0"))
-    }
 }
 
 #[cfg(test)]

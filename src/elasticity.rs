@@ -40,8 +40,7 @@ use std::collections::HashMap;
 use crate::cloud::queueing::{Mmc, TailPoint};
 use crate::cloud::StepInfo;
 
-/// The response-time quantile the demand is sized for.
-pub const DEMAND_QUANTILE: f64 = 0.95;
+pub use crate::cloud::queueing::DEMAND_QUANTILE;
 
 /// The largest demand computed, VMs (`cloud.max_vms`'s own limit); a step
 /// that needs more leaves the run's metrics undefined.

@@ -10,15 +10,16 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::agent;
-use crate::cloud::{Action, CloudEnv, Environment, Observation, Step, StepInfo, Workload};
+use crate::cloud::{CloudEnv, Environment, StepInfo, Workload};
 use crate::config::Config;
 use crate::elasticity::{self, Demand};
 use crate::metrics::{SummaryRow, Totals};
 use crate::policy::{self, Learner, Policy, PolicyContext};
 use crate::trace::Trace;
 
-/// Runs `policy` on `env` from `reset(seed)` until the episode ends,
-/// calling `observe` with every step's metrics. Returns the totals.
+/// Runs `policy` on `env` from `reset(seed)` until the episode ends
+/// (the loop of [`policy::drive`]), calling `observe` with every step's
+/// metrics. Returns the totals.
 pub fn run<E, P>(
     env: &mut E,
     policy: &mut P,
@@ -30,42 +31,12 @@ where
     E: Environment + ?Sized,
     P: Policy + ?Sized,
 {
-    drive(env, policy, seed, step_s, |_, _, _, step| {
-        observe(&step.info)
-    })
-}
-
-/// Like [`run`], and the learner learns from every transition.
-pub fn run_learning<E, L>(env: &mut E, learner: &mut L, seed: u64, step_s: f64) -> Totals
-where
-    E: Environment + ?Sized,
-    L: Learner + ?Sized,
-{
-    drive(env, learner, seed, step_s, |l, prev, action, step| {
-        l.learn(prev, action, step)
-    })
-}
-
-/// The one episode loop: decide, step, account, hand the transition to
-/// `after`.
-fn drive<E, P, F>(env: &mut E, policy: &mut P, seed: u64, step_s: f64, mut after: F) -> Totals
-where
-    E: Environment + ?Sized,
-    P: Policy + ?Sized,
-    F: FnMut(&mut P, &Observation, Action, &Step),
-{
     let mut totals = Totals::new(step_s);
-    let mut obs = env.reset(seed);
-    loop {
-        let action = policy.decide(&obs);
-        let step = env.step(action);
+    policy::drive(env, policy, seed, |_, obs, _, step| {
         totals.add(&step.info, obs.vms_total());
-        after(policy, &obs, action, &step);
-        obs = step.obs;
-        if step.terminated || step.truncated {
-            return totals;
-        }
-    }
+        observe(&step.info);
+    });
+    totals
 }
 
 /// The records of one run: every step and the summary.
@@ -90,7 +61,7 @@ pub fn build_policy(
     seed: u64,
 ) -> Result<Box<dyn Policy + Send>> {
     if let Some(rule) = policy::build(PolicyContext {
-        config,
+        setup: config.into(),
         workload,
         seed,
     }) {

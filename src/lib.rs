@@ -11,8 +11,9 @@
 //!   and generators;
 //! - [`cloud`]: the environment: queueing, the fleet and its billing, the
 //!   reward, and request-level serving;
-//! - [`policy`] and [`agent`]: the policies (operator rules, the oracle)
-//!   and the tabular Q-learning agent with its training and Q-table files;
+//! - [`policy`] and [`agent`]: the policies (operator rules, the oracle),
+//!   their registry and the episode loop every policy runs, and the
+//!   tabular Q-learning agent with its training and Q-table files;
 //! - [`experiment`]: one policy on one trace, step by step, and what is
 //!   measured of it ([`metrics`], [`elasticity`]);
 //! - [`study`]: the workflows (run, train, evaluate, compare, sweep, tune,
@@ -20,7 +21,9 @@
 //!   folders laid out as [`layout`] says;
 //! - [`cli`]: the command line: parses arguments, calls one study, prints.
 //!
-//! Beside them: [`config`] (every key, its unit and default), [`plot`]
+//! Beside them: [`config`] (composes the sections each layer owns, with
+//! their keys, units and defaults; `--set`; loading), [`config_error`]
+//! (the errors and range checks every section uses), [`plot`]
 //! (figures from a results folder's CSVs, read through [`layout`]),
 //! [`bench`](mod@bench) (throughput figures), and the leaf utilities [`rng`],
 //! [`stats`], [`output`], [`csv_number`] and [`workers`].
@@ -31,6 +34,7 @@ pub mod bench;
 pub mod cli;
 pub mod cloud;
 pub mod config;
+pub mod config_error;
 pub mod csv_number;
 pub mod elasticity;
 pub mod experiment;

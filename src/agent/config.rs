@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{out_of_range, ConfigError};
+use crate::cloud::CloudConfig;
+use crate::config_error::{out_of_range, ConfigError};
 
 /// Which temporal-difference rule updates the Q-table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -541,4 +542,70 @@ fn increasing_u32(field: &'static str, edges: &[u32]) -> Result<(), ConfigError>
         )));
     }
     Ok(())
+}
+/// The most entries (states × actions) a Q-table may have: 2^25, 256 MiB
+/// of `f64` per table.
+pub const MAX_Q_ENTRIES: f64 = 33_554_432.0;
+
+impl AgentConfig {
+    /// Checks that the agent's Q-table fits in memory, for the bounds of
+    /// the cloud `c`: states (one per
+    /// bucket of every feature, one per VM count without `agent.vm_edges`)
+    /// × actions at most [`MAX_Q_ENTRIES`]. Counted in floating point, so
+    /// no bound can overflow it.
+    ///
+    /// # Errors
+    /// [`ConfigError::Inconsistent`] naming the keys to change.
+    pub fn check_q_table_size(&self, c: &CloudConfig) -> Result<(), ConfigError> {
+        let a = self;
+        let hours = f64::from(a.hour_buckets.max(1));
+        let trends = a.trend_edges.len() as f64 + 1.0;
+        let (states, actions, advice) = match a.design {
+            Design::ScaleFree => (
+                (a.load_edges.len() as f64 + 1.0)
+                    * trends
+                    * (a.booting_share_edges.len() as f64 + 1.0)
+                    * (a.volatility_edges.len() as f64 + 1.0)
+                    * hours,
+                a.scale_free_actions(),
+                "use fewer edges or agent.hour_buckets",
+            ),
+            Design::Demand => (
+                (a.fleet_edges.len() as f64 + 1.0)
+                    * (a.peak_ratio_edges.len() as f64 + 1.0)
+                    * trends
+                    * (a.booting_share_edges.len() as f64 + 1.0)
+                    * (a.volatility_edges.len() as f64 + 1.0)
+                    * 2.0
+                    * hours,
+                a.demand_actions(),
+                "use fewer edges or agent.hour_buckets",
+            ),
+            Design::Legacy => {
+                let vm_buckets = if a.vm_edges.is_empty() {
+                    f64::from(c.max_vms.saturating_sub(c.min_vms)) + 1.0
+                } else {
+                    a.vm_edges.len() as f64 + 1.0
+                };
+                (
+                    (a.util_edges.len() as f64 + 1.0)
+                        * vm_buckets
+                        * trends
+                        * (a.booting_edges.len() as f64 + 1.0)
+                        * hours,
+                    a.actions.len(),
+                    "bucket the VM count with agent.vm_edges, \
+                     narrow [cloud.min_vms, cloud.max_vms], or use fewer edges",
+                )
+            }
+        };
+        let entries = states * actions as f64;
+        if entries > MAX_Q_ENTRIES {
+            return Err(ConfigError::Inconsistent(format!(
+                "the agent's Q-table would have {states} states x {actions} actions = {entries} entries, \
+                 more than the limit of {MAX_Q_ENTRIES}: {advice}"
+            )));
+        }
+        Ok(())
+    }
 }

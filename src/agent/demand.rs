@@ -6,8 +6,8 @@
 //! FCFS queue (service rate `μ = cloud.vm_capacity_rps` each) with a 95th
 //! percentile response time within `cloud.slo_s`, i.e. with
 //! `P(T > slo_s) ≤ 0.05` (the queue of [`crate::cloud::queueing::Mmc`],
-//! the same criterion as the elasticity metrics' demand in
-//! [`crate::elasticity`]). The demand of a rate `λ` is then the fewest `c`
+//! the same criterion as the elasticity metrics' demand, both from
+//! [`crate::cloud::queueing::DEMAND_QUANTILE`]). The demand of a rate `λ` is then the fewest `c`
 //! whose capacity reaches `λ`: a binary search of the table, so the
 //! agent pays a few comparisons per step, not a queueing computation.
 //!
@@ -21,8 +21,8 @@
 //! [`TABLE_MAX_VMS`], where the table stops.
 
 use crate::cloud::queueing::Mmc;
-use crate::config::Config;
-use crate::elasticity::DEMAND_QUANTILE;
+use crate::cloud::queueing::DEMAND_QUANTILE;
+use crate::cloud::CloudConfig;
 
 /// Bisection steps per fleet size.
 const BISECTION_STEPS: u32 = 40;
@@ -43,9 +43,8 @@ pub struct SloCapacity {
 }
 
 impl SloCapacity {
-    /// The table of `config.cloud`.
-    pub fn new(config: &Config) -> SloCapacity {
-        let c = &config.cloud;
+    /// The table of the cloud `c`.
+    pub fn new(c: &CloudConfig) -> SloCapacity {
         let mu = c.vm_capacity_rps;
         let tail_limit = 1.0 - DEMAND_QUANTILE;
         let attainable = (-(mu * c.slo_s)).exp() < tail_limit;
@@ -124,6 +123,7 @@ impl SloCapacity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn config(mu: f64, slo_s: f64, max_vms: u32) -> Config {
         let mut c = Config::default();
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn the_demand_meets_the_objective_and_one_vm_fewer_does_not() {
         let config = config(10.0, 0.5, 60);
-        let table = SloCapacity::new(&config);
+        let table = SloCapacity::new(&config.cloud);
         for rate in [0.5, 3.0, 9.0, 17.0, 55.0, 230.0, 480.0] {
             let c = table.vms(rate) as u32;
             let tail = |n: u32| Mmc::new(n, rate, 10.0).map_or(1.0, |q| q.response_tail(0.5));
@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn a_slow_service_needs_relatively_more_headroom_in_a_small_fleet() {
         // μ·slo = 5: queueing matters; a small fleet must run cooler.
-        let table = SloCapacity::new(&config(10.0, 0.5, 400));
+        let table = SloCapacity::new(&config(10.0, 0.5, 400).cloud);
         let util = |c: u32| table.capacity(c) / (f64::from(c) * 10.0);
         assert!(
             util(2) < util(20) && util(20) < util(200),
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn the_walk_finds_the_partition_point_of_the_table() {
         for (mu, slo) in [(10.0, 0.5), (100.0, 0.5), (1.0, 0.5), (20.0, 0.2)] {
-            let table = SloCapacity::new(&config(mu, slo, 50));
+            let table = SloCapacity::new(&config(mu, slo, 50).cloud);
             for i in 1..6000 {
                 let rate = f64::from(i) * mu / 97.0;
                 let c = table.caps.partition_point(|&cap| cap < rate);
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn a_huge_fleet_bound_builds_a_bounded_table_quickly() {
-        let table = SloCapacity::new(&config(100.0, 0.5, 1_000_000));
+        let table = SloCapacity::new(&config(100.0, 0.5, 1_000_000).cloud);
         assert_eq!(table.caps.len(), TABLE_MAX_VMS as usize + 1);
         let d = table.vms(1e7);
         assert!((1e5..1.01e5).contains(&d), "{d}");
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn an_unattainable_objective_falls_back_to_the_plain_capacity() {
-        let table = SloCapacity::new(&config(1.0, 0.5, 10));
+        let table = SloCapacity::new(&config(1.0, 0.5, 10).cloud);
         assert_eq!(table.vms(3.5), 4.0);
         // Beyond the table: linear.
         assert_eq!(table.vms(20.0), 20.0);

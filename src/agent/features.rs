@@ -28,8 +28,8 @@
 //! The state index is the mixed-radix number of the bucket indices, so the
 //! Q-table is dense and indexed arithmetically: no hashing per step.
 
+use super::AgentSetup;
 use crate::cloud::Observation;
-use crate::config::Config;
 
 /// Maps observations to state indices.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,7 +209,8 @@ fn hour_bucket(time_s: f64, buckets: u32) -> usize {
 impl Discretiser {
     /// The discretiser of `config.agent`, for `config.cloud`'s bounds and
     /// capacity and `workload.step_s`.
-    pub fn new(config: &Config) -> Discretiser {
+    pub fn new<'a>(config: impl Into<AgentSetup<'a>>) -> Discretiser {
+        let config: AgentSetup<'a> = config.into();
         let a = &config.agent;
         let c = &config.cloud;
         let vm_edges = (!a.vm_edges.is_empty()).then(|| a.vm_edges.clone());
@@ -412,7 +413,8 @@ const VOLATILITY_CAP: f64 = 10.0;
 
 impl ScaleFree {
     /// The scale-free state of `config.agent`.
-    pub fn new(config: &Config) -> ScaleFree {
+    pub fn new<'a>(config: impl Into<AgentSetup<'a>>) -> ScaleFree {
+        let config: AgentSetup<'a> = config.into();
         let a = &config.agent;
         let sizes = [
             a.load_edges.len() + 1,
@@ -582,7 +584,8 @@ pub struct DemandState {
 
 impl DemandState {
     /// The demand design's state of `config.agent`.
-    pub fn new(config: &Config) -> DemandState {
+    pub fn new<'a>(config: impl Into<AgentSetup<'a>>) -> DemandState {
+        let config: AgentSetup<'a> = config.into();
         let a = &config.agent;
         let sizes = [
             a.fleet_edges.len() + 1,
@@ -746,6 +749,7 @@ fn representative(edges: &[f64], b: usize, floor: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn obs(arrival_rps: f64, serving: u32, running: u32, booting: u32, time_s: f64) -> Observation {
         Observation {

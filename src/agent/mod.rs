@@ -60,7 +60,7 @@ pub mod qtable;
 pub mod randomise;
 pub mod train;
 
-pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit};
+pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit, MAX_Q_ENTRIES};
 pub use demand::SloCapacity;
 pub use features::{DemandState, Discretiser, ScaleFree};
 pub use qtable::{QTable, QTableError, QTableHeader};
@@ -71,8 +71,9 @@ use std::path::Path;
 use rand::Rng;
 
 use crate::cloud::queueing::Mmc;
-use crate::cloud::{Action, Observation, Step};
-use crate::config::Config;
+use crate::cloud::{
+    Action, CloudConfig, CloudSetup, Observation, RewardConfig, Step, WorkloadConfig,
+};
 use crate::policy::{Learner, Policy};
 use crate::rng::{rng_for, SimRng, Stream};
 
@@ -172,16 +173,43 @@ const TERMINAL: u32 = u32::MAX - 1;
 /// scale-free design's fixed hold at step 0).
 const NO_ACTION: usize = usize::MAX;
 
+/// The sections the agent is built and trained from: its own `[agent]`
+/// and the cloud's (`[cloud]`, `[reward]`, `[workload]`) it models and
+/// trains in. Built from a whole configuration at the boundary
+/// (`From<&Config>`); the agent never sees the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentSetup<'a> {
+    /// `[agent]`.
+    pub agent: &'a AgentConfig,
+    /// `[cloud]`.
+    pub cloud: &'a CloudConfig,
+    /// `[reward]`.
+    pub reward: &'a RewardConfig,
+    /// `[workload]` (the decision step and the noise).
+    pub workload: &'a WorkloadConfig,
+}
+
+impl<'a> From<AgentSetup<'a>> for CloudSetup<'a> {
+    fn from(s: AgentSetup<'a>) -> CloudSetup<'a> {
+        CloudSetup {
+            cloud: s.cloud,
+            reward: s.reward,
+            workload: s.workload,
+        }
+    }
+}
+
 impl QAgent {
     /// A fresh agent (every Q entry `agent.initial_q`, or the model prior)
     /// whose exploration stream is keyed by `seed`.
-    pub fn new(config: &Config, seed: u64) -> QAgent {
+    pub fn new<'a>(config: impl Into<AgentSetup<'a>>, seed: u64) -> QAgent {
+        let config: AgentSetup<'a> = config.into();
         let a = &config.agent;
         let disc = Discretiser::new(config);
         let sf = ScaleFree::new(config);
         let ds = DemandState::new(config);
         let slo_cap = match a.design {
-            Design::Demand => SloCapacity::new(config),
+            Design::Demand => SloCapacity::new(config.cloud),
             Design::Legacy | Design::ScaleFree => SloCapacity::empty(),
         };
         let (n_states, n_actions) = match a.design {
@@ -420,7 +448,8 @@ impl QAgent {
     /// # Errors
     /// [`QTableError`] if the file is unreadable, corrupt, or was trained
     /// with another algorithm, action set or state space.
-    pub fn load(path: &Path, config: &Config) -> Result<QAgent, QTableError> {
+    pub fn load<'a>(path: &Path, config: impl Into<AgentSetup<'a>>) -> Result<QAgent, QTableError> {
+        let config: AgentSetup<'a> = config.into();
         let text = std::fs::read_to_string(path).map_err(|source| QTableError::Io {
             path: path.to_path_buf(),
             source,
@@ -677,7 +706,8 @@ fn argmax(row: &[f64]) -> usize {
 /// billed for the step; the M/M/c violations with those VMs serving, or,
 /// if they cannot keep up, the excess dropped and all served late), valued
 /// as if it recurred forever: Q(s, a) = −cost / (1 − γ).
-fn model_prior(config: &Config, disc: &Discretiser) -> QTable {
+fn model_prior<'a>(config: impl Into<AgentSetup<'a>>, disc: &Discretiser) -> QTable {
+    let config: AgentSetup<'a> = config.into();
     let n_actions = config.agent.actions.len();
     let mut q = QTable::new(disc.n_states(), n_actions, 0.0);
     let strides = disc.strides();
@@ -699,7 +729,13 @@ fn model_prior(config: &Config, disc: &Discretiser) -> QTable {
 
 /// The prior of action `j` in state `s`: −(steady-state step cost of the
 /// VM count it leads to) / (1 − γ).
-fn prior_value(config: &Config, disc: &Discretiser, s: usize, j: usize) -> f64 {
+fn prior_value<'a>(
+    config: impl Into<AgentSetup<'a>>,
+    disc: &Discretiser,
+    s: usize,
+    j: usize,
+) -> f64 {
+    let config: AgentSetup<'a> = config.into();
     let c = &config.cloud;
     let [util, vms, _, booting, _] = disc.decode(s);
     let total = disc.vms_representative(vms);
@@ -714,7 +750,8 @@ fn prior_value(config: &Config, disc: &Discretiser, s: usize, j: usize) -> f64 {
 /// The cost of one step with `vms` VMs serving `rate` requests/s in the
 /// steady state, USD: M/M/c when stable; otherwise the excess is
 /// eventually dropped and everything served is late.
-fn steady_step_cost(config: &Config, vms: u32, rate: f64) -> f64 {
+fn steady_step_cost<'a>(config: impl Into<AgentSetup<'a>>, vms: u32, rate: f64) -> f64 {
+    let config: AgentSetup<'a> = config.into();
     let c = &config.cloud;
     let step_s = f64::from(config.workload.step_s);
     let arrivals = rate * step_s;
@@ -738,7 +775,8 @@ fn steady_step_cost(config: &Config, vms: u32, rate: f64) -> f64 {
 /// "hold" keeps `L / x`;
 /// Q(s, a) = −cost(next VMs) / L / (1 − γ). Trend, booting share,
 /// volatility and hour do not enter it.
-fn scale_free_prior(config: &Config, sf: &ScaleFree) -> QTable {
+fn scale_free_prior<'a>(config: impl Into<AgentSetup<'a>>, sf: &ScaleFree) -> QTable {
+    let config: AgentSetup<'a> = config.into();
     let a = &config.agent;
     let c = &config.cloud;
     let n_actions = a.scale_free_actions();
@@ -783,7 +821,12 @@ fn scale_free_prior(config: &Config, sf: &ScaleFree) -> QTable {
 /// window's), and "hold" keeps the state's fleet per VM of load `f`,
 /// `f·L`; Q(s, a) = −cost(VMs) / L / (1 − γ). Trend, booting share,
 /// overload and hour do not enter it.
-fn demand_prior(config: &Config, ds: &DemandState, slo_cap: &SloCapacity) -> QTable {
+fn demand_prior<'a>(
+    config: impl Into<AgentSetup<'a>>,
+    ds: &DemandState,
+    slo_cap: &SloCapacity,
+) -> QTable {
+    let config: AgentSetup<'a> = config.into();
     let a = &config.agent;
     let c = &config.cloud;
     let n_actions = a.demand_actions();
@@ -947,6 +990,7 @@ impl Learner for QAgent {
 mod tests {
     use super::*;
     use crate::cloud::StepInfo;
+    use crate::config::Config;
 
     fn obs(step: u64, rps: f64, vms: u32) -> Observation {
         Observation {

@@ -25,7 +25,7 @@
 //!    1000, to three significant digits (a change under 0.1 %, far inside
 //!    the noise of step 3, that lets the simulator's memo of queues serve
 //!    the counts of earlier episodes again). The environment replays the
-//!    variant as it is ([`crate::config::Noise::None`]): the noise of
+//!    variant as it is ([`crate::cloud::Noise::None`]): the noise of
 //!    step 3 stands in for `workload.noise` in training.
 //!
 //! Log-uniform draws use `exp(uniform(ln lo, ln hi))`.
@@ -33,8 +33,8 @@
 use rand::Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
+use super::AgentSetup;
 use crate::cloud::Workload;
-use crate::config::Config;
 use crate::rng::{rng_for, SimRng, Stream};
 
 /// The longest injected burst or drop, seconds.
@@ -43,7 +43,13 @@ const BURST_MAX_S: f64 = 4.0 * 3600.0;
 /// The variant of `base` that training episode `episode` of a training run
 /// with `seed` replays (see the module docs); `base` itself (a copy) when
 /// `agent.randomise` is off.
-pub fn episode_workload(base: &Workload, config: &Config, seed: u64, episode: u64) -> Workload {
+pub fn episode_workload<'a>(
+    base: &Workload,
+    config: impl Into<AgentSetup<'a>>,
+    seed: u64,
+    episode: u64,
+) -> Workload {
+    let config: AgentSetup<'a> = config.into();
     let a = &config.agent;
     if !a.randomise || base.arrivals.is_empty() {
         return base.clone();
@@ -127,7 +133,8 @@ pub fn episode_workload(base: &Workload, config: &Config, seed: u64, episode: u6
 
 /// The highest count per second a variant can reach under `config`: its
 /// largest peak rate (multiply by the step length for a count).
-pub fn max_count(config: &Config) -> f64 {
+pub fn max_count<'a>(config: impl Into<AgentSetup<'a>>) -> f64 {
+    let config: AgentSetup<'a> = config.into();
     config.agent.random_peak[1] * f64::from(config.cloud.max_vms) * config.cloud.vm_capacity_rps
 }
 
@@ -155,6 +162,7 @@ fn log_uniform(rng: &mut SimRng, [lo, hi]: [f64; 2]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn base() -> Workload {
         Workload {

@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{randomise, QAgent};
+use super::{randomise, AgentSetup, QAgent};
+use crate::cloud::Noise;
 use crate::cloud::{CloudEnv, Workload};
-use crate::config::{Config, Noise};
-use crate::experiment::run_learning;
-use crate::policy::Learner;
+use crate::metrics::Totals;
+use crate::policy::{self, Learner};
 use crate::rng::derive_seed;
 
 /// One row of `learning_curve.csv`: one training episode.
@@ -60,12 +60,13 @@ pub struct TrainOutput {
 
 /// Trains a fresh agent for `config.agent.episodes` episodes over
 /// `workloads` (at least one), calling `progress(done, total)` after each.
-pub fn train(
-    config: &Config,
+pub fn train<'a>(
+    config: impl Into<AgentSetup<'a>>,
     workloads: &[Arc<Workload>],
     seed: u64,
     mut progress: impl FnMut(u32, u32),
 ) -> TrainOutput {
+    let config: AgentSetup<'a> = config.into();
     let a = &config.agent;
     let mut agent = QAgent::new(config, seed);
     let max_steps = (a.max_episode_steps > 0).then_some(a.max_episode_steps);
@@ -101,7 +102,13 @@ pub fn train(
         let mean_load_vms = env.workload().mean_rps() / config.cloud.vm_capacity_rps;
         agent.set_reward_scale(1.0 / mean_load_vms.max(1.0));
         let step_s = env.workload().step_s;
-        let totals = run_learning(env, &mut agent, derive_seed(seed, u64::from(e)), step_s);
+        // The loop every policy runs, learning from each transition.
+        let mut totals = Totals::new(step_s);
+        let episode_seed = derive_seed(seed, u64::from(e));
+        policy::drive(env, &mut agent, episode_seed, |l, prev, action, step| {
+            totals.add(&step.info, prev.vms_total());
+            l.learn(prev, action, step);
+        });
         let s = totals.summary("qlearning", &workloads[i].name, seed);
         curve.push(CurveRow {
             episode: e,
@@ -124,6 +131,7 @@ mod tests {
     use super::*;
     use crate::agent::{Algorithm, Design, QInit};
     use crate::cloud::{Action, Environment};
+    use crate::config::Config;
     use crate::experiment::run_with;
     use crate::policy::Policy;
 

@@ -114,9 +114,11 @@ pub struct RunArgs {
     /// Config file and overrides.
     #[command(flatten)]
     pub cfg: ConfigArgs,
-    /// Policy to run (sets policy.kind): static, threshold, step, target,
-    /// hpa, predictive, oracle or qlearning.
-    #[arg(long, value_name = "KIND")]
+    /// Policy to run (sets policy.kind): one of the registered policies.
+    #[arg(long, value_name = "KIND", help = format!(
+        "Policy to run (sets policy.kind): {}",
+        crate::policy::registry::names_in_words(&PolicyKind::ALL)
+    ))]
     pub policy: Option<PolicyKind>,
     /// Trace to replay (sets workload.trace).
     #[arg(long, value_name = "CSV")]
@@ -472,8 +474,11 @@ pub struct TuneArgs {
     /// of a searched key pins it.
     #[command(flatten)]
     pub cfg: ConfigArgs,
-    /// The rule to tune: static, threshold, step, target, hpa or predictive.
-    #[arg(long, value_name = "KIND")]
+    /// The rule to tune: one with a built-in grid.
+    #[arg(long, value_name = "KIND", help = format!(
+        "The rule to tune: {}",
+        crate::policy::registry::names_in_words(&crate::policy::TUNABLE)
+    ))]
     pub policy: PolicyKind,
     /// Search only the config's sweep axes and the --set axes, not the rule's built-in grid.
     #[arg(long)]

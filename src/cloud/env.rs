@@ -22,11 +22,11 @@ use std::sync::Arc;
 
 use rand_distr::{Distribution, Poisson};
 
+use super::config::{CloudSetup, Noise, WorkloadConfig};
 use super::fleet::{Fleet, FleetParams};
 use super::queueing::TailPoint;
 use super::serve::{serve_in, ServeInput, StableMemo};
 use super::{Action, Environment, Observation, Step, StepInfo};
-use crate::config::{Config, Noise};
 use crate::rng::{rng_for, SimRng, Stream};
 use crate::trace::{Trace, TraceError};
 
@@ -45,14 +45,18 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Resamples `trace` to `config.workload.step_s` and applies
-    /// `workload.scale` or `workload.peak_rps`.
+    /// Resamples `trace` to `workload.step_s` and applies
+    /// `workload.scale` or `workload.peak_rps` (`config` is the
+    /// `[workload]` section, or anything that holds it).
     ///
     /// # Errors
     /// The trace is shorter than one step, or `peak_rps` is asked of a
     /// trace without any request.
-    pub fn from_trace(trace: &Trace, config: &Config) -> Result<Workload, TraceError> {
-        let w = &config.workload;
+    pub fn from_trace<'a>(
+        trace: &Trace,
+        config: impl Into<&'a WorkloadConfig>,
+    ) -> Result<Workload, TraceError> {
+        let w: &WorkloadConfig = config.into();
         let step_s = f64::from(w.step_s);
         let mut arrivals = trace.resample(step_s)?;
         let factor = match w.peak_rps {
@@ -98,7 +102,10 @@ impl Workload {
     ///
     /// # Errors
     /// As [`crate::trace::read_csv`] and [`Workload::from_trace`].
-    pub fn load(path: &Path, config: &Config) -> Result<Workload, TraceError> {
+    pub fn load<'a>(
+        path: &Path,
+        config: impl Into<&'a WorkloadConfig>,
+    ) -> Result<Workload, TraceError> {
         let trace = crate::trace::read_csv(path)?;
         Workload::from_trace(&trace, config).map_err(|e| e.at_path(path))
     }
@@ -249,10 +256,12 @@ pub struct CloudEnv {
 }
 
 impl CloudEnv {
-    /// An environment replaying `workload` under `config`'s cloud and
-    /// reward. Call [`Environment::reset`] before the first step.
-    pub fn new(workload: Arc<Workload>, config: &Config) -> CloudEnv {
-        let c = &config.cloud;
+    /// An environment replaying `workload` under `setup`'s cloud, reward
+    /// and noise (a [`CloudSetup`], or anything that holds one). Call
+    /// [`Environment::reset`] before the first step.
+    pub fn new<'a>(workload: Arc<Workload>, setup: impl Into<CloudSetup<'a>>) -> CloudEnv {
+        let setup: CloudSetup<'a> = setup.into();
+        let c = setup.cloud;
         let step_s = workload.step_s;
         let params = FleetParams {
             step_s,
@@ -261,7 +270,7 @@ impl CloudEnv {
             min_billed_s: c.min_billed_s,
             price_per_s: c.price_per_hour / 3600.0,
         };
-        let model = ArrivalModel::new(&workload, config.workload.noise);
+        let model = ArrivalModel::new(&workload, setup.workload.noise);
         let n_steps = workload.arrivals.len() as u64;
         CloudEnv {
             workload,
@@ -273,8 +282,8 @@ impl CloudEnv {
             slo_s: c.slo_s,
             slo: TailPoint::new(c.vm_capacity_rps, c.slo_s),
             timeout_s: c.timeout_s,
-            penalty_per_violation: config.reward.penalty_per_violation,
-            penalty_per_drop: config.reward.penalty_per_drop,
+            penalty_per_violation: setup.reward.penalty_per_violation,
+            penalty_per_drop: setup.reward.penalty_per_drop,
             model,
             want_p95: true,
             detail: true,
@@ -552,6 +561,7 @@ impl Environment for CloudEnv {
 mod tests {
     use super::*;
     use crate::cloud::queueing::Mmc;
+    use crate::config::Config;
 
     fn constant_workload(rate_rps: f64, steps: usize, step_s: f64) -> Arc<Workload> {
         Arc::new(Workload {

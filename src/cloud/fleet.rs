@@ -30,7 +30,7 @@
 //! no prepaid time. Otherwise each cohort is billed in launch order as
 //! before, so every charge is bit-identical either way.
 
-use crate::config::Billing;
+use super::config::Billing;
 
 /// VMs launched at the same step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

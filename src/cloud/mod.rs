@@ -12,12 +12,14 @@
 //!
 //! The reward of a step is `−(cost + penalty)` in US dollars.
 
+pub mod config;
 pub mod des;
 pub mod env;
 pub mod fleet;
 pub mod queueing;
 pub mod serve;
 
+pub use config::{Billing, CloudConfig, CloudSetup, Noise, RewardConfig, WorkloadConfig, MAX_VMS};
 pub use env::{episode_arrivals, CloudEnv, Workload};
 
 use serde::{Deserialize, Serialize};
@@ -116,7 +118,7 @@ pub struct StepInfo {
     /// The VM count the policy asked for, after clamping to the bounds.
     pub target_vms: u32,
     /// The VMs the step's arrivals demand (the fewest whose p95 meets the
-    /// SLO; see [`crate::elasticity`]): filled in after a recorded run,
+    /// SLO; see the `elasticity` module): filled in after a recorded run,
     /// empty when no fleet meets it (and while training).
     #[serde(default)]
     pub demand_vms: Option<u32>,

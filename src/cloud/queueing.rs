@@ -47,6 +47,10 @@
 //! Nothing here allocates; everything is `O(1)` except the Erlang recurrence,
 //! which is `O(c)` and is evaluated once per [`Mmc::new`].
 
+/// The response-time quantile a step's VM demand is sized for (the
+/// demand of the elasticity metrics and of the agent's demand design).
+pub const DEMAND_QUANTILE: f64 = 0.95;
+
 /// Relative tolerance for [`Mmc::response_quantile_s`].
 const QUANTILE_REL_TOL: f64 = 1e-13;
 /// Upper bound on the number of halvings or doublings used to bracket a

@@ -69,18 +69,6 @@ pub fn text(size: f64) -> TextStyle<'static> {
     TextStyle::from((FontFamily::Name(FONT), size)).color(&INK)
 }
 
-/// Okabe–Ito colours of the known policies.
-const POLICY_COLOURS: [(&str, RGBColor); 8] = [
-    ("static", RGBColor(120, 120, 120)),
-    ("threshold", RGBColor(230, 159, 0)),
-    ("step", RGBColor(86, 180, 233)),
-    ("target", RGBColor(0, 158, 115)),
-    ("hpa", RGBColor(204, 121, 167)),
-    ("predictive", RGBColor(213, 94, 0)),
-    ("oracle", RGBColor(0, 0, 0)),
-    ("qlearning", RGBColor(0, 114, 178)),
-];
-
 /// Colours for anything else (other policies, traces, seeds).
 pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
@@ -93,14 +81,16 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
 ];
 
-/// The fixed colour of a policy: its Okabe–Ito colour, or one from
+/// The fixed colour of a policy: the (Okabe–Ito) colour its module
+/// registers ([`crate::policy::PolicyKind::colour`]), or one from
 /// [`PALETTE`] picked by a hash of the name (stable across figures).
 pub fn policy_colour(name: &str) -> RGBColor {
-    POLICY_COLOURS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|&(_, c)| c)
-        .unwrap_or_else(|| PALETTE[fnv1a(name) as usize % PALETTE.len()])
+    name.parse::<crate::policy::PolicyKind>()
+        .map(|kind| {
+            let (r, g, b) = kind.colour();
+            RGBColor(r, g, b)
+        })
+        .unwrap_or_else(|_| PALETTE[fnv1a(name) as usize % PALETTE.len()])
 }
 
 /// The `i`-th colour of [`PALETTE`], cycling.

@@ -54,9 +54,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Policy;
+use crate::policy::Policy;
+use crate::policy::PolicySetup;
 use crate::cloud::{Action, Observation};
-use crate::config::{non_negative, out_of_range, Config, ConfigError, PolicyConfig};
+use crate::config_error::{non_negative, out_of_range, ConfigError};
+use crate::policy::registry::{hundredths, integers, GridAxis, PolicyParams, Registered};
+use crate::policy::PolicyContext;
 
 /// How a step's `adjustment` changes the capacity (`AdjustmentType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -283,7 +286,7 @@ fn validate_steps(field: &str, steps: &[StepAdjustment]) -> Result<(), ConfigErr
 ///
 /// # Errors
 /// The first key out of range or inconsistent.
-pub fn validate_config(p: &PolicyConfig) -> Result<(), ConfigError> {
+pub fn validate_config(p: &StepParams) -> Result<(), ConfigError> {
     let hi = p.scale_out_threshold;
     if !(hi > 0.0 && hi <= 1.0) {
         return Err(out_of_range("policy.scale_out_threshold", hi, "in (0, 1]"));
@@ -343,10 +346,11 @@ pub(super) struct WarmUp {
 }
 
 impl WarmUp {
-    /// Warm-up of `config.policy.warmup_s`, or `cloud.boot_s` when unset.
-    pub(super) fn new(config: &Config) -> WarmUp {
+    /// Warm-up of `warmup_s` (`policy.warmup_s`), or `boot_s`
+    /// (`cloud.boot_s`) when unset.
+    pub(super) fn new(warmup_s: Option<f64>, boot_s: f64) -> WarmUp {
         WarmUp {
-            warmup_s: config.policy.warmup_s.unwrap_or(config.cloud.boot_s),
+            warmup_s: warmup_s.unwrap_or(boot_s),
             launches: Vec::new(),
         }
     }
@@ -399,9 +403,10 @@ pub struct StepScalingPolicy {
 }
 
 impl StepScalingPolicy {
-    /// The policy pair with `config.policy`'s alarms and steps.
-    pub fn new(config: &Config) -> StepScalingPolicy {
-        let p = &config.policy;
+    /// The policy pair with `config.policy.aws_step` alarms and steps.
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> StepScalingPolicy {
+        let config: PolicySetup<'a> = config.into();
+        let p = &config.policy.aws_step;
         StepScalingPolicy {
             out_threshold: p.scale_out_threshold,
             out_steps: p.scale_out_steps.clone(),
@@ -412,7 +417,7 @@ impl StepScalingPolicy {
             periods: p.evaluation_periods.max(1),
             min_vms: config.cloud.min_vms,
             max_vms: config.cloud.max_vms,
-            warm_up: WarmUp::new(config),
+            warm_up: WarmUp::new(p.warmup_s, config.cloud.boot_s),
             above: 0,
             below: 0,
         }
@@ -474,9 +479,112 @@ impl Policy for StepScalingPolicy {
     }
 }
 
+/// The `step` policy's keys of `[policy]` (AWS step scaling).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StepParams {
+    /// `step`: the high alarm's threshold on utilization, in (0, 1]; it is
+    /// in ALARM while utilization ≥ this. Default 0.7.
+    pub scale_out_threshold: f64,
+    /// `step`: scale-out steps `{ lower, upper, adjustment }`, bounds
+    /// relative to `scale_out_threshold` in utilization units (omitted:
+    /// ∓∞), no overlaps or gaps. Default `[0, 0.1) → +1`, `[0.1, 0.2) → +2`,
+    /// `[0.2, ∞) → +3`.
+    pub scale_out_steps: Vec<StepAdjustment>,
+    /// `step`: the low alarm's threshold, in [0, scale_out_threshold); it
+    /// is in ALARM while utilization ≤ this. Default 0.3.
+    pub scale_in_threshold: f64,
+    /// `step`: scale-in steps, relative to `scale_in_threshold`. Default
+    /// `(−∞, 0] → −1`.
+    pub scale_in_steps: Vec<StepAdjustment>,
+    /// `step`: `"change-in-capacity"`, `"percent-change-in-capacity"` or
+    /// `"exact-capacity"` (adjustments ≥ 0), for both alarms. Default
+    /// `"change-in-capacity"`.
+    pub adjustment_type: AdjustmentType,
+    /// `step` with `"percent-change-in-capacity"`: smallest change, VMs,
+    /// ≥ 1. Default: unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_adjustment_magnitude: Option<u32>,
+    /// `step`: consecutive steps (one data point each) an alarm must
+    /// breach, ≥ 1. Default 1.
+    pub evaluation_periods: u32,
+    /// `step`, `target`: instance warm-up from the launch request, seconds,
+    /// ≥ 0. Default: unset, meaning `cloud.boot_s` (AWS falls back to 300).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_s: Option<f64>,
+}
+
+impl Default for StepParams {
+    fn default() -> Self {
+        Self {
+            scale_out_threshold: 0.7,
+            scale_out_steps: default_scale_out_steps(),
+            scale_in_threshold: 0.3,
+            scale_in_steps: default_scale_in_steps(),
+            adjustment_type: AdjustmentType::ChangeInCapacity,
+            min_adjustment_magnitude: None,
+            evaluation_periods: 1,
+            warmup_s: None,
+        }
+    }
+}
+
+impl PolicyParams for StepParams {
+    fn validate(&self) -> Result<(), ConfigError> {
+        validate_config(self)
+    }
+}
+
+/// Step adjustments as a TOML array, every adjustment multiplied by `k`.
+pub fn scaled_steps(steps: Vec<StepAdjustment>, k: i32) -> toml::Value {
+    let steps: Vec<_> = steps
+        .into_iter()
+        .map(|mut s| {
+            s.adjustment *= k;
+            s
+        })
+        .collect();
+    // invariant: step adjustments are plain numbers, always representable
+    toml::Value::try_from(steps).expect("step adjustments serialize to TOML")
+}
+
+impl Registered for StepScalingPolicy {
+    const NAME: &'static str = "step";
+    const COLOUR: (u8, u8, u8) = (86, 180, 233);
+    type Params = StepParams;
+    fn tuning_grid() -> Vec<GridAxis> {
+        vec![
+            GridAxis::one(
+                "policy.scale_out_threshold",
+                crate::policy::upper_thresholds(),
+            ),
+            GridAxis::one("policy.scale_in_threshold", hundredths(10, 50, 10)),
+            GridAxis::one(
+                "policy.scale_out_steps",
+                vec![
+                    scaled_steps(default_scale_out_steps(), 1),
+                    scaled_steps(default_scale_out_steps(), 2),
+                ],
+            ),
+            GridAxis::one(
+                "policy.scale_in_steps",
+                vec![
+                    scaled_steps(default_scale_in_steps(), 1),
+                    scaled_steps(default_scale_in_steps(), 2),
+                ],
+            ),
+            GridAxis::one("policy.evaluation_periods", integers(&[1, 2])),
+        ]
+    }
+    fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        Some(Box::new(StepScalingPolicy::new(ctx.setup)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::PolicyKind;
     use crate::policy::test_support::{assert_scales_out_and_back_in, obs};
 
@@ -490,7 +598,7 @@ mod tests {
 
     fn policy(warmup_s: f64) -> StepScalingPolicy {
         let mut config = Config::default();
-        config.policy.warmup_s = Some(warmup_s);
+        config.policy.aws_step.warmup_s = Some(warmup_s);
         config.cloud.max_vms = 20;
         StepScalingPolicy::new(&config)
     }
@@ -599,7 +707,7 @@ mod tests {
         // high alarm at 0.5 get +10 %, one VM.
         let mut config = Config::default();
         config.cloud.max_vms = 50;
-        let p = &mut config.policy;
+        let p = &mut config.policy.aws_step;
         p.scale_out_threshold = 0.5;
         p.scale_in_threshold = 0.4;
         p.scale_out_steps = out.to_vec();
@@ -642,7 +750,7 @@ mod tests {
     #[test]
     fn all_serving_vms_warming_means_no_data_and_no_action() {
         let mut config = Config::default();
-        config.policy.warmup_s = Some(600.0);
+        config.policy.aws_step.warmup_s = Some(600.0);
         config.cloud.min_vms = 0;
         config.cloud.initial_vms = 0;
         let mut p = StepScalingPolicy::new(&config);
@@ -659,7 +767,7 @@ mod tests {
     #[test]
     fn evaluation_periods_must_all_breach() {
         let mut config = Config::default();
-        config.policy.evaluation_periods = 3;
+        config.policy.aws_step.evaluation_periods = 3;
         let mut p = StepScalingPolicy::new(&config);
         assert_eq!(p.decide(&obs(1, 60.0, 0.1, 4, 0)), Action::Target(4));
         assert_eq!(p.decide(&obs(2, 120.0, 0.1, 4, 0)), Action::Target(4));
@@ -671,7 +779,7 @@ mod tests {
         let mut config = Config::default();
         config.cloud.max_vms = 5;
         config.cloud.min_vms = 2;
-        config.policy.warmup_s = Some(0.0);
+        config.policy.aws_step.warmup_s = Some(0.0);
         let mut p = StepScalingPolicy::new(&config);
         assert_eq!(p.decide(&obs(1, 60.0, 1.0, 4, 0)), Action::Target(5));
         assert_eq!(p.decide(&obs(2, 120.0, 0.0, 2, 0)), Action::Target(2));
@@ -708,7 +816,7 @@ mod tests {
 
     #[test]
     fn inconsistent_adjustment_settings_are_rejected() {
-        let mut p = PolicyConfig::default();
+        let mut p = StepParams::default();
         assert!(validate_config(&p).is_ok());
         p.min_adjustment_magnitude = Some(2);
         assert!(validate_config(&p).is_err());
@@ -732,7 +840,7 @@ mod tests {
         .map(String::from)
         .to_vec();
         let c = Config::load(None, &sets).unwrap();
-        let p = &c.policy;
+        let p = &c.policy.aws_step;
         assert_eq!(p.scale_out_steps[1], step(Some(0.15), None, 40));
         assert_eq!(p.min_adjustment_magnitude, Some(2));
         assert_eq!(p.warmup_s, Some(120.0));

@@ -73,9 +73,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Policy;
+use crate::policy::Policy;
+use crate::policy::PolicySetup;
 use crate::cloud::{Action, Observation};
-use crate::config::{non_negative, out_of_range, Config, ConfigError, PolicyConfig};
+use crate::config_error::{non_negative, out_of_range, ConfigError};
+use crate::policy::registry::{floats, integers, target_utilization_axis, GridAxis, PolicyParams, Registered};
+use crate::policy::PolicyContext;
 
 /// A pod's CPU request in the model, millicores (one CPU).
 const REQUEST_MILLI: i64 = 1000;
@@ -145,7 +148,7 @@ pub fn default_scale_down_policies() -> Vec<HpaScalingPolicy> {
 ///
 /// # Errors
 /// The first key out of range.
-pub fn validate_config(p: &PolicyConfig) -> Result<(), ConfigError> {
+pub fn validate_config(p: &HpaParams) -> Result<(), ConfigError> {
     non_negative("policy.hpa_scale_up_tolerance", p.hpa_scale_up_tolerance)?;
     non_negative(
         "policy.hpa_scale_down_tolerance",
@@ -373,10 +376,11 @@ pub struct HpaPolicy {
 }
 
 impl HpaPolicy {
-    /// The HPA with `config.policy`'s target and behaviour, the bounds of
+    /// The HPA with `config.policy.hpa`'s target and behaviour, the bounds of
     /// `config.cloud` and the decision step of `config.workload`.
-    pub fn new(config: &Config) -> HpaPolicy {
-        let p = &config.policy;
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> HpaPolicy {
+        let config: PolicySetup<'a> = config.into();
+        let p = &config.policy.hpa;
         HpaPolicy {
             target_pct: ((p.target_utilization * 100.0).round() as i64).max(1),
             tolerances: Tolerances {
@@ -602,9 +606,97 @@ impl Policy for HpaPolicy {
     }
 }
 
+/// The `hpa` policy's keys of `[policy]` (the Kubernetes HPA).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HpaParams {
+    /// Utilization the rule aims for, in (0, 1]. Used by `static` sizing,
+    /// `predictive`, `target` and `hpa` (in whole percent: 0.7 → 70 %).
+    /// Default 0.7.
+    pub target_utilization: f64,
+    /// `hpa`: tolerance above a ratio of 1 before scaling up, ≥ 0.
+    /// Default 0.1.
+    pub hpa_scale_up_tolerance: f64,
+    /// `hpa`: tolerance below a ratio of 1 before scaling down, ≥ 0.
+    /// Default 0.1.
+    pub hpa_scale_down_tolerance: f64,
+    /// `hpa`: scale-up stabilization window, seconds, in [0, 3600].
+    /// Default 0.
+    pub hpa_scale_up_stabilization_s: u32,
+    /// `hpa`: scale-down stabilization window, seconds, in [0, 3600].
+    /// Default 300.
+    pub hpa_scale_down_stabilization_s: u32,
+    /// `hpa`: scale-up rate limits `{ type = "pods" | "percent", value,
+    /// period_s }`, at least one, value ≥ 1, period_s in [1, 1800]. Default
+    /// 4 pods and 100 % per 15 s.
+    pub hpa_scale_up_policies: Vec<HpaScalingPolicy>,
+    /// `hpa`: scale-down rate limits, as above. Default 100 % per 15 s.
+    pub hpa_scale_down_policies: Vec<HpaScalingPolicy>,
+    /// `hpa`: `"max"`, `"min"` or `"disabled"` among the scale-up
+    /// policies. Default `"max"`.
+    pub hpa_scale_up_select: HpaSelectPolicy,
+    /// `hpa`: the same for scale-down. Default `"max"`.
+    pub hpa_scale_down_select: HpaSelectPolicy,
+    /// `hpa`: controller sync period, seconds, ≥ 1. Default 15.
+    pub hpa_sync_period_s: u32,
+}
+
+impl Default for HpaParams {
+    fn default() -> Self {
+        Self {
+            target_utilization: 0.7,
+            hpa_scale_up_tolerance: 0.1,
+            hpa_scale_down_tolerance: 0.1,
+            hpa_scale_up_stabilization_s: 0,
+            hpa_scale_down_stabilization_s: 300,
+            hpa_scale_up_policies: default_scale_up_policies(),
+            hpa_scale_down_policies: default_scale_down_policies(),
+            hpa_scale_up_select: HpaSelectPolicy::Max,
+            hpa_scale_down_select: HpaSelectPolicy::Max,
+            hpa_sync_period_s: 15,
+        }
+    }
+}
+
+impl PolicyParams for HpaParams {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let t = self.target_utilization;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(out_of_range("policy.target_utilization", t, "in (0, 1]"));
+        }
+        validate_config(self)
+    }
+}
+
+impl Registered for HpaPolicy {
+    const NAME: &'static str = "hpa";
+    const COLOUR: (u8, u8, u8) = (204, 121, 167);
+    type Params = HpaParams;
+    fn tuning_grid() -> Vec<GridAxis> {
+        vec![
+            target_utilization_axis(),
+            GridAxis::one(
+                "policy.hpa_scale_down_stabilization_s",
+                integers(&[0, 60, 300, 600]),
+            ),
+            GridAxis::zipped(
+                &[
+                    "policy.hpa_scale_up_tolerance",
+                    "policy.hpa_scale_down_tolerance",
+                ],
+                floats(&[0.05, 0.1, 0.2]),
+            ),
+        ]
+    }
+    fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        Some(Box::new(HpaPolicy::new(ctx.setup)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::PolicyKind;
     use crate::policy::test_support::{assert_scales_out_and_back_in, obs};
 
@@ -620,7 +712,7 @@ mod tests {
 
     fn hpa(target: f64, step_s: u32, max_vms: u32) -> HpaPolicy {
         let mut config = Config::default();
-        config.policy.target_utilization = target;
+        config.policy.hpa.target_utilization = target;
         config.workload.step_s = step_s;
         config.cloud.min_vms = 1;
         config.cloud.max_vms = max_vms;

@@ -3,22 +3,21 @@
 //! A [`Policy`] sees an [`Observation`] at the start of each step and
 //! returns an [`Action`]; the environment clamps it to the bounds. The
 //! baselines are the rules operators use (see each module for its source);
-//! every policy goes through the same [`crate::experiment::run`] loop.
+//! every policy goes through the same loop, [`drive`].
 
-mod aws_step;
-mod hpa;
-mod oracle;
-mod predictive;
-mod static_count;
-mod target_tracking;
+pub mod registry;
+mod setup;
 #[cfg(test)]
 mod test_support;
-mod threshold;
+
+use registry::{aws_step, hpa, oracle, predictive, static_count, target_tracking, threshold};
 
 pub use aws_step::{
     default_scale_in_steps, default_scale_out_steps, new_capacity, round_aws, select_step,
     validate_config as validate_step_config, AdjustmentType, StepAdjustment, StepScalingPolicy,
 };
+pub use aws_step::{scaled_steps, StepParams};
+pub use hpa::HpaParams;
 pub use hpa::{
     default_scale_down_policies as default_hpa_scale_down_policies,
     default_scale_up_policies as default_hpa_scale_up_policies, replica_count,
@@ -27,12 +26,18 @@ pub use hpa::{
 };
 pub use oracle::{OraclePolicy, MAX_PLAN_CELLS, MAX_PLAN_WORK};
 pub use predictive::{season_steps, Forecast, HoltWinters, PredictivePolicy, SeasonalNaive};
+pub use predictive::{Forecaster, PredictiveParams, MAX_SEASON_S};
+pub use registry::{build, GridAxis, NoParams, PolicyConfig, PolicyKind, PolicyParams, TUNABLE};
+pub use setup::PolicySetup;
 pub use static_count::StaticPolicy;
+pub use static_count::{StaticParams, StaticSizing};
+pub use target_tracking::TargetParams;
 pub use target_tracking::{scale_in_capacity, scale_out_capacity, TargetTrackingPolicy};
 pub use threshold::ThresholdPolicy;
+pub use threshold::{upper_thresholds, ThresholdParams};
 
-use crate::cloud::{Action, Observation, Step, Workload};
-use crate::config::{Config, PolicyKind};
+use crate::cloud::CloudConfig;
+use crate::cloud::{Action, Environment, Observation, Step, Workload};
 
 /// A decision rule.
 pub trait Policy {
@@ -60,13 +65,36 @@ pub trait Learner: Policy {
     fn set_exploring(&mut self, on: bool);
 }
 
-/// What a policy may know before the run starts: the configuration and,
-/// for rules sized from the trace (`static` by mean or peak) or the
-/// clairvoyant oracle, the workload itself.
+/// The one episode loop every policy runs: from `env.reset(seed)`, decide,
+/// step, hand the transition (`policy`, the observation it decided on,
+/// its action, the step) to `after`, until the episode ends.
+/// A run records its steps with it; the agent's training learns from each
+/// transition with it.
+pub fn drive<E, P, F>(env: &mut E, policy: &mut P, seed: u64, mut after: F)
+where
+    E: Environment + ?Sized,
+    P: Policy + ?Sized,
+    F: FnMut(&mut P, &Observation, Action, &Step),
+{
+    let mut obs = env.reset(seed);
+    loop {
+        let action = policy.decide(&obs);
+        let step = env.step(action);
+        after(policy, &obs, action, &step);
+        obs = step.obs;
+        if step.terminated || step.truncated {
+            return;
+        }
+    }
+}
+
+/// What a policy may know before the run starts: its section and the
+/// cloud's ([`PolicySetup`]) and, for rules sized from the trace (`static`
+/// by mean or peak) or the clairvoyant oracle, the workload itself.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyContext<'a> {
-    /// The resolved configuration.
-    pub config: &'a Config,
+    /// `[policy]` and the cloud's sections.
+    pub setup: PolicySetup<'a>,
     /// The workload of the run.
     pub workload: &'a Workload,
     /// The run's master seed (a clairvoyant policy can replay the noise
@@ -74,26 +102,9 @@ pub struct PolicyContext<'a> {
     pub seed: u64,
 }
 
-/// Builds the rule `config.policy.kind` names; `None` for learned
-/// policies, which need training first (see
-/// [`crate::experiment::build_policy`]).
-pub fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
-    match ctx.config.policy.kind {
-        PolicyKind::Static => Some(Box::new(StaticPolicy::from_context(ctx))),
-        PolicyKind::Threshold => Some(Box::new(ThresholdPolicy::new(ctx.config))),
-        PolicyKind::Step => Some(Box::new(StepScalingPolicy::new(ctx.config))),
-        PolicyKind::Target => Some(Box::new(TargetTrackingPolicy::new(ctx.config))),
-        PolicyKind::Hpa => Some(Box::new(HpaPolicy::new(ctx.config))),
-        PolicyKind::Predictive => Some(Box::new(PredictivePolicy::new(ctx.config))),
-        PolicyKind::Oracle => Some(Box::new(OraclePolicy::from_context(ctx))),
-        PolicyKind::Qlearning => None,
-    }
-}
-
 /// The VM count that serves `rate_rps` at `target_utilization`, clamped
-/// to the configured bounds.
-pub fn vms_for_rate(config: &Config, rate_rps: f64, target_utilization: f64) -> u32 {
-    let c = &config.cloud;
+/// to the bounds of `c`.
+pub fn vms_for_rate(c: &CloudConfig, rate_rps: f64, target_utilization: f64) -> u32 {
     let needed = (rate_rps / (c.vm_capacity_rps * target_utilization)).ceil();
     let needed = if needed.is_finite() {
         needed.max(0.0)

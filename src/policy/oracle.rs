@@ -106,10 +106,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{Policy, PolicyContext};
+use crate::policy::PolicySetup;
+use crate::policy::{Policy, PolicyContext};
 use crate::cloud::serve::{serve, ServeInput};
 use crate::cloud::{episode_arrivals, Action, CloudEnv, Environment, Observation};
-use crate::config::Config;
+use crate::policy::registry::{NoParams, Registered};
 
 /// Largest planning table the oracle builds, in cells (steps × VM counts):
 /// 2^25, about a year of 60 s steps with 63 counts. The penalty table
@@ -138,11 +139,11 @@ pub struct OraclePolicy {
 
 impl OraclePolicy {
     /// Plans for the episode `ctx` describes: `ctx.workload` with
-    /// `ctx.config` and the noise of `ctx.seed`.
+    /// `ctx.setup` and the noise of `ctx.seed`.
     pub fn from_context(ctx: PolicyContext<'_>) -> OraclePolicy {
-        let arrivals = episode_arrivals(ctx.workload, ctx.config.workload.noise, ctx.seed);
-        let mut env = CloudEnv::new(Arc::new(ctx.workload.clone()), ctx.config).with_p95(false);
-        let planner = Planner::new(ctx.config, ctx.workload.step_s, &arrivals);
+        let arrivals = episode_arrivals(ctx.workload, ctx.setup.workload.noise, ctx.seed);
+        let mut env = CloudEnv::new(Arc::new(ctx.workload.clone()), ctx.setup).with_p95(false);
+        let planner = Planner::new(ctx.setup, ctx.workload.step_s, &arrivals);
         let mut best: Option<(f64, Vec<u32>)> = None;
         let mut consider = |plan: Vec<u32>, best: &mut Option<(f64, Vec<u32>)>| {
             let bound = best.as_ref().map_or(f64::INFINITY, |b| b.0);
@@ -159,7 +160,7 @@ impl OraclePolicy {
             consider(vec![vms; arrivals.len()], &mut best);
         }
         let (score_usd, plan) = best.unwrap_or((0.0, Vec::new()));
-        let hold = plan.last().copied().unwrap_or(ctx.config.cloud.initial_vms);
+        let hold = plan.last().copied().unwrap_or(ctx.setup.cloud.initial_vms);
         OraclePolicy {
             plan,
             score_usd,
@@ -232,7 +233,7 @@ fn launch_ahead(running: &[u32], boot_steps: usize) -> Vec<u32> {
 
 /// The fixed inputs of the planning model.
 struct Planner<'a> {
-    config: &'a Config,
+    config: PolicySetup<'a>,
     arrivals: &'a [f64],
     step_s: f64,
     min_vms: u32,
@@ -246,7 +247,8 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(config: &'a Config, step_s: f64, arrivals: &'a [f64]) -> Planner<'a> {
+    fn new(config: impl Into<PolicySetup<'a>>, step_s: f64, arrivals: &'a [f64]) -> Planner<'a> {
+        let config: PolicySetup<'a> = config.into();
         let c = &config.cloud;
         let boot = (c.boot_s / step_s).ceil();
         let boot_steps = if boot.is_finite() && boot >= 0.0 {
@@ -467,11 +469,24 @@ impl Tables {
     }
 }
 
+
+impl Registered for OraclePolicy {
+    const NAME: &'static str = "oracle";
+    const COLOUR: (u8, u8, u8) = (0, 0, 0);
+    const CLAIRVOYANT: bool = true;
+    const NOT_TUNABLE: Option<&'static str> =
+        Some("the oracle is clairvoyant and has no parameters to tune");
+    type Params = NoParams;
+    fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        Some(Box::new(OraclePolicy::from_context(ctx)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cloud::Workload;
-    use crate::config::{Billing, Noise, PolicyKind};
+    use crate::config::{Billing, Config, Noise, PolicyKind};
     use crate::experiment::run_with;
     use crate::policy::ThresholdPolicy;
     use proptest::prelude::*;
@@ -504,7 +519,7 @@ mod tests {
 
     fn oracle(config: &Config, w: &Workload, seed: u64) -> OraclePolicy {
         OraclePolicy::from_context(PolicyContext {
-            config,
+            setup: config.into(),
             workload: w,
             seed,
         })
@@ -901,7 +916,7 @@ mod tests {
             ] {
                 let mut c = config.clone();
                 c.policy.kind = kind;
-                c.policy.sizing = StaticSizing::Peak;
+                c.policy.static_count.sizing = StaticSizing::Peak;
                 let r = crate::experiment::run_policy(&c, Arc::clone(&w), 1).unwrap();
                 report.push((kind.name().to_string(), r.summary.score_usd));
             }

@@ -68,9 +68,14 @@
 //! §5.2); Amazon EC2 Auto Scaling User Guide, "Predictive scaling for
 //! Amazon EC2 Auto Scaling".
 
-use super::{vms_for_rate, Policy};
+use crate::policy::{vms_for_rate, Policy};
+use serde::{Deserialize, Serialize};
+use crate::policy::PolicySetup;
+use crate::cloud::CloudConfig;
 use crate::cloud::{Action, Observation};
-use crate::config::{Config, Forecaster};
+use crate::config_error::{out_of_range, positive, ConfigError};
+use crate::policy::registry::{floats, target_utilization_axis, words, GridAxis, PolicyParams, Registered};
+use crate::policy::PolicyContext;
 
 /// A one-variable forecaster fed one value per step.
 pub trait Forecast {
@@ -241,7 +246,10 @@ impl Forecast for Model {
 /// Predictive scaling: provisions for the forecast load `boot_s` ahead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictivePolicy {
-    config: Config,
+    /// `[policy]` (`headroom`, `target_utilization`, `reactive`).
+    policy: PredictiveParams,
+    /// `[cloud]` (the bounds and the VM capacity).
+    cloud: CloudConfig,
     model: Model,
     /// Steps ahead of the last observation to cover: `b + 1`, at most a
     /// season.
@@ -251,10 +259,11 @@ pub struct PredictivePolicy {
 }
 
 impl PredictivePolicy {
-    /// The policy `config.policy` describes, for steps of
+    /// The policy `config.policy.predictive` describes, for steps of
     /// `config.workload.step_s` seconds.
-    pub fn new(config: &Config) -> PredictivePolicy {
-        let p = &config.policy;
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> PredictivePolicy {
+        let config: PolicySetup<'a> = config.into();
+        let p = &config.policy.predictive;
         let step_s = f64::from(config.workload.step_s.max(1));
         let season = season_steps(p.season_s, step_s);
         let model = match p.forecaster {
@@ -273,7 +282,8 @@ impl PredictivePolicy {
             0
         };
         PredictivePolicy {
-            config: config.clone(),
+            policy: config.policy.predictive.clone(),
+            cloud: config.cloud.clone(),
             model,
             horizon: (boot_steps + 1).min(season),
             observed: 0,
@@ -307,16 +317,137 @@ impl Policy for PredictivePolicy {
         let Some(forecast) = self.forecast_rps() else {
             return Action::Target(obs.vms_total());
         };
-        let p = &self.config.policy;
-        let mut target = vms_for_rate(&self.config, forecast * p.headroom, p.target_utilization);
+        let p = &self.policy;
+        let mut target = vms_for_rate(&self.cloud, forecast * p.headroom, p.target_utilization);
         if p.reactive {
             target = target.max(vms_for_rate(
-                &self.config,
+                &self.cloud,
                 obs.arrival_rps,
                 p.target_utilization,
             ));
         }
         Action::Target(target)
+    }
+}
+
+/// How the `predictive` policy forecasts the arrival rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Forecaster {
+    /// The rate one season (`policy.season_s`) earlier.
+    SeasonalNaive,
+    /// Additive Holt-Winters (level, trend, season).
+    #[default]
+    HoltWinters,
+}
+
+/// Longest `policy.season_s` accepted, seconds: a leap year.
+pub const MAX_SEASON_S: f64 = 366.0 * 86_400.0;
+
+/// The `predictive` policy's keys of `[policy]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PredictiveParams {
+    /// Utilization the rule aims for, in (0, 1]. Used by `static` sizing,
+    /// `predictive`, `target` and `hpa` (in whole percent: 0.7 → 70 %).
+    /// Default 0.7.
+    pub target_utilization: f64,
+    /// `predictive`: `"seasonal-naive"` or `"holt-winters"`. Default
+    /// `"holt-winters"`.
+    pub forecaster: Forecaster,
+    /// `predictive`: season length, seconds, in (0, 31 622 400] (a leap
+    /// year); rounded to whole steps, at least one. Default 86 400 (a day).
+    pub season_s: f64,
+    /// `predictive` with Holt-Winters: level smoothing α, in (0, 1].
+    /// Default 0.5.
+    pub smoothing_level: f64,
+    /// `predictive` with Holt-Winters: trend smoothing β, in [0, 1].
+    /// Default 0.05.
+    pub smoothing_trend: f64,
+    /// `predictive` with Holt-Winters: seasonal smoothing γ, in [0, 1].
+    /// Default 0.3.
+    pub smoothing_seasonal: f64,
+    /// `predictive`: factor applied to the forecast rate before sizing,
+    /// finite and > 0. Default 1.
+    pub headroom: f64,
+    /// `predictive`: never provision fewer VMs than the last step's rate
+    /// needs at `target_utilization` (predictive paired with a reactive
+    /// rule, as AWS recommends). Default true.
+    pub reactive: bool,
+}
+
+impl Default for PredictiveParams {
+    fn default() -> Self {
+        Self {
+            target_utilization: 0.7,
+            forecaster: Forecaster::HoltWinters,
+            season_s: 86_400.0,
+            smoothing_level: 0.5,
+            smoothing_trend: 0.05,
+            smoothing_seasonal: 0.3,
+            headroom: 1.0,
+            reactive: true,
+        }
+    }
+}
+
+impl PolicyParams for PredictiveParams {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let t = self.target_utilization;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(out_of_range("policy.target_utilization", t, "in (0, 1]"));
+        }
+        let p = self;
+        positive("policy.season_s", p.season_s)?;
+        if p.season_s > MAX_SEASON_S {
+            return Err(out_of_range(
+                "policy.season_s",
+                p.season_s,
+                "in (0, 31622400] (a leap year)",
+            ));
+        }
+        if !(p.smoothing_level > 0.0 && p.smoothing_level <= 1.0) {
+            return Err(out_of_range(
+                "policy.smoothing_level",
+                p.smoothing_level,
+                "in (0, 1]",
+            ));
+        }
+        if !(0.0..=1.0).contains(&p.smoothing_trend) {
+            return Err(out_of_range(
+                "policy.smoothing_trend",
+                p.smoothing_trend,
+                "in [0, 1]",
+            ));
+        }
+        if !(0.0..=1.0).contains(&p.smoothing_seasonal) {
+            return Err(out_of_range(
+                "policy.smoothing_seasonal",
+                p.smoothing_seasonal,
+                "in [0, 1]",
+            ));
+        }
+        positive("policy.headroom", p.headroom)?;
+        Ok(())
+    }
+}
+
+impl Registered for PredictivePolicy {
+    const NAME: &'static str = "predictive";
+    const COLOUR: (u8, u8, u8) = (213, 94, 0);
+    type Params = PredictiveParams;
+    fn tuning_grid() -> Vec<GridAxis> {
+        vec![
+            target_utilization_axis(),
+            GridAxis::one("policy.headroom", floats(&[0.9, 1.0, 1.1, 1.25, 1.5])),
+            GridAxis::one(
+                "policy.forecaster",
+                words(&["holt-winters", "seasonal-naive"]),
+            ),
+        ]
+    }
+    fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        Some(Box::new(PredictivePolicy::new(ctx.setup)))
     }
 }
 
@@ -326,6 +457,7 @@ mod tests {
 
     use super::*;
     use crate::cloud::Workload;
+    use crate::config::Config;
     use crate::config::{Noise, PolicyKind, StaticSizing};
     use crate::experiment::{run_policy, run_with};
     use crate::trace::{generate, GenKind, GenSpec};
@@ -445,7 +577,7 @@ mod tests {
 
     #[test]
     fn holt_winters_tracks_a_noisy_growing_day_better_than_seasonal_naive() {
-        let c = Config::default().policy;
+        let c = Config::default().policy.predictive;
         let hw = |growth| {
             let mut f = HoltWinters::new(
                 c.smoothing_level,
@@ -465,8 +597,8 @@ mod tests {
     fn config(forecaster: Forecaster) -> Config {
         let mut c = Config::default();
         c.policy.kind = PolicyKind::Predictive;
-        c.policy.forecaster = forecaster;
-        c.policy.season_s = 600.0; // 10 steps of 60 s
+        c.policy.predictive.forecaster = forecaster;
+        c.policy.predictive.season_s = 600.0; // 10 steps of 60 s
         c
     }
 
@@ -532,9 +664,9 @@ mod tests {
     #[test]
     fn provisioning_covers_the_boot_window_and_the_headroom() {
         let mut c = config(Forecaster::SeasonalNaive);
-        c.policy.season_s = 240.0; // 4 steps
+        c.policy.predictive.season_s = 240.0; // 4 steps
         c.cloud.boot_s = 100.0; // 2 steps: cover 3 steps ahead
-        c.policy.reactive = false;
+        c.policy.predictive.reactive = false;
         let mut p = PredictivePolicy::new(&c);
         let mut o = crate::cloud::Observation {
             step: 0,
@@ -562,7 +694,7 @@ mod tests {
         o.arrival_rps = 14.0;
         // Forecast now 14, 140, 14 → 140 / 14 = 10 VMs.
         assert_eq!(p.decide(&o), Action::Target(10));
-        c.policy.headroom = 1.5;
+        c.policy.predictive.headroom = 1.5;
         let mut q = PredictivePolicy::new(&c);
         for (k, rate) in [14.0, 14.0, 140.0, 14.0, 14.0].into_iter().enumerate() {
             o.step = k as u64 + 1;
@@ -589,11 +721,11 @@ mod tests {
         c.workload.noise = Noise::Poisson;
         let w = Arc::new(Workload::from_trace(&trace, &c).unwrap());
         c.policy.kind = PolicyKind::Static;
-        c.policy.sizing = StaticSizing::Peak;
+        c.policy.static_count.sizing = StaticSizing::Peak;
         let fixed = run_policy(&c, Arc::clone(&w), 1).unwrap().summary;
         for forecaster in [Forecaster::SeasonalNaive, Forecaster::HoltWinters] {
             c.policy.kind = PolicyKind::Predictive;
-            c.policy.forecaster = forecaster;
+            c.policy.predictive.forecaster = forecaster;
             let mut p = PredictivePolicy::new(&c);
             let rec = run_with(&c, &mut p, Arc::clone(&w), 1).summary;
             assert!(

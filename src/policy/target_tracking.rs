@@ -46,9 +46,14 @@
 use std::collections::VecDeque;
 
 use super::aws_step::WarmUp;
-use super::Policy;
+use crate::policy::Policy;
+use crate::policy::PolicySetup;
 use crate::cloud::{Action, Observation};
-use crate::config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::config_error::{non_negative, out_of_range, ConfigError};
+use crate::policy::registry::{target_utilization_axis, GridAxis, PolicyParams, Registered};
+use crate::policy::PolicyContext;
 
 /// Data points above the target that trigger a scale-out.
 pub const HIGH_DATA_POINTS: usize = 3;
@@ -182,16 +187,17 @@ pub struct TargetTrackingPolicy {
 }
 
 impl TargetTrackingPolicy {
-    /// Target tracking at `config.policy.target_utilization`.
-    pub fn new(config: &Config) -> TargetTrackingPolicy {
-        let p = &config.policy;
+    /// Target tracking at `config.policy.target_tracking.target_utilization`.
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> TargetTrackingPolicy {
+        let config: PolicySetup<'a> = config.into();
+        let p = &config.policy.target_tracking;
         TargetTrackingPolicy {
             target: p.target_utilization,
             disable_scale_in: p.disable_scale_in,
             min_vms: config.cloud.min_vms,
             max_vms: config.cloud.max_vms,
             step_s: f64::from(config.workload.step_s),
-            warm_up: WarmUp::new(config),
+            warm_up: WarmUp::new(p.warmup_s, config.cloud.boot_s),
             samples: MinuteSamples::new(),
         }
     }
@@ -241,17 +247,72 @@ impl Policy for TargetTrackingPolicy {
     }
 }
 
+/// The `target` policy's keys of `[policy]` (AWS target tracking).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetParams {
+    /// Utilization the rule aims for, in (0, 1]. Used by `static` sizing,
+    /// `predictive`, `target` and `hpa` (in whole percent: 0.7 → 70 %).
+    /// Default 0.7.
+    pub target_utilization: f64,
+    /// `step`, `target`: instance warm-up from the launch request, seconds,
+    /// ≥ 0. Default: unset, meaning `cloud.boot_s` (AWS falls back to 300).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_s: Option<f64>,
+    /// `target`: never scale in (`DisableScaleIn`). Default false.
+    pub disable_scale_in: bool,
+}
+
+impl Default for TargetParams {
+    fn default() -> Self {
+        Self {
+            target_utilization: 0.7,
+            warmup_s: None,
+            disable_scale_in: false,
+        }
+    }
+}
+
+impl PolicyParams for TargetParams {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let t = self.target_utilization;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(out_of_range("policy.target_utilization", t, "in (0, 1]"));
+        }
+        if let Some(w) = self.warmup_s {
+            non_negative("policy.warmup_s", w)?;
+        }
+        Ok(())
+    }
+}
+
+impl Registered for TargetTrackingPolicy {
+    const NAME: &'static str = "target";
+    const COLOUR: (u8, u8, u8) = (0, 158, 115);
+    type Params = TargetParams;
+    fn tuning_grid() -> Vec<GridAxis> {
+        vec![
+            target_utilization_axis(),
+            GridAxis::one("policy.disable_scale_in", vec![toml::Value::Boolean(false)]),
+        ]
+    }
+    fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        Some(Box::new(TargetTrackingPolicy::new(ctx.setup)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::config::PolicyKind;
     use crate::policy::test_support::{assert_scales_out_and_back_in, obs};
 
     fn policy(step_s: u32) -> TargetTrackingPolicy {
         let mut config = Config::default();
         config.workload.step_s = step_s;
-        config.policy.warmup_s = Some(300.0);
-        config.policy.target_utilization = 0.5;
+        config.policy.target_tracking.warmup_s = Some(300.0);
+        config.policy.target_tracking.target_utilization = 0.5;
         config.cloud.max_vms = 40;
         TargetTrackingPolicy::new(&config)
     }

@@ -15,9 +15,14 @@
 //! Source: Amazon EC2 Auto Scaling User Guide, "Simple scaling policies"
 //! and "Scaling cooldowns for Amazon EC2 Auto Scaling".
 
-use super::Policy;
+use crate::policy::Policy;
+use crate::policy::PolicySetup;
 use crate::cloud::{Action, Observation};
-use crate::config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::config_error::{non_negative, out_of_range, ConfigError};
+use crate::policy::registry::{hundredths, integers, GridAxis, PolicyParams, Registered};
+use crate::policy::PolicyContext;
 
 /// AWS simple scaling on utilization.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,9 +41,10 @@ pub struct ThresholdPolicy {
 }
 
 impl ThresholdPolicy {
-    /// The rule with `config.policy`'s parameters.
-    pub fn new(config: &Config) -> ThresholdPolicy {
-        let p = &config.policy;
+    /// The rule with `config.policy.threshold` parameters.
+    pub fn new<'a>(config: impl Into<PolicySetup<'a>>) -> ThresholdPolicy {
+        let config: PolicySetup<'a> = config.into();
+        let p = &config.policy.threshold;
         ThresholdPolicy {
             upper: p.upper,
             lower: p.lower,
@@ -89,9 +95,89 @@ impl Policy for ThresholdPolicy {
     }
 }
 
+/// The `threshold` rule's keys of `[policy]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThresholdParams {
+    /// `threshold`: scale out when utilization > upper, in (0, 1]. Default 0.8.
+    pub upper: f64,
+    /// `threshold`: scale in when utilization < lower, in [0, upper). Default 0.3.
+    pub lower: f64,
+    /// `threshold`: VMs added or removed per action, ≥ 1. Default 1.
+    pub step: u32,
+    /// `threshold`: consecutive steps the alarm must hold, ≥ 1. Default 1.
+    pub periods: u32,
+    /// `threshold`: seconds after the last activity completes before the
+    /// rule reacts again, ≥ 0. Default 300 (AWS `DefaultCooldown`).
+    pub cooldown_s: f64,
+}
+
+impl Default for ThresholdParams {
+    fn default() -> Self {
+        Self {
+            upper: 0.8,
+            lower: 0.3,
+            step: 1,
+            periods: 1,
+            cooldown_s: 300.0,
+        }
+    }
+}
+
+impl PolicyParams for ThresholdParams {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let p = self;
+        if !(p.upper > 0.0 && p.upper <= 1.0) {
+            return Err(out_of_range("policy.upper", p.upper, "in (0, 1]"));
+        }
+        if !(p.lower >= 0.0 && p.lower < p.upper) {
+            return Err(out_of_range(
+                "policy.lower",
+                p.lower,
+                "in [0, policy.upper)",
+            ));
+        }
+        if p.step == 0 {
+            return Err(out_of_range("policy.step", 0.0, ">= 1"));
+        }
+        if p.periods == 0 {
+            return Err(out_of_range("policy.periods", 0.0, ">= 1"));
+        }
+        non_negative("policy.cooldown_s", p.cooldown_s)?;
+        Ok(())
+    }
+}
+
+/// Scale-out thresholds: 0.6–0.9 in steps of 0.1, and 0.95 (utilization
+/// never exceeds 1, so 1 would never fire).
+pub fn upper_thresholds() -> Vec<toml::Value> {
+    let mut v = hundredths(60, 90, 10);
+    v.push(toml::Value::Float(0.95));
+    v
+}
+
+impl Registered for ThresholdPolicy {
+    const NAME: &'static str = "threshold";
+    const COLOUR: (u8, u8, u8) = (230, 159, 0);
+    type Params = ThresholdParams;
+    fn tuning_grid() -> Vec<GridAxis> {
+        vec![
+            GridAxis::one("policy.upper", upper_thresholds()),
+            GridAxis::one("policy.lower", hundredths(10, 50, 10)),
+            GridAxis::one("policy.step", integers(&[1, 2])),
+            GridAxis::one("policy.cooldown_s", integers(&[0, 300])),
+            GridAxis::one("policy.periods", integers(&[1, 2])),
+        ]
+    }
+    fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        Some(Box::new(ThresholdPolicy::new(ctx.setup)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     /// `vms` running at `utilization`, none booting.
     fn obs(step: u64, time_s: f64, utilization: f64, vms: u32) -> Observation {
@@ -100,7 +186,7 @@ mod tests {
 
     fn rule(periods: u32) -> ThresholdPolicy {
         let mut config = Config::default();
-        config.policy.periods = periods;
+        config.policy.threshold.periods = periods;
         config.cloud.boot_s = 100.0;
         ThresholdPolicy::new(&config)
     }

@@ -25,7 +25,7 @@ use crate::layout;
 pub use crate::layout::AggregateRow;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{CsvStream, OutputDir};
-use crate::policy::{self, Learner, Policy, PolicyContext};
+use crate::policy::{Learner, Policy};
 
 /// What a comparison produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,15 +203,7 @@ pub fn compare(
                     run_one(&run_config, &mut agent, workload, seed, &mut steps)?
                 }
                 _ => {
-                    let ctx = PolicyContext {
-                        config: &run_config,
-                        workload,
-                        seed,
-                    };
-                    let mut rule = match policy::build(ctx) {
-                        Some(rule) => rule,
-                        None => experiment::build_policy(&run_config, workload, seed)?,
-                    };
+                    let mut rule = experiment::build_policy(&run_config, workload, seed)?;
                     run_one(&run_config, &mut rule, workload, seed, &mut steps)?
                 }
             };

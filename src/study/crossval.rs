@@ -635,7 +635,7 @@ fn evaluate(
             }
             let mut at_peak_static = base.clone();
             at_peak_static.policy.kind = PolicyKind::Static;
-            at_peak_static.policy.sizing = StaticSizing::Peak;
+            at_peak_static.policy.static_count.sizing = StaticSizing::Peak;
             push("peak", run_rule(&at_peak_static)?);
             let mut oracle = base.clone();
             oracle.policy.kind = PolicyKind::Oracle;

@@ -3,8 +3,8 @@
 //! other and against the agent.
 //!
 //! **Search space.** Each rule has a built-in grid ([`builtin_axes`], at
-//! most 200 combinations, documented with its reasons in the README under
-//! "Tuning the rules"). A `[sweep]` axis or a `--set key=a,b,c` axis
+//! most 200 combinations, documented with its reasons in
+//! docs/policies.md under "Tuning the rules"). A `[sweep]` axis or a `--set key=a,b,c` axis
 //! replaces the built-in axis holding the same key and adds any other key;
 //! a plain `--set key=value` of a swept key pins it (its axis is dropped).
 //! The Cartesian product is filtered before anything runs: a combination
@@ -45,136 +45,22 @@ use crate::stats::Summary;
 use crate::study::compare::{self, Plan};
 use crate::study::sweep::{self, Axis, Combination, Grid, SweepOptions, SweepReport};
 
-/// The rules `qscale tune` has a built-in grid for.
-pub const TUNABLE: [PolicyKind; 6] = [
-    PolicyKind::Static,
-    PolicyKind::Threshold,
-    PolicyKind::Step,
-    PolicyKind::Target,
-    PolicyKind::Hpa,
-    PolicyKind::Predictive,
-];
+/// The rules `qscale tune` has a built-in grid for (from the policy
+/// registry).
+pub use crate::policy::TUNABLE;
 
-fn axis(key: &str, values: Vec<toml::Value>) -> Axis {
-    Axis {
-        keys: vec![key.to_string()],
-        points: values.into_iter().map(|v| vec![v]).collect(),
-    }
-}
-
-/// An axis whose keys all take the same value at each point.
-fn zipped(keys: &[&str], values: Vec<toml::Value>) -> Axis {
-    Axis {
-        keys: keys.iter().map(|k| k.to_string()).collect(),
-        points: values.into_iter().map(|v| vec![v; keys.len()]).collect(),
-    }
-}
-
-/// `from/100, (from+step)/100, …, to/100`: exact decimals, no running sum.
-fn hundredths(from: u32, to: u32, step: usize) -> Vec<toml::Value> {
-    (from..=to)
-        .step_by(step)
-        .map(|h| toml::Value::Float(f64::from(h) / 100.0))
-        .collect()
-}
-
-/// Scale-out thresholds: 0.6–0.9 in steps of 0.1, and 0.95 (utilization
-/// never exceeds 1, so 1 would never fire).
-fn upper_thresholds() -> Vec<toml::Value> {
-    let mut v = hundredths(60, 90, 10);
-    v.push(toml::Value::Float(0.95));
-    v
-}
-
-fn floats(values: &[f64]) -> Vec<toml::Value> {
-    values.iter().map(|&v| toml::Value::Float(v)).collect()
-}
-
-fn integers(values: &[i64]) -> Vec<toml::Value> {
-    values.iter().map(|&v| toml::Value::Integer(v)).collect()
-}
-
-fn words(values: &[&str]) -> Vec<toml::Value> {
-    values
-        .iter()
-        .map(|v| toml::Value::String(v.to_string()))
-        .collect()
-}
-
-/// Step adjustments as a TOML array, every adjustment multiplied by `k`.
-fn scaled_steps(steps: Vec<crate::config::StepAdjustment>, k: i32) -> toml::Value {
-    let steps: Vec<_> = steps
-        .into_iter()
-        .map(|mut s| {
-            s.adjustment *= k;
-            s
-        })
-        .collect();
-    // invariant: step adjustments are plain numbers, always representable
-    toml::Value::try_from(steps).expect("step adjustments serialize to TOML")
-}
-
-/// The built-in search grid of `kind`, slowest axis first (empty for
-/// `oracle` and `qlearning`). Utilization targets run 0.30–0.95 in steps of
-/// 0.05; see the README ("Tuning the rules") for each range and why.
+/// The built-in search grid of `kind`, slowest axis first (empty for the
+/// policies that cannot be tuned), as its module declares it
+/// ([`crate::policy::PolicyKind::tuning_grid`]); see docs/policies.md
+/// ("Tuning the rules") for each range and why.
 pub fn builtin_axes(kind: PolicyKind) -> Vec<Axis> {
-    let target = || axis("policy.target_utilization", hundredths(30, 95, 5));
-    match kind {
-        PolicyKind::Static => vec![target(), axis("policy.sizing", words(&["mean", "peak"]))],
-        PolicyKind::Threshold => vec![
-            axis("policy.upper", upper_thresholds()),
-            axis("policy.lower", hundredths(10, 50, 10)),
-            axis("policy.step", integers(&[1, 2])),
-            axis("policy.cooldown_s", integers(&[0, 300])),
-            axis("policy.periods", integers(&[1, 2])),
-        ],
-        PolicyKind::Step => vec![
-            axis("policy.scale_out_threshold", upper_thresholds()),
-            axis("policy.scale_in_threshold", hundredths(10, 50, 10)),
-            axis(
-                "policy.scale_out_steps",
-                vec![
-                    scaled_steps(crate::policy::default_scale_out_steps(), 1),
-                    scaled_steps(crate::policy::default_scale_out_steps(), 2),
-                ],
-            ),
-            axis(
-                "policy.scale_in_steps",
-                vec![
-                    scaled_steps(crate::policy::default_scale_in_steps(), 1),
-                    scaled_steps(crate::policy::default_scale_in_steps(), 2),
-                ],
-            ),
-            axis("policy.evaluation_periods", integers(&[1, 2])),
-        ],
-        PolicyKind::Target => vec![
-            target(),
-            axis("policy.disable_scale_in", vec![toml::Value::Boolean(false)]),
-        ],
-        PolicyKind::Hpa => vec![
-            target(),
-            axis(
-                "policy.hpa_scale_down_stabilization_s",
-                integers(&[0, 60, 300, 600]),
-            ),
-            zipped(
-                &[
-                    "policy.hpa_scale_up_tolerance",
-                    "policy.hpa_scale_down_tolerance",
-                ],
-                floats(&[0.05, 0.1, 0.2]),
-            ),
-        ],
-        PolicyKind::Predictive => vec![
-            target(),
-            axis("policy.headroom", floats(&[0.9, 1.0, 1.1, 1.25, 1.5])),
-            axis(
-                "policy.forecaster",
-                words(&["holt-winters", "seasonal-naive"]),
-            ),
-        ],
-        PolicyKind::Oracle | PolicyKind::Qlearning => Vec::new(),
-    }
+    kind.tuning_grid()
+        .into_iter()
+        .map(|g| Axis {
+            keys: g.keys.iter().map(|k| k.to_string()).collect(),
+            points: g.points,
+        })
+        .collect()
 }
 
 /// What to tune and over which grid.
@@ -261,14 +147,12 @@ pub fn search(config: &Config, spec: &TuneSpec) -> Result<Search> {
 /// Refuses a policy without parameters and a config without training
 /// traces.
 fn check_tunable(config: &Config, spec: &TuneSpec) -> Result<()> {
-    if !TUNABLE.contains(&spec.policy) {
-        let why = match spec.policy {
-            PolicyKind::Oracle => "the oracle is clairvoyant and has no parameters to tune",
-            _ => "the agent learns its own policy: sweep its agent.* keys with `qscale sweep`",
-        };
+    if let Some(why) = spec.policy.not_tunable() {
+        let names: Vec<&str> = TUNABLE.iter().map(|k| k.name()).collect();
         bail!(UsageError(format!(
-            "cannot tune {}: {why}; tune one of static, threshold, step, target, hpa, predictive",
-            spec.policy
+            "cannot tune {}: {why}; tune one of {}",
+            spec.policy,
+            names.join(", ")
         )));
     }
     if config.experiment.train_traces.is_empty() {
@@ -885,7 +769,7 @@ mod tests {
         );
         for c in &s.candidates {
             let cfg = s.base.with_overrides(c).unwrap();
-            assert!(cfg.policy.lower < cfg.policy.upper);
+            assert!(cfg.policy.threshold.lower < cfg.policy.threshold.upper);
         }
         let full = search(&with_train(), &spec(PolicyKind::Threshold)).unwrap();
         assert_eq!((full.product, full.candidates.len()), (200, 200));
@@ -973,7 +857,7 @@ mod tests {
             ("policy.vms".into(), toml::Value::String("3".into())),
             (
                 "policy.scale_in_steps".into(),
-                scaled_steps(crate::policy::default_scale_in_steps(), 2),
+                crate::policy::scaled_steps(crate::policy::default_scale_in_steps(), 2),
             ),
         ];
         assert_eq!(
@@ -1023,10 +907,13 @@ mod tests {
             .with_overrides(report.best_combination())
             .unwrap();
         assert_eq!(
-            cfg.policy.scale_out_threshold,
-            best.policy.scale_out_threshold
+            cfg.policy.aws_step.scale_out_threshold,
+            best.policy.aws_step.scale_out_threshold
         );
-        assert_eq!(cfg.policy.scale_in_steps, best.policy.scale_in_steps);
+        assert_eq!(
+            cfg.policy.aws_step.scale_in_steps,
+            best.policy.aws_step.scale_in_steps
+        );
         assert_eq!(cfg.policy.kind, PolicyKind::Threshold, "kind is left out");
         assert!(text.contains("[policy]\n"), "{text}");
         assert!(text.contains("# defaults: 150.0000"), "{text}");

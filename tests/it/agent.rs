@@ -35,10 +35,10 @@ fn on_a_constant_load_the_greedy_agent_settles_on_the_best_fixed_count() {
 
     // The best fixed count, by enumeration.
     config.policy.kind = PolicyKind::Static;
-    config.policy.sizing = StaticSizing::Count;
+    config.policy.static_count.sizing = StaticSizing::Count;
     let best = (1..=10)
         .map(|n| {
-            config.policy.vms = n;
+            config.policy.static_count.vms = n;
             (
                 n,
                 run_policy(&config, Arc::clone(&w), 1)
@@ -123,7 +123,7 @@ fn the_agent_trained_on_five_days_beats_static_peak_and_threshold_on_the_next_tw
     let demand_score = score_of(&Config::default());
 
     config.policy.kind = PolicyKind::Static;
-    config.policy.sizing = StaticSizing::Peak;
+    config.policy.static_count.sizing = StaticSizing::Peak;
     let static_score = run_policy(&config, Arc::clone(&test_days), 1)
         .unwrap()
         .summary

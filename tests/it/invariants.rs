@@ -106,11 +106,11 @@ proptest! {
         config.cloud.billing = billing;
         config.cloud.max_vms = 20;
         config.policy.kind = PolicyKind::Static;
-        config.policy.sizing = qscale::config::StaticSizing::Count;
+        config.policy.static_count.sizing = qscale::config::StaticSizing::Count;
         let w = workload(&rates, 60);
-        config.policy.vms = n;
+        config.policy.static_count.vms = n;
         let small = run_policy(&config, Arc::clone(&w), 1).unwrap().summary;
-        config.policy.vms = n + 1;
+        config.policy.static_count.vms = n + 1;
         let big = run_policy(&config, w, 1).unwrap().summary;
         prop_assert!(big.vm_hours >= small.vm_hours);
         prop_assert!(big.cost_usd >= small.cost_usd);

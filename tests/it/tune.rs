@@ -75,7 +75,7 @@ fn tuning_threshold_on_a_training_trace_finds_parameters_no_worse_than_the_defau
     let text = fs::read_to_string(&tuned).unwrap();
     assert!(text.contains("[policy]\n"), "{text}");
     let cfg = Config::load(Some(&tuned), &[]).unwrap();
-    let p = &cfg.policy;
+    let p = &cfg.policy.threshold;
     assert!([0.6, 0.7, 0.8, 0.9, 0.95].contains(&p.upper), "{text}");
     assert!([0.1, 0.2, 0.3, 0.4, 0.5].contains(&p.lower), "{text}");
     assert!(
