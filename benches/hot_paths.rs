@@ -160,5 +160,38 @@ fn parser(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, step, queueing, q_learning, parser);
+/// The request-level simulation: requests per second on one core, on a
+/// loaded fleet (20 VMs at 80 % utilization, one-minute steps) with
+/// exponential and log-normal service.
+fn des(c: &mut Criterion) {
+    use qscale::cloud::des::{DesParams, DesQueue, ServiceTime};
+    use rand::SeedableRng;
+    let steps = 100u64;
+    let per_step = 20 * 10 * 60 * 8 / 10;
+    let mut group = c.benchmark_group("des");
+    group.throughput(Throughput::Elements(steps * per_step));
+    for (name, service) in [
+        ("exponential", ServiceTime::Exponential),
+        ("log_normal_cv2", ServiceTime::LogNormal { cv: 2.0 }),
+    ] {
+        group.bench_function(format!("{name}_20_vms"), |b| {
+            let params = DesParams {
+                service_rps: 10.0,
+                service,
+                slo_s: 0.5,
+                timeout_s: 30.0,
+            };
+            b.iter(|| {
+                let mut queue = DesQueue::new(params);
+                let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+                for _ in 0..steps {
+                    black_box(queue.step(per_step, 20, 60.0, &mut rng));
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, step, queueing, q_learning, parser, des);
 criterion_main!(benches);

@@ -13,6 +13,7 @@
 //! The reward of a step is `−(cost + penalty)` in US dollars.
 
 pub mod config;
+pub mod des;
 pub mod env;
 pub mod fleet;
 pub mod queueing;
