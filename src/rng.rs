@@ -26,6 +26,9 @@ pub enum Stream {
     Policy = 4,
     /// The agent's per-episode randomisation of its training workload.
     Randomise = 5,
+    /// Request arrival instants and service times of the request-level
+    /// model.
+    Requests = 6,
 }
 
 /// One reproducible stream per (master seed, run, purpose).

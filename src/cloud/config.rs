@@ -49,6 +49,34 @@ impl Billing {
     }
 }
 
+/// How a step's requests are served (see [`super::serve`] and
+/// [`super::des`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceModel {
+    /// Per-step formulas: an M/M/c queue in steady state, a fluid backlog
+    /// in overload. Fast; exponential service by construction.
+    #[default]
+    Analytic,
+    /// A discrete-event simulation of every request (FCFS, timeouts,
+    /// `cloud.service` times).
+    Des,
+}
+
+/// The service-time distribution of the request-level model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceDistribution {
+    /// Exponential (coefficient of variation 1), as the analytic model
+    /// assumes.
+    #[default]
+    Exponential,
+    /// Every request takes exactly `1/vm_capacity_rps`.
+    Deterministic,
+    /// Log-normal with coefficient of variation `cloud.service_cv`.
+    LogNormal,
+}
+
 /// `[workload]`: which trace is replayed and how it is shaped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -110,6 +138,16 @@ pub struct CloudConfig {
     /// Requests that would wait longer than this in an overload backlog are
     /// dropped, seconds, in (0, 1e9]. Default 30.
     pub timeout_s: f64,
+    /// `"analytic"` (per-step queueing formulas) or `"des"` (every request
+    /// simulated). Default `"analytic"`.
+    pub model: ServiceModel,
+    /// `model = "des"`: service times, `"exponential"`, `"deterministic"`
+    /// or `"log-normal"`, each with mean `1/vm_capacity_rps`; the analytic
+    /// model always assumes exponential. Default `"exponential"`.
+    pub service: ServiceDistribution,
+    /// `service = "log-normal"`: coefficient of variation (standard
+    /// deviation over mean) of the service time, in (0, 100]. Default 1.
+    pub service_cv: f64,
 }
 
 impl Default for CloudConfig {
@@ -125,6 +163,9 @@ impl Default for CloudConfig {
             min_billed_s: 60.0,
             slo_s: 0.5,
             timeout_s: 30.0,
+            model: ServiceModel::Analytic,
+            service: ServiceDistribution::Exponential,
+            service_cv: 1.0,
         }
     }
 }
@@ -171,6 +212,18 @@ impl WorkloadConfig {
 }
 
 impl CloudConfig {
+    /// The service-time distribution of the request-level model.
+    pub fn service_time(&self) -> super::des::ServiceTime {
+        use super::des::ServiceTime;
+        match self.service {
+            ServiceDistribution::Exponential => ServiceTime::Exponential,
+            ServiceDistribution::Deterministic => ServiceTime::Deterministic,
+            ServiceDistribution::LogNormal => ServiceTime::LogNormal {
+                cv: self.service_cv,
+            },
+        }
+    }
+
     /// Checks every bound of `[cloud]` and of `reward` (`[reward]`), in
     /// one pass: the upper limits of both keep every product of the model
     /// finite.
@@ -185,6 +238,7 @@ impl CloudConfig {
         non_negative("cloud.min_billed_s", c.min_billed_s)?;
         positive("cloud.slo_s", c.slo_s)?;
         positive("cloud.timeout_s", c.timeout_s)?;
+        positive("cloud.service_cv", c.service_cv)?;
         // Upper limits far beyond any real system keep every product of
         // the model (cost, penalty, capacity, boot steps) finite.
         for (field, value, max, range) in [
@@ -199,6 +253,7 @@ impl CloudConfig {
             ("cloud.min_billed_s", c.min_billed_s, 1e9, "in [0, 1e9]"),
             ("cloud.slo_s", c.slo_s, 1e9, "in (0, 1e9]"),
             ("cloud.timeout_s", c.timeout_s, 1e9, "in (0, 1e9]"),
+            ("cloud.service_cv", c.service_cv, 100.0, "in (0, 100]"),
             (
                 "reward.penalty_per_violation",
                 reward.penalty_per_violation,

@@ -22,10 +22,11 @@ use std::sync::Arc;
 
 use rand_distr::{Distribution, Poisson};
 
-use super::config::{CloudSetup, Noise, WorkloadConfig};
+use super::config::{CloudSetup, Noise, ServiceModel, WorkloadConfig};
+use super::des::{DesParams, DesQueue};
 use super::fleet::{Fleet, FleetParams};
 use super::queueing::TailPoint;
-use super::serve::{serve_in, ServeInput, StableMemo};
+use super::serve::{serve_in, ServeInput, ServeOutcome, StableMemo};
 use super::{Action, Environment, Observation, Step, StepInfo};
 use crate::rng::{rng_for, SimRng, Stream};
 use crate::trace::{Trace, TraceError};
@@ -253,6 +254,58 @@ pub struct CloudEnv {
     memo_reach: f64,
     /// Whether to keep a memo at all (see `with_memo`).
     memo_on: bool,
+    /// The request-level model, when `cloud.model = "des"`.
+    requests: Option<Box<RequestLevel>>,
+}
+
+/// The state of the request-level model ([`super::des`]) in an episode.
+#[derive(Debug, Clone)]
+struct RequestLevel {
+    params: DesParams,
+    queue: DesQueue,
+    /// The episode's [`Stream::Requests`] stream.
+    rng: SimRng,
+    /// The fraction of a request carried to the next step, so scaled,
+    /// fractional counts become whole requests without losing any.
+    carry: f64,
+}
+
+impl RequestLevel {
+    fn new(params: DesParams) -> Self {
+        RequestLevel {
+            params,
+            queue: DesQueue::new(params),
+            rng: rng_for(0, 0, Stream::Requests),
+            carry: 0.0,
+        }
+    }
+
+    fn reset(&mut self, seed: u64) {
+        self.queue = DesQueue::new(self.params);
+        self.rng = rng_for(seed, 0, Stream::Requests);
+        self.carry = 0.0;
+    }
+
+    /// Simulates a step of `arrivals` (rounded to whole requests, the
+    /// remainder carried) on `servers` VMs; returns the whole count.
+    fn serve(&mut self, arrivals: f64, servers: u32, step_s: f64) -> (f64, ServeOutcome) {
+        let total = self.carry + arrivals;
+        let count = total.floor();
+        self.carry = total - count;
+        let out = self
+            .queue
+            .step(count as u64, servers, step_s, &mut self.rng);
+        let outcome = ServeOutcome {
+            served: out.served as f64,
+            dropped: out.dropped as f64,
+            backlog: out.backlog as f64,
+            violations: out.violations as f64,
+            utilization: out.utilization,
+            latency_mean_s: out.latency_mean_s,
+            latency_p95_s: out.latency_p95_s,
+        };
+        (count, outcome)
+    }
 }
 
 impl CloudEnv {
@@ -298,6 +351,14 @@ impl CloudEnv {
             memo: None,
             memo_reach: 0.0,
             memo_on: true,
+            requests: (c.model == ServiceModel::Des).then(|| {
+                Box::new(RequestLevel::new(DesParams {
+                    service_rps: c.vm_capacity_rps,
+                    service: c.service_time(),
+                    slo_s: c.slo_s,
+                    timeout_s: c.timeout_s,
+                }))
+            }),
         }
     }
 
@@ -448,7 +509,10 @@ impl Environment for CloudEnv {
         };
         draw_arrivals(&self.model, &mut self.rng, &mut self.arrivals, upto);
         self.resets += 1;
-        if self.resets == 2 && self.memo_on {
+        if let Some(requests) = self.requests.as_deref_mut() {
+            requests.reset(seed);
+        }
+        if self.resets == 2 && self.memo_on && self.requests.is_none() {
             self.memo = self.new_memo();
         }
         Observation {
@@ -487,10 +551,10 @@ impl Environment for CloudEnv {
             want_p95: self.want_p95,
         };
         let memo = self.memo.as_deref_mut();
-        let out = if self.detail {
-            serve_in::<true>(&input, &self.slo, memo)
-        } else {
-            serve_in::<false>(&input, &self.slo, memo)
+        let (arrivals, out) = match self.requests.as_deref_mut() {
+            Some(requests) => requests.serve(arrivals, servers, step_s),
+            None if self.detail => (arrivals, serve_in::<true>(&input, &self.slo, memo)),
+            None => (arrivals, serve_in::<false>(&input, &self.slo, memo)),
         };
         self.draw_ahead(k + 1);
         let cost = self.fleet.bill_step(k);

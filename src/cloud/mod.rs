@@ -19,7 +19,10 @@ pub mod fleet;
 pub mod queueing;
 pub mod serve;
 
-pub use config::{Billing, CloudConfig, CloudSetup, Noise, RewardConfig, WorkloadConfig, MAX_VMS};
+pub use config::{
+    Billing, CloudConfig, CloudSetup, Noise, RewardConfig, ServiceDistribution, ServiceModel,
+    WorkloadConfig, MAX_VMS,
+};
 pub use env::{episode_arrivals, CloudEnv, Workload};
 
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,7 @@ mod catalogue;
 mod cli;
 mod compare;
 mod crossval;
+mod des;
 mod docs;
 mod edges;
 mod elasticity;
