@@ -82,6 +82,10 @@ pub enum Command {
     /// Find a rule's best parameters on experiment.train_traces (built-in
     /// grid per rule, or --set axes) and write tuned.toml.
     Tune(TuneArgs),
+    /// Measure the analytic model against the request-level simulation:
+    /// experiment.policies × experiment.traces × experiment.seeds in both,
+    /// errors per regime in validate.csv and summary.md.
+    Validate(ValidateArgs),
     /// Rerun every experiment of experiments/ into results/ with its
     /// figures (--quick: fewer seeds and episodes).
     Reproduce(ReproduceArgs),
@@ -147,6 +151,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
         Command::Crossval(args) => crossval(args),
+        Command::Validate(args) => validate(args),
         Command::Tune(args) => tune(args),
         Command::Reproduce(args) => reproduce(args),
         Command::Bench(args) => bench(args),
@@ -391,6 +396,36 @@ pub struct CrossvalArgs {
     /// Start over if the folder holds something else.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `qscale validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Config file and overrides (cloud.service and cloud.service_cv set
+    /// the simulated service times).
+    #[command(flatten)]
+    pub cfg: ConfigArgs,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = crate::workers::parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Results folder (default: runs/validate-CONFIG).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing results folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn validate(args: ValidateArgs) -> Result<()> {
+    let config = load_config(&args.cfg, Vec::new())?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("validate", &args.cfg));
+    let outcome =
+        study::validate::validate_folder(&config, &out, args.force, args.jobs, &Bar::default())?;
+    print::validated(&outcome);
+    Ok(())
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize)> {

@@ -223,5 +223,12 @@ pub(super) fn event(event: Event<'_>) {
         Event::Swept { outcome, out } => swept(outcome, out),
         Event::Crossvalidated { outcome, out } => crossvalidated(outcome, out),
         Event::Trained(outcome) => trained(outcome),
+        Event::Validated(outcome) => validated(outcome),
     }
+}
+
+/// `validate`'s outcome: its summary table and folder.
+pub(super) fn validated(outcome: &crate::study::validate::ValidateOutcome) {
+    say!("{}", outcome.table);
+    say!("wrote {}", outcome.dir.display());
 }

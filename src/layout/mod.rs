@@ -62,6 +62,11 @@ pub const CROSSVAL_MANIFEST: &str = "crossval.toml";
 pub const CROSSVAL: &str = "crossval.csv";
 /// A cross-validation's tuned parameters per fold and rule.
 pub const TUNED_CSV: &str = "tuned.csv";
+/// A validation's analytic-versus-simulated rows per regime (the
+/// validate study's `ValidateRow`).
+pub const VALIDATE: &str = "validate.csv";
+/// A validation's closed-loop score pairs (its `ScoreRow`).
+pub const SCORES: &str = "scores.csv";
 /// The figures of a results folder.
 pub const FIGURES: &str = "figures";
 /// `reproduce`'s description of a folder.

@@ -15,6 +15,7 @@
 //! | a rule's best parameters | [`tune::tune_folder`] | a tuning folder (a sweep plus `tuned.toml`) |
 //! | leave-one-trace-out | [`crossval::crossval_folder`] | a cross-validation folder |
 //! | joining shards | [`merge::merge`] | a sweep or cross-validation folder |
+//! | the analytic model against the request-level one | [`validate::validate_folder`] | a validation folder |
 //! | every experiment of `experiments/` | [`reproduce::reproduce`] | `results/` with READMEs and figures |
 //!
 //! Below them: [`crate::experiment`] runs one policy on one trace, and
@@ -31,6 +32,7 @@ pub mod reproduce;
 pub mod sweep;
 pub mod train;
 pub mod tune;
+pub mod validate;
 
 /// A mistake in how a study was asked for (an argument, a missing input
 /// folder, an option that does not fit): exit code 2.

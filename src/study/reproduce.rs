@@ -16,6 +16,7 @@ use super::crossval::{crossval_folder, CrossvalOptions, CrossvalOutcome};
 use super::sweep::{split_sets, sweep_folder, SweepOptions, SweepOutcome};
 use super::train::{train, TrainOptions, TrainOutcome};
 use super::tune::{tune_folder, TuneOptions, TuneOutcome, TuneSpec};
+use super::validate::{validate_folder, ValidateOutcome};
 use super::{Progress, UsageError};
 use crate::config::{Config, PolicyKind};
 use crate::layout;
@@ -74,6 +75,8 @@ pub enum Event<'a> {
     },
     /// A training finished.
     Trained(&'a TrainOutcome),
+    /// A validation of the analytic model finished.
+    Validated(&'a ValidateOutcome),
 }
 
 /// What `reproduce` did.
@@ -187,6 +190,14 @@ fn quick_sets(base: &Config, stem: &str, quick: bool) -> Vec<String> {
             .collect();
         sets.push(format!("experiment.seeds=[{}]", seeds.join(", ")));
         sets.push(format!("agent.episodes={}", base.agent.episodes.min(30)));
+        if is_validate(stem) {
+            // Simulating every request is most of a validation's work: the
+            // quick run simulates a fifth of them.
+            sets.push("experiment.seeds=[1]".into());
+            if let Some(peak) = base.workload.peak_rps {
+                sets.push(format!("workload.peak_rps={}", peak / 5.0));
+            }
+        }
         if is_crossval(stem) {
             // Tuning is most of a cross-validation's work: the quick
             // run tunes the rules with the smallest grids only.
@@ -259,6 +270,8 @@ fn reproduce_one(
         tune_then_compare(&x, rule, progress, report)?
     } else if is_crossval(&stem) {
         crossvalidate(&x, progress, report)?
+    } else if is_validate(&stem) {
+        validate(&x, progress, report)?
     } else if !x.config.sweep.is_empty() {
         sweep(&x, progress, report)?
     } else {
@@ -346,6 +359,17 @@ fn crossvalidate(
         Some(x.out.join(layout::SUMMARY_MD)),
         vec![x.out.join(layout::FIGURES).join("crossval.png")],
     ))
+}
+
+/// validate*.toml: the analytic model against the request-level one.
+fn validate(
+    x: &Experiment<'_>,
+    progress: &dyn Progress,
+    report: &mut dyn FnMut(Event<'_>),
+) -> Result<Made> {
+    let outcome = validate_folder(&x.config, x.out, true, x.jobs, progress)?;
+    report(Event::Validated(&outcome));
+    Ok(("validation", Some(x.out.join(layout::SUMMARY_MD)), vec![]))
 }
 
 /// An experiment with `[sweep]` axes: a sweep.
@@ -437,6 +461,10 @@ fn prune_cells(out: &Path) -> Result<()> {
 /// `crossval-*.toml` experiments run `qscale crossval`.
 fn is_crossval(stem: &str) -> bool {
     stem.starts_with("crossval")
+}
+
+fn is_validate(stem: &str) -> bool {
+    stem.starts_with("validate")
 }
 
 /// `DIR/README.md` of one experiment: what it is, its summary table and

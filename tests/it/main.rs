@@ -22,3 +22,4 @@ mod support;
 mod sweep;
 mod trace_cmds;
 mod tune;
+mod validate;

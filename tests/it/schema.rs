@@ -23,6 +23,8 @@ fn expected_columns(path: &Path) -> Option<&'static [&'static str]> {
         }
         ("crossval.csv", _) => columns::<qscale::layout::CrossvalRow>(),
         ("tuned.csv", _) => columns::<qscale::study::crossval::TunedRow>(),
+        ("validate.csv", _) => columns::<qscale::study::validate::ValidateRow>(),
+        ("scores.csv", _) => columns::<qscale::study::validate::ScoreRow>(),
         _ => return None,
     })
 }
