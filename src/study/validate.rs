@@ -437,7 +437,10 @@ fn summary_markdown(
          reports more). Latency errors are of the request-weighted mean and of the mean per-step \
          p95.\n\n",
     );
-    md.push_str("| regime | steps | share | violations error | mean latency error | p95 error | drops analytic / simulated |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str(
+        "| regime | steps | share | violations analytic / simulated | violations error | mean latency \
+         error | p95 error | drops analytic / simulated |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
     let mut all = Tally::default();
     for t in overall {
         all.add(t);
@@ -449,9 +452,11 @@ fn summary_markdown(
         }
         let row = t.row("", "", regime);
         md.push_str(&format!(
-            "| {regime} | {} | {:.1} % | {} | {} | {} | {:.0} / {:.0} |\n",
+            "| {regime} | {} | {:.1} % | {:.0} / {:.0} | {} | {} | {} | {:.0} / {:.0} |\n",
             row.steps,
             100.0 * row.steps as f64 / all.steps.max(1) as f64,
+            row.violations_analytic,
+            row.violations_des,
             pct(row.violations_error),
             pct(row.latency_mean_error),
             pct(row.p95_error),
