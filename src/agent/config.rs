@@ -38,7 +38,7 @@ impl Algorithm {
     }
 
     /// Parses [`Algorithm::name`].
-    pub fn from_name(s: &str) -> Option<Algorithm> {
+    pub(crate) fn from_name(s: &str) -> Option<Algorithm> {
         [
             Algorithm::QLearning,
             Algorithm::DoubleQ,
@@ -322,13 +322,13 @@ impl Default for AgentConfig {
 impl AgentConfig {
     /// The scale-free design's actions: the targets, the episode-peak
     /// action (if on) and hold (if on).
-    pub fn scale_free_actions(&self) -> usize {
+    pub(crate) fn scale_free_actions(&self) -> usize {
         self.targets.len() + usize::from(self.episode_peak_target > 0.0) + usize::from(self.hold)
     }
 
     /// The demand design's actions: the last-rate headrooms, the window
     /// headrooms, the episode-peak headrooms and hold (if on).
-    pub fn demand_actions(&self) -> usize {
+    pub(crate) fn demand_actions(&self) -> usize {
         self.last_headrooms.len()
             + self.headrooms.len()
             + self.episode_peak_headrooms.len()
@@ -336,7 +336,7 @@ impl AgentConfig {
     }
 
     /// ε of episode `e` (from 0): `max(epsilon_min, epsilon · decay^e)`.
-    pub fn epsilon_at(&self, episode: u32) -> f64 {
+    pub(crate) fn epsilon_at(&self, episode: u32) -> f64 {
         let decayed = self.epsilon * self.epsilon_decay.powf(f64::from(episode));
         decayed.max(self.epsilon_min)
     }

@@ -54,16 +54,16 @@
 //! dynamic dispatch.
 
 pub mod config;
-pub mod demand;
-pub mod features;
+pub(crate) mod demand;
+pub(crate) mod features;
 pub mod qtable;
-pub mod randomise;
+pub(crate) mod randomise;
 pub mod train;
 
 pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit, MAX_Q_ENTRIES};
-pub use demand::SloCapacity;
-pub use features::{DemandState, Discretiser, ScaleFree};
-pub use qtable::{QTable, QTableError, QTableHeader};
+pub(crate) use demand::SloCapacity;
+pub(crate) use features::{DemandState, Discretiser, ScaleFree};
+pub(crate) use qtable::{QTable, QTableError, QTableHeader};
 pub use train::{train, CurveRow, TrainOutput};
 
 use std::path::Path;
@@ -297,30 +297,30 @@ impl QAgent {
     }
 
     /// The state and action design.
-    pub fn design(&self) -> Design {
+    pub(crate) fn design(&self) -> Design {
         self.design
     }
 
     /// The scale-free state (meaningful with [`Design::ScaleFree`]).
-    pub fn scale_free(&self) -> &ScaleFree {
+    pub(crate) fn scale_free(&self) -> &ScaleFree {
         &self.sf
     }
 
     /// The demand design's state (meaningful with [`Design::Demand`]).
-    pub fn demand_state(&self) -> &DemandState {
+    pub(crate) fn demand_state(&self) -> &DemandState {
         &self.ds
     }
 
     /// Demand design: the headroom `h` of action `a` over the demand of
     /// the last rate or the window's peak, `None` for an episode-peak
     /// action, hold, or another design.
-    pub fn headroom_of(&self, a: usize) -> Option<f64> {
+    pub(crate) fn headroom_of(&self, a: usize) -> Option<f64> {
         (self.design == Design::Demand && a < self.n_last + self.n_window)
             .then(|| self.mults[a] - 1.0)
     }
 
     /// The scale-free design's target utilisations.
-    pub fn targets(&self) -> &[f64] {
+    pub(crate) fn targets(&self) -> &[f64] {
         &self.targets
     }
 
@@ -332,36 +332,36 @@ impl QAgent {
     /// Sets the factor rewards are multiplied by while learning (the
     /// trainer gives the scale-free design 1 / the episode's mean load in
     /// VMs; the legacy design keeps 1, learning in USD).
-    pub fn set_reward_scale(&mut self, scale: f64) {
+    pub(crate) fn set_reward_scale(&mut self, scale: f64) {
         if self.design != Design::Legacy {
             self.reward_scale = scale;
         }
     }
 
     /// Sets ε for the coming episode.
-    pub fn set_epsilon(&mut self, epsilon: f64) {
+    pub(crate) fn set_epsilon(&mut self, epsilon: f64) {
         self.epsilon = epsilon;
     }
 
     /// The discretiser.
-    pub fn discretiser(&self) -> &Discretiser {
+    pub(crate) fn discretiser(&self) -> &Discretiser {
         &self.disc
     }
 
     /// The action set.
-    pub fn actions(&self) -> &[i32] {
+    pub(crate) fn actions(&self) -> &[i32] {
         &self.actions
     }
 
     /// The (first) Q-table.
-    pub fn table(&self) -> &QTable {
+    pub(crate) fn table(&self) -> &QTable {
         &self.q
     }
 
     /// The greedy action index of state `s` (both tables summed for
     /// Double Q-learning).
     #[inline]
-    pub fn greedy(&self, s: usize) -> usize {
+    pub(crate) fn greedy(&self, s: usize) -> usize {
         match &self.q2 {
             None => argmax(self.q.row(s)),
             Some(q2) => {

@@ -42,9 +42,9 @@
 use std::path::{Path, PathBuf};
 
 /// The file's magic line and version.
-pub const MAGIC: &str = "qscale-qtable";
+pub(crate) const MAGIC: &str = "qscale-qtable";
 /// The format version this build reads and writes.
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 /// The most values (states × actions) one table of a file may hold.
 const MAX_ENTRIES: usize = 1 << 25;
 
@@ -78,13 +78,13 @@ impl QTable {
 
     /// The values of state `s`.
     #[inline]
-    pub fn row(&self, s: usize) -> &[f64] {
+    pub(crate) fn row(&self, s: usize) -> &[f64] {
         &self.values[s * self.n_actions..(s + 1) * self.n_actions]
     }
 
     /// Q(s, a).
     #[inline]
-    pub fn get(&self, s: usize, a: usize) -> f64 {
+    pub(crate) fn get(&self, s: usize, a: usize) -> f64 {
         self.values[s * self.n_actions + a]
     }
 
@@ -96,13 +96,13 @@ impl QTable {
 
     /// The greedy action of state `s` (ties to the lowest column).
     #[inline]
-    pub fn argmax(&self, s: usize) -> usize {
+    pub(crate) fn argmax(&self, s: usize) -> usize {
         argmax(self.row(s))
     }
 
     /// max_a Q(s, a).
     #[inline]
-    pub fn max(&self, s: usize) -> f64 {
+    pub(crate) fn max(&self, s: usize) -> f64 {
         self.get(s, self.argmax(s))
     }
 
@@ -114,7 +114,7 @@ impl QTable {
 
 /// Index of the largest value, ties to the lowest index (`total_cmp`).
 #[inline]
-pub fn argmax(row: &[f64]) -> usize {
+pub(crate) fn argmax(row: &[f64]) -> usize {
     let mut best = 0;
     for (j, v) in row.iter().enumerate().skip(1) {
         if v.total_cmp(&row[best]).is_gt() {

@@ -43,7 +43,7 @@ const BURST_MAX_S: f64 = 4.0 * 3600.0;
 /// The variant of `base` that training episode `episode` of a training run
 /// with `seed` replays (see the module docs); `base` itself (a copy) when
 /// `agent.randomise` is off.
-pub fn episode_workload<'a>(
+pub(crate) fn episode_workload<'a>(
     base: &Workload,
     config: impl Into<AgentSetup<'a>>,
     seed: u64,
@@ -133,7 +133,7 @@ pub fn episode_workload<'a>(
 
 /// The highest count per second a variant can reach under `config`: its
 /// largest peak rate (multiply by the step length for a count).
-pub fn max_count<'a>(config: impl Into<AgentSetup<'a>>) -> f64 {
+pub(crate) fn max_count<'a>(config: impl Into<AgentSetup<'a>>) -> f64 {
     let config: AgentSetup<'a> = config.into();
     config.agent.random_peak[1] * f64::from(config.cloud.max_vms) * config.cloud.vm_capacity_rps
 }

@@ -40,7 +40,7 @@ pub enum Billing {
 
 impl Billing {
     /// The billing granularity in seconds.
-    pub fn granularity_s(self) -> f64 {
+    pub(crate) fn granularity_s(self) -> f64 {
         match self {
             Billing::PerSecond => 1.0,
             Billing::PerMinute => 60.0,
@@ -192,7 +192,7 @@ impl Default for RewardConfig {
 
 /// The largest `cloud.max_vms` accepted: a million VMs, beyond any real
 /// fleet (the queueing model costs time in proportion to the VMs).
-pub const MAX_VMS: u32 = 1_000_000;
+pub(crate) const MAX_VMS: u32 = 1_000_000;
 
 impl WorkloadConfig {
     /// Checks every bound.
@@ -213,7 +213,7 @@ impl WorkloadConfig {
 
 impl CloudConfig {
     /// The service-time distribution of the request-level model.
-    pub fn service_time(&self) -> super::des::ServiceTime {
+    pub(crate) fn service_time(&self) -> super::des::ServiceTime {
         use super::des::ServiceTime;
         match self.service {
             ServiceDistribution::Exponential => ServiceTime::Exponential,
@@ -317,7 +317,7 @@ pub struct CloudSetup<'a> {
 
 impl CloudSetup<'_> {
     /// The decision step, seconds (`workload.step_s`).
-    pub fn step_s(&self) -> f64 {
+    pub(crate) fn step_s(&self) -> f64 {
         f64::from(self.workload.step_s)
     }
 }

@@ -208,17 +208,17 @@ impl DesQueue {
 
     /// Keeps every started request's wait (start − arrival), for
     /// [`DesQueue::take_waits`]; off by default (it grows with the run).
-    pub fn record_waits(&mut self) {
+    pub(crate) fn record_waits(&mut self) {
         self.waits.get_or_insert_with(Vec::new);
     }
 
     /// The waits recorded since the last call, in start order.
-    pub fn take_waits(&mut self) -> Vec<f64> {
+    pub(crate) fn take_waits(&mut self) -> Vec<f64> {
         self.waits.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Requests in the system: waiting or in service.
-    pub fn backlog(&self) -> u64 {
+    pub(crate) fn backlog(&self) -> u64 {
         (self.waiting.len() + self.in_service.len()) as u64
     }
 

@@ -117,12 +117,12 @@ impl Workload {
     }
 
     /// True when there is no step.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.arrivals.is_empty()
     }
 
     /// Mean arrival rate, requests per second.
-    pub fn mean_rps(&self) -> f64 {
+    pub(crate) fn mean_rps(&self) -> f64 {
         if self.arrivals.is_empty() {
             return 0.0;
         }
@@ -130,7 +130,7 @@ impl Workload {
     }
 
     /// Peak arrival rate over the steps, requests per second.
-    pub fn peak_rps(&self) -> f64 {
+    pub(crate) fn peak_rps(&self) -> f64 {
         self.arrivals.iter().copied().fold(0.0, f64::max) / self.step_s
     }
 }
@@ -381,7 +381,7 @@ impl CloudEnv {
 
     /// Ends episodes after `steps` steps (`truncated`), before the trace
     /// runs out.
-    pub fn with_max_steps(mut self, steps: Option<u64>) -> CloudEnv {
+    pub(crate) fn with_max_steps(mut self, steps: Option<u64>) -> CloudEnv {
         self.max_steps = steps;
         self
     }
@@ -390,7 +390,7 @@ impl CloudEnv {
     /// at least (an environment that will replay other workloads through
     /// [`CloudEnv::set_workload`] keeps one memo for all of them). No
     /// result depends on it.
-    pub fn with_memo_reach(mut self, counts: f64) -> CloudEnv {
+    pub(crate) fn with_memo_reach(mut self, counts: f64) -> CloudEnv {
         self.memo_reach = counts;
         self
     }
@@ -409,7 +409,7 @@ impl CloudEnv {
     /// drawn already, with [`Noise::None`]). The memo of stable queues is
     /// kept while it covers the new workload's counts, and made anew
     /// otherwise; no result depends on it.
-    pub fn set_workload(&mut self, workload: Arc<Workload>, noise: Noise) {
+    pub(crate) fn set_workload(&mut self, workload: Arc<Workload>, noise: Noise) {
         self.model = ArrivalModel::new(&workload, noise);
         self.n_steps = workload.arrivals.len() as u64;
         self.workload = workload;
@@ -425,17 +425,17 @@ impl CloudEnv {
     }
 
     /// The workload being replayed.
-    pub fn workload(&self) -> &Workload {
+    pub(crate) fn workload(&self) -> &Workload {
         &self.workload
     }
 
     /// Requests waiting now.
-    pub fn backlog(&self) -> f64 {
+    pub(crate) fn backlog(&self) -> f64 {
         self.backlog
     }
 
     /// Clamps an action to a VM count within the bounds.
-    pub fn target_of(&self, action: Action) -> u32 {
+    pub(crate) fn target_of(&self, action: Action) -> u32 {
         let wanted = match action {
             Action::Target(n) => i64::from(n),
             Action::Change(d) => i64::from(self.fleet.total()) + i64::from(d),

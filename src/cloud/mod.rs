@@ -14,15 +14,13 @@
 
 pub mod config;
 pub mod des;
-pub mod env;
-pub mod fleet;
+pub(crate) mod env;
+pub(crate) mod fleet;
 pub mod queueing;
-pub mod serve;
+pub(crate) mod serve;
 
-pub use config::{
-    Billing, CloudConfig, CloudSetup, Noise, RewardConfig, ServiceDistribution, ServiceModel,
-    WorkloadConfig, MAX_VMS,
-};
+pub use config::{Billing, Noise};
+pub(crate) use config::{CloudConfig, CloudSetup, RewardConfig, WorkloadConfig};
 pub use env::{episode_arrivals, CloudEnv, Workload};
 
 use serde::{Deserialize, Serialize};

@@ -49,7 +49,7 @@
 
 /// The response-time quantile a step's VM demand is sized for (the
 /// demand of the elasticity metrics and of the agent's demand design).
-pub const DEMAND_QUANTILE: f64 = 0.95;
+pub(crate) const DEMAND_QUANTILE: f64 = 0.95;
 
 /// Relative tolerance for [`Mmc::response_quantile_s`].
 const QUANTILE_REL_TOL: f64 = 1e-13;
@@ -161,7 +161,7 @@ impl TailPoint {
     }
 
     /// The time, seconds.
-    pub fn t_s(&self) -> f64 {
+    pub(crate) fn t_s(&self) -> f64 {
         self.t_s
     }
 }
@@ -210,7 +210,7 @@ impl Mmc {
     /// inputs, `None` otherwise. `Mmc::new` is exactly this followed by
     /// `erlang_c(servers, a)`, so a memo of Erlang C keyed on
     /// `(servers, a)` reproduces it bit for bit.
-    pub fn stable_load(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<f64> {
+    pub(crate) fn stable_load(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<f64> {
         if servers == 0 || !arrival_rps.is_finite() || !service_rps.is_finite() {
             return None;
         }
@@ -226,7 +226,7 @@ impl Mmc {
     }
 
     /// Per-server utilisation `ρ = λ/(cμ)`, dimensionless, in `[0, 1)`.
-    pub fn utilization(&self) -> f64 {
+    pub(crate) fn utilization(&self) -> f64 {
         self.arrival_rps / (f64::from(self.servers) * self.service_rps)
     }
 
@@ -237,13 +237,13 @@ impl Mmc {
 
     /// Mean time spent queueing before service, `W_q = C/(cμ − λ)`, in
     /// seconds; finite and ≥ 0.
-    pub fn mean_wait_s(&self) -> f64 {
+    pub(crate) fn mean_wait_s(&self) -> f64 {
         self.wait_probability / self.theta()
     }
 
     /// Mean response time (queueing plus service), `W = 1/μ + W_q`, in
     /// seconds; > 0.
-    pub fn mean_response_s(&self) -> f64 {
+    pub(crate) fn mean_response_s(&self) -> f64 {
         1.0 / self.service_rps + self.mean_wait_s()
     }
 
@@ -321,7 +321,7 @@ impl Mmc {
     /// `+∞` for `q ≥ 1`, and `NaN` for `NaN`. The root is bracketed by
     /// halving/doubling from the mean response time, then refined by Newton
     /// steps on `ln P(T > t)` with a bisection fallback; all loops are bounded.
-    pub fn response_quantile_s(&self, q: f64) -> f64 {
+    pub(crate) fn response_quantile_s(&self, q: f64) -> f64 {
         if q.is_nan() {
             return f64::NAN;
         }

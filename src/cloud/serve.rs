@@ -36,7 +36,7 @@ use super::queueing::{erlang_c, Mmc, TailPoint};
 
 /// The inputs of one step of service.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ServeInput {
+pub(crate) struct ServeInput {
     /// Requests arriving during the step, ≥ 0.
     pub arrivals: f64,
     /// Requests waiting at the start of the step, ≥ 0.
@@ -58,7 +58,7 @@ pub struct ServeInput {
 
 /// What happened in the step.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ServeOutcome {
+pub(crate) struct ServeOutcome {
     /// Requests completed.
     pub served: f64,
     /// Requests dropped.
@@ -77,7 +77,7 @@ pub struct ServeOutcome {
 }
 
 /// Simulates one step of service.
-pub fn serve(input: &ServeInput) -> ServeOutcome {
+pub(crate) fn serve(input: &ServeInput) -> ServeOutcome {
     let slo = TailPoint::new(input.service_rps, input.slo_s);
     serve_with::<true, _>(input, &mut Direct(&slo))
 }
@@ -182,7 +182,7 @@ impl StableMemo {
     /// A memo for arrival counts up to `max_arrivals` and up to `servers`
     /// servers (keeping Erlang C too with `waits`), or `None` when that
     /// would be too large.
-    pub(crate) fn new(max_arrivals: f64, servers: u32, waits: bool) -> Option<StableMemo> {
+    pub fn new(max_arrivals: f64, servers: u32, waits: bool) -> Option<StableMemo> {
         if max_arrivals.is_nan() || max_arrivals < 0.0 || servers == 0 {
             return None;
         }

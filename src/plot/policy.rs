@@ -23,7 +23,7 @@ use super::Format;
 use crate::agent::{Design, QAgent};
 
 /// The learned policy of `agent` as a heatmap grid, for either design.
-pub fn policy_grid(agent: &QAgent) -> Grid {
+pub(crate) fn policy_grid(agent: &QAgent) -> Grid {
     match agent.design() {
         Design::Legacy => PolicyMap::from_agent(agent).grid(),
         Design::ScaleFree => target_grid(agent),
@@ -35,7 +35,7 @@ pub fn policy_grid(agent: &QAgent) -> Grid {
 /// fleet × volatility bucket, with the load at its window peak, flat,
 /// none booting, no overload, hour bucket 0; `None` where the agent
 /// holds or sizes for the episode's peak.
-pub fn headroom_grid(agent: &QAgent) -> Grid {
+pub(crate) fn headroom_grid(agent: &QAgent) -> Grid {
     let ds = agent.demand_state();
     let sizes = ds.sizes();
     let (n_fleet, n_vol) = (sizes[0], sizes[4]);
@@ -77,7 +77,7 @@ pub fn headroom_grid(agent: &QAgent) -> Grid {
 /// The scale-free design's map: the greedy target utilisation (%) per
 /// load × volatility bucket, flat trend, none booting, hour bucket 0;
 /// `None` where the agent holds.
-pub fn target_grid(agent: &QAgent) -> Grid {
+pub(crate) fn target_grid(agent: &QAgent) -> Grid {
     let sf = agent.scale_free();
     let sizes = sf.sizes();
     let (n_load, n_vol) = (sizes[0], sizes[3]);
@@ -115,7 +115,7 @@ pub fn target_grid(agent: &QAgent) -> Grid {
 
 /// The greedy action per utilization × VM bucket.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PolicyMap {
+pub(crate) struct PolicyMap {
     /// Utilization bucket edges (offered load per serving VM).
     pub util_edges: Vec<f64>,
     /// VM counts of each VM bucket, (lowest, highest).
@@ -131,7 +131,7 @@ pub struct PolicyMap {
 impl PolicyMap {
     /// Reads the greedy action of every state with a flat trend, no VM
     /// booting and hour bucket 0.
-    pub fn from_agent(agent: &QAgent) -> PolicyMap {
+    pub(crate) fn from_agent(agent: &QAgent) -> PolicyMap {
         let disc = agent.discretiser();
         let sizes = disc.sizes();
         let (n_util, n_vms) = (sizes[0], sizes[1]);
@@ -155,7 +155,7 @@ impl PolicyMap {
     }
 
     /// The map as a heatmap grid.
-    pub fn grid(&self) -> Grid {
+    pub(crate) fn grid(&self) -> Grid {
         let n_util = self.util_edges.len() + 1;
         let vm_labels = self
             .vm_buckets
@@ -195,7 +195,7 @@ impl PolicyMap {
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn learned_policy(map: &PolicyMap, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+pub(crate) fn learned_policy(map: &PolicyMap, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
     render_heatmap(&map.grid(), stem, format)
 }
 

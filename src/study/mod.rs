@@ -23,20 +23,20 @@
 
 use std::path::Path;
 
-pub mod compare;
+pub(crate) mod compare;
 pub mod crossval;
-pub mod evaluate;
-pub mod merge;
-pub mod reproduce;
-pub mod sweep;
+pub(crate) mod evaluate;
+pub(crate) mod merge;
+pub(crate) mod reproduce;
+pub(crate) mod sweep;
 pub mod train;
-pub mod tune;
+pub(crate) mod tune;
 
 /// A mistake in how a study was asked for (an argument, a missing input
 /// folder, an option that does not fit): exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 /// How a study reports its progress: a phase of `total` units (episodes,
 /// runs or cells) starts, advances and finishes. Called from worker
@@ -52,7 +52,7 @@ pub trait Progress: Sync {
 
 /// A [`Progress`] that shows nothing.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Silent;
+pub(crate) struct Silent;
 
 impl Progress for Silent {
     fn start(&self, _: &str, _: usize) {}
@@ -75,7 +75,7 @@ fn phase<T>(
 
 /// The last component of `dir` once resolved (`.` and `..` included), or
 /// `fallback` when it has none, for default output names.
-pub fn folder_name(dir: &Path, fallback: &str) -> String {
+pub(crate) fn folder_name(dir: &Path, fallback: &str) -> String {
     dir.canonicalize()
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))

@@ -40,21 +40,21 @@ use super::{poisson_counts, Trace};
 
 /// Weekend amplitude of the weekly diurnal shape, as a fraction of the
 /// weekday amplitude `peak_rps − base_rps`.
-pub const WEEKEND_AMPLITUDE: f64 = 0.6;
+pub(crate) const WEEKEND_AMPLITUDE: f64 = 0.6;
 /// Mean time the bursty shape stays at `base_rps`, seconds (30 min).
-pub const BURSTY_MEAN_NORMAL_S: f64 = 1800.0;
+pub(crate) const BURSTY_MEAN_NORMAL_S: f64 = 1800.0;
 /// Mean time the bursty shape stays at `peak_rps`, seconds (5 min).
-pub const BURSTY_MEAN_BURST_S: f64 = 300.0;
+pub(crate) const BURSTY_MEAN_BURST_S: f64 = 300.0;
 /// Where the flash crowd starts, as a fraction of the span (0.6).
-pub const FLASH_POSITION: f64 = 0.6;
+pub(crate) const FLASH_POSITION: f64 = 0.6;
 /// Time for the flash crowd to rise from `base_rps` to `peak_rps`, seconds (5 min).
-pub const FLASH_RISE_S: f64 = 300.0;
+pub(crate) const FLASH_RISE_S: f64 = 300.0;
 /// Time constant of the flash crowd's exponential decay, seconds (30 min).
-pub const FLASH_DECAY_S: f64 = 1800.0;
+pub(crate) const FLASH_DECAY_S: f64 = 1800.0;
 /// Longest duration [`generate`] accepts, seconds (1e9 s, about 32 years).
-pub const MAX_GENERATED_DURATION_S: f64 = 1e9;
+pub(crate) const MAX_GENERATED_DURATION_S: f64 = 1e9;
 /// Most rows [`generate`] produces (10 million).
-pub const MAX_GENERATED_ROWS: usize = 10_000_000;
+pub(crate) const MAX_GENERATED_ROWS: usize = 10_000_000;
 
 /// One day, seconds.
 const DAY_S: f64 = 86_400.0;

@@ -30,14 +30,11 @@ mod stats;
 use std::path::PathBuf;
 
 pub use csv_format::{read_csv, read_csv_from, write_csv};
-pub use generate::{
-    generate, GenError, GenKind, GenSpec, ParseGenKindError, BURSTY_MEAN_BURST_S,
-    BURSTY_MEAN_NORMAL_S, FLASH_DECAY_S, FLASH_POSITION, FLASH_RISE_S, MAX_GENERATED_DURATION_S,
-    MAX_GENERATED_ROWS, WEEKEND_AMPLITUDE,
-};
-pub use noise::{poisson_counts, poisson_draw};
-pub use resample::MAX_RESAMPLED_STEPS;
-pub use stats::{stats, TraceStats};
+pub use generate::{generate, GenError, GenKind, GenSpec, ParseGenKindError};
+pub(crate) use noise::poisson_counts;
+#[cfg(test)]
+pub(crate) use noise::poisson_draw;
+pub(crate) use stats::{stats, TraceStats};
 
 /// The largest request count a trace row or a simulated step may hold:
 /// 2^53, beyond which `f64` no longer stores whole counts exactly (so
@@ -65,7 +62,7 @@ impl Trace {
     /// Total span covered by the trace in seconds: number of rows × `interval_s`.
     ///
     /// Zero for a trace without rows.
-    pub fn duration_s(&self) -> f64 {
+    pub(crate) fn duration_s(&self) -> f64 {
         self.requests.len() as f64 * self.interval_s
     }
 
@@ -73,7 +70,7 @@ impl Trace {
     /// divided by `interval_s`.
     ///
     /// Zero for a trace without rows.
-    pub fn mean_rps(&self) -> f64 {
+    pub(crate) fn mean_rps(&self) -> f64 {
         if self.requests.is_empty() {
             return 0.0;
         }
@@ -85,7 +82,7 @@ impl Trace {
     /// count divided by `interval_s`.
     ///
     /// Zero for a trace without rows; NaN counts are ignored.
-    pub fn peak_rps(&self) -> f64 {
+    pub(crate) fn peak_rps(&self) -> f64 {
         if self.requests.is_empty() {
             return 0.0;
         }
@@ -143,7 +140,7 @@ pub enum TraceError {
 impl TraceError {
     /// The same error naming the file `path` instead of the trace's name
     /// (for errors raised on a trace read from `path`).
-    pub fn at_path(self, path: &std::path::Path) -> TraceError {
+    pub(crate) fn at_path(self, path: &std::path::Path) -> TraceError {
         match self {
             TraceError::File { kind, .. } => TraceError::File {
                 path: path.to_path_buf(),

@@ -53,9 +53,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-pub use bins::MAX_IMPORT_INTERVALS;
-pub use input::MAX_LINE_BYTES;
-pub use time::{format_utc, parse_time_arg, TimeArgError};
+pub(crate) use bins::MAX_IMPORT_INTERVALS;
+pub(crate) use input::MAX_LINE_BYTES;
+pub(crate) use time::{format_utc, parse_time_arg};
 
 use bins::{Bins, Placed};
 use input::{LineEnd, LineReader};
@@ -107,7 +107,7 @@ impl ImportFormat {
 
     /// The source's time resolution in seconds, for formats whose records
     /// are counts over fixed spans; the output interval must be a multiple.
-    pub fn resolution_s(self) -> Option<f64> {
+    pub(crate) fn resolution_s(self) -> Option<f64> {
         match self {
             ImportFormat::AzureFunctions => Some(60.0),
             ImportFormat::WikipediaPagecounts => Some(3600.0),
@@ -161,7 +161,7 @@ pub enum StatusFilter {
 
 impl StatusFilter {
     /// Whether the status code `status` passes.
-    pub fn matches(self, status: u16) -> bool {
+    pub(crate) fn matches(self, status: u16) -> bool {
         match self {
             StatusFilter::Class(c) => status / 100 == c,
             StatusFilter::Code(c) => status == c,
@@ -773,7 +773,7 @@ pub(crate) struct Sink {
 
 impl Sink {
     /// Adds the line count of a file that has been read.
-    pub fn add_lines(&mut self, lines: u64) {
+    pub(crate) fn add_lines(&mut self, lines: u64) {
         self.tally.lines += lines;
     }
 
@@ -781,7 +781,7 @@ impl Sink {
     ///
     /// # Errors
     /// A malformed-line error in strict mode when the time cannot be binned.
-    pub fn instant(
+    pub(crate) fn instant(
         &mut self,
         file: &FileContext<'_>,
         line: u64,
@@ -801,7 +801,7 @@ impl Sink {
     ///
     /// # Errors
     /// As [`Sink::instant`].
-    pub fn span(
+    pub(crate) fn span(
         &mut self,
         file: &FileContext<'_>,
         line: u64,
@@ -823,7 +823,7 @@ impl Sink {
     ///
     /// # Errors
     /// As [`Sink::instant`], for the first span that cannot be binned.
-    pub fn spans(
+    pub(crate) fn spans(
         &mut self,
         file: &FileContext<'_>,
         line: u64,
@@ -859,7 +859,7 @@ impl Sink {
     }
 
     /// A well-formed record removed by a filter.
-    pub fn filtered(&mut self) {
+    pub(crate) fn filtered(&mut self) {
         self.tally.filtered += 1;
     }
 
@@ -867,7 +867,7 @@ impl Sink {
     ///
     /// # Errors
     /// [`ImportError::Malformed`] in strict mode.
-    pub fn malformed(
+    pub(crate) fn malformed(
         &mut self,
         file: &FileContext<'_>,
         line: u64,
