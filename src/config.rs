@@ -14,7 +14,7 @@
 //! Cargo reads manifests; paths on the command line, `--set` included, are
 //! relative to the working directory. A loaded [`Config`] holds them
 //! relative to the working directory (or absolute), and
-//! [`Config::to_toml_in`] writes them relative to the results folder.
+//! `Config::to_toml_in` writes them relative to the results folder.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use crate::agent::AgentConfig;
 pub use crate::cloud::{Billing, Noise};
 pub(crate) use crate::cloud::{CloudConfig, CloudSetup, RewardConfig, WorkloadConfig};
-pub(crate) use crate::config_error::ConfigError;
+pub use crate::config_error::ConfigError;
 pub(crate) use crate::config_error::{compact, positive};
 pub(crate) use crate::policy::PolicyConfig;
 pub use crate::policy::{PolicyKind, StaticSizing};
@@ -338,6 +338,7 @@ impl Config {
         config.to_toml()
     }
 
+    #[cfg(test)]
     /// This configuration read from a file in `dir` (as by `toml::from_str`,
     /// without [`Config::load`]'s resolution): its relative paths joined to
     /// `dir`, so they are relative to the working directory again.

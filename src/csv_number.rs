@@ -13,7 +13,7 @@ use serde::Serializer;
 /// The significant digits money is written with.
 pub(crate) const USD_SIGNIFICANT_DIGITS: usize = 12;
 
-/// `x` rounded to [`USD_SIGNIFICANT_DIGITS`] significant digits (correctly
+/// `x` rounded to `USD_SIGNIFICANT_DIGITS` significant digits (correctly
 /// rounded in decimal); non-finite values and zero as they are.
 pub fn round_usd(x: f64) -> f64 {
     use std::io::Write as _;

@@ -94,7 +94,7 @@ impl Demand {
     }
 
     /// The VMs demanded by `arrivals` requests in one step, or `None` when
-    /// no fleet of up to [`MAX_DEMAND_VMS`] meets the objective (or the
+    /// no fleet of up to `MAX_DEMAND_VMS` meets the objective (or the
     /// count is not a finite number of requests).
     pub fn of(&mut self, arrivals: f64) -> Option<u32> {
         if !(arrivals.is_finite() && arrivals >= 0.0) {
@@ -163,6 +163,7 @@ impl Demand {
     }
 }
 
+#[cfg(test)]
 /// Sets each step's `demand_vms` from the expected arrivals of its step,
 /// `expected[step.step]` (the workload's counts, before any noise).
 pub(crate) fn fill_demand(steps: &mut [StepInfo], expected: &[f64], demand: &mut Demand) {
@@ -179,6 +180,7 @@ pub(crate) fn fill_step_demand(step: &mut StepInfo, expected: &[f64], demand: &m
         .and_then(|&a| demand.of(a));
 }
 
+#[cfg(test)]
 /// The elasticity metrics of a run's steps, each `step_s` seconds long,
 /// from their `vms_running` and `demand_vms` (see [`fill_demand`]), or
 /// `None` for a run without steps or with a step whose demand is

@@ -1,6 +1,6 @@
 //! One run: a policy against an environment, step by step.
 //!
-//! Every policy, rule or learner, goes through [`run`]; nothing here
+//! Every policy, rule or learner, goes through `run`; nothing here
 //! depends on which policy it is.
 
 use std::collections::BTreeMap;
@@ -203,7 +203,7 @@ where
 /// learns), runs it on `workload` with `seed` and keeps every step.
 ///
 /// # Errors
-/// As [`build_policy`].
+/// As `build_policy`.
 pub fn run_policy(config: &Config, workload: Arc<Workload>, seed: u64) -> Result<RunRecord> {
     let mut policy = build_policy(config, &workload, seed)?;
     Ok(run_with(config, &mut policy, workload, seed))

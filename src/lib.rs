@@ -22,11 +22,11 @@
 //! - [`cli`]: the command line: parses arguments, calls one study, prints.
 //!
 //! Beside them: [`config`] (composes the sections each layer owns, with
-//! their keys, units and defaults; `--set`; loading), [`config_error`]
-//! (the errors and range checks every section uses), [`plot`]
+//! their keys, units and defaults; `--set`; loading), `config_error`
+//! (the errors and range checks every section uses), `plot`
 //! (figures from a results folder's CSVs, read through [`layout`]),
-//! [`bench`](mod@bench) (throughput figures), and the leaf utilities [`rng`],
-//! [`stats`], [`output`], [`csv_number`] and [`workers`].
+//! `bench` (throughput figures), and the leaf utilities `rng`,
+//! `stats`, [`output`], [`csv_number`] and `workers`.
 #![warn(missing_docs)]
 
 pub mod agent;

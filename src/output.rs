@@ -8,7 +8,7 @@
 //!
 //! **Interrupts.** Every temporary path of the process is listed in a
 //! registry while it exists, and every file-system step on one (create,
-//! write, rename, remove) runs with the registry locked. [`interrupt`]
+//! write, rename, remove) runs with the registry locked. `interrupt`
 //! takes the lock for good, removes what is listed and hands the lock to
 //! its caller (the SIGINT handler), which exits while holding it: no worker
 //! can then create or fill a temporary path again, and a rename into place
@@ -115,8 +115,6 @@ pub(crate) fn discard_temp(tmp: &Path) {
 #[derive(Debug)]
 pub(crate) struct Interrupted {
     _lock: MutexGuard<'static, Registry>,
-    /// How many temporary paths were removed.
-    pub removed: usize,
 }
 
 /// Marks the process as interrupted, removes every listed temporary path,
@@ -129,10 +127,7 @@ pub(crate) fn interrupt() -> Interrupted {
     for path in &paths {
         remove_path(path);
     }
-    Interrupted {
-        _lock: reg,
-        removed: paths.len(),
-    }
+    Interrupted { _lock: reg }
 }
 
 /// The temporary paths listed now (for tests).
@@ -180,7 +175,7 @@ impl OutputDir {
     /// Starts writing the folder `target`.
     ///
     /// # Errors
-    /// [`OutputExists`] when `target` holds files and `force` is false;
+    /// `OutputExists` when `target` holds files and `force` is false;
     /// an I/O error when the temporary folder cannot be made.
     pub fn create(target: &Path, force: bool) -> anyhow::Result<OutputDir> {
         if !force && is_non_empty_dir(target) {

@@ -18,8 +18,7 @@ pub(crate) type SimRng = ChaCha8Rng;
 pub(crate) enum Stream {
     /// Poisson arrival noise of the workload.
     Workload = 1,
-    /// Boot-time draws of the cloud model.
-    Boot = 2,
+    // 2 was `Boot` (boot-time draws), never drawn from: not to be reused.
     /// Exploration of a learning policy.
     Exploration = 3,
     /// Anything else a policy draws (tie-breaking, model sampling).

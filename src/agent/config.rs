@@ -36,18 +36,6 @@ impl Algorithm {
             Algorithm::DynaQ => "dyna-q",
         }
     }
-
-    /// Parses [`Algorithm::name`].
-    pub(crate) fn from_name(s: &str) -> Option<Algorithm> {
-        [
-            Algorithm::QLearning,
-            Algorithm::DoubleQ,
-            Algorithm::Sarsa,
-            Algorithm::DynaQ,
-        ]
-        .into_iter()
-        .find(|a| a.name() == s)
-    }
 }
 
 /// The agent's state and action design.
@@ -221,7 +209,7 @@ pub struct AgentConfig {
     /// Randomise each training episode's workload (seeded by the run's
     /// seed and the episode): a random start offset and time stretch, a
     /// random peak, injected bursts and drops, and noise (see
-    /// [`super::randomise`]). Off, an episode replays its training trace
+    /// `super::randomise`). Off, an episode replays its training trace
     /// exactly as loaded. Default true.
     pub randomise: bool,
     /// Randomisation: the range of an episode's peak rate, as fractions

@@ -112,6 +112,7 @@ impl SloCapacity {
         }
     }
 
+    #[cfg(test)]
     /// The SLO capacity of `servers` VMs, requests/s (the largest fleet's
     /// beyond the table).
     pub(crate) fn capacity(&self, servers: u32) -> f64 {

@@ -633,11 +633,6 @@ impl DemandState {
         self.layout.sizes
     }
 
-    /// Place value of each feature's bucket in the state index.
-    pub(crate) fn strides(&self) -> [usize; 7] {
-        self.layout.strides
-    }
-
     /// The bucket indices of `obs`, given the arrivals of the step before
     /// it, the volatility after it and the highest rate of the window
     /// (requests/s, the last step's included).

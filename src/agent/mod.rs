@@ -3,10 +3,10 @@
 //! Three designs (`agent.design`, [`Design`]):
 //!
 //! - **Demand** (default). State: ratios and a flag only
-//!   ([`features::DemandState`]: fleet per VM of the last step's load,
+//!   (`features::DemandState`: fleet per VM of the last step's load,
 //!   the window's peak over the last rate, trend, booting share,
 //!   volatility, overload). Actions: headrooms `h` over the VMs the M/M/c
-//!   response-time objective demands ([`demand::SloCapacity`]) at the
+//!   response-time objective demands (`demand::SloCapacity`) at the
 //!   window's peak rate (`agent.headrooms`, the peak of the last
 //!   `agent.peak_window_steps` steps, or the last rate extrapolated over
 //!   the boot delay when higher), at the last rate
@@ -15,7 +15,7 @@
 //!   `ceil(D(λ̂)·(1 + h))`; and "hold". A step never cancels booting VMs
 //!   and never removes more than `agent.scale_in_max` of the fleet.
 //!   Reward and start as in the scale-free design.
-//! - **Scale-free**. State: ratios only ([`features::ScaleFree`]:
+//! - **Scale-free**. State: ratios only (`features::ScaleFree`:
 //!   load per VM of the fleet, trend, booting share, volatility).
 //!   Actions: target utilisations `u` from `agent.targets` (the next fleet
 //!   is `ceil(λ̂ / (μ·u))` VMs, so one step can follow a burst of any
@@ -29,7 +29,7 @@
 //!   so Q-values mean the same at any scale. At step 0, before any load is
 //!   seen, it asks for `cloud.max_vms` (`agent.start_at_max`) or holds.
 //! - **Legacy**. State: discretised features with the VM count
-//!   ([`Discretiser`]). Actions: changes in VM count from `agent.actions`
+//!   (`Discretiser`). Actions: changes in VM count from `agent.actions`
 //!   (default −2..+2). Reward: the step's `−(cost + penalty)`, USD.
 //!
 //! The environment clamps every fleet to the bounds.

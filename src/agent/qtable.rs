@@ -94,24 +94,13 @@ impl QTable {
         &mut self.values[s * self.n_actions + a]
     }
 
-    /// The greedy action of state `s` (ties to the lowest column).
-    #[inline]
-    pub(crate) fn argmax(&self, s: usize) -> usize {
-        argmax(self.row(s))
-    }
-
-    /// max_a Q(s, a).
-    #[inline]
-    pub(crate) fn max(&self, s: usize) -> f64 {
-        self.get(s, self.argmax(s))
-    }
-
     /// All values, row-major.
     pub fn values(&self) -> &[f64] {
         &self.values
     }
 }
 
+#[cfg(test)]
 /// Index of the largest value, ties to the lowest index (`total_cmp`).
 #[inline]
 pub(crate) fn argmax(row: &[f64]) -> usize {

@@ -49,7 +49,7 @@ impl Billing {
     }
 }
 
-/// How a step's requests are served (see [`super::serve`] and
+/// How a step's requests are served (see `super::serve` and
 /// [`super::des`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -313,11 +313,4 @@ pub struct CloudSetup<'a> {
     pub reward: &'a RewardConfig,
     /// `[workload]`.
     pub workload: &'a WorkloadConfig,
-}
-
-impl CloudSetup<'_> {
-    /// The decision step, seconds (`workload.step_s`).
-    pub(crate) fn step_s(&self) -> f64 {
-        f64::from(self.workload.step_s)
-    }
 }

@@ -117,7 +117,7 @@ impl Workload {
     }
 
     /// True when there is no step.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.arrivals.is_empty()
     }
 
@@ -137,7 +137,7 @@ impl Workload {
 
 /// The arrivals of every step of an episode with `seed`: the workload's
 /// expected counts, or Poisson draws around them from the seed's
-/// [`Stream::Workload`] stream, in step order. The environment uses exactly
+/// `Stream::Workload` stream, in step order. The environment uses exactly
 /// these, so a clairvoyant planner can see them in advance.
 pub fn episode_arrivals(workload: &Workload, noise: Noise, seed: u64) -> Vec<f64> {
     let model = ArrivalModel::new(workload, noise);
@@ -427,11 +427,6 @@ impl CloudEnv {
     /// The workload being replayed.
     pub(crate) fn workload(&self) -> &Workload {
         &self.workload
-    }
-
-    /// Requests waiting now.
-    pub(crate) fn backlog(&self) -> f64 {
-        self.backlog
     }
 
     /// Clamps an action to a VM count within the bounds.

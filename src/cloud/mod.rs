@@ -6,9 +6,9 @@
 //! the step's arrivals, and bills every VM that exists. The pieces:
 //!
 //! - [`queueing`]: the M/M/c formulas (Erlang C, mean and tail response time);
-//! - [`serve`]: one step of service, stable M/M/c or a fluid backlog;
-//! - [`fleet`]: VMs by launch time, boot delay, scale-in order, billing;
-//! - [`env`](mod@env): the [`Environment`] that ties them to a workload and a reward.
+//! - `serve`: one step of service, stable M/M/c or a fluid backlog;
+//! - `fleet`: VMs by launch time, boot delay, scale-in order, billing;
+//! - `env`: the [`Environment`] that ties them to a workload and a reward.
 //!
 //! The reward of a step is `−(cost + penalty)` in US dollars.
 

@@ -159,11 +159,6 @@ impl TailPoint {
             regular: t_s > 0.0 && t_s < f64::INFINITY,
         }
     }
-
-    /// The time, seconds.
-    pub(crate) fn t_s(&self) -> f64 {
-        self.t_s
-    }
 }
 
 /// A stable M/M/c FCFS queue (`λ < cμ`, `c ≥ 1`) with its Erlang C value

@@ -7,15 +7,15 @@
 //!
 //! | folder | written by | holds |
 //! |---|---|---|
-//! | a run | `run`, `evaluate` | [`STEPS`], [`SUMMARY`], [`CONFIG`] |
-//! | a training | `train` | [`QTABLE`], [`LEARNING_CURVE`], [`EVALUATION`], [`CONFIG`] |
-//! | a comparison | `compare` | [`SUMMARY`], [`AGGREGATE`], [`SUMMARY_MD`], [`CONFIG`], [`compare_run_dir`]`/`([`STEPS`], [`SUMMARY`]) |
-//! | a sweep | `sweep`, `merge` | [`SWEEP_MANIFEST`], [`sweep_cell`]`/`([`SUMMARY`], [`CONFIG`]), [`SUMMARY`], [`AGGREGATE`], [`BEST_MD`], [`SHARD`] |
-//! | a tuning | `tune` | a sweep's files, [`TUNED_TOML`], [`OBJECTIVE`], [`DEFAULTS`], [`CONFIG`] |
-//! | a cross-validation | `crossval`, `merge` | [`CROSSVAL_MANIFEST`], [`crossval_tune_dir`] (sweeps), [`crossval_eval`], [`crossval_tuned_toml`], [`CROSSVAL`], [`TUNED_CSV`], [`SUMMARY_MD`], [`CONFIG`] |
+//! | a run | `run`, `evaluate` | `STEPS`, `SUMMARY`, `CONFIG` |
+//! | a training | `train` | `QTABLE`, `LEARNING_CURVE`, `EVALUATION`, `CONFIG` |
+//! | a comparison | `compare` | `SUMMARY`, `AGGREGATE`, `SUMMARY_MD`, `CONFIG`, `compare_run_dir``/`(`STEPS`, `SUMMARY`) |
+//! | a sweep | `sweep`, `merge` | `SWEEP_MANIFEST`, `sweep_cell``/`(`SUMMARY`, `CONFIG`), `SUMMARY`, `AGGREGATE`, `BEST_MD`, `SHARD` |
+//! | a tuning | `tune` | a sweep's files, `TUNED_TOML`, `OBJECTIVE`, `DEFAULTS`, `CONFIG` |
+//! | a cross-validation | `crossval`, `merge` | `CROSSVAL_MANIFEST`, `crossval_tune_dir` (sweeps), `crossval_eval`, `crossval_tuned_toml`, `CROSSVAL`, `TUNED_CSV`, `SUMMARY_MD`, `CONFIG` |
 //!
-//! Every folder's figures go to [`FIGURES`]`/`; `reproduce` adds a
-//! [`README`] to each experiment's folder and to the root.
+//! Every folder's figures go to `FIGURES``/`; `reproduce` adds a
+//! `README` to each experiment's folder and to the root.
 
 use std::path::{Path, PathBuf};
 

@@ -658,6 +658,7 @@ pub(crate) fn padded(range: Option<(f64, f64)>, from_zero: bool) -> (f64, f64) {
     (lo, hi + pad)
 }
 
+#[cfg(test)]
 /// A staircase through `(x_i, y_i)`: each value holds until the next x,
 /// the last one for `last_width`. A run of equal values is one segment
 /// (smaller SVGs).
@@ -717,6 +718,7 @@ pub(crate) fn thin(points: Vec<(f64, f64)>, x: (f64, f64), columns: usize) -> Ve
     out
 }
 
+#[cfg(test)]
 /// The runs of consecutive finite points (a `None` or non-finite value
 /// breaks the line, leaving a gap).
 pub(crate) fn segments(

@@ -13,13 +13,8 @@
 //! [`crate::agent::Discretiser`], so the map is exactly what the agent
 //! does in those states.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Result;
-
-use super::heatmap::{render_heatmap, Axis, AxisLabels, Colouring, Grid};
+use super::heatmap::{Axis, AxisLabels, Colouring, Grid};
 use super::style;
-use super::Format;
 use crate::agent::{Design, QAgent};
 
 /// The learned policy of `agent` as a heatmap grid, for either design.
@@ -191,18 +186,12 @@ impl PolicyMap {
     }
 }
 
-/// Figure 7: writes the policy map as `STEM.png` / `STEM.svg`.
-///
-/// # Errors
-/// A drawing or I/O error.
-pub(crate) fn learned_policy(map: &PolicyMap, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
-    render_heatmap(&map.grid(), stem, format)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::plot::heatmap::render_heatmap;
+    use crate::plot::Format;
 
     fn config() -> Config {
         let mut c = Config::default();
@@ -242,14 +231,15 @@ mod tests {
         assert_eq!(map, PolicyMap::from_agent(&agent));
         assert_eq!(map.vm_buckets, vec![(1, 2), (3, 5), (6, 10)]);
         assert!(map.hourly);
-        let written = learned_policy(&map, &dir.path().join("policy"), Format::Both).unwrap();
+        let written =
+            render_heatmap(&map.grid(), &dir.path().join("policy"), Format::Both).unwrap();
         for p in &written {
             crate::plot::tests_support::assert_image(p);
         }
         let mut legacy = Config::default();
         legacy.agent.design = Design::Legacy;
         let big = PolicyMap::from_agent(&QAgent::new(&legacy, 1));
-        learned_policy(&big, &dir.path().join("big"), Format::Png).unwrap();
+        render_heatmap(&big.grid(), &dir.path().join("big"), Format::Png).unwrap();
     }
 
     #[test]

@@ -64,6 +64,7 @@ use crate::policy::PolicyContext;
 /// How a step's `adjustment` changes the capacity (`AdjustmentType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[allow(clippy::enum_variant_names)] // AWS's own names; they are the config values
 pub enum AdjustmentType {
     /// Add `adjustment` instances (negative: remove).
     #[default]

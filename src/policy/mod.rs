@@ -3,7 +3,7 @@
 //! A [`Policy`] sees an [`Observation`] at the start of each step and
 //! returns an [`Action`]; the environment clamps it to the bounds. The
 //! baselines are the rules operators use (see each module for its source);
-//! every policy goes through the same loop, [`drive`].
+//! every policy goes through the same loop, `drive`.
 
 pub(crate) mod registry;
 mod setup;
@@ -74,7 +74,7 @@ where
 }
 
 /// What a policy may know before the run starts: its section and the
-/// cloud's ([`PolicySetup`]) and, for rules sized from the trace (`static`
+/// cloud's (`PolicySetup`) and, for rules sized from the trace (`static`
 /// by mean or peak) or the clairvoyant oracle, the workload itself.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyContext<'a> {

@@ -168,11 +168,13 @@ impl OraclePolicy {
         }
     }
 
+    #[cfg(test)]
     /// The planned total VM count of every step.
     pub(crate) fn plan(&self) -> &[u32] {
         &self.plan
     }
 
+    #[cfg(test)]
     /// The plan's score as simulated at build time, USD (what the run will
     /// report, up to float summation order).
     pub(crate) fn planned_score_usd(&self) -> f64 {
@@ -473,7 +475,6 @@ impl Tables {
 impl Registered for OraclePolicy {
     const NAME: &'static str = "oracle";
     const COLOUR: (u8, u8, u8) = (0, 0, 0);
-    const CLAIRVOYANT: bool = true;
     const NOT_TUNABLE: Option<&'static str> =
         Some("the oracle is clairvoyant and has no parameters to tune");
     type Params = NoParams;

@@ -175,6 +175,7 @@ impl HoltWinters {
         }
     }
 
+    #[cfg(test)]
     /// Current level, trend (per step) and seasonal indices; `None` before
     /// a full season.
     pub(crate) fn components(&self) -> Option<(f64, f64, &[f64])> {

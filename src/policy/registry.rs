@@ -125,9 +125,6 @@ pub trait Registered {
     /// Learned: [`Registered::build`] gives `None` and the run's caller
     /// trains it first (the agent).
     const LEARNED: bool = false;
-    /// Clairvoyant: it sees the whole episode (the oracle), so it is a
-    /// bound to compare with, not a contender.
-    const CLAIRVOYANT: bool = false;
     /// Why it cannot be tuned, when it cannot (`None`: it has a built-in
     /// grid, [`Registered::tuning_grid`]).
     const NOT_TUNABLE: Option<&'static str> = None;
@@ -189,13 +186,6 @@ macro_rules! policies {
             pub(crate) const fn is_learned(self) -> bool {
                 match self {
                     $(PolicyKind::$variant => <$module::$ty as Registered>::LEARNED,)+
-                }
-            }
-
-            /// Whether it is clairvoyant (a bound, not a contender).
-            pub(crate) const fn is_clairvoyant(self) -> bool {
-                match self {
-                    $(PolicyKind::$variant => <$module::$ty as Registered>::CLAIRVOYANT,)+
                 }
             }
 

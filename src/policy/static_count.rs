@@ -43,6 +43,7 @@ impl StaticPolicy {
         StaticPolicy::new(vms)
     }
 
+    #[cfg(test)]
     /// The count it holds.
     pub(crate) fn vms(&self) -> u32 {
         self.vms

@@ -84,11 +84,6 @@ impl Plan {
     pub fn len(&self) -> usize {
         self.policies.len() * self.workloads.len() * self.seeds.len()
     }
-
-    /// True when there is nothing to run.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The trace files a comparison under `config` replays:
@@ -351,8 +346,6 @@ pub(crate) struct CompareOptions {
 /// A finished comparison folder.
 #[derive(Debug, Clone)]
 pub(crate) struct CompareOutcome {
-    /// The runs and their aggregate.
-    pub comparison: Comparison,
     /// The aggregate as the Markdown table of `summary.md`.
     pub table: String,
     /// The folder written.
@@ -392,11 +385,7 @@ pub(crate) fn compare_folder(
     out.write(layout::SUMMARY_MD, table.as_bytes())?;
     out.write(layout::CONFIG, config.to_toml_in(out.target()).as_bytes())?;
     let dir = out.commit()?;
-    Ok(CompareOutcome {
-        comparison: result,
-        table,
-        dir,
-    })
+    Ok(CompareOutcome { table, dir })
 }
 
 /// A comparison folder's runs ([`layout::compare_run_dir`]) with the run's

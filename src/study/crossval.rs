@@ -23,17 +23,17 @@
 //! (`clairvoyant`). Regret is a run's score minus the oracle's on the same
 //! fold, trace, peak and seed.
 //!
-//! **Work and folders.** Tuning cells are sweep cells ([`crate::study::sweep`]):
+//! **Work and folders.** Tuning cells are sweep cells (`crate::study::sweep`):
 //! one sweep per rule under `DIR/tune/RULE/`, each candidate × tuning seed
 //! run on every trace that some fold trains on (so a trace's runs are
 //! shared by the folds that train on it instead of rerun for each); a
 //! fold's objective counts only the runs on its own training traces
-//! ([`tune::rank_on`]), so its test traces never influence its choice. The
+//! (`tune::rank_on`), so its test traces never influence its choice. The
 //! cells run in parallel, resume, and are byte-identical for any `--jobs`.
 //! An evaluation cell is one (fold, seed), written atomically as
 //! `DIR/folds/fold-K/eval/seed-N.csv`; it needs all the tuning. With
 //! `--shard i/n` a run does every n-th tuning cell of the whole plan and
-//! stops; [`merge`] joins the shards, runs the evaluation cells (a few per
+//! stops; `merge` joins the shards, runs the evaluation cells (a few per
 //! cent of the work) and writes what a single machine would have written:
 //! `crossval.csv` ([`CrossvalRow`]), `tuned.csv` ([`TunedRow`]),
 //! `summary.md`, `config.toml`, `folds/fold-K/tuned/RULE.toml` and

@@ -7,19 +7,19 @@
 //!
 //! | study | function | writes |
 //! |---|---|---|
-//! | one policy on one trace | [`evaluate::run`] | a run folder |
-//! | the trained agent on a trace | [`evaluate::evaluate`] | a run folder |
+//! | one policy on one trace | `evaluate::run` | a run folder |
+//! | the trained agent on a trace | `evaluate::evaluate` | a run folder |
 //! | training the agent | [`train::train`] | a training folder |
-//! | policies × traces × seeds | [`compare::compare_folder`] | a comparison folder |
-//! | a parameter grid × seeds | [`sweep::sweep_folder`] | a sweep folder (resumable, shardable) |
-//! | a rule's best parameters | [`tune::tune_folder`] | a tuning folder (a sweep plus `tuned.toml`) |
-//! | leave-one-trace-out | [`crossval::crossval_folder`] | a cross-validation folder |
-//! | joining shards | [`merge::merge`] | a sweep or cross-validation folder |
-//! | every experiment of `experiments/` | [`reproduce::reproduce`] | `results/` with READMEs and figures |
+//! | policies × traces × seeds | `compare::compare_folder` | a comparison folder |
+//! | a parameter grid × seeds | `sweep::sweep_folder` | a sweep folder (resumable, shardable) |
+//! | a rule's best parameters | `tune::tune_folder` | a tuning folder (a sweep plus `tuned.toml`) |
+//! | leave-one-trace-out | `crossval::crossval_folder` | a cross-validation folder |
+//! | joining shards | `merge::merge` | a sweep or cross-validation folder |
+//! | every experiment of `experiments/` | `reproduce::reproduce` | `results/` with READMEs and figures |
 //!
 //! Below them: [`crate::experiment`] runs one policy on one trace, and
-//! [`crate::plot`] draws a finished folder's figures. A study's mistakes of
-//! usage are [`UsageError`]s (exit code 2).
+//! `crate::plot` draws a finished folder's figures. A study's mistakes of
+//! usage are `UsageError`s (exit code 2).
 
 use std::path::Path;
 
@@ -48,16 +48,6 @@ pub trait Progress: Sync {
     fn update(&self, done: usize, total: usize);
     /// The phase is over.
     fn finish(&self);
-}
-
-/// A [`Progress`] that shows nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Silent;
-
-impl Progress for Silent {
-    fn start(&self, _: &str, _: usize) {}
-    fn update(&self, _: usize, _: usize) {}
-    fn finish(&self) {}
 }
 
 /// Runs `work` as a phase of `progress`, handing it the

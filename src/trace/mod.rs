@@ -2,19 +2,19 @@
 //!
 //! A [`Trace`] is the unit of workload the simulator replays. Times are in
 //! seconds, counts are requests per interval (not per second), and rates
-//! derived from them ([`Trace::mean_rps`], [`Trace::peak_rps`]) are requests
+//! derived from them (`Trace::mean_rps`, `Trace::peak_rps`) are requests
 //! per second.
 //!
 //! The submodules provide:
 //! - the native CSV format (`timestamp_s,requests`): [`read_csv`],
 //!   [`read_csv_from`], [`write_csv`];
 //! - resampling to another step with exact conservation of requests:
-//!   [`Trace::resample`];
+//!   `Trace::resample`;
 //! - seeded synthetic generators: [`generate`] with a [`GenSpec`];
-//! - Poisson noise around expected counts: [`poisson_draw`],
-//!   [`poisson_counts`];
+//! - Poisson noise around expected counts: `poisson_draw`,
+//!   `poisson_counts`;
 //! - streaming importers of real logs and tables: [`import::import`];
-//! - summary statistics: [`stats()`] with [`TraceStats`].
+//! - summary statistics: `stats()` with `TraceStats`.
 //!
 //! All fallible operations report a [`TraceError`] (or a [`GenError`] for the
 //! generators) that names the file, line, column and field involved, so a
@@ -119,7 +119,7 @@ pub enum TraceError {
         /// What is wrong with it.
         kind: RowError,
     },
-    /// The file (or, for [`Trace::resample`], the trace) as a whole is
+    /// The file (or, for `Trace::resample`, the trace) as a whole is
     /// unusable.
     ///
     /// For errors raised on an in-memory trace, `path` holds the trace name.
@@ -269,14 +269,14 @@ pub enum FileError {
         /// The step, seconds.
         step_s: f64,
     },
-    /// Resampling would produce more steps than [`MAX_RESAMPLED_STEPS`].
+    /// Resampling would produce more steps than `MAX_RESAMPLED_STEPS`.
     #[error("resampling to {step_s} s steps gives {steps} steps, more than the limit of {max}")]
     TooManySteps {
         /// Requested step, seconds.
         step_s: f64,
         /// Number of steps it would produce.
         steps: f64,
-        /// Limit, [`MAX_RESAMPLED_STEPS`].
+        /// Limit, `MAX_RESAMPLED_STEPS`.
         max: usize,
     },
 }

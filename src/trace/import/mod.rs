@@ -22,9 +22,9 @@
 //! `--start` or at/after `--end` are counted as outside, not as errors.
 //!
 //! **Streaming.** Every format except a native `csv` trace is read line by
-//! line (gzip decompressed on the fly, lines capped at [`MAX_LINE_BYTES`]),
+//! line (gzip decompressed on the fly, lines capped at `MAX_LINE_BYTES`),
 //! so memory is bounded by the number of output intervals (at most
-//! [`MAX_IMPORT_INTERVALS`]), not by the input size. Lines may be out of
+//! `MAX_IMPORT_INTERVALS`), not by the input size. Lines may be out of
 //! time order.
 //!
 //! **Malformed lines** are skipped and counted; the report keeps the first
@@ -299,7 +299,7 @@ impl ImportOptions {
 /// What is wrong with one line of input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LineError {
-    /// The line exceeds [`MAX_LINE_BYTES`].
+    /// The line exceeds `MAX_LINE_BYTES`.
     #[error("line is longer than {max_bytes} bytes")]
     TooLong {
         /// The limit, bytes.
@@ -348,7 +348,7 @@ pub enum LineError {
         /// Printable preview of the text found.
         found: String,
     },
-    /// The record would stretch the import beyond [`MAX_IMPORT_INTERVALS`].
+    /// The record would stretch the import beyond `MAX_IMPORT_INTERVALS`.
     #[error(
         "time {} lies {intervals} intervals from the other records, more than the limit of {max}: \
          a corrupt timestamp, or bound the import with --start and --end",
@@ -490,7 +490,7 @@ pub enum ImportError {
         /// `--end`, seconds.
         end: f64,
     },
-    /// The window holds more than [`MAX_IMPORT_INTERVALS`] intervals.
+    /// The window holds more than `MAX_IMPORT_INTERVALS` intervals.
     #[error("the import would span {intervals} intervals of {interval_s} s, more than the limit of {max}")]
     WindowTooLong {
         /// Intervals in the window.
