@@ -334,6 +334,31 @@ impl AgentConfig {
     /// # Errors
     /// The first [`ConfigError`] found.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_learning()?;
+        self.check_legacy_design()?;
+        if !(1..=1000).contains(&self.planning_steps) {
+            return Err(out_of_range(
+                "agent.planning_steps",
+                f64::from(self.planning_steps),
+                "in 1..=1000",
+            ));
+        }
+        self.check_scale_free_design()?;
+        self.check_randomisation()?;
+        self.check_demand_design()?;
+        if self.hour_buckets > 24 {
+            return Err(out_of_range(
+                "agent.hour_buckets",
+                f64::from(self.hour_buckets),
+                "in 0..=24",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The learning keys: `alpha`, `gamma`, the `epsilon` schedule,
+    /// `episodes`, `initial_q`.
+    fn check_learning(&self) -> Result<(), ConfigError> {
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
             return Err(out_of_range("agent.alpha", self.alpha, "in (0, 1]"));
         }
@@ -363,6 +388,11 @@ impl AgentConfig {
         if !self.initial_q.is_finite() {
             return Err(out_of_range("agent.initial_q", self.initial_q, "finite"));
         }
+        Ok(())
+    }
+
+    /// The legacy design's keys: `actions` and the four bucket-edge lists.
+    fn check_legacy_design(&self) -> Result<(), ConfigError> {
         if self.actions.is_empty() {
             return Err(ConfigError::Inconsistent(
                 "agent.actions is empty: give at least one change in VM count".into(),
@@ -381,13 +411,12 @@ impl AgentConfig {
         increasing_f64("agent.trend_edges", &self.trend_edges)?;
         increasing_u32("agent.vm_edges", &self.vm_edges)?;
         increasing_u32("agent.booting_edges", &self.booting_edges)?;
-        if !(1..=1000).contains(&self.planning_steps) {
-            return Err(out_of_range(
-                "agent.planning_steps",
-                f64::from(self.planning_steps),
-                "in 1..=1000",
-            ));
-        }
+        Ok(())
+    }
+
+    /// The scale-free design's keys: `targets`, the episode peak, the peak
+    /// window and the load, booting-share and volatility features.
+    fn check_scale_free_design(&self) -> Result<(), ConfigError> {
         if self.targets.is_empty() {
             return Err(ConfigError::Inconsistent(
                 "agent.targets is empty: give at least one target utilisation".into(),
@@ -431,6 +460,11 @@ impl AgentConfig {
                 "in 1..=10000",
             ));
         }
+        Ok(())
+    }
+
+    /// The `random_*` keys of training-workload randomisation.
+    fn check_randomisation(&self) -> Result<(), ConfigError> {
         range_pair("agent.random_peak", self.random_peak, 1.0)?;
         range_pair("agent.random_stretch", self.random_stretch, 100.0)?;
         if !(0.0..=1000.0).contains(&self.random_bursts_per_day) {
@@ -454,6 +488,12 @@ impl AgentConfig {
                 "in [0, 10]",
             ));
         }
+        Ok(())
+    }
+
+    /// The demand design's keys: the headroom lists, its action count,
+    /// `scale_in_max` and its two bucket-edge lists.
+    fn check_demand_design(&self) -> Result<(), ConfigError> {
         for (field, list) in [
             ("agent.headrooms", &self.headrooms),
             ("agent.last_headrooms", &self.last_headrooms),
@@ -486,13 +526,6 @@ impl AgentConfig {
         }
         increasing_f64("agent.fleet_edges", &self.fleet_edges)?;
         increasing_f64("agent.peak_ratio_edges", &self.peak_ratio_edges)?;
-        if self.hour_buckets > 24 {
-            return Err(out_of_range(
-                "agent.hour_buckets",
-                f64::from(self.hour_buckets),
-                "in 0..=24",
-            ));
-        }
         Ok(())
     }
 }
