@@ -327,9 +327,17 @@ impl Mmc {
             return f64::INFINITY;
         }
         let target = 1.0 - q;
-        let ln_target = target.ln();
+        match self.bracket(target) {
+            Some((lo, hi)) => self.refine(lo, hi, target),
+            None => f64::INFINITY,
+        }
+    }
 
-        // Bracket: tail(lo) > target >= tail(hi).
+    /// A bracket `(lo, hi)` of the `1 − target` quantile, with
+    /// `tail(lo) > target >= tail(hi)`, found by halving or doubling from
+    /// the mean response time; `None` when doubling runs out of range or
+    /// steps (the quantile is +∞).
+    fn bracket(&self, target: f64) -> Option<(f64, f64)> {
         let mean = self.mean_response_s();
         let start = if mean.is_finite() && mean > 0.0 {
             mean
@@ -358,7 +366,7 @@ impl Mmc {
             let mut bracketed = false;
             for _ in 0..MAX_BRACKET_STEPS {
                 if !hi.is_finite() {
-                    return f64::INFINITY;
+                    return None;
                 }
                 if self.response_tail(hi) <= target {
                     bracketed = true;
@@ -368,10 +376,16 @@ impl Mmc {
                 hi *= 2.0;
             }
             if !bracketed {
-                return f64::INFINITY;
+                return None;
             }
         }
+        Some((lo, hi))
+    }
 
+    /// The `1 − target` quantile inside the bracket `(lo, hi)` of
+    /// [`Mmc::bracket`].
+    fn refine(&self, mut lo: f64, mut hi: f64, target: f64) -> f64 {
+        let ln_target = target.ln();
         // Safeguarded Newton on F(t) = ln P(T > t) − ln(1 − q), whose slope is
         // −h(t) with hazard h(t) = μ·(1 − C·e^{−θt} / P(T > t)) > 0.
         let mu = self.service_rps;
