@@ -212,24 +212,7 @@ impl QAgent {
             Design::Demand => SloCapacity::new(config.cloud),
             Design::Legacy | Design::ScaleFree => SloCapacity::empty(),
         };
-        let (n_states, n_actions) = match a.design {
-            Design::Legacy => (disc.n_states(), a.actions.len()),
-            Design::ScaleFree => (sf.n_states(), a.scale_free_actions()),
-            Design::Demand => (ds.n_states(), a.demand_actions()),
-        };
-        let q = match (a.init, a.design) {
-            (QInit::Constant, _) => QTable::new(n_states, n_actions, a.initial_q),
-            (QInit::Model, Design::Legacy) => model_prior(config, &disc),
-            (QInit::Model, Design::ScaleFree) => scale_free_prior(config, &sf),
-            (QInit::Model, Design::Demand) => demand_prior(config, &ds, &slo_cap),
-        };
-        let mults: Vec<f64> = a
-            .last_headrooms
-            .iter()
-            .chain(&a.headrooms)
-            .chain(&a.episode_peak_headrooms)
-            .map(|h| 1.0 + h)
-            .collect();
+        let (q, n_states, n_actions) = initial_q(config, &disc, &sf, &ds, &slo_cap);
         let q2 = (a.algorithm == Algorithm::DoubleQ).then(|| q.clone());
         let visits = match a.alpha_schedule {
             AlphaSchedule::Visits => vec![0; n_states * n_actions],
@@ -248,7 +231,7 @@ impl QAgent {
             sf,
             ds,
             slo_cap,
-            mults,
+            mults: headroom_multipliers(a),
             n_last: a.last_headrooms.len(),
             n_window: a.headrooms.len(),
             keep: 1.0 - a.scale_in_max,
@@ -698,6 +681,42 @@ fn argmax(row: &[f64]) -> usize {
         }
     }
     best
+}
+
+/// The Q-table of a fresh agent of `config`'s design (every entry
+/// `agent.initial_q`, or the model prior) and its numbers of states and
+/// actions.
+fn initial_q(
+    config: AgentSetup<'_>,
+    disc: &Discretiser,
+    sf: &ScaleFree,
+    ds: &DemandState,
+    slo_cap: &SloCapacity,
+) -> (QTable, usize, usize) {
+    let a = &config.agent;
+    let (n_states, n_actions) = match a.design {
+        Design::Legacy => (disc.n_states(), a.actions.len()),
+        Design::ScaleFree => (sf.n_states(), a.scale_free_actions()),
+        Design::Demand => (ds.n_states(), a.demand_actions()),
+    };
+    let q = match (a.init, a.design) {
+        (QInit::Constant, _) => QTable::new(n_states, n_actions, a.initial_q),
+        (QInit::Model, Design::Legacy) => model_prior(config, disc),
+        (QInit::Model, Design::ScaleFree) => scale_free_prior(config, sf),
+        (QInit::Model, Design::Demand) => demand_prior(config, ds, slo_cap),
+    };
+    (q, n_states, n_actions)
+}
+
+/// Demand design: `1 + h` of every headroom action, last-rate ones first,
+/// then the window's, then the episode peak's.
+fn headroom_multipliers(a: &AgentConfig) -> Vec<f64> {
+    a.last_headrooms
+        .iter()
+        .chain(&a.headrooms)
+        .chain(&a.episode_peak_headrooms)
+        .map(|h| 1.0 + h)
+        .collect()
 }
 
 /// The model prior of `agent.init = "model"`: for each state, the load it
