@@ -479,6 +479,58 @@ impl CloudEnv {
         StableMemo::new(reach.max(self.memo_reach).ceil(), self.max_vms, self.detail).map(Box::new)
     }
 
+    /// Serves step `k`'s `arrivals` on `servers` VMs: through the
+    /// request-level model when it is on, else the analytic one. Returns
+    /// the arrivals served (the request-level model's whole requests) and
+    /// the outcome.
+    #[inline(always)]
+    fn serve_step(&mut self, arrivals: f64, servers: u32) -> (f64, ServeOutcome) {
+        let step_s = self.params.step_s;
+        let input = ServeInput {
+            arrivals,
+            backlog: self.backlog,
+            servers,
+            service_rps: self.service_rps,
+            step_s,
+            slo_s: self.slo_s,
+            timeout_s: self.timeout_s,
+            want_p95: self.want_p95,
+        };
+        let memo = self.memo.as_deref_mut();
+        match self.requests.as_deref_mut() {
+            Some(requests) => requests.serve(arrivals, servers, step_s),
+            None if self.detail => (arrivals, serve_in::<true>(&input, &self.slo, memo)),
+            None => (arrivals, serve_in::<false>(&input, &self.slo, memo)),
+        }
+    }
+
+    /// What a policy sees after a step that served `arrivals` on `servers`
+    /// VMs with outcome `out` and `violations` SLO violations (the step
+    /// counter already advanced).
+    #[inline(always)]
+    fn observe(
+        &self,
+        arrivals: f64,
+        servers: u32,
+        out: &ServeOutcome,
+        violations: f64,
+    ) -> Observation {
+        Observation {
+            step: self.k,
+            time_s: self.time_of(self.k),
+            arrivals,
+            arrival_rps: arrivals / self.params.step_s,
+            utilization: out.utilization,
+            vms_serving: servers,
+            vms_running: self.fleet.running(),
+            vms_booting: self.fleet.booting(),
+            latency_mean_s: out.latency_mean_s,
+            backlog: out.backlog,
+            slo_violations: violations,
+            dropped: out.dropped,
+        }
+    }
+
     #[cold]
     fn draw_rest(&mut self, k: u64) -> f64 {
         draw_arrivals(&self.model, &mut self.rng, &mut self.arrivals, usize::MAX);
@@ -529,28 +581,12 @@ impl Environment for CloudEnv {
     #[inline]
     fn step(&mut self, action: Action) -> Step {
         let k = self.k;
-        let step_s = self.params.step_s;
         self.fleet.promote(k);
         let target = self.target_of(action);
         self.fleet.scale_to(target, k);
         let arrivals = self.arrivals_at(k);
         let servers = self.fleet.running();
-        let input = ServeInput {
-            arrivals,
-            backlog: self.backlog,
-            servers,
-            service_rps: self.service_rps,
-            step_s,
-            slo_s: self.slo_s,
-            timeout_s: self.timeout_s,
-            want_p95: self.want_p95,
-        };
-        let memo = self.memo.as_deref_mut();
-        let (arrivals, out) = match self.requests.as_deref_mut() {
-            Some(requests) => requests.serve(arrivals, servers, step_s),
-            None if self.detail => (arrivals, serve_in::<true>(&input, &self.slo, memo)),
-            None => (arrivals, serve_in::<false>(&input, &self.slo, memo)),
-        };
+        let (arrivals, out) = self.serve_step(arrivals, servers);
         self.draw_ahead(k + 1);
         let cost = self.fleet.bill_step(k);
         // Requests still waiting when the trace ends will never be answered
@@ -592,20 +628,7 @@ impl Environment for CloudEnv {
         }
         let terminated = self.k >= self.n_steps;
         let truncated = !terminated && self.max_steps.is_some_and(|m| self.k >= m);
-        let obs = Observation {
-            step: self.k,
-            time_s: self.time_of(self.k),
-            arrivals,
-            arrival_rps: arrivals / step_s,
-            utilization: out.utilization,
-            vms_serving: servers,
-            vms_running: self.fleet.running(),
-            vms_booting: self.fleet.booting(),
-            latency_mean_s: out.latency_mean_s,
-            backlog: out.backlog,
-            slo_violations: violations,
-            dropped: out.dropped,
-        };
+        let obs = self.observe(arrivals, servers, &out, violations);
         Step {
             obs,
             reward,
