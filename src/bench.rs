@@ -26,7 +26,7 @@ use crate::trace::{read_csv_from, write_csv, Trace};
 
 /// One measured figure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Figure {
+pub(crate) struct Figure {
     /// Stable name, e.g. `train_steps_per_s`.
     pub name: String,
     /// The rate.
@@ -111,7 +111,7 @@ const BUNDLED: [(&str, &str); 3] = [
 ///
 /// # Errors
 /// A bundled trace that cannot be written or read, or a sweep that fails.
-pub fn run_bench(
+pub(crate) fn run_bench(
     scratch: &Path,
     min_seconds: f64,
     report: &mut dyn FnMut(&Figure),

@@ -14,22 +14,19 @@
 //! Cargo reads manifests; paths on the command line, `--set` included, are
 //! relative to the working directory. A loaded [`Config`] holds them
 //! relative to the working directory (or absolute), and
-//! [`Config::to_toml_in`] writes them relative to the results folder.
+//! `Config::to_toml_in` writes them relative to the results folder.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::agent::AgentConfig;
-pub use crate::cloud::{
-    Billing, CloudConfig, CloudSetup, Noise, RewardConfig, WorkloadConfig, MAX_VMS,
-};
+pub(crate) use crate::agent::AgentConfig;
+pub use crate::cloud::{Billing, Noise};
+pub(crate) use crate::cloud::{CloudConfig, CloudSetup, RewardConfig, WorkloadConfig};
 pub use crate::config_error::ConfigError;
 pub(crate) use crate::config_error::{compact, positive};
-pub use crate::policy::{
-    AdjustmentType, Forecaster, HpaPolicyType, HpaScalingPolicy, HpaSelectPolicy, PolicyConfig,
-    PolicyKind, StaticSizing, StepAdjustment, MAX_SEASON_S,
-};
+pub(crate) use crate::policy::PolicyConfig;
+pub use crate::policy::{PolicyKind, StaticSizing};
 
 /// `[experiment]`: seeds and the traces and policies an experiment covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,7 +143,7 @@ pub struct CrossvalConfig {
 
 impl CrossvalConfig {
     /// True when nothing is set.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.folds.is_empty() && self.peaks_rps.is_empty() && self.tune_seeds.is_empty()
     }
 
@@ -193,7 +190,7 @@ pub struct FoldConfig {
 
 impl SweepConfig {
     /// True when no axis is given.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.axes.is_empty() && self.zip.is_empty()
     }
 }
@@ -234,7 +231,7 @@ impl<'a> From<&'a Config> for &'a WorkloadConfig {
 
 impl Config {
     /// The sections a simulated run happens in.
-    pub fn cloud_setup(&self) -> CloudSetup<'_> {
+    pub(crate) fn cloud_setup(&self) -> CloudSetup<'_> {
         CloudSetup {
             cloud: &self.cloud,
             reward: &self.reward,
@@ -333,7 +330,7 @@ impl Config {
     /// paths are rewritten relative to `dir`, so the file loads with
     /// [`Config::load`] from any working directory (absolute paths stay as
     /// they are).
-    pub fn to_toml_in(&self, dir: &Path) -> String {
+    pub(crate) fn to_toml_in(&self, dir: &Path) -> String {
         let mut config = self.clone();
         for path in config.paths_mut() {
             *path = relative_to(path, dir);
@@ -341,10 +338,11 @@ impl Config {
         config.to_toml()
     }
 
+    #[cfg(test)]
     /// This configuration read from a file in `dir` (as by `toml::from_str`,
     /// without [`Config::load`]'s resolution): its relative paths joined to
     /// `dir`, so they are relative to the working directory again.
-    pub fn resolved_against(mut self, dir: &Path) -> Config {
+    pub(crate) fn resolved_against(mut self, dir: &Path) -> Config {
         for path in self.paths_mut() {
             if path.is_relative() {
                 *path = normalize(&dir.join(&*path));
@@ -357,7 +355,7 @@ impl Config {
     /// paths relative to `from`), with those paths rewritten for a file in
     /// folder `to`; absolute paths stay as they are. A sweep's merge moves
     /// cells' `config.toml` files with it.
-    pub fn moved(mut self, from: &Path, to: &Path) -> Config {
+    pub(crate) fn moved(mut self, from: &Path, to: &Path) -> Config {
         let (Ok(from), Ok(to)) = (std::path::absolute(from), std::path::absolute(to)) else {
             return self;
         };
@@ -410,8 +408,6 @@ impl Config {
         Ok(())
     }
 }
-
-pub use crate::agent::MAX_Q_ENTRIES;
 
 impl Config {
     /// Checks that the agent's Q-table fits in memory (see

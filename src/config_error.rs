@@ -48,7 +48,7 @@ pub enum ConfigError {
 }
 
 /// A number as a person would write it: `1e300` rather than 301 digits.
-pub fn compact(value: f64) -> String {
+pub(crate) fn compact(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude >= 1e15 || (magnitude > 0.0 && magnitude < 1e-6) {
         format!("{value:e}")
@@ -58,7 +58,7 @@ pub fn compact(value: f64) -> String {
 }
 
 /// The error for `field = value` outside `range` (in words).
-pub fn out_of_range(field: &'static str, value: f64, range: &'static str) -> ConfigError {
+pub(crate) fn out_of_range(field: &'static str, value: f64, range: &'static str) -> ConfigError {
     ConfigError::OutOfRange {
         field,
         value,
@@ -70,7 +70,7 @@ pub fn out_of_range(field: &'static str, value: f64, range: &'static str) -> Con
 ///
 /// # Errors
 /// [`ConfigError::OutOfRange`] naming `field`.
-pub fn positive(field: &'static str, value: f64) -> Result<(), ConfigError> {
+pub(crate) fn positive(field: &'static str, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
@@ -82,7 +82,7 @@ pub fn positive(field: &'static str, value: f64) -> Result<(), ConfigError> {
 ///
 /// # Errors
 /// [`ConfigError::OutOfRange`] naming `field`.
-pub fn non_negative(field: &'static str, value: f64) -> Result<(), ConfigError> {
+pub(crate) fn non_negative(field: &'static str, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {

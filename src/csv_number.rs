@@ -11,9 +11,9 @@
 use serde::Serializer;
 
 /// The significant digits money is written with.
-pub const USD_SIGNIFICANT_DIGITS: usize = 12;
+pub(crate) const USD_SIGNIFICANT_DIGITS: usize = 12;
 
-/// `x` rounded to [`USD_SIGNIFICANT_DIGITS`] significant digits (correctly
+/// `x` rounded to `USD_SIGNIFICANT_DIGITS` significant digits (correctly
 /// rounded in decimal); non-finite values and zero as they are.
 pub fn round_usd(x: f64) -> f64 {
     use std::io::Write as _;
@@ -37,7 +37,7 @@ pub fn round_usd(x: f64) -> f64 {
 ///
 /// # Errors
 /// The serializer's.
-pub fn usd<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn usd<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(round_usd(*x))
 }
 
@@ -45,7 +45,7 @@ pub fn usd<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
 ///
 /// # Errors
 /// The serializer's.
-pub fn usd_opt<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn usd_opt<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match x {
         Some(x) => s.serialize_some(&round_usd(*x)),
         None => s.serialize_none(),
@@ -56,7 +56,7 @@ pub fn usd_opt<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> 
 ///
 /// # Errors
 /// The serializer's.
-pub fn count<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn count<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
     // Whole numbers up to 2^53 are exact in both types.
     if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 {
         s.serialize_i64(*x as i64)

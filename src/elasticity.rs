@@ -40,18 +40,18 @@ use std::collections::HashMap;
 use crate::cloud::queueing::{Mmc, TailPoint};
 use crate::cloud::StepInfo;
 
-pub use crate::cloud::queueing::DEMAND_QUANTILE;
+pub(crate) use crate::cloud::queueing::DEMAND_QUANTILE;
 
 /// The largest demand computed, VMs (`cloud.max_vms`'s own limit); a step
 /// that needs more leaves the run's metrics undefined.
-pub const MAX_DEMAND_VMS: u32 = 1_000_000;
+pub(crate) const MAX_DEMAND_VMS: u32 = 1_000_000;
 
 /// The `ε` of the accuracies' denominators, VMs.
 const EPSILON_VMS: f64 = 1.0;
 
 /// The five metrics of one run (see the module notes for the formulas).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Elasticity {
+pub(crate) struct Elasticity {
     /// θU: mean relative shortfall of VMs below the demand, %.
     pub underprov_accuracy_pct: f64,
     /// θO: mean relative excess of VMs above the demand, %.
@@ -94,7 +94,7 @@ impl Demand {
     }
 
     /// The VMs demanded by `arrivals` requests in one step, or `None` when
-    /// no fleet of up to [`MAX_DEMAND_VMS`] meets the objective (or the
+    /// no fleet of up to `MAX_DEMAND_VMS` meets the objective (or the
     /// count is not a finite number of requests).
     pub fn of(&mut self, arrivals: f64) -> Option<u32> {
         if !(arrivals.is_finite() && arrivals >= 0.0) {
@@ -163,27 +163,29 @@ impl Demand {
     }
 }
 
+#[cfg(test)]
 /// Sets each step's `demand_vms` from the expected arrivals of its step,
 /// `expected[step.step]` (the workload's counts, before any noise).
-pub fn fill_demand(steps: &mut [StepInfo], expected: &[f64], demand: &mut Demand) {
+pub(crate) fn fill_demand(steps: &mut [StepInfo], expected: &[f64], demand: &mut Demand) {
     for step in steps {
         fill_step_demand(step, expected, demand);
     }
 }
 
 /// Sets one step's `demand_vms` as [`fill_demand`] does.
-pub fn fill_step_demand(step: &mut StepInfo, expected: &[f64], demand: &mut Demand) {
+pub(crate) fn fill_step_demand(step: &mut StepInfo, expected: &[f64], demand: &mut Demand) {
     step.demand_vms = usize::try_from(step.step)
         .ok()
         .and_then(|k| expected.get(k))
         .and_then(|&a| demand.of(a));
 }
 
+#[cfg(test)]
 /// The elasticity metrics of a run's steps, each `step_s` seconds long,
 /// from their `vms_running` and `demand_vms` (see [`fill_demand`]), or
 /// `None` for a run without steps or with a step whose demand is
 /// undefined.
-pub fn measure(steps: &[StepInfo], step_s: f64) -> Option<Elasticity> {
+pub(crate) fn measure(steps: &[StepInfo], step_s: f64) -> Option<Elasticity> {
     let mut meter = Meter::default();
     for step in steps {
         meter.add(step);
@@ -194,7 +196,7 @@ pub fn measure(steps: &[StepInfo], step_s: f64) -> Option<Elasticity> {
 /// The elasticity metrics measured step by step, as a run goes, so a run
 /// need not keep its steps (see [`measure`]).
 #[derive(Debug, Clone, Default)]
-pub struct Meter {
+pub(crate) struct Meter {
     steps: u64,
     undefined: bool,
     under: f64,
@@ -208,7 +210,7 @@ pub struct Meter {
 
 impl Meter {
     /// Accounts one step (with its `demand_vms` filled in).
-    pub fn add(&mut self, step: &StepInfo) {
+    pub(crate) fn add(&mut self, step: &StepInfo) {
         self.steps += 1;
         let Some(d) = step.demand_vms else {
             self.undefined = true;
@@ -234,7 +236,7 @@ impl Meter {
     }
 
     /// The metrics of the steps added, each `step_s` seconds long.
-    pub fn finish(&self, step_s: f64) -> Option<Elasticity> {
+    pub(crate) fn finish(&self, step_s: f64) -> Option<Elasticity> {
         if self.steps == 0 || self.undefined {
             return None;
         }

@@ -1,6 +1,6 @@
 //! One run: a policy against an environment, step by step.
 //!
-//! Every policy, rule or learner, goes through [`run`]; nothing here
+//! Every policy, rule or learner, goes through `run`; nothing here
 //! depends on which policy it is.
 
 use std::collections::BTreeMap;
@@ -20,7 +20,7 @@ use crate::trace::Trace;
 /// Runs `policy` on `env` from `reset(seed)` until the episode ends
 /// (the loop of [`policy::drive`]), calling `observe` with every step's
 /// metrics. Returns the totals.
-pub fn run<E, P>(
+pub(crate) fn run<E, P>(
     env: &mut E,
     policy: &mut P,
     seed: u64,
@@ -55,7 +55,7 @@ pub struct RunRecord {
 ///
 /// # Errors
 /// A training trace that cannot be loaded.
-pub fn build_policy(
+pub(crate) fn build_policy(
     config: &Config,
     workload: &Arc<Workload>,
     seed: u64,
@@ -82,7 +82,7 @@ pub fn build_policy(
 ///
 /// # Errors
 /// The first trace that cannot be read, resampled or scaled.
-pub fn load_workloads(paths: &[PathBuf], config: &Config) -> Result<Vec<Arc<Workload>>> {
+pub(crate) fn load_workloads(paths: &[PathBuf], config: &Config) -> Result<Vec<Arc<Workload>>> {
     paths
         .iter()
         .map(|p| {
@@ -96,7 +96,7 @@ pub fn load_workloads(paths: &[PathBuf], config: &Config) -> Result<Vec<Arc<Work
 /// Trace files parsed once, prepared for any configuration (sweeps vary
 /// `workload.*` keys per cell without re-reading files).
 #[derive(Debug, Clone, Default)]
-pub struct TraceSet {
+pub(crate) struct TraceSet {
     traces: BTreeMap<PathBuf, Arc<Trace>>,
 }
 
@@ -119,7 +119,11 @@ impl TraceSet {
     ///
     /// # Errors
     /// A path not loaded, or a trace too short for `workload.step_s`.
-    pub fn workloads(&self, paths: &[PathBuf], config: &Config) -> Result<Vec<Arc<Workload>>> {
+    pub(crate) fn workloads(
+        &self,
+        paths: &[PathBuf],
+        config: &Config,
+    ) -> Result<Vec<Arc<Workload>>> {
         paths
             .iter()
             .map(|p| {
@@ -161,7 +165,7 @@ pub fn run_with<P: Policy + ?Sized>(
 ///
 /// # Errors
 /// The first error of `sink`.
-pub fn run_streaming<P, E>(
+pub(crate) fn run_streaming<P, E>(
     config: &Config,
     policy: &mut P,
     workload: Arc<Workload>,
@@ -199,7 +203,7 @@ where
 /// learns), runs it on `workload` with `seed` and keeps every step.
 ///
 /// # Errors
-/// As [`build_policy`].
+/// As `build_policy`.
 pub fn run_policy(config: &Config, workload: Arc<Workload>, seed: u64) -> Result<RunRecord> {
     let mut policy = build_policy(config, &workload, seed)?;
     Ok(run_with(config, &mut policy, workload, seed))

@@ -22,33 +22,33 @@
 //! - [`cli`]: the command line: parses arguments, calls one study, prints.
 //!
 //! Beside them: [`config`] (composes the sections each layer owns, with
-//! their keys, units and defaults; `--set`; loading), [`config_error`]
-//! (the errors and range checks every section uses), [`plot`]
+//! their keys, units and defaults; `--set`; loading), `config_error`
+//! (the errors and range checks every section uses), `plot`
 //! (figures from a results folder's CSVs, read through [`layout`]),
-//! [`bench`](mod@bench) (throughput figures), and the leaf utilities [`rng`],
-//! [`stats`], [`output`], [`csv_number`] and [`workers`].
+//! `bench` (throughput figures), and the leaf utilities `rng`,
+//! `stats`, [`output`], [`csv_number`] and `workers`.
 #![warn(missing_docs)]
 
 pub mod agent;
-pub mod bench;
+pub(crate) mod bench;
 pub mod cli;
 pub mod cloud;
 pub mod config;
-pub mod config_error;
+pub(crate) mod config_error;
 pub mod csv_number;
 pub mod elasticity;
 pub mod experiment;
 pub mod layout;
 pub mod metrics;
 pub mod output;
-pub mod plot;
+pub(crate) mod plot;
 pub mod policy;
-pub mod rng;
+pub(crate) mod rng;
 pub mod schema;
-pub mod stats;
+pub(crate) mod stats;
 pub mod study;
 pub mod trace;
-pub mod workers;
+pub(crate) mod workers;
 
 /// The process exit code for an error: 2 when the input was at fault (a
 /// config, trace, Q-table or results file that is wrong, missing or

@@ -12,7 +12,7 @@ use crate::elasticity::Elasticity;
 
 /// Running totals of a run, fed one step at a time.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Steps simulated.
     pub steps: u64,
     /// USD of VM charges.
@@ -52,7 +52,7 @@ impl Totals {
 
     /// Adds one step; `vms_before` is the VM count before the step's
     /// action (to count scaling actions).
-    pub fn add(&mut self, info: &StepInfo, vms_before: u32) {
+    pub(crate) fn add(&mut self, info: &StepInfo, vms_before: u32) {
         let vms = info.vms_running + info.vms_booting;
         self.steps += 1;
         self.cost_usd += info.cost_usd;
@@ -71,7 +71,7 @@ impl Totals {
     }
 
     /// Cost + penalty, USD: the score (lower is better).
-    pub fn score_usd(&self) -> f64 {
+    pub(crate) fn score_usd(&self) -> f64 {
         self.cost_usd + self.penalty_usd
     }
 
@@ -79,7 +79,7 @@ impl Totals {
     /// writes them ([`crate::csv_number::round_usd`]), so what is computed
     /// from a row in memory (regrets, means over seeds) equals what is
     /// computed from the row read back from `summary.csv`.
-    pub fn summary(&self, policy: &str, trace: &str, seed: u64) -> SummaryRow {
+    pub(crate) fn summary(&self, policy: &str, trace: &str, seed: u64) -> SummaryRow {
         use crate::csv_number::round_usd;
         let steps = self.steps.max(1) as f64;
         SummaryRow {
@@ -117,7 +117,7 @@ impl Totals {
 impl SummaryRow {
     /// The row with the run's elasticity metrics filled in (left empty
     /// when `elasticity` is `None`).
-    pub fn with_elasticity(self, elasticity: Option<Elasticity>) -> SummaryRow {
+    pub(crate) fn with_elasticity(self, elasticity: Option<Elasticity>) -> SummaryRow {
         let e = elasticity;
         SummaryRow {
             underprov_accuracy_pct: e.map(|e| e.underprov_accuracy_pct),
@@ -201,7 +201,7 @@ pub struct SummaryRow {
 ///
 /// # Errors
 /// The row cannot be serialised.
-pub fn csv_record<T: Serialize>(
+pub(crate) fn csv_record<T: Serialize>(
     row: &T,
 ) -> Result<(csv::StringRecord, csv::StringRecord), csv::Error> {
     let bytes = to_csv(std::slice::from_ref(row))?;

@@ -8,7 +8,7 @@
 //!
 //! **Interrupts.** Every temporary path of the process is listed in a
 //! registry while it exists, and every file-system step on one (create,
-//! write, rename, remove) runs with the registry locked. [`interrupt`]
+//! write, rename, remove) runs with the registry locked. `interrupt`
 //! takes the lock for good, removes what is listed and hands the lock to
 //! its caller (the SIGINT handler), which exits while holding it: no worker
 //! can then create or fill a temporary path again, and a rename into place
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 mod lock;
-pub use lock::{FolderInUse, FolderLock};
+pub(crate) use lock::{FolderInUse, FolderLock};
 
 /// The temporary paths of this process, and whether it was interrupted.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ fn remove_path(path: &Path) {
 ///
 /// # Errors
 /// The I/O error, or [`io::ErrorKind::Interrupted`] after [`interrupt`].
-pub fn create_temp_dir(path: &Path) -> io::Result<()> {
+pub(crate) fn create_temp_dir(path: &Path) -> io::Result<()> {
     guarded(|paths| {
         if path.exists() {
             remove_path(path);
@@ -79,7 +79,7 @@ pub fn create_temp_dir(path: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// The I/O error, or [`io::ErrorKind::Interrupted`] after [`interrupt`].
-pub fn write_temp_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_temp_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     guarded(|_| {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
@@ -93,7 +93,7 @@ pub fn write_temp_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// # Errors
 /// The I/O error of the rename (`tmp` stays listed), or
 /// [`io::ErrorKind::Interrupted`] after [`interrupt`].
-pub fn commit_temp(tmp: &Path, target: &Path) -> io::Result<()> {
+pub(crate) fn commit_temp(tmp: &Path, target: &Path) -> io::Result<()> {
     guarded(|paths| {
         fs::rename(tmp, target)?;
         paths.retain(|p| p != tmp);
@@ -102,7 +102,7 @@ pub fn commit_temp(tmp: &Path, target: &Path) -> io::Result<()> {
 }
 
 /// Removes the temporary path `tmp` (a folder or a file) and delists it.
-pub fn discard_temp(tmp: &Path) {
+pub(crate) fn discard_temp(tmp: &Path) {
     let _ = guarded(|paths| {
         remove_path(tmp);
         paths.retain(|p| p != tmp);
@@ -113,26 +113,21 @@ pub fn discard_temp(tmp: &Path) {
 /// Proof that the process was interrupted: while it is alive no temporary
 /// path can be created, written or renamed. Exit while holding it.
 #[derive(Debug)]
-pub struct Interrupted {
+pub(crate) struct Interrupted {
     _lock: MutexGuard<'static, Registry>,
-    /// How many temporary paths were removed.
-    pub removed: usize,
 }
 
 /// Marks the process as interrupted, removes every listed temporary path,
 /// and returns the lock that keeps the others from making new ones. Meant
 /// for a signal handler that exits right after.
-pub fn interrupt() -> Interrupted {
+pub(crate) fn interrupt() -> Interrupted {
     let mut reg = registry();
     reg.interrupted = true;
     let paths = std::mem::take(&mut reg.paths);
     for path in &paths {
         remove_path(path);
     }
-    Interrupted {
-        _lock: reg,
-        removed: paths.len(),
-    }
+    Interrupted { _lock: reg }
 }
 
 /// The temporary paths listed now (for tests).
@@ -143,13 +138,13 @@ pub fn listed_temporaries() -> Vec<PathBuf> {
 /// A refusal to touch an existing results folder: a usage error.
 #[derive(Debug, thiserror::Error)]
 #[error("output folder {} already exists and is not empty: choose another --out or pass --force", .0.display())]
-pub struct OutputExists(pub PathBuf);
+pub(crate) struct OutputExists(pub PathBuf);
 
 /// A refusal to resume a results folder that holds another job (a sweep
 /// or cross-validation of another config): a usage error.
 #[derive(Debug, thiserror::Error)]
 #[error("{} holds a different {what}: choose another --out or pass --force to start over", .folder.display())]
-pub struct OtherJob {
+pub(crate) struct OtherJob {
     /// The folder.
     pub folder: PathBuf,
     /// What it holds, in words.
@@ -160,7 +155,7 @@ pub struct OtherJob {
 /// truncated. Bad input (exit code 2), like a bad trace.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {reason}", .path.display())]
-pub struct CorruptResults {
+pub(crate) struct CorruptResults {
     /// The file.
     pub path: PathBuf,
     /// What is wrong and what to do, e.g. `line 3: ...`.
@@ -180,7 +175,7 @@ impl OutputDir {
     /// Starts writing the folder `target`.
     ///
     /// # Errors
-    /// [`OutputExists`] when `target` holds files and `force` is false;
+    /// `OutputExists` when `target` holds files and `force` is false;
     /// an I/O error when the temporary folder cannot be made.
     pub fn create(target: &Path, force: bool) -> anyhow::Result<OutputDir> {
         if !force && is_non_empty_dir(target) {
@@ -226,7 +221,7 @@ impl OutputDir {
     }
 
     /// The final path of the folder.
-    pub fn target(&self) -> &Path {
+    pub(crate) fn target(&self) -> &Path {
         &self.target
     }
 
@@ -247,7 +242,7 @@ impl OutputDir {
     ///
     /// # Errors
     /// The I/O error of creating the file, naming its final path.
-    pub fn csv_stream(&self, name: &str) -> anyhow::Result<CsvStream> {
+    pub(crate) fn csv_stream(&self, name: &str) -> anyhow::Result<CsvStream> {
         let shown = self.target.join(name);
         let path = self.tmp.join(name);
         let file = guarded(|_| {
@@ -311,7 +306,7 @@ impl Drop for OutputDir {
 /// [`OutputDir::csv_stream`]); the same bytes as [`crate::metrics::to_csv`]
 /// of the same rows.
 #[derive(Debug)]
-pub struct CsvStream {
+pub(crate) struct CsvStream {
     writer: csv::Writer<io::BufWriter<fs::File>>,
     shown: PathBuf,
 }
@@ -321,7 +316,7 @@ impl CsvStream {
     ///
     /// # Errors
     /// The I/O or serialisation error, naming the file.
-    pub fn push<T: serde::Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
+    pub(crate) fn push<T: serde::Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
         self.writer
             .serialize(row)
             .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", self.shown.display())))
@@ -331,7 +326,7 @@ impl CsvStream {
     ///
     /// # Errors
     /// The I/O error, naming the file.
-    pub fn finish(mut self) -> anyhow::Result<()> {
+    pub(crate) fn finish(mut self) -> anyhow::Result<()> {
         self.writer
             .flush()
             .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", self.shown.display())))
@@ -350,7 +345,7 @@ fn is_non_empty_dir(path: &Path) -> bool {
 ///
 /// # Errors
 /// The I/O error, naming the file.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -386,7 +381,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// [`FolderInUse`], [`OutputExists`], [`OtherJob`], or an I/O failure.
-pub fn claim_folder(
+pub(crate) fn claim_folder(
     out: &Path,
     name: &str,
     text: &str,
@@ -430,7 +425,7 @@ pub fn claim_folder(
 ///
 /// # Errors
 /// [`OutputExists`], the error of `build`, or an I/O failure.
-pub fn build_folder<T>(
+pub(crate) fn build_folder<T>(
     out: &Path,
     force: bool,
     build: impl FnOnce(&Path) -> anyhow::Result<T>,

@@ -9,17 +9,16 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The generator used for every stream.
-pub type SimRng = ChaCha8Rng;
+pub(crate) type SimRng = ChaCha8Rng;
 
 /// What a stream is used for. The discriminant enters the key, so it must
 /// never change for an existing purpose (append new ones at the end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
-pub enum Stream {
+pub(crate) enum Stream {
     /// Poisson arrival noise of the workload.
     Workload = 1,
-    /// Boot-time draws of the cloud model.
-    Boot = 2,
+    // 2 was `Boot` (boot-time draws), never drawn from: not to be reused.
     /// Exploration of a learning policy.
     Exploration = 3,
     /// Anything else a policy draws (tie-breaking, model sampling).
@@ -36,7 +35,7 @@ pub enum Stream {
 /// `run` identifies the run inside a larger experiment (a training
 /// episode, a sweep cell): it is a grid index, never a thread or shard
 /// position, so results do not depend on how work is split.
-pub fn rng_for(master_seed: u64, run: u64, stream: Stream) -> SimRng {
+pub(crate) fn rng_for(master_seed: u64, run: u64, stream: Stream) -> SimRng {
     let mut z =
         master_seed ^ run.rotate_left(32) ^ (stream as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     // splitmix64 finaliser: nearby keys give unrelated seeds.
@@ -47,7 +46,7 @@ pub fn rng_for(master_seed: u64, run: u64, stream: Stream) -> SimRng {
 
 /// A seed for sub-run `run` of `master` (a training episode, say):
 /// splitmix64 of the pair, so neighbouring runs get unrelated seeds.
-pub fn derive_seed(master: u64, run: u64) -> u64 {
+pub(crate) fn derive_seed(master: u64, run: u64) -> u64 {
     let mut z = master ^ run.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

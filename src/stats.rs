@@ -66,7 +66,7 @@ const T_975_TAIL: [(f64, f64); 4] = [(30.0, 2.042), (40.0, 2.021), (60.0, 2.000)
 
 /// The 0.975 quantile of Student's t with `df` ≥ 1 degrees of freedom
 /// (`df = 0` is treated as 1).
-pub fn t_975(df: usize) -> f64 {
+pub(crate) fn t_975(df: usize) -> f64 {
     if df <= 30 {
         return T_975[df.max(1) - 1];
     }

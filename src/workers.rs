@@ -10,7 +10,10 @@ use anyhow::{Context, Result};
 ///
 /// # Errors
 /// The pool's threads could not be started.
-pub fn with_workers<T: Send>(jobs: Option<usize>, work: impl FnOnce() -> T + Send) -> Result<T> {
+pub(crate) fn with_workers<T: Send>(
+    jobs: Option<usize>,
+    work: impl FnOnce() -> T + Send,
+) -> Result<T> {
     match jobs {
         Some(jobs) => Ok(rayon::ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
@@ -25,7 +28,7 @@ pub fn with_workers<T: Send>(jobs: Option<usize>, work: impl FnOnce() -> T + Sen
 ///
 /// # Errors
 /// A message for clap to print (exit code 2).
-pub fn parse_jobs(text: &str) -> std::result::Result<usize, String> {
+pub(crate) fn parse_jobs(text: &str) -> std::result::Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!(

@@ -36,18 +36,6 @@ impl Algorithm {
             Algorithm::DynaQ => "dyna-q",
         }
     }
-
-    /// Parses [`Algorithm::name`].
-    pub fn from_name(s: &str) -> Option<Algorithm> {
-        [
-            Algorithm::QLearning,
-            Algorithm::DoubleQ,
-            Algorithm::Sarsa,
-            Algorithm::DynaQ,
-        ]
-        .into_iter()
-        .find(|a| a.name() == s)
-    }
 }
 
 /// The agent's state and action design.
@@ -221,7 +209,7 @@ pub struct AgentConfig {
     /// Randomise each training episode's workload (seeded by the run's
     /// seed and the episode): a random start offset and time stretch, a
     /// random peak, injected bursts and drops, and noise (see
-    /// [`super::randomise`]). Off, an episode replays its training trace
+    /// `super::randomise`). Off, an episode replays its training trace
     /// exactly as loaded. Default true.
     pub randomise: bool,
     /// Randomisation: the range of an episode's peak rate, as fractions
@@ -322,13 +310,13 @@ impl Default for AgentConfig {
 impl AgentConfig {
     /// The scale-free design's actions: the targets, the episode-peak
     /// action (if on) and hold (if on).
-    pub fn scale_free_actions(&self) -> usize {
+    pub(crate) fn scale_free_actions(&self) -> usize {
         self.targets.len() + usize::from(self.episode_peak_target > 0.0) + usize::from(self.hold)
     }
 
     /// The demand design's actions: the last-rate headrooms, the window
     /// headrooms, the episode-peak headrooms and hold (if on).
-    pub fn demand_actions(&self) -> usize {
+    pub(crate) fn demand_actions(&self) -> usize {
         self.last_headrooms.len()
             + self.headrooms.len()
             + self.episode_peak_headrooms.len()
@@ -336,7 +324,7 @@ impl AgentConfig {
     }
 
     /// ε of episode `e` (from 0): `max(epsilon_min, epsilon · decay^e)`.
-    pub fn epsilon_at(&self, episode: u32) -> f64 {
+    pub(crate) fn epsilon_at(&self, episode: u32) -> f64 {
         let decayed = self.epsilon * self.epsilon_decay.powf(f64::from(episode));
         decayed.max(self.epsilon_min)
     }
@@ -346,6 +334,31 @@ impl AgentConfig {
     /// # Errors
     /// The first [`ConfigError`] found.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_learning()?;
+        self.check_legacy_design()?;
+        if !(1..=1000).contains(&self.planning_steps) {
+            return Err(out_of_range(
+                "agent.planning_steps",
+                f64::from(self.planning_steps),
+                "in 1..=1000",
+            ));
+        }
+        self.check_scale_free_design()?;
+        self.check_randomisation()?;
+        self.check_demand_design()?;
+        if self.hour_buckets > 24 {
+            return Err(out_of_range(
+                "agent.hour_buckets",
+                f64::from(self.hour_buckets),
+                "in 0..=24",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The learning keys: `alpha`, `gamma`, the `epsilon` schedule,
+    /// `episodes`, `initial_q`.
+    fn check_learning(&self) -> Result<(), ConfigError> {
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
             return Err(out_of_range("agent.alpha", self.alpha, "in (0, 1]"));
         }
@@ -375,6 +388,11 @@ impl AgentConfig {
         if !self.initial_q.is_finite() {
             return Err(out_of_range("agent.initial_q", self.initial_q, "finite"));
         }
+        Ok(())
+    }
+
+    /// The legacy design's keys: `actions` and the four bucket-edge lists.
+    fn check_legacy_design(&self) -> Result<(), ConfigError> {
         if self.actions.is_empty() {
             return Err(ConfigError::Inconsistent(
                 "agent.actions is empty: give at least one change in VM count".into(),
@@ -393,13 +411,12 @@ impl AgentConfig {
         increasing_f64("agent.trend_edges", &self.trend_edges)?;
         increasing_u32("agent.vm_edges", &self.vm_edges)?;
         increasing_u32("agent.booting_edges", &self.booting_edges)?;
-        if !(1..=1000).contains(&self.planning_steps) {
-            return Err(out_of_range(
-                "agent.planning_steps",
-                f64::from(self.planning_steps),
-                "in 1..=1000",
-            ));
-        }
+        Ok(())
+    }
+
+    /// The scale-free design's keys: `targets`, the episode peak, the peak
+    /// window and the load, booting-share and volatility features.
+    fn check_scale_free_design(&self) -> Result<(), ConfigError> {
         if self.targets.is_empty() {
             return Err(ConfigError::Inconsistent(
                 "agent.targets is empty: give at least one target utilisation".into(),
@@ -443,6 +460,11 @@ impl AgentConfig {
                 "in 1..=10000",
             ));
         }
+        Ok(())
+    }
+
+    /// The `random_*` keys of training-workload randomisation.
+    fn check_randomisation(&self) -> Result<(), ConfigError> {
         range_pair("agent.random_peak", self.random_peak, 1.0)?;
         range_pair("agent.random_stretch", self.random_stretch, 100.0)?;
         if !(0.0..=1000.0).contains(&self.random_bursts_per_day) {
@@ -466,6 +488,12 @@ impl AgentConfig {
                 "in [0, 10]",
             ));
         }
+        Ok(())
+    }
+
+    /// The demand design's keys: the headroom lists, its action count,
+    /// `scale_in_max` and its two bucket-edge lists.
+    fn check_demand_design(&self) -> Result<(), ConfigError> {
         for (field, list) in [
             ("agent.headrooms", &self.headrooms),
             ("agent.last_headrooms", &self.last_headrooms),
@@ -498,13 +526,6 @@ impl AgentConfig {
         }
         increasing_f64("agent.fleet_edges", &self.fleet_edges)?;
         increasing_f64("agent.peak_ratio_edges", &self.peak_ratio_edges)?;
-        if self.hour_buckets > 24 {
-            return Err(out_of_range(
-                "agent.hour_buckets",
-                f64::from(self.hour_buckets),
-                "in 0..=24",
-            ));
-        }
         Ok(())
     }
 }

@@ -30,11 +30,11 @@ const BISECTION_STEPS: u32 = 40;
 /// The largest fleet the table holds (its cost grows with the square of
 /// the size); beyond it the demand is extrapolated at this fleet's
 /// utilisation, which overstates it slightly (larger fleets run hotter).
-pub const TABLE_MAX_VMS: u32 = 1024;
+pub(crate) const TABLE_MAX_VMS: u32 = 1024;
 
 /// The SLO capacity of every fleet size up to `cloud.max_vms`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SloCapacity {
+pub(crate) struct SloCapacity {
     /// `caps[c]`: the highest rate `c` VMs serve within the objective,
     /// requests/s; non-decreasing, `caps[0] = 0`.
     caps: Vec<f64>,
@@ -80,7 +80,7 @@ impl SloCapacity {
     }
 
     /// An empty table, for the designs that do not use one.
-    pub fn empty() -> SloCapacity {
+    pub(crate) fn empty() -> SloCapacity {
         SloCapacity {
             caps: vec![0.0],
             inv_mu: 0.0,
@@ -91,7 +91,7 @@ impl SloCapacity {
     /// it (0 for no load), extrapolated beyond the table. Not rounded
     /// up past the table, so it can be scaled before rounding.
     #[inline]
-    pub fn vms(&self, rate_rps: f64) -> f64 {
+    pub(crate) fn vms(&self, rate_rps: f64) -> f64 {
         if rate_rps.is_nan() || rate_rps <= 0.0 {
             return 0.0;
         }
@@ -112,9 +112,10 @@ impl SloCapacity {
         }
     }
 
+    #[cfg(test)]
     /// The SLO capacity of `servers` VMs, requests/s (the largest fleet's
     /// beyond the table).
-    pub fn capacity(&self, servers: u32) -> f64 {
+    pub(crate) fn capacity(&self, servers: u32) -> f64 {
         let i = (servers as usize).min(self.caps.len() - 1);
         self.caps[i]
     }

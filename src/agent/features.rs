@@ -33,7 +33,7 @@ use crate::cloud::Observation;
 
 /// Maps observations to state indices.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Discretiser {
+pub(crate) struct Discretiser {
     util_edges: Vec<f64>,
     /// VM count edges; `None` = one bucket per count in [lo, hi].
     vm_edges: Option<Vec<u32>>,
@@ -250,20 +250,20 @@ impl Discretiser {
     }
 
     /// Buckets per feature: utilization, VMs, trend, booting, hour.
-    pub fn sizes(&self) -> [usize; 5] {
+    pub(crate) fn sizes(&self) -> [usize; 5] {
         self.layout.sizes
     }
 
     /// Place value of each feature's bucket in the state index (the
     /// index is `Σ bucket · stride`).
-    pub fn strides(&self) -> [usize; 5] {
+    pub(crate) fn strides(&self) -> [usize; 5] {
         self.layout.strides
     }
 
     /// The bucket indices of each feature for `obs`, given the arrivals of
     /// the step before it.
     #[inline]
-    pub fn buckets(&self, obs: &Observation, prev_arrivals: f64) -> [usize; 5] {
+    pub(crate) fn buckets(&self, obs: &Observation, prev_arrivals: f64) -> [usize; 5] {
         let serving = f64::from(obs.vms_serving.max(1));
         let util = obs.arrival_rps / (serving * self.service_rps);
         let vms = obs.vms_total();
@@ -286,23 +286,23 @@ impl Discretiser {
 
     /// The state index of `obs`.
     #[inline]
-    pub fn state(&self, obs: &Observation, prev_arrivals: f64) -> usize {
+    pub(crate) fn state(&self, obs: &Observation, prev_arrivals: f64) -> usize {
         self.layout.index(self.buckets(obs, prev_arrivals))
     }
 
     /// The bucket indices of a state index (inverse of [`Discretiser::state`]).
-    pub fn decode(&self, state: usize) -> [usize; 5] {
+    pub(crate) fn decode(&self, state: usize) -> [usize; 5] {
         self.layout.decode(state)
     }
 
     /// A typical offered utilization of utilization bucket `b` (the middle
     /// of its edges; 1.25 × the last edge for the open top bucket).
-    pub fn util_representative(&self, b: usize) -> f64 {
+    pub(crate) fn util_representative(&self, b: usize) -> f64 {
         representative(&self.util_edges, b, 0.0)
     }
 
     /// A typical VM count of VM bucket `b`.
-    pub fn vms_representative(&self, b: usize) -> u32 {
+    pub(crate) fn vms_representative(&self, b: usize) -> u32 {
         match &self.vm_edges {
             None => self.vm_lo + b as u32,
             Some(e) => {
@@ -313,18 +313,18 @@ impl Discretiser {
     }
 
     /// The utilization bucket edges (offered load per serving VM).
-    pub fn util_edges(&self) -> &[f64] {
+    pub(crate) fn util_edges(&self) -> &[f64] {
         &self.util_edges
     }
 
     /// The load-trend bucket edges (relative change of the arrivals).
-    pub fn trend_edges(&self) -> &[f64] {
+    pub(crate) fn trend_edges(&self) -> &[f64] {
         &self.trend_edges
     }
 
     /// The VM counts (running + booting) of VM bucket `b`, lowest and
     /// highest, within `[cloud.min_vms, cloud.max_vms]`.
-    pub fn vm_bucket_bounds(&self, b: usize) -> (u32, u32) {
+    pub(crate) fn vm_bucket_bounds(&self, b: usize) -> (u32, u32) {
         match &self.vm_edges {
             None => {
                 let v = self.vm_lo.saturating_add(b as u32).min(self.vm_hi);
@@ -344,7 +344,7 @@ impl Discretiser {
     }
 
     /// The smallest booting count of booting bucket `b`.
-    pub fn booting_lower(&self, b: usize) -> u32 {
+    pub(crate) fn booting_lower(&self, b: usize) -> u32 {
         if b == 0 {
             0
         } else {
@@ -354,7 +354,7 @@ impl Discretiser {
 
     /// A one-line description of the state space; a Q-table file records
     /// it and refuses to load under a config that describes another.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let list = |v: &[f64]| {
             v.iter()
                 .map(|x| x.to_string())
@@ -389,7 +389,7 @@ impl Discretiser {
 /// order. The volatility is a moving average the agent carries from step
 /// to step ([`ScaleFree::volatility`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ScaleFree {
+pub(crate) struct ScaleFree {
     load_edges: Vec<f64>,
     trend_edges: Vec<f64>,
     share_edges: Vec<f64>,
@@ -448,12 +448,12 @@ impl ScaleFree {
     }
 
     /// Buckets per feature: load, trend, booting share, volatility, hour.
-    pub fn sizes(&self) -> [usize; 5] {
+    pub(crate) fn sizes(&self) -> [usize; 5] {
         self.layout.sizes
     }
 
     /// Place value of each feature's bucket in the state index.
-    pub fn strides(&self) -> [usize; 5] {
+    pub(crate) fn strides(&self) -> [usize; 5] {
         self.layout.strides
     }
 
@@ -461,7 +461,7 @@ impl ScaleFree {
     /// arrivals of the step before `obs`'s: unchanged until two steps
     /// have been seen (step 0 reports no arrivals).
     #[inline]
-    pub fn volatility(&self, volatility: f64, obs: &Observation, prev_arrivals: f64) -> f64 {
+    pub(crate) fn volatility(&self, volatility: f64, obs: &Observation, prev_arrivals: f64) -> f64 {
         if obs.step < 2 {
             return volatility;
         }
@@ -473,7 +473,12 @@ impl ScaleFree {
     /// The bucket indices of `obs`, given the arrivals of the step before
     /// it and the volatility after it.
     #[inline]
-    pub fn buckets(&self, obs: &Observation, prev_arrivals: f64, volatility: f64) -> [usize; 5] {
+    pub(crate) fn buckets(
+        &self,
+        obs: &Observation,
+        prev_arrivals: f64,
+        volatility: f64,
+    ) -> [usize; 5] {
         let total = obs.vms_total();
         let fleet = f64::from(total.max(1));
         let load = obs.arrival_rps / (fleet * self.service_rps);
@@ -492,39 +497,39 @@ impl ScaleFree {
 
     /// The state index of `obs`.
     #[inline]
-    pub fn state(&self, obs: &Observation, prev_arrivals: f64, volatility: f64) -> usize {
+    pub(crate) fn state(&self, obs: &Observation, prev_arrivals: f64, volatility: f64) -> usize {
         self.layout
             .index(self.buckets(obs, prev_arrivals, volatility))
     }
 
     /// The bucket indices of a state index.
-    pub fn decode(&self, state: usize) -> [usize; 5] {
+    pub(crate) fn decode(&self, state: usize) -> [usize; 5] {
         self.layout.decode(state)
     }
 
     /// A typical load per VM of load bucket `b`.
-    pub fn load_representative(&self, b: usize) -> f64 {
+    pub(crate) fn load_representative(&self, b: usize) -> f64 {
         representative(&self.load_edges, b, 0.0)
     }
 
     /// The load bucket edges.
-    pub fn load_edges(&self) -> &[f64] {
+    pub(crate) fn load_edges(&self) -> &[f64] {
         &self.load_edges
     }
 
     /// The volatility bucket edges.
-    pub fn volatility_edges(&self) -> &[f64] {
+    pub(crate) fn volatility_edges(&self) -> &[f64] {
         &self.volatility_edges
     }
 
     /// The load-trend bucket edges.
-    pub fn trend_edges(&self) -> &[f64] {
+    pub(crate) fn trend_edges(&self) -> &[f64] {
         &self.trend_edges
     }
 
     /// A one-line description of the state space (recorded in Q-table
     /// files).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let list = |v: &[f64]| {
             v.iter()
                 .map(|x| x.to_string())
@@ -562,7 +567,7 @@ impl ScaleFree {
 /// Every feature is a ratio or a flag, so a state means the same at any
 /// scale.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DemandState {
+pub(crate) struct DemandState {
     fleet_edges: Vec<f64>,
     peak_edges: Vec<f64>,
     trend_edges: Vec<f64>,
@@ -624,20 +629,15 @@ impl DemandState {
 
     /// Buckets per feature: fleet, peak, trend, booting share,
     /// volatility, overload, hour.
-    pub fn sizes(&self) -> [usize; 7] {
+    pub(crate) fn sizes(&self) -> [usize; 7] {
         self.layout.sizes
-    }
-
-    /// Place value of each feature's bucket in the state index.
-    pub fn strides(&self) -> [usize; 7] {
-        self.layout.strides
     }
 
     /// The bucket indices of `obs`, given the arrivals of the step before
     /// it, the volatility after it and the highest rate of the window
     /// (requests/s, the last step's included).
     #[inline]
-    pub fn buckets(
+    pub(crate) fn buckets(
         &self,
         obs: &Observation,
         prev_arrivals: f64,
@@ -674,7 +674,7 @@ impl DemandState {
 
     /// The state index of `obs`.
     #[inline]
-    pub fn state(
+    pub(crate) fn state(
         &self,
         obs: &Observation,
         prev_arrivals: f64,
@@ -686,33 +686,33 @@ impl DemandState {
     }
 
     /// The bucket indices of a state index.
-    pub fn decode(&self, state: usize) -> [usize; 7] {
+    pub(crate) fn decode(&self, state: usize) -> [usize; 7] {
         self.layout.decode(state)
     }
 
     /// The fleet bucket edges.
-    pub fn fleet_edges(&self) -> &[f64] {
+    pub(crate) fn fleet_edges(&self) -> &[f64] {
         &self.fleet_edges
     }
 
     /// A typical fleet per VM of load of fleet bucket `b`.
-    pub fn fleet_representative(&self, b: usize) -> f64 {
+    pub(crate) fn fleet_representative(&self, b: usize) -> f64 {
         representative(&self.fleet_edges, b, 0.0)
     }
 
     /// A typical window peak over the last rate of peak bucket `b`.
-    pub fn peak_representative(&self, b: usize) -> f64 {
+    pub(crate) fn peak_representative(&self, b: usize) -> f64 {
         representative(&self.peak_edges, b, 1.0)
     }
 
     /// A typical volatility of volatility bucket `b`.
-    pub fn volatility_representative(&self, b: usize) -> f64 {
+    pub(crate) fn volatility_representative(&self, b: usize) -> f64 {
         representative(&self.volatility_edges, b, 0.0)
     }
 
     /// A one-line description of the state space (recorded in Q-table
     /// files).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let list = |v: &[f64]| {
             v.iter()
                 .map(|x| x.to_string())

@@ -3,10 +3,10 @@
 //! Three designs (`agent.design`, [`Design`]):
 //!
 //! - **Demand** (default). State: ratios and a flag only
-//!   ([`features::DemandState`]: fleet per VM of the last step's load,
+//!   (`features::DemandState`: fleet per VM of the last step's load,
 //!   the window's peak over the last rate, trend, booting share,
 //!   volatility, overload). Actions: headrooms `h` over the VMs the M/M/c
-//!   response-time objective demands ([`demand::SloCapacity`]) at the
+//!   response-time objective demands (`demand::SloCapacity`) at the
 //!   window's peak rate (`agent.headrooms`, the peak of the last
 //!   `agent.peak_window_steps` steps, or the last rate extrapolated over
 //!   the boot delay when higher), at the last rate
@@ -15,7 +15,7 @@
 //!   `ceil(D(λ̂)·(1 + h))`; and "hold". A step never cancels booting VMs
 //!   and never removes more than `agent.scale_in_max` of the fleet.
 //!   Reward and start as in the scale-free design.
-//! - **Scale-free**. State: ratios only ([`features::ScaleFree`]:
+//! - **Scale-free**. State: ratios only (`features::ScaleFree`:
 //!   load per VM of the fleet, trend, booting share, volatility).
 //!   Actions: target utilisations `u` from `agent.targets` (the next fleet
 //!   is `ceil(λ̂ / (μ·u))` VMs, so one step can follow a burst of any
@@ -29,7 +29,7 @@
 //!   so Q-values mean the same at any scale. At step 0, before any load is
 //!   seen, it asks for `cloud.max_vms` (`agent.start_at_max`) or holds.
 //! - **Legacy**. State: discretised features with the VM count
-//!   ([`Discretiser`]). Actions: changes in VM count from `agent.actions`
+//!   (`Discretiser`). Actions: changes in VM count from `agent.actions`
 //!   (default −2..+2). Reward: the step's `−(cost + penalty)`, USD.
 //!
 //! The environment clamps every fleet to the bounds.
@@ -54,16 +54,16 @@
 //! dynamic dispatch.
 
 pub mod config;
-pub mod demand;
-pub mod features;
+pub(crate) mod demand;
+pub(crate) mod features;
 pub mod qtable;
-pub mod randomise;
+pub(crate) mod randomise;
 pub mod train;
 
 pub use config::{AgentConfig, Algorithm, AlphaSchedule, Design, QInit, MAX_Q_ENTRIES};
-pub use demand::SloCapacity;
-pub use features::{DemandState, Discretiser, ScaleFree};
-pub use qtable::{QTable, QTableError, QTableHeader};
+pub(crate) use demand::SloCapacity;
+pub(crate) use features::{DemandState, Discretiser, ScaleFree};
+pub(crate) use qtable::{QTable, QTableError, QTableHeader};
 pub use train::{train, CurveRow, TrainOutput};
 
 use std::path::Path;
@@ -212,24 +212,7 @@ impl QAgent {
             Design::Demand => SloCapacity::new(config.cloud),
             Design::Legacy | Design::ScaleFree => SloCapacity::empty(),
         };
-        let (n_states, n_actions) = match a.design {
-            Design::Legacy => (disc.n_states(), a.actions.len()),
-            Design::ScaleFree => (sf.n_states(), a.scale_free_actions()),
-            Design::Demand => (ds.n_states(), a.demand_actions()),
-        };
-        let q = match (a.init, a.design) {
-            (QInit::Constant, _) => QTable::new(n_states, n_actions, a.initial_q),
-            (QInit::Model, Design::Legacy) => model_prior(config, &disc),
-            (QInit::Model, Design::ScaleFree) => scale_free_prior(config, &sf),
-            (QInit::Model, Design::Demand) => demand_prior(config, &ds, &slo_cap),
-        };
-        let mults: Vec<f64> = a
-            .last_headrooms
-            .iter()
-            .chain(&a.headrooms)
-            .chain(&a.episode_peak_headrooms)
-            .map(|h| 1.0 + h)
-            .collect();
+        let (q, n_states, n_actions) = initial_q(config, &disc, &sf, &ds, &slo_cap);
         let q2 = (a.algorithm == Algorithm::DoubleQ).then(|| q.clone());
         let visits = match a.alpha_schedule {
             AlphaSchedule::Visits => vec![0; n_states * n_actions],
@@ -248,7 +231,7 @@ impl QAgent {
             sf,
             ds,
             slo_cap,
-            mults,
+            mults: headroom_multipliers(a),
             n_last: a.last_headrooms.len(),
             n_window: a.headrooms.len(),
             keep: 1.0 - a.scale_in_max,
@@ -297,30 +280,30 @@ impl QAgent {
     }
 
     /// The state and action design.
-    pub fn design(&self) -> Design {
+    pub(crate) fn design(&self) -> Design {
         self.design
     }
 
     /// The scale-free state (meaningful with [`Design::ScaleFree`]).
-    pub fn scale_free(&self) -> &ScaleFree {
+    pub(crate) fn scale_free(&self) -> &ScaleFree {
         &self.sf
     }
 
     /// The demand design's state (meaningful with [`Design::Demand`]).
-    pub fn demand_state(&self) -> &DemandState {
+    pub(crate) fn demand_state(&self) -> &DemandState {
         &self.ds
     }
 
     /// Demand design: the headroom `h` of action `a` over the demand of
     /// the last rate or the window's peak, `None` for an episode-peak
     /// action, hold, or another design.
-    pub fn headroom_of(&self, a: usize) -> Option<f64> {
+    pub(crate) fn headroom_of(&self, a: usize) -> Option<f64> {
         (self.design == Design::Demand && a < self.n_last + self.n_window)
             .then(|| self.mults[a] - 1.0)
     }
 
     /// The scale-free design's target utilisations.
-    pub fn targets(&self) -> &[f64] {
+    pub(crate) fn targets(&self) -> &[f64] {
         &self.targets
     }
 
@@ -332,36 +315,36 @@ impl QAgent {
     /// Sets the factor rewards are multiplied by while learning (the
     /// trainer gives the scale-free design 1 / the episode's mean load in
     /// VMs; the legacy design keeps 1, learning in USD).
-    pub fn set_reward_scale(&mut self, scale: f64) {
+    pub(crate) fn set_reward_scale(&mut self, scale: f64) {
         if self.design != Design::Legacy {
             self.reward_scale = scale;
         }
     }
 
     /// Sets ε for the coming episode.
-    pub fn set_epsilon(&mut self, epsilon: f64) {
+    pub(crate) fn set_epsilon(&mut self, epsilon: f64) {
         self.epsilon = epsilon;
     }
 
     /// The discretiser.
-    pub fn discretiser(&self) -> &Discretiser {
+    pub(crate) fn discretiser(&self) -> &Discretiser {
         &self.disc
     }
 
     /// The action set.
-    pub fn actions(&self) -> &[i32] {
+    pub(crate) fn actions(&self) -> &[i32] {
         &self.actions
     }
 
     /// The (first) Q-table.
-    pub fn table(&self) -> &QTable {
+    pub(crate) fn table(&self) -> &QTable {
         &self.q
     }
 
     /// The greedy action index of state `s` (both tables summed for
     /// Double Q-learning).
     #[inline]
-    pub fn greedy(&self, s: usize) -> usize {
+    pub(crate) fn greedy(&self, s: usize) -> usize {
         match &self.q2 {
             None => argmax(self.q.row(s)),
             Some(q2) => {
@@ -698,6 +681,42 @@ fn argmax(row: &[f64]) -> usize {
         }
     }
     best
+}
+
+/// The Q-table of a fresh agent of `config`'s design (every entry
+/// `agent.initial_q`, or the model prior) and its numbers of states and
+/// actions.
+fn initial_q(
+    config: AgentSetup<'_>,
+    disc: &Discretiser,
+    sf: &ScaleFree,
+    ds: &DemandState,
+    slo_cap: &SloCapacity,
+) -> (QTable, usize, usize) {
+    let a = &config.agent;
+    let (n_states, n_actions) = match a.design {
+        Design::Legacy => (disc.n_states(), a.actions.len()),
+        Design::ScaleFree => (sf.n_states(), a.scale_free_actions()),
+        Design::Demand => (ds.n_states(), a.demand_actions()),
+    };
+    let q = match (a.init, a.design) {
+        (QInit::Constant, _) => QTable::new(n_states, n_actions, a.initial_q),
+        (QInit::Model, Design::Legacy) => model_prior(config, disc),
+        (QInit::Model, Design::ScaleFree) => scale_free_prior(config, sf),
+        (QInit::Model, Design::Demand) => demand_prior(config, ds, slo_cap),
+    };
+    (q, n_states, n_actions)
+}
+
+/// Demand design: `1 + h` of every headroom action, last-rate ones first,
+/// then the window's, then the episode peak's.
+fn headroom_multipliers(a: &AgentConfig) -> Vec<f64> {
+    a.last_headrooms
+        .iter()
+        .chain(&a.headrooms)
+        .chain(&a.episode_peak_headrooms)
+        .map(|h| 1.0 + h)
+        .collect()
 }
 
 /// The model prior of `agent.init = "model"`: for each state, the load it

@@ -42,9 +42,9 @@
 use std::path::{Path, PathBuf};
 
 /// The file's magic line and version.
-pub const MAGIC: &str = "qscale-qtable";
+pub(crate) const MAGIC: &str = "qscale-qtable";
 /// The format version this build reads and writes.
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 /// The most values (states × actions) one table of a file may hold.
 const MAX_ENTRIES: usize = 1 << 25;
 
@@ -78,13 +78,13 @@ impl QTable {
 
     /// The values of state `s`.
     #[inline]
-    pub fn row(&self, s: usize) -> &[f64] {
+    pub(crate) fn row(&self, s: usize) -> &[f64] {
         &self.values[s * self.n_actions..(s + 1) * self.n_actions]
     }
 
     /// Q(s, a).
     #[inline]
-    pub fn get(&self, s: usize, a: usize) -> f64 {
+    pub(crate) fn get(&self, s: usize, a: usize) -> f64 {
         self.values[s * self.n_actions + a]
     }
 
@@ -94,27 +94,16 @@ impl QTable {
         &mut self.values[s * self.n_actions + a]
     }
 
-    /// The greedy action of state `s` (ties to the lowest column).
-    #[inline]
-    pub fn argmax(&self, s: usize) -> usize {
-        argmax(self.row(s))
-    }
-
-    /// max_a Q(s, a).
-    #[inline]
-    pub fn max(&self, s: usize) -> f64 {
-        self.get(s, self.argmax(s))
-    }
-
     /// All values, row-major.
     pub fn values(&self) -> &[f64] {
         &self.values
     }
 }
 
+#[cfg(test)]
 /// Index of the largest value, ties to the lowest index (`total_cmp`).
 #[inline]
-pub fn argmax(row: &[f64]) -> usize {
+pub(crate) fn argmax(row: &[f64]) -> usize {
     let mut best = 0;
     for (j, v) in row.iter().enumerate().skip(1) {
         if v.total_cmp(&row[best]).is_gt() {
@@ -209,70 +198,36 @@ pub fn to_text(header: &QTableHeader, tables: &[&QTable]) -> String {
 /// # Errors
 /// [`QTableError::Corrupt`] naming the line at fault.
 pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>), QTableError> {
-    let corrupt = |line: usize, reason: String| QTableError::Corrupt {
-        path: path.to_path_buf(),
-        line,
-        reason,
+    let mut lines = FileLines {
+        lines: text.lines().enumerate(),
+        end: text.lines().count() + 1,
+        path,
     };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    let end = text.lines().count() + 1;
-    let mut next = |what: &str| {
-        lines
-            .next()
-            .ok_or_else(|| corrupt(end, format!("file ends before {what}")))
-    };
-    let (n, magic) = next("the header")?;
-    let version = magic
-        .strip_prefix(MAGIC)
-        .map(str::trim)
-        .ok_or_else(|| corrupt(n, format!("not a Q-table: expected `{MAGIC} {VERSION}`")))?;
-    if let Ok(old @ 1..VERSION) = version.parse::<u32>() {
-        return Err(QTableError::EarlierDesign {
-            path: path.to_path_buf(),
-            version: old,
-        });
-    }
-    if version != VERSION.to_string() {
-        return Err(corrupt(
-            n,
-            format!(
-                "format version `{version}` is not supported (this build reads version {VERSION})"
-            ),
-        ));
-    }
-    let mut field = |key: &str| -> Result<(usize, String), QTableError> {
-        let (n, line) = next(key)?;
-        let value = line
-            .split_once('=')
-            .filter(|(k, _)| k.trim() == key)
-            .map(|(_, v)| v.trim().to_string())
-            .ok_or_else(|| corrupt(n, format!("expected `{key} = ...`")))?;
-        Ok((n, value))
-    };
-    let (_, design) = field("design")?;
-    let (_, algorithm) = field("algorithm")?;
-    let (n_act, actions_text) = field("actions")?;
-    let (_, features) = field("features")?;
-    let (n_st, states_text) = field("states")?;
-    let (n_tab, tables_text) = field("tables")?;
+    lines.check_version()?;
+    let (_, design) = lines.field("design")?;
+    let (_, algorithm) = lines.field("algorithm")?;
+    let (n_act, actions_text) = lines.field("actions")?;
+    let (_, features) = lines.field("features")?;
+    let (n_st, states_text) = lines.field("states")?;
+    let (n_tab, tables_text) = lines.field("tables")?;
     let actions: Vec<&str> = actions_text.split(',').map(str::trim).collect();
     if actions.iter().any(|a| a.is_empty()) {
-        return Err(corrupt(
+        return Err(lines.corrupt(
             n_act,
             format!("actions `{actions_text}` has an empty entry"),
         ));
     }
     let n_states: usize = states_text
         .parse()
-        .map_err(|_| corrupt(n_st, format!("states `{states_text}` is not a count")))?;
+        .map_err(|_| lines.corrupt(n_st, format!("states `{states_text}` is not a count")))?;
     let n_tables: usize = tables_text
         .parse()
         .ok()
         .filter(|t| (1..=2).contains(t))
-        .ok_or_else(|| corrupt(n_tab, format!("tables `{tables_text}` must be 1 or 2")))?;
+        .ok_or_else(|| lines.corrupt(n_tab, format!("tables `{tables_text}` must be 1 or 2")))?;
     let entries = n_states.checked_mul(actions.len());
     if n_states == 0 || entries.is_none_or(|e| e > MAX_ENTRIES) {
-        return Err(corrupt(
+        return Err(lines.corrupt(
             n_st,
             format!(
                 "states = {n_states} with {} actions is not plausible (at most {MAX_ENTRIES} values)",
@@ -282,42 +237,11 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
     }
     let mut tables = Vec::with_capacity(n_tables);
     for t in 0..n_tables {
-        let (n, line) = next("a table")?;
-        if line.trim() != format!("table {t}") {
-            return Err(corrupt(n, format!("expected `table {t}`")));
-        }
-        // Grown row by row: a truncated file never costs the full size.
-        let mut values = Vec::new();
-        for _ in 0..n_states {
-            let (n, line) = next("the last state row")?;
-            let mut count = 0;
-            for v in line.split_ascii_whitespace() {
-                let value: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|x: &f64| x.is_finite())
-                    .ok_or_else(|| corrupt(n, format!("value `{v}` is not a finite number")))?;
-                if count < actions.len() {
-                    values.push(value);
-                }
-                count += 1;
-            }
-            if count != actions.len() {
-                return Err(corrupt(
-                    n,
-                    format!("state row has {count} values, expected {}", actions.len()),
-                ));
-            }
-        }
-        tables.push(QTable {
-            n_states,
-            n_actions: actions.len(),
-            values,
-        });
+        tables.push(lines.table(t, n_states, actions.len())?);
     }
-    if let Some((n, extra)) = lines.find(|(_, l)| !l.trim().is_empty()) {
-        return Err(corrupt(
-            n,
+    if let Some((i, extra)) = lines.lines.find(|(_, l)| !l.trim().is_empty()) {
+        return Err(lines.corrupt(
+            i + 1,
             format!(
                 "unexpected trailing content `{}`",
                 extra.chars().take(40).collect::<String>()
@@ -333,6 +257,114 @@ pub fn from_text(text: &str, path: &Path) -> Result<(QTableHeader, Vec<QTable>),
         },
         tables,
     ))
+}
+
+/// The lines of a Q-table file being read.
+struct FileLines<'a> {
+    /// The lines not read yet, with their 0-based index.
+    lines: std::iter::Enumerate<std::str::Lines<'a>>,
+    /// The line number just past the last line.
+    end: usize,
+    /// The file, for messages.
+    path: &'a Path,
+}
+
+impl<'a> FileLines<'a> {
+    /// [`QTableError::Corrupt`] at 1-based `line`.
+    fn corrupt(&self, line: usize, reason: String) -> QTableError {
+        QTableError::Corrupt {
+            path: self.path.to_path_buf(),
+            line,
+            reason,
+        }
+    }
+
+    /// The next line and its 1-based number; `what` names what was
+    /// expected if the file ends.
+    fn next(&mut self, what: &str) -> Result<(usize, &'a str), QTableError> {
+        match self.lines.next() {
+            Some((i, line)) => Ok((i + 1, line)),
+            None => Err(self.corrupt(self.end, format!("file ends before {what}"))),
+        }
+    }
+
+    /// The value of the next line, which must be `key = value`.
+    fn field(&mut self, key: &str) -> Result<(usize, String), QTableError> {
+        let (n, line) = self.next(key)?;
+        let value = line
+            .split_once('=')
+            .filter(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_string())
+            .ok_or_else(|| self.corrupt(n, format!("expected `{key} = ...`")))?;
+        Ok((n, value))
+    }
+
+    /// The first line: the magic word and this build's format version.
+    fn check_version(&mut self) -> Result<(), QTableError> {
+        let (n, magic) = self.next("the header")?;
+        let version = magic.strip_prefix(MAGIC).map(str::trim).ok_or_else(|| {
+            self.corrupt(n, format!("not a Q-table: expected `{MAGIC} {VERSION}`"))
+        })?;
+        if let Ok(old @ 1..VERSION) = version.parse::<u32>() {
+            return Err(QTableError::EarlierDesign {
+                path: self.path.to_path_buf(),
+                version: old,
+            });
+        }
+        if version != VERSION.to_string() {
+            return Err(self.corrupt(
+                n,
+                format!(
+                    "format version `{version}` is not supported (this build reads version {VERSION})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Table `t`: its `table t` line, then `n_states` rows of `n_actions`
+    /// finite values.
+    fn table(
+        &mut self,
+        t: usize,
+        n_states: usize,
+        n_actions: usize,
+    ) -> Result<QTable, QTableError> {
+        let (n, line) = self.next("a table")?;
+        if line.trim() != format!("table {t}") {
+            return Err(self.corrupt(n, format!("expected `table {t}`")));
+        }
+        // Grown row by row: a truncated file never costs the full size.
+        let mut values = Vec::new();
+        for _ in 0..n_states {
+            let (n, line) = self.next("the last state row")?;
+            let mut count = 0;
+            for v in line.split_ascii_whitespace() {
+                let value: f64 =
+                    v.parse()
+                        .ok()
+                        .filter(|x: &f64| x.is_finite())
+                        .ok_or_else(|| {
+                            self.corrupt(n, format!("value `{v}` is not a finite number"))
+                        })?;
+                if count < n_actions {
+                    values.push(value);
+                }
+                count += 1;
+            }
+            if count != n_actions {
+                return Err(self.corrupt(
+                    n,
+                    format!("state row has {count} values, expected {n_actions}"),
+                ));
+            }
+        }
+        Ok(QTable {
+            n_states,
+            n_actions,
+            values,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use super::AgentSetup;
+use super::{AgentConfig, AgentSetup};
 use crate::cloud::Workload;
 use crate::rng::{rng_for, SimRng, Stream};
 
@@ -43,7 +43,7 @@ const BURST_MAX_S: f64 = 4.0 * 3600.0;
 /// The variant of `base` that training episode `episode` of a training run
 /// with `seed` replays (see the module docs); `base` itself (a copy) when
 /// `agent.randomise` is off.
-pub fn episode_workload<'a>(
+pub(crate) fn episode_workload<'a>(
     base: &Workload,
     config: impl Into<AgentSetup<'a>>,
     seed: u64,
@@ -55,14 +55,35 @@ pub fn episode_workload<'a>(
         return base.clone();
     }
     let mut rng = rng_for(seed, episode, Stream::Randomise);
+    let mut arrivals = offset_and_stretch(base, a.random_stretch, &mut rng);
+    add_bursts(&mut arrivals, base.step_s, a, &mut rng);
+    add_noise(&mut arrivals, a.random_noise_cv, &mut rng);
+    let full = [
+        f64::from(config.cloud.max_vms),
+        config.cloud.vm_capacity_rps,
+        base.step_s,
+    ];
+    scale_peak(&mut arrivals, full, a.random_peak, &mut rng);
+    // Step 5: whole counts.
+    arrivals.iter_mut().for_each(|x| *x = quantise(*x));
+
+    Workload {
+        name: base.name.clone(),
+        start_s: base.start_s,
+        step_s: base.step_s,
+        arrivals,
+    }
+}
+
+/// Step 1: `base` read from a random offset at a random speed (see the
+/// module docs), wrapping around.
+fn offset_and_stretch(base: &Workload, stretch_range: [f64; 2], rng: &mut SimRng) -> Vec<f64> {
     let len = base.arrivals.len();
     let n = len as f64;
-
-    // 1. Offset and stretch.
     let offset = rng.random_range(0.0..n);
-    let stretch = log_uniform(&mut rng, a.random_stretch);
+    let stretch = log_uniform(rng, stretch_range);
     let step = 1.0 / stretch;
-    let mut arrivals: Vec<f64> = (0..len)
+    (0..len)
         .map(|i| {
             // (offset + i · (1/f)) mod n; positions are ≥ 0, so
             // truncation is the floor.
@@ -75,21 +96,25 @@ pub fn episode_workload<'a>(
             let w = x - lo as f64;
             base.arrivals[lo] * (1.0 - w) + base.arrivals[hi] * w
         })
-        .collect();
+        .collect()
+}
 
-    // 2. Bursts and drops.
-    let days = n * base.step_s / 86_400.0;
+/// Step 2: bursts and drops, `agent.random_bursts_per_day` on average.
+fn add_bursts(arrivals: &mut [f64], step_s: f64, a: &AgentConfig, rng: &mut SimRng) {
+    let len = arrivals.len();
+    let n = len as f64;
+    let days = n * step_s / 86_400.0;
     let mean_events = a.random_bursts_per_day * days;
     let events = if mean_events > 0.0 {
-        Poisson::new(mean_events).map_or(0.0, |p| p.sample(&mut rng))
+        Poisson::new(mean_events).map_or(0.0, |p| p.sample(rng))
     } else {
         0.0
     };
-    let longest = (BURST_MAX_S / base.step_s).max(1.0);
+    let longest = (BURST_MAX_S / step_s).max(1.0);
     let ln_max = a.random_burst_max.ln();
     for _ in 0..events as u64 {
         let start = rng.random_range(0..len);
-        let steps = log_uniform(&mut rng, [1.0, longest]).round().max(1.0) as usize;
+        let steps = log_uniform(rng, [1.0, longest]).round().max(1.0) as usize;
         let factor = if ln_max > 0.0 {
             rng.random_range(-ln_max..ln_max).exp()
         } else {
@@ -99,41 +124,35 @@ pub fn episode_workload<'a>(
             *x *= factor;
         }
     }
+}
 
-    // 3. Noise.
-    if a.random_noise_cv > 0.0 {
-        for x in &mut arrivals {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            *x *= (1.0 + a.random_noise_cv * z).max(0.0);
+/// Step 3: multiplicative noise of coefficient of variation `cv`.
+fn add_noise(arrivals: &mut [f64], cv: f64, rng: &mut SimRng) {
+    if cv > 0.0 {
+        for x in arrivals.iter_mut() {
+            let z: f64 = StandardNormal.sample(rng);
+            *x *= (1.0 + cv * z).max(0.0);
         }
     }
+}
 
-    // 4. Peak.
-    let peak_share = log_uniform(&mut rng, a.random_peak);
+/// Step 4: scaled so that the peak count is a log-uniform share (from
+/// `share_range`) of the most the largest fleet serves in a step,
+/// `max_vms · vm_capacity_rps · step_s` (`full`, multiplied in that order).
+fn scale_peak(arrivals: &mut [f64], full: [f64; 3], share_range: [f64; 2], rng: &mut SimRng) {
+    let peak_share = log_uniform(rng, share_range);
     let peak = arrivals.iter().copied().fold(0.0, f64::max);
     if peak > 0.0 {
-        let want = peak_share
-            * f64::from(config.cloud.max_vms)
-            * config.cloud.vm_capacity_rps
-            * base.step_s;
+        let [max_vms, vm_capacity_rps, step_s] = full;
+        let want = peak_share * max_vms * vm_capacity_rps * step_s;
         let factor = want / peak;
         arrivals.iter_mut().for_each(|x| *x *= factor);
-    }
-
-    // 5. Counts.
-    arrivals.iter_mut().for_each(|x| *x = quantise(*x));
-
-    Workload {
-        name: base.name.clone(),
-        start_s: base.start_s,
-        step_s: base.step_s,
-        arrivals,
     }
 }
 
 /// The highest count per second a variant can reach under `config`: its
 /// largest peak rate (multiply by the step length for a count).
-pub fn max_count<'a>(config: impl Into<AgentSetup<'a>>) -> f64 {
+pub(crate) fn max_count<'a>(config: impl Into<AgentSetup<'a>>) -> f64 {
     let config: AgentSetup<'a> = config.into();
     config.agent.random_peak[1] * f64::from(config.cloud.max_vms) * config.cloud.vm_capacity_rps
 }

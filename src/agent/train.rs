@@ -3,10 +3,10 @@
 //! Episode `e` replays training trace `e mod n` with its own seed
 //! (`derive_seed(seed, e)`), so Poisson noise makes episodes differ even
 //! on one trace; with `agent.randomise` it replays a randomised variant of
-//! that trace instead ([`super::randomise`]). ε follows
-//! [`super::AgentConfig::epsilon_at`]. The scale-free design learns
+//! that trace instead (`super::randomise`). ε follows
+//! `super::AgentConfig::epsilon_at`. The scale-free design learns
 //! rewards per VM of the episode's mean load (`mean λ / μ`, at least 1;
-//! [`QAgent::set_reward_scale`]). Latencies
+//! `QAgent::set_reward_scale`). Latencies
 //! and utilization are not computed during training (they are part of
 //! neither the reward nor the agent's state; see
 //! [`CloudEnv::with_detail`]).

@@ -23,10 +23,10 @@ mod print;
 mod progress;
 mod trace_commands;
 use progress::Bar;
-pub use trace_commands::{GenArgs, ImportArgs, StatsArgs, TraceCommand};
+pub(crate) use trace_commands::TraceCommand;
 
 /// The exit code after an interrupt (128 + SIGINT), as shells report it.
-pub const INTERRUPTED_EXIT_CODE: i32 = 130;
+pub(crate) const INTERRUPTED_EXIT_CODE: i32 = 130;
 
 /// Makes SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the process cleanly:
 /// every temporary file or folder is removed (see [`crate::output`]),
@@ -659,7 +659,7 @@ fn bench(args: BenchArgs) -> Result<()> {
 /// A minimal JSON object writer for `bench --json` (names and numbers only).
 mod serde_json_like {
     /// `{"name": {"value": v, "unit": "u"}, ...}` in insertion order.
-    pub struct Map(Vec<(String, f64, String)>);
+    pub(crate) struct Map(Vec<(String, f64, String)>);
 
     impl FromIterator<(String, f64, String)> for Map {
         fn from_iter<I: IntoIterator<Item = (String, f64, String)>>(iter: I) -> Self {
@@ -668,7 +668,7 @@ mod serde_json_like {
     }
 
     impl Map {
-        pub fn render(&self) -> String {
+        pub(crate) fn render(&self) -> String {
             let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
             let body: Vec<String> = self
                 .0

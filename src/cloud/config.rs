@@ -40,7 +40,7 @@ pub enum Billing {
 
 impl Billing {
     /// The billing granularity in seconds.
-    pub fn granularity_s(self) -> f64 {
+    pub(crate) fn granularity_s(self) -> f64 {
         match self {
             Billing::PerSecond => 1.0,
             Billing::PerMinute => 60.0,
@@ -49,7 +49,7 @@ impl Billing {
     }
 }
 
-/// How a step's requests are served (see [`super::serve`] and
+/// How a step's requests are served (see `super::serve` and
 /// [`super::des`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -192,7 +192,7 @@ impl Default for RewardConfig {
 
 /// The largest `cloud.max_vms` accepted: a million VMs, beyond any real
 /// fleet (the queueing model costs time in proportion to the VMs).
-pub const MAX_VMS: u32 = 1_000_000;
+pub(crate) const MAX_VMS: u32 = 1_000_000;
 
 impl WorkloadConfig {
     /// Checks every bound.
@@ -213,7 +213,7 @@ impl WorkloadConfig {
 
 impl CloudConfig {
     /// The service-time distribution of the request-level model.
-    pub fn service_time(&self) -> super::des::ServiceTime {
+    pub(crate) fn service_time(&self) -> super::des::ServiceTime {
         use super::des::ServiceTime;
         match self.service {
             ServiceDistribution::Exponential => ServiceTime::Exponential,
@@ -313,11 +313,4 @@ pub struct CloudSetup<'a> {
     pub reward: &'a RewardConfig,
     /// `[workload]`.
     pub workload: &'a WorkloadConfig,
-}
-
-impl CloudSetup<'_> {
-    /// The decision step, seconds (`workload.step_s`).
-    pub fn step_s(&self) -> f64 {
-        f64::from(self.workload.step_s)
-    }
 }

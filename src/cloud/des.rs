@@ -1,6 +1,6 @@
 //! A request-level discrete-event simulation of one FCFS queue served by
 //! the running VMs: the reference the analytic per-step model
-//! ([`super::serve`]) is measured against.
+//! (`super::serve`) is measured against.
 //!
 //! **Arrivals.** A step's `n` requests arrive at the order statistics of
 //! `n` uniform times within the step, drawn in one pass from `n + 1`
@@ -206,19 +206,21 @@ impl DesQueue {
         }
     }
 
+    #[cfg(test)]
     /// Keeps every started request's wait (start − arrival), for
     /// [`DesQueue::take_waits`]; off by default (it grows with the run).
-    pub fn record_waits(&mut self) {
+    pub(crate) fn record_waits(&mut self) {
         self.waits.get_or_insert_with(Vec::new);
     }
 
+    #[cfg(test)]
     /// The waits recorded since the last call, in start order.
-    pub fn take_waits(&mut self) -> Vec<f64> {
+    pub(crate) fn take_waits(&mut self) -> Vec<f64> {
         self.waits.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Requests in the system: waiting or in service.
-    pub fn backlog(&self) -> u64 {
+    pub(crate) fn backlog(&self) -> u64 {
         (self.waiting.len() + self.in_service.len()) as u64
     }
 

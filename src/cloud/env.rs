@@ -122,7 +122,7 @@ impl Workload {
     }
 
     /// Mean arrival rate, requests per second.
-    pub fn mean_rps(&self) -> f64 {
+    pub(crate) fn mean_rps(&self) -> f64 {
         if self.arrivals.is_empty() {
             return 0.0;
         }
@@ -130,14 +130,14 @@ impl Workload {
     }
 
     /// Peak arrival rate over the steps, requests per second.
-    pub fn peak_rps(&self) -> f64 {
+    pub(crate) fn peak_rps(&self) -> f64 {
         self.arrivals.iter().copied().fold(0.0, f64::max) / self.step_s
     }
 }
 
 /// The arrivals of every step of an episode with `seed`: the workload's
 /// expected counts, or Poisson draws around them from the seed's
-/// [`Stream::Workload`] stream, in step order. The environment uses exactly
+/// `Stream::Workload` stream, in step order. The environment uses exactly
 /// these, so a clairvoyant planner can see them in advance.
 pub fn episode_arrivals(workload: &Workload, noise: Noise, seed: u64) -> Vec<f64> {
     let model = ArrivalModel::new(workload, noise);
@@ -381,7 +381,7 @@ impl CloudEnv {
 
     /// Ends episodes after `steps` steps (`truncated`), before the trace
     /// runs out.
-    pub fn with_max_steps(mut self, steps: Option<u64>) -> CloudEnv {
+    pub(crate) fn with_max_steps(mut self, steps: Option<u64>) -> CloudEnv {
         self.max_steps = steps;
         self
     }
@@ -390,7 +390,7 @@ impl CloudEnv {
     /// at least (an environment that will replay other workloads through
     /// [`CloudEnv::set_workload`] keeps one memo for all of them). No
     /// result depends on it.
-    pub fn with_memo_reach(mut self, counts: f64) -> CloudEnv {
+    pub(crate) fn with_memo_reach(mut self, counts: f64) -> CloudEnv {
         self.memo_reach = counts;
         self
     }
@@ -409,7 +409,7 @@ impl CloudEnv {
     /// drawn already, with [`Noise::None`]). The memo of stable queues is
     /// kept while it covers the new workload's counts, and made anew
     /// otherwise; no result depends on it.
-    pub fn set_workload(&mut self, workload: Arc<Workload>, noise: Noise) {
+    pub(crate) fn set_workload(&mut self, workload: Arc<Workload>, noise: Noise) {
         self.model = ArrivalModel::new(&workload, noise);
         self.n_steps = workload.arrivals.len() as u64;
         self.workload = workload;
@@ -425,17 +425,12 @@ impl CloudEnv {
     }
 
     /// The workload being replayed.
-    pub fn workload(&self) -> &Workload {
+    pub(crate) fn workload(&self) -> &Workload {
         &self.workload
     }
 
-    /// Requests waiting now.
-    pub fn backlog(&self) -> f64 {
-        self.backlog
-    }
-
     /// Clamps an action to a VM count within the bounds.
-    pub fn target_of(&self, action: Action) -> u32 {
+    pub(crate) fn target_of(&self, action: Action) -> u32 {
         let wanted = match action {
             Action::Target(n) => i64::from(n),
             Action::Change(d) => i64::from(self.fleet.total()) + i64::from(d),
@@ -482,6 +477,58 @@ impl CloudEnv {
             ArrivalModel::Poisson(_) => peak + 10.0 * peak.sqrt() + 10.0,
         };
         StableMemo::new(reach.max(self.memo_reach).ceil(), self.max_vms, self.detail).map(Box::new)
+    }
+
+    /// Serves step `k`'s `arrivals` on `servers` VMs: through the
+    /// request-level model when it is on, else the analytic one. Returns
+    /// the arrivals served (the request-level model's whole requests) and
+    /// the outcome.
+    #[inline(always)]
+    fn serve_step(&mut self, arrivals: f64, servers: u32) -> (f64, ServeOutcome) {
+        let step_s = self.params.step_s;
+        let input = ServeInput {
+            arrivals,
+            backlog: self.backlog,
+            servers,
+            service_rps: self.service_rps,
+            step_s,
+            slo_s: self.slo_s,
+            timeout_s: self.timeout_s,
+            want_p95: self.want_p95,
+        };
+        let memo = self.memo.as_deref_mut();
+        match self.requests.as_deref_mut() {
+            Some(requests) => requests.serve(arrivals, servers, step_s),
+            None if self.detail => (arrivals, serve_in::<true>(&input, &self.slo, memo)),
+            None => (arrivals, serve_in::<false>(&input, &self.slo, memo)),
+        }
+    }
+
+    /// What a policy sees after a step that served `arrivals` on `servers`
+    /// VMs with outcome `out` and `violations` SLO violations (the step
+    /// counter already advanced).
+    #[inline(always)]
+    fn observe(
+        &self,
+        arrivals: f64,
+        servers: u32,
+        out: &ServeOutcome,
+        violations: f64,
+    ) -> Observation {
+        Observation {
+            step: self.k,
+            time_s: self.time_of(self.k),
+            arrivals,
+            arrival_rps: arrivals / self.params.step_s,
+            utilization: out.utilization,
+            vms_serving: servers,
+            vms_running: self.fleet.running(),
+            vms_booting: self.fleet.booting(),
+            latency_mean_s: out.latency_mean_s,
+            backlog: out.backlog,
+            slo_violations: violations,
+            dropped: out.dropped,
+        }
     }
 
     #[cold]
@@ -534,28 +581,12 @@ impl Environment for CloudEnv {
     #[inline]
     fn step(&mut self, action: Action) -> Step {
         let k = self.k;
-        let step_s = self.params.step_s;
         self.fleet.promote(k);
         let target = self.target_of(action);
         self.fleet.scale_to(target, k);
         let arrivals = self.arrivals_at(k);
         let servers = self.fleet.running();
-        let input = ServeInput {
-            arrivals,
-            backlog: self.backlog,
-            servers,
-            service_rps: self.service_rps,
-            step_s,
-            slo_s: self.slo_s,
-            timeout_s: self.timeout_s,
-            want_p95: self.want_p95,
-        };
-        let memo = self.memo.as_deref_mut();
-        let (arrivals, out) = match self.requests.as_deref_mut() {
-            Some(requests) => requests.serve(arrivals, servers, step_s),
-            None if self.detail => (arrivals, serve_in::<true>(&input, &self.slo, memo)),
-            None => (arrivals, serve_in::<false>(&input, &self.slo, memo)),
-        };
+        let (arrivals, out) = self.serve_step(arrivals, servers);
         self.draw_ahead(k + 1);
         let cost = self.fleet.bill_step(k);
         // Requests still waiting when the trace ends will never be answered
@@ -597,20 +628,7 @@ impl Environment for CloudEnv {
         }
         let terminated = self.k >= self.n_steps;
         let truncated = !terminated && self.max_steps.is_some_and(|m| self.k >= m);
-        let obs = Observation {
-            step: self.k,
-            time_s: self.time_of(self.k),
-            arrivals,
-            arrival_rps: arrivals / step_s,
-            utilization: out.utilization,
-            vms_serving: servers,
-            vms_running: self.fleet.running(),
-            vms_booting: self.fleet.booting(),
-            latency_mean_s: out.latency_mean_s,
-            backlog: out.backlog,
-            slo_violations: violations,
-            dropped: out.dropped,
-        };
+        let obs = self.observe(arrivals, servers, &out, violations);
         Step {
             obs,
             reward,

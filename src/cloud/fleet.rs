@@ -42,7 +42,7 @@ struct Cohort {
 
 /// How the fleet bills and boots, fixed for a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FleetParams {
+pub(crate) struct FleetParams {
     /// Step length, seconds.
     pub step_s: f64,
     /// Boot delay in whole steps (`ceil(boot_s / step_s)`).
@@ -57,7 +57,7 @@ pub struct FleetParams {
 
 impl FleetParams {
     /// Seconds billed for a VM alive `alive_s` seconds.
-    pub fn billed_s(&self, alive_s: f64) -> f64 {
+    pub(crate) fn billed_s(&self, alive_s: f64) -> f64 {
         if alive_s <= 0.0 {
             return 0.0;
         }
@@ -115,7 +115,7 @@ impl Exact {
 /// the running/booting counts are kept incrementally. Step indices passed
 /// to the methods never decrease.
 #[derive(Debug, Clone)]
-pub struct Fleet {
+pub(crate) struct Fleet {
     params: FleetParams,
     cohorts: Vec<Cohort>,
     running: u32,
@@ -149,7 +149,7 @@ impl Fleet {
     }
 
     /// Back to `initial` VMs running at step 0, keeping the allocation.
-    pub fn reset(&mut self, initial: u32) {
+    pub(crate) fn reset(&mut self, initial: u32) {
         self.cohorts.clear();
         self.running = 0;
         self.booting = 0;
@@ -170,26 +170,26 @@ impl Fleet {
 
     /// Running VMs.
     #[inline]
-    pub fn running(&self) -> u32 {
+    pub(crate) fn running(&self) -> u32 {
         self.running
     }
 
     /// Booting VMs.
     #[inline]
-    pub fn booting(&self) -> u32 {
+    pub(crate) fn booting(&self) -> u32 {
         self.booting
     }
 
     /// Running + booting VMs.
     #[inline]
-    pub fn total(&self) -> u32 {
+    pub(crate) fn total(&self) -> u32 {
         self.running + self.booting
     }
 
     /// Marks the VMs whose boot has finished by the start of step `k` as
     /// running.
     #[inline]
-    pub fn promote(&mut self, k: u64) {
+    pub(crate) fn promote(&mut self, k: u64) {
         if self.booting == 0 {
             return;
         }
@@ -208,7 +208,7 @@ impl Fleet {
     /// `target` exist (after promoting the VMs ready by then). Returns true
     /// if anything changed.
     #[inline]
-    pub fn scale_to(&mut self, target: u32, k: u64) -> bool {
+    pub(crate) fn scale_to(&mut self, target: u32, k: u64) -> bool {
         self.promote(k);
         let total = self.total();
         if target > total {
@@ -321,7 +321,7 @@ impl Fleet {
 
     /// The charges booked in step `k` for every VM alive in it, USD.
     #[inline]
-    pub fn bill_step(&mut self, k: u64) -> f64 {
+    pub(crate) fn bill_step(&mut self, k: u64) -> f64 {
         let billed_s = match self.exact_at(k).and_then(|e| e.steady_from) {
             Some(steady_from) => self.billed_s_steady(k, steady_from),
             None => billed_s_of(&self.params, &self.cohorts, k),

@@ -6,23 +6,21 @@
 //! the step's arrivals, and bills every VM that exists. The pieces:
 //!
 //! - [`queueing`]: the M/M/c formulas (Erlang C, mean and tail response time);
-//! - [`serve`]: one step of service, stable M/M/c or a fluid backlog;
-//! - [`fleet`]: VMs by launch time, boot delay, scale-in order, billing;
-//! - [`env`](mod@env): the [`Environment`] that ties them to a workload and a reward.
+//! - `serve`: one step of service, stable M/M/c or a fluid backlog;
+//! - `fleet`: VMs by launch time, boot delay, scale-in order, billing;
+//! - `env`: the [`Environment`] that ties them to a workload and a reward.
 //!
 //! The reward of a step is `−(cost + penalty)` in US dollars.
 
 pub mod config;
 pub mod des;
-pub mod env;
-pub mod fleet;
+pub(crate) mod env;
+pub(crate) mod fleet;
 pub mod queueing;
-pub mod serve;
+pub(crate) mod serve;
 
-pub use config::{
-    Billing, CloudConfig, CloudSetup, Noise, RewardConfig, ServiceDistribution, ServiceModel,
-    WorkloadConfig, MAX_VMS,
-};
+pub use config::{Billing, Noise};
+pub(crate) use config::{CloudConfig, CloudSetup, RewardConfig, WorkloadConfig};
 pub use env::{episode_arrivals, CloudEnv, Workload};
 
 use serde::{Deserialize, Serialize};

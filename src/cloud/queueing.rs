@@ -49,7 +49,7 @@
 
 /// The response-time quantile a step's VM demand is sized for (the
 /// demand of the elasticity metrics and of the agent's demand design).
-pub const DEMAND_QUANTILE: f64 = 0.95;
+pub(crate) const DEMAND_QUANTILE: f64 = 0.95;
 
 /// Relative tolerance for [`Mmc::response_quantile_s`].
 const QUANTILE_REL_TOL: f64 = 1e-13;
@@ -159,11 +159,6 @@ impl TailPoint {
             regular: t_s > 0.0 && t_s < f64::INFINITY,
         }
     }
-
-    /// The time, seconds.
-    pub fn t_s(&self) -> f64 {
-        self.t_s
-    }
 }
 
 /// A stable M/M/c FCFS queue (`λ < cμ`, `c ≥ 1`) with its Erlang C value
@@ -210,7 +205,7 @@ impl Mmc {
     /// inputs, `None` otherwise. `Mmc::new` is exactly this followed by
     /// `erlang_c(servers, a)`, so a memo of Erlang C keyed on
     /// `(servers, a)` reproduces it bit for bit.
-    pub fn stable_load(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<f64> {
+    pub(crate) fn stable_load(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<f64> {
         if servers == 0 || !arrival_rps.is_finite() || !service_rps.is_finite() {
             return None;
         }
@@ -226,7 +221,7 @@ impl Mmc {
     }
 
     /// Per-server utilisation `ρ = λ/(cμ)`, dimensionless, in `[0, 1)`.
-    pub fn utilization(&self) -> f64 {
+    pub(crate) fn utilization(&self) -> f64 {
         self.arrival_rps / (f64::from(self.servers) * self.service_rps)
     }
 
@@ -237,13 +232,13 @@ impl Mmc {
 
     /// Mean time spent queueing before service, `W_q = C/(cμ − λ)`, in
     /// seconds; finite and ≥ 0.
-    pub fn mean_wait_s(&self) -> f64 {
+    pub(crate) fn mean_wait_s(&self) -> f64 {
         self.wait_probability / self.theta()
     }
 
     /// Mean response time (queueing plus service), `W = 1/μ + W_q`, in
     /// seconds; > 0.
-    pub fn mean_response_s(&self) -> f64 {
+    pub(crate) fn mean_response_s(&self) -> f64 {
         1.0 / self.service_rps + self.mean_wait_s()
     }
 
@@ -321,7 +316,7 @@ impl Mmc {
     /// `+∞` for `q ≥ 1`, and `NaN` for `NaN`. The root is bracketed by
     /// halving/doubling from the mean response time, then refined by Newton
     /// steps on `ln P(T > t)` with a bisection fallback; all loops are bounded.
-    pub fn response_quantile_s(&self, q: f64) -> f64 {
+    pub(crate) fn response_quantile_s(&self, q: f64) -> f64 {
         if q.is_nan() {
             return f64::NAN;
         }
@@ -332,9 +327,17 @@ impl Mmc {
             return f64::INFINITY;
         }
         let target = 1.0 - q;
-        let ln_target = target.ln();
+        match self.bracket(target) {
+            Some((lo, hi)) => self.refine(lo, hi, target),
+            None => f64::INFINITY,
+        }
+    }
 
-        // Bracket: tail(lo) > target >= tail(hi).
+    /// A bracket `(lo, hi)` of the `1 − target` quantile, with
+    /// `tail(lo) > target >= tail(hi)`, found by halving or doubling from
+    /// the mean response time; `None` when doubling runs out of range or
+    /// steps (the quantile is +∞).
+    fn bracket(&self, target: f64) -> Option<(f64, f64)> {
         let mean = self.mean_response_s();
         let start = if mean.is_finite() && mean > 0.0 {
             mean
@@ -363,7 +366,7 @@ impl Mmc {
             let mut bracketed = false;
             for _ in 0..MAX_BRACKET_STEPS {
                 if !hi.is_finite() {
-                    return f64::INFINITY;
+                    return None;
                 }
                 if self.response_tail(hi) <= target {
                     bracketed = true;
@@ -373,10 +376,16 @@ impl Mmc {
                 hi *= 2.0;
             }
             if !bracketed {
-                return f64::INFINITY;
+                return None;
             }
         }
+        Some((lo, hi))
+    }
 
+    /// The `1 − target` quantile inside the bracket `(lo, hi)` of
+    /// [`Mmc::bracket`].
+    fn refine(&self, mut lo: f64, mut hi: f64, target: f64) -> f64 {
+        let ln_target = target.ln();
         // Safeguarded Newton on F(t) = ln P(T > t) − ln(1 − q), whose slope is
         // −h(t) with hazard h(t) = μ·(1 − C·e^{−θt} / P(T > t)) > 0.
         let mu = self.service_rps;

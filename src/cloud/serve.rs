@@ -36,7 +36,7 @@ use super::queueing::{erlang_c, Mmc, TailPoint};
 
 /// The inputs of one step of service.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ServeInput {
+pub(crate) struct ServeInput {
     /// Requests arriving during the step, ≥ 0.
     pub arrivals: f64,
     /// Requests waiting at the start of the step, ≥ 0.
@@ -58,7 +58,7 @@ pub struct ServeInput {
 
 /// What happened in the step.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ServeOutcome {
+pub(crate) struct ServeOutcome {
     /// Requests completed.
     pub served: f64,
     /// Requests dropped.
@@ -77,7 +77,7 @@ pub struct ServeOutcome {
 }
 
 /// Simulates one step of service.
-pub fn serve(input: &ServeInput) -> ServeOutcome {
+pub(crate) fn serve(input: &ServeInput) -> ServeOutcome {
     let slo = TailPoint::new(input.service_rps, input.slo_s);
     serve_with::<true, _>(input, &mut Direct(&slo))
 }
@@ -182,7 +182,7 @@ impl StableMemo {
     /// A memo for arrival counts up to `max_arrivals` and up to `servers`
     /// servers (keeping Erlang C too with `waits`), or `None` when that
     /// would be too large.
-    pub(crate) fn new(max_arrivals: f64, servers: u32, waits: bool) -> Option<StableMemo> {
+    pub fn new(max_arrivals: f64, servers: u32, waits: bool) -> Option<StableMemo> {
         if max_arrivals.is_nan() || max_arrivals < 0.0 || servers == 0 {
             return None;
         }
@@ -363,43 +363,20 @@ fn serve_with<const DETAIL: bool, Q: StableQueues>(
         }
     }
 
-    // Fluid regime. The backlog changes at `rate − capacity_rps` until it
-    // empties (after `drain_s`) or the step ends.
-    let drain_s = if rate < capacity_rps {
-        backlog / (capacity_rps - rate)
-    } else {
-        f64::INFINITY
-    };
-    let fluid_s = drain_s.min(step_s);
-    let queue_start = backlog;
-    let queue_peak = (backlog + (rate - capacity_rps) * fluid_s).max(0.0);
-    let served_fluid = capacity_rps * fluid_s;
-    let keep_cap = capacity_rps * timeout_s;
-
-    let (served, dropped, backlog_out, stable_arrivals) = if drain_s < step_s {
-        // The backlog empties inside the step; what arrives afterwards
-        // meets a stable queue.
-        let stable_arrivals = (arrivals - rate * drain_s).max(0.0);
-        (backlog + arrivals, 0.0, 0.0, stable_arrivals)
-    } else {
-        let left = (backlog + arrivals - served_fluid).max(0.0);
-        let dropped = (left - keep_cap).max(0.0);
-        (served_fluid, dropped, left - dropped, 0.0)
-    };
-
-    let stable_with_tail = if stable_arrivals > 0.0 {
+    let fluid = Fluid::of(arrivals, backlog, rate, capacity_rps, step_s, timeout_s);
+    let stable_with_tail = if fluid.stable_arrivals > 0.0 {
         queues.stable(arrivals, servers, rate, mu)
     } else {
         None
     };
     let stable = stable_with_tail.map(|(q, _)| q);
-    let stable_violations = stable_with_tail.map_or(0.0, |(_, tail)| stable_arrivals * tail);
-    let violations = served_fluid.min(served) + dropped + stable_violations;
+    let stable_violations = stable_with_tail.map_or(0.0, |(_, tail)| fluid.stable_arrivals * tail);
+    let violations = fluid.served_fluid.min(fluid.served) + fluid.dropped + stable_violations;
     if !DETAIL {
         return ServeOutcome {
-            served,
-            dropped,
-            backlog: backlog_out,
+            served: fluid.served,
+            dropped: fluid.dropped,
+            backlog: fluid.backlog_out,
             violations,
             utilization: 0.0,
             latency_mean_s: None,
@@ -414,18 +391,108 @@ fn serve_with<const DETAIL: bool, Q: StableQueues>(
             0.0
         }
     } else {
-        (served / (capacity_rps * step_s)).min(1.0)
+        (fluid.served / (capacity_rps * step_s)).min(1.0)
     };
-
-    // Waits in the fluid part run from queue_start/cμ to queue_end/cμ.
     let (latency_mean_s, latency_p95_s) = if servers == 0 {
         (None, None)
     } else {
-        let w0 = queue_start.min(keep_cap) / capacity_rps;
-        let w1 = queue_peak.min(keep_cap) / capacity_rps;
-        let n_fluid = served_fluid.min(served);
+        fluid.latency(capacity_rps, mu, stable, want_p95)
+    };
+
+    ServeOutcome {
+        served: fluid.served,
+        dropped: fluid.dropped,
+        backlog: fluid.backlog_out,
+        violations,
+        utilization,
+        latency_mean_s,
+        latency_p95_s,
+    }
+}
+
+/// A step in the fluid regime: the backlog changes at `rate − capacity_rps`
+/// until it empties (after `drain_s`) or the step ends.
+struct Fluid {
+    /// The backlog at the start of the step.
+    queue_start: f64,
+    /// The backlog at its highest during the fluid part.
+    queue_peak: f64,
+    /// Requests served during the fluid part.
+    served_fluid: f64,
+    /// The most requests the queue keeps (the rest time out).
+    keep_cap: f64,
+    /// Requests served in the step.
+    served: f64,
+    /// Requests dropped in the step.
+    dropped: f64,
+    /// The backlog at the end of the step.
+    backlog_out: f64,
+    /// Arrivals after the backlog emptied, which meet a stable queue.
+    stable_arrivals: f64,
+}
+
+impl Fluid {
+    /// The fluid part of a step with `arrivals` (at `rate` per second)
+    /// on a `backlog`.
+    #[inline(always)]
+    fn of(
+        arrivals: f64,
+        backlog: f64,
+        rate: f64,
+        capacity_rps: f64,
+        step_s: f64,
+        timeout_s: f64,
+    ) -> Fluid {
+        let drain_s = if rate < capacity_rps {
+            backlog / (capacity_rps - rate)
+        } else {
+            f64::INFINITY
+        };
+        let fluid_s = drain_s.min(step_s);
+        let queue_start = backlog;
+        let queue_peak = (backlog + (rate - capacity_rps) * fluid_s).max(0.0);
+        let served_fluid = capacity_rps * fluid_s;
+        let keep_cap = capacity_rps * timeout_s;
+
+        let (served, dropped, backlog_out, stable_arrivals) = if drain_s < step_s {
+            // The backlog empties inside the step; what arrives afterwards
+            // meets a stable queue.
+            let stable_arrivals = (arrivals - rate * drain_s).max(0.0);
+            (backlog + arrivals, 0.0, 0.0, stable_arrivals)
+        } else {
+            let left = (backlog + arrivals - served_fluid).max(0.0);
+            let dropped = (left - keep_cap).max(0.0);
+            (served_fluid, dropped, left - dropped, 0.0)
+        };
+        Fluid {
+            queue_start,
+            queue_peak,
+            served_fluid,
+            keep_cap,
+            served,
+            dropped,
+            backlog_out,
+            stable_arrivals,
+        }
+    }
+
+    /// Mean and (when `want_p95`) 95th-percentile response time, seconds,
+    /// of a step served by at least one VM: the fluid part mixed with the
+    /// `stable` M/M/c part, if any.
+    #[inline(always)]
+    fn latency(
+        &self,
+        capacity_rps: f64,
+        mu: f64,
+        stable: Option<Mmc>,
+        want_p95: bool,
+    ) -> (Option<f64>, Option<f64>) {
+        // Waits in the fluid part run from queue_start/cμ to queue_end/cμ.
+        let w0 = self.queue_start.min(self.keep_cap) / capacity_rps;
+        let w1 = self.queue_peak.min(self.keep_cap) / capacity_rps;
+        let n_fluid = self.served_fluid.min(self.served);
         let n_stable = if stable.is_some() {
-            stable_arrivals
+            self.stable_arrivals
         } else {
             0.0
         };
@@ -451,16 +518,6 @@ fn serve_with<const DETAIL: bool, Q: StableQueues>(
             mix.quantile(0.95)
         });
         (Some(mean), p95)
-    };
-
-    ServeOutcome {
-        served,
-        dropped,
-        backlog: backlog_out,
-        violations,
-        utilization,
-        latency_mean_s,
-        latency_p95_s,
     }
 }
 

@@ -91,7 +91,7 @@ pub struct Entry {
 
 impl Entry {
     /// `policy (params)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{} ({})", self.policy, self.params)
     }
 
@@ -122,7 +122,7 @@ impl Case {
     }
 
     /// The oracle's entry.
-    pub fn oracle(&self) -> Option<&Entry> {
+    pub(crate) fn oracle(&self) -> Option<&Entry> {
         self.entries
             .iter()
             .find(|e| e.policy == PolicyKind::Oracle.name())
@@ -131,7 +131,7 @@ impl Case {
     /// The rule (default or tuned, `static` at the peak included; the
     /// oracle and the agent excluded) with the lowest mean score; ties go
     /// to the first in row order.
-    pub fn best_rule(&self) -> Option<&Entry> {
+    pub(crate) fn best_rule(&self) -> Option<&Entry> {
         self.entries
             .iter()
             .filter(|e| e.is_rule())
@@ -142,12 +142,12 @@ impl Case {
     }
 
     /// The agent's mean score over the best rule's.
-    pub fn agent_over_best_rule(&self) -> Option<f64> {
+    pub(crate) fn agent_over_best_rule(&self) -> Option<f64> {
         Some(self.agent()?.score.mean / self.best_rule()?.score.mean)
     }
 
     /// The agent's mean score over the oracle's.
-    pub fn agent_over_oracle(&self) -> Option<f64> {
+    pub(crate) fn agent_over_oracle(&self) -> Option<f64> {
         Some(self.agent()?.score.mean / self.oracle()?.score.mean)
     }
 }

@@ -7,15 +7,15 @@
 //!
 //! | folder | written by | holds |
 //! |---|---|---|
-//! | a run | `run`, `evaluate` | [`STEPS`], [`SUMMARY`], [`CONFIG`] |
-//! | a training | `train` | [`QTABLE`], [`LEARNING_CURVE`], [`EVALUATION`], [`CONFIG`] |
-//! | a comparison | `compare` | [`SUMMARY`], [`AGGREGATE`], [`SUMMARY_MD`], [`CONFIG`], [`compare_run_dir`]`/`([`STEPS`], [`SUMMARY`]) |
-//! | a sweep | `sweep`, `merge` | [`SWEEP_MANIFEST`], [`sweep_cell`]`/`([`SUMMARY`], [`CONFIG`]), [`SUMMARY`], [`AGGREGATE`], [`BEST_MD`], [`SHARD`] |
-//! | a tuning | `tune` | a sweep's files, [`TUNED_TOML`], [`OBJECTIVE`], [`DEFAULTS`], [`CONFIG`] |
-//! | a cross-validation | `crossval`, `merge` | [`CROSSVAL_MANIFEST`], [`crossval_tune_dir`] (sweeps), [`crossval_eval`], [`crossval_tuned_toml`], [`CROSSVAL`], [`TUNED_CSV`], [`SUMMARY_MD`], [`CONFIG`] |
+//! | a run | `run`, `evaluate` | `STEPS`, `SUMMARY`, `CONFIG` |
+//! | a training | `train` | `QTABLE`, `LEARNING_CURVE`, `EVALUATION`, `CONFIG` |
+//! | a comparison | `compare` | `SUMMARY`, `AGGREGATE`, `SUMMARY_MD`, `CONFIG`, `compare_run_dir``/`(`STEPS`, `SUMMARY`) |
+//! | a sweep | `sweep`, `merge` | `SWEEP_MANIFEST`, `sweep_cell``/`(`SUMMARY`, `CONFIG`), `SUMMARY`, `AGGREGATE`, `BEST_MD`, `SHARD` |
+//! | a tuning | `tune` | a sweep's files, `TUNED_TOML`, `OBJECTIVE`, `DEFAULTS`, `CONFIG` |
+//! | a cross-validation | `crossval`, `merge` | `CROSSVAL_MANIFEST`, `crossval_tune_dir` (sweeps), `crossval_eval`, `crossval_tuned_toml`, `CROSSVAL`, `TUNED_CSV`, `SUMMARY_MD`, `CONFIG` |
 //!
-//! Every folder's figures go to [`FIGURES`]`/`; `reproduce` adds a
-//! [`README`] to each experiment's folder and to the root.
+//! Every folder's figures go to `FIGURES``/`; `reproduce` adds a
+//! `README` to each experiment's folder and to the root.
 
 use std::path::{Path, PathBuf};
 
@@ -26,70 +26,70 @@ pub use aggregate::AggregateRow;
 pub use crossval::{cases, peak_label, Case, CrossvalRow, Entry};
 
 /// The resolved configuration of a results folder.
-pub const CONFIG: &str = "config.toml";
+pub(crate) const CONFIG: &str = "config.toml";
 /// One row per simulated step ([`crate::cloud::StepInfo`]).
-pub const STEPS: &str = "steps.csv";
+pub(crate) const STEPS: &str = "steps.csv";
 /// One row per run ([`crate::metrics::SummaryRow`]; a sweep's with
 /// `param_<key>` columns first).
-pub const SUMMARY: &str = "summary.csv";
+pub(crate) const SUMMARY: &str = "summary.csv";
 /// One row per policy × trace over seeds ([`AggregateRow`]).
-pub const AGGREGATE: &str = "aggregate.csv";
+pub(crate) const AGGREGATE: &str = "aggregate.csv";
 /// A comparison's or cross-validation's summary table in Markdown.
-pub const SUMMARY_MD: &str = "summary.md";
+pub(crate) const SUMMARY_MD: &str = "summary.md";
 /// A trained agent's Q-table.
-pub const QTABLE: &str = "qtable.txt";
+pub(crate) const QTABLE: &str = "qtable.txt";
 /// The learning curve of a training ([`crate::agent::CurveRow`]).
-pub const LEARNING_CURVE: &str = "learning_curve.csv";
+pub(crate) const LEARNING_CURVE: &str = "learning_curve.csv";
 /// A trained agent's greedy runs on the test traces.
-pub const EVALUATION: &str = "evaluation.csv";
+pub(crate) const EVALUATION: &str = "evaluation.csv";
 /// A sweep's best combinations per policy × trace, in Markdown.
-pub const BEST_MD: &str = "best.md";
+pub(crate) const BEST_MD: &str = "best.md";
 /// A sweep's manifest: the base configuration and the grid.
-pub const SWEEP_MANIFEST: &str = "sweep.toml";
+pub(crate) const SWEEP_MANIFEST: &str = "sweep.toml";
 /// A shard's `I/N`.
-pub const SHARD: &str = "shard.txt";
+pub(crate) const SHARD: &str = "shard.txt";
 /// A sweep's finished cells.
-pub const CELLS: &str = "cells";
+pub(crate) const CELLS: &str = "cells";
 /// A tuning's objective per candidate.
-pub const OBJECTIVE: &str = "objective.csv";
+pub(crate) const OBJECTIVE: &str = "objective.csv";
 /// A tuning's runs of the configured parameters.
-pub const DEFAULTS: &str = "defaults.csv";
+pub(crate) const DEFAULTS: &str = "defaults.csv";
 /// A tuning's best parameters as a config fragment.
-pub const TUNED_TOML: &str = "tuned.toml";
+pub(crate) const TUNED_TOML: &str = "tuned.toml";
 /// A cross-validation's manifest: the resolved configuration.
-pub const CROSSVAL_MANIFEST: &str = "crossval.toml";
+pub(crate) const CROSSVAL_MANIFEST: &str = "crossval.toml";
 /// A cross-validation's evaluation rows ([`CrossvalRow`]).
-pub const CROSSVAL: &str = "crossval.csv";
+pub(crate) const CROSSVAL: &str = "crossval.csv";
 /// A cross-validation's tuned parameters per fold and rule.
-pub const TUNED_CSV: &str = "tuned.csv";
+pub(crate) const TUNED_CSV: &str = "tuned.csv";
 /// A validation's analytic-versus-simulated rows per regime (the
 /// validate study's `ValidateRow`).
-pub const VALIDATE: &str = "validate.csv";
+pub(crate) const VALIDATE: &str = "validate.csv";
 /// A validation's closed-loop score pairs (its `ScoreRow`).
-pub const SCORES: &str = "scores.csv";
+pub(crate) const SCORES: &str = "scores.csv";
 /// The figures of a results folder.
-pub const FIGURES: &str = "figures";
+pub(crate) const FIGURES: &str = "figures";
 /// `reproduce`'s description of a folder.
-pub const README: &str = "README.md";
+pub(crate) const README: &str = "README.md";
 /// A comparison's per-run folders.
-pub const COMPARE_RUNS: &str = "runs";
+pub(crate) const COMPARE_RUNS: &str = "runs";
 
 /// `seed-N`: one seed's folder (a run of a comparison, a sweep cell, a
 /// training of `reproduce`).
-pub fn seed_dir(seed: u64) -> String {
+pub(crate) fn seed_dir(seed: u64) -> String {
     format!("seed-{seed}")
 }
 
 /// A comparison's run folder, relative to the comparison:
 /// `runs/POLICY/TRACE/seed-N`.
-pub fn compare_run_dir(policy: &str, trace: &str, seed: u64) -> String {
+pub(crate) fn compare_run_dir(policy: &str, trace: &str, seed: u64) -> String {
     format!("{COMPARE_RUNS}/{policy}/{trace}/{}", seed_dir(seed))
 }
 
 /// The comparison folder holding run folder `dir`
 /// (`ROOT/runs/POLICY/TRACE/seed-N`, ROOT with its [`CONFIG`]), if it is
 /// one.
-pub fn compare_root(dir: &Path) -> Option<&Path> {
+pub(crate) fn compare_root(dir: &Path) -> Option<&Path> {
     let runs = dir.parent()?.parent()?.parent()?;
     (runs.file_name()? == COMPARE_RUNS)
         .then(|| runs.parent())
@@ -100,23 +100,23 @@ pub fn compare_root(dir: &Path) -> Option<&Path> {
 /// The folder of a finished sweep cell: `out/cells/COMBINATION/seed-N`,
 /// COMBINATION the cell's folder name
 /// (made by the sweep study from the combination's values).
-pub fn sweep_cell(out: &Path, combination: &str, seed: u64) -> PathBuf {
+pub(crate) fn sweep_cell(out: &Path, combination: &str, seed: u64) -> PathBuf {
     out.join(CELLS).join(combination).join(seed_dir(seed))
 }
 
 /// A cross-validation's tuning sweep of one rule: `out/tune/RULE`.
-pub fn crossval_tune_dir(out: &Path, rule: &str) -> PathBuf {
+pub(crate) fn crossval_tune_dir(out: &Path, rule: &str) -> PathBuf {
     out.join("tune").join(rule)
 }
 
 /// A cross-validation fold's folder: `out/folds/fold-K`.
-pub fn crossval_fold(out: &Path, fold: usize) -> PathBuf {
+pub(crate) fn crossval_fold(out: &Path, fold: usize) -> PathBuf {
     out.join("folds").join(format!("fold-{fold}"))
 }
 
 /// A cross-validation's evaluation cell:
 /// `out/folds/fold-K/eval/seed-N.csv`.
-pub fn crossval_eval(out: &Path, fold: usize, seed: u64) -> PathBuf {
+pub(crate) fn crossval_eval(out: &Path, fold: usize, seed: u64) -> PathBuf {
     crossval_fold(out, fold)
         .join("eval")
         .join(format!("{}.csv", seed_dir(seed)))
@@ -124,7 +124,7 @@ pub fn crossval_eval(out: &Path, fold: usize, seed: u64) -> PathBuf {
 
 /// A fold's tuned parameters of one rule:
 /// `out/folds/fold-K/tuned/RULE.toml`.
-pub fn crossval_tuned_toml(out: &Path, fold: usize, rule: &str) -> PathBuf {
+pub(crate) fn crossval_tuned_toml(out: &Path, fold: usize, rule: &str) -> PathBuf {
     crossval_fold(out, fold)
         .join("tuned")
         .join(format!("{rule}.toml"))

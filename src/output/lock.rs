@@ -24,7 +24,7 @@ use super::{discard_temp, guarded};
     .folder.display(),
     .lock.display()
 )]
-pub struct FolderInUse {
+pub(crate) struct FolderInUse {
     /// The folder.
     pub folder: PathBuf,
     /// The lock file.
@@ -36,7 +36,7 @@ pub struct FolderInUse {
 /// The lock on a results folder, held while the job runs.
 #[derive(Debug)]
 #[must_use = "the folder is unlocked when the lock is dropped"]
-pub struct FolderLock {
+pub(crate) struct FolderLock {
     path: PathBuf,
 }
 
@@ -45,7 +45,7 @@ impl FolderLock {
     ///
     /// # Errors
     /// [`FolderInUse`] if another live process holds it, or an I/O error.
-    pub fn acquire(folder: &Path) -> anyhow::Result<FolderLock> {
+    pub(crate) fn acquire(folder: &Path) -> anyhow::Result<FolderLock> {
         let name = folder
             .file_name()
             .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());

@@ -22,7 +22,7 @@ use super::Format;
 use crate::output::write_file_atomic;
 
 /// A figure that can draw itself on any plotters backend.
-pub trait Figure {
+pub(crate) trait Figure {
     /// Draws the whole figure on `root` (already filled white).
     ///
     /// # Errors
@@ -38,7 +38,7 @@ pub trait Figure {
 }
 
 /// `STEM.EXT`, keeping any dots in the stem.
-pub fn with_extension(stem: &Path, ext: &str) -> PathBuf {
+pub(crate) fn with_extension(stem: &Path, ext: &str) -> PathBuf {
     let mut s = stem.as_os_str().to_owned();
     s.push(".");
     s.push(ext);
@@ -50,7 +50,7 @@ pub fn with_extension(stem: &Path, ext: &str) -> PathBuf {
 ///
 /// # Errors
 /// A drawing, encoding or I/O error, naming the file.
-pub fn render(figure: &impl Figure, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+pub(crate) fn render(figure: &impl Figure, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
     style::register_font().map_err(anyhow::Error::msg)?;
     let mut written = Vec::new();
     if format.png() {
@@ -107,7 +107,7 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
 /// wide for the figure is set smaller, then on two lines (broken before a
 /// bracket, after a colon or at the space nearest the middle), then cut
 /// with an ellipsis, so it never runs off either edge.
-pub fn frame<DB: DrawingBackend>(
+pub(crate) fn frame<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     legend: bool,
@@ -163,7 +163,7 @@ where
 
 /// A title in two lines: before the last ` (` when there is one, else
 /// after the first `: `, else at the space nearest the middle.
-pub fn break_title(title: &str) -> (String, String) {
+pub(crate) fn break_title(title: &str) -> (String, String) {
     let middle = title.len() / 2;
     let at = title
         .rfind(" (")
@@ -183,7 +183,7 @@ pub fn break_title(title: &str) -> (String, String) {
 
 /// How a legend entry shows its series.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Swatch {
+pub(crate) enum Swatch {
     /// A line of this width.
     Line(u32),
     /// A dashed line.
@@ -196,7 +196,7 @@ pub enum Swatch {
 
 /// One legend entry.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LegendEntry {
+pub(crate) struct LegendEntry {
     /// Text.
     pub label: String,
     /// Colour of the swatch.
@@ -219,7 +219,7 @@ impl LegendEntry {
 /// Draws legend entries top-down in `area`, from `top` pixels down; long
 /// labels are cut with an ellipsis to fit the column. Returns the y just
 /// below the last entry.
-pub fn draw_legend<DB: DrawingBackend>(
+pub(crate) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     top: i32,
     heading: Option<&str>,
@@ -291,7 +291,7 @@ where
 }
 
 /// `s` cut to `max` characters, with an ellipsis when cut.
-pub fn fit(s: &str, max: usize) -> String {
+pub(crate) fn fit(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -301,13 +301,14 @@ pub fn fit(s: &str, max: usize) -> String {
 }
 
 /// A linear f64 × f64 chart.
-pub type LinearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub(crate) type LinearChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Builds a linear chart in `area` with the standard label areas.
 ///
 /// # Errors
 /// A drawing error.
-pub fn linear_chart<'a, DB: DrawingBackend>(
+pub(crate) fn linear_chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     x: (f64, f64),
     y: (f64, f64),
@@ -332,7 +333,7 @@ where
 ///
 /// # Errors
 /// A drawing error.
-pub fn draw_mesh<DB: DrawingBackend>(
+pub(crate) fn draw_mesh<DB: DrawingBackend>(
     chart: &mut LinearChart<'_, DB>,
     x_desc: &str,
     y_desc: &str,
@@ -349,7 +350,7 @@ where
 ///
 /// # Errors
 /// A drawing error.
-pub fn draw_mesh_with<DB: DrawingBackend, X, Y>(
+pub(crate) fn draw_mesh_with<DB: DrawingBackend, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     x_desc: &str,
     y_desc: &str,
@@ -388,7 +389,7 @@ where
 /// A chart's plot area in pixels, for drawing series that never leave it:
 /// every line, band and marker drawn through a `Plot` is clipped to the
 /// plot box in pixel space first (see [`super::geometry`]).
-pub struct Plot<DB: DrawingBackend> {
+pub(crate) struct Plot<DB: DrawingBackend> {
     area: DrawingArea<DB, Shift>,
     origin: (f64, f64),
     /// The box and the data ranges it shows.
@@ -425,7 +426,7 @@ where
     ///
     /// # Errors
     /// A drawing error.
-    pub fn line(
+    pub(crate) fn line(
         &self,
         points: impl IntoIterator<Item = (f64, Option<f64>)>,
         colour: RGBColor,
@@ -465,7 +466,7 @@ where
     ///
     /// # Errors
     /// A drawing error.
-    pub fn dashed(
+    pub(crate) fn dashed(
         &self,
         points: impl IntoIterator<Item = (f64, Option<f64>)>,
         colour: RGBColor,
@@ -529,7 +530,7 @@ where
     ///
     /// # Errors
     /// A drawing error.
-    pub fn polygon(&self, points: &[(f64, f64)], style: ShapeStyle) -> Result<()> {
+    pub(crate) fn polygon(&self, points: &[(f64, f64)], style: ShapeStyle) -> Result<()> {
         let px: Vec<(f64, f64)> = points.iter().filter_map(|&p| self.bx.px(p)).collect();
         let clipped = clip_polygon(&px, &self.bx.inset(0.0));
         if clipped.len() >= 3 {
@@ -547,7 +548,7 @@ where
     ///
     /// # Errors
     /// A drawing error.
-    pub fn band(&self, columns: &[Option<Column>], style: ShapeStyle) -> Result<()> {
+    pub(crate) fn band(&self, columns: &[Option<Column>], style: ShapeStyle) -> Result<()> {
         for run in columns.split(Option::is_none) {
             let run: Vec<Column> = run.iter().flatten().copied().collect();
             if run.is_empty() {
@@ -571,7 +572,7 @@ where
     ///
     /// # Errors
     /// A drawing error.
-    pub fn rect(
+    pub(crate) fn rect(
         &self,
         (x0, y0): (f64, f64),
         (x1, y1): (f64, f64),
@@ -585,7 +586,7 @@ where
     ///
     /// # Errors
     /// A drawing error.
-    pub fn dot(&self, p: (f64, f64), r: u32, style: ShapeStyle) -> Result<()> {
+    pub(crate) fn dot(&self, p: (f64, f64), r: u32, style: ShapeStyle) -> Result<()> {
         let Some(c) = self.bx.px(p) else {
             return Ok(());
         };
@@ -610,7 +611,7 @@ where
 
 /// The `(x, Some(mean))` points of an envelope's columns (at their
 /// centres; gaps stay gaps), for drawing the mean line.
-pub fn envelope_means(columns: &[Option<Column>]) -> Vec<(f64, Option<f64>)> {
+pub(crate) fn envelope_means(columns: &[Option<Column>]) -> Vec<(f64, Option<f64>)> {
     let mut out = Vec::with_capacity(columns.len());
     let mut last_x = f64::NAN;
     for c in columns {
@@ -626,7 +627,7 @@ pub fn envelope_means(columns: &[Option<Column>]) -> Vec<(f64, Option<f64>)> {
 }
 
 /// `(lo, hi)` of the finite values, or `None` when there are none.
-pub fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+pub(crate) fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     values
         .into_iter()
         .filter(|v| v.is_finite())
@@ -638,7 +639,7 @@ pub fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)>
 
 /// An axis range with some headroom: from 0 (when `from_zero` and every
 /// value is ≥ 0) or the padded minimum, to the padded maximum; never empty.
-pub fn padded(range: Option<(f64, f64)>, from_zero: bool) -> (f64, f64) {
+pub(crate) fn padded(range: Option<(f64, f64)>, from_zero: bool) -> (f64, f64) {
     // Beyond ±1e15 the axis is clipped: tick arithmetic stays finite.
     let (lo, hi) = range.unwrap_or((0.0, 1.0));
     let (lo, hi) = (lo.clamp(-1e15, 1e15), hi.clamp(-1e15, 1e15));
@@ -657,10 +658,11 @@ pub fn padded(range: Option<(f64, f64)>, from_zero: bool) -> (f64, f64) {
     (lo, hi + pad)
 }
 
+#[cfg(test)]
 /// A staircase through `(x_i, y_i)`: each value holds until the next x,
 /// the last one for `last_width`. A run of equal values is one segment
 /// (smaller SVGs).
-pub fn stairs(points: &[(f64, f64)], last_width: f64) -> Vec<(f64, f64)> {
+pub(crate) fn stairs(points: &[(f64, f64)], last_width: f64) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = Vec::with_capacity(points.len() * 2);
     for (i, &(x, y)) in points.iter().enumerate() {
         let next = points.get(i + 1).map_or(x + last_width, |p| p.0);
@@ -678,7 +680,7 @@ pub fn stairs(points: &[(f64, f64)], last_width: f64) -> Vec<(f64, f64)> {
 /// At most four points per pixel column (the first, lowest, highest and
 /// last, in order) of a line drawn over `x` at `columns` pixels: the same
 /// picture with far fewer SVG points. Short lines are returned as they are.
-pub fn thin(points: Vec<(f64, f64)>, x: (f64, f64), columns: usize) -> Vec<(f64, f64)> {
+pub(crate) fn thin(points: Vec<(f64, f64)>, x: (f64, f64), columns: usize) -> Vec<(f64, f64)> {
     let span = x.1 - x.0;
     if points.len() <= 4 * columns || span.is_nan() || span <= 0.0 || columns == 0 {
         return points;
@@ -716,9 +718,12 @@ pub fn thin(points: Vec<(f64, f64)>, x: (f64, f64), columns: usize) -> Vec<(f64,
     out
 }
 
+#[cfg(test)]
 /// The runs of consecutive finite points (a `None` or non-finite value
 /// breaks the line, leaving a gap).
-pub fn segments(points: impl IntoIterator<Item = (f64, Option<f64>)>) -> Vec<Vec<(f64, f64)>> {
+pub(crate) fn segments(
+    points: impl IntoIterator<Item = (f64, Option<f64>)>,
+) -> Vec<Vec<(f64, f64)>> {
     let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut current = Vec::new();
     for (x, y) in points {

@@ -16,7 +16,7 @@ use std::ops::Range;
 
 /// The plot box of a chart in backend pixels and the data ranges it shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlotBox {
+pub(crate) struct PlotBox {
     /// Data x at the left and right edges.
     pub x: (f64, f64),
     /// Data y at the bottom and top edges.
@@ -54,12 +54,12 @@ impl PlotBox {
     }
 
     /// Width of the box, pixels.
-    pub fn width(&self) -> f64 {
+    pub(crate) fn width(&self) -> f64 {
         self.right - self.left
     }
 
     /// Pixel x of data `x` (not clamped).
-    pub fn px_x(&self, x: f64) -> f64 {
+    pub(crate) fn px_x(&self, x: f64) -> f64 {
         let span = self.x.1 - self.x.0;
         if span == 0.0 {
             return (self.left + self.right) / 2.0;
@@ -69,7 +69,7 @@ impl PlotBox {
 
     /// Pixel y of data `y` (not clamped); `None` for a non-finite value or,
     /// on a log axis, one ≤ 0.
-    pub fn px_y(&self, y: f64) -> Option<f64> {
+    pub(crate) fn px_y(&self, y: f64) -> Option<f64> {
         let (v, lo, hi) = if self.log_y {
             if y.is_nan()
                 || y <= 0.0
@@ -94,14 +94,14 @@ impl PlotBox {
     }
 
     /// Pixel of a data point, when both coordinates map.
-    pub fn px(&self, (x, y): (f64, f64)) -> Option<(f64, f64)> {
+    pub(crate) fn px(&self, (x, y): (f64, f64)) -> Option<(f64, f64)> {
         let px = self.px_x(x);
         let py = self.px_y(y)?;
         (px.is_finite() && py.is_finite()).then_some((px, py))
     }
 
     /// The box shrunk by `by` pixels on every side (never inside out).
-    pub fn inset(&self, by: f64) -> Rect {
+    pub(crate) fn inset(&self, by: f64) -> Rect {
         let r = Rect {
             left: self.left,
             top: self.top,
@@ -122,7 +122,7 @@ impl PlotBox {
 
 /// A pixel rectangle, edges inclusive.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rect {
+pub(crate) struct Rect {
     /// Left column.
     pub left: f64,
     /// Top row.
@@ -135,13 +135,17 @@ pub struct Rect {
 
 impl Rect {
     /// True when `p` lies in the rectangle.
-    pub fn contains(&self, p: (f64, f64)) -> bool {
+    pub(crate) fn contains(&self, p: (f64, f64)) -> bool {
         p.0 >= self.left && p.0 <= self.right && p.1 >= self.top && p.1 <= self.bottom
     }
 }
 
 /// The part of segment `a`–`b` inside `r` (Liang–Barsky), if any.
-pub fn clip_segment(a: (f64, f64), b: (f64, f64), r: &Rect) -> Option<((f64, f64), (f64, f64))> {
+pub(crate) fn clip_segment(
+    a: (f64, f64),
+    b: (f64, f64),
+    r: &Rect,
+) -> Option<((f64, f64), (f64, f64))> {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let mut t0 = 0.0f64;
     let mut t1 = 1.0f64;
@@ -175,7 +179,7 @@ pub fn clip_segment(a: (f64, f64), b: (f64, f64), r: &Rect) -> Option<((f64, f64
 
 /// The parts of a polyline (pixels; `None` breaks it) inside `r`, as
 /// polylines.
-pub fn clip_polyline(points: &[Option<(f64, f64)>], r: &Rect) -> Vec<Vec<(f64, f64)>> {
+pub(crate) fn clip_polyline(points: &[Option<(f64, f64)>], r: &Rect) -> Vec<Vec<(f64, f64)>> {
     let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut current: Vec<(f64, f64)> = Vec::new();
     let flush = |current: &mut Vec<(f64, f64)>, out: &mut Vec<Vec<(f64, f64)>>| {
@@ -218,7 +222,7 @@ pub fn clip_polyline(points: &[Option<(f64, f64)>], r: &Rect) -> Vec<Vec<(f64, f
 /// Integer pixels of a polyline without repeated points, split where it
 /// turns by more than about 100°, so that a thick stroke has no far-flung
 /// inner corner (each piece starts where the previous one ended).
-pub fn split_sharp_turns(points: &[(f64, f64)]) -> Vec<Vec<(i32, i32)>> {
+pub(crate) fn split_sharp_turns(points: &[(f64, f64)]) -> Vec<Vec<(i32, i32)>> {
     let mut px: Vec<(i32, i32)> = Vec::with_capacity(points.len());
     for p in points {
         let q = (p.0.round() as i32, p.1.round() as i32);
@@ -246,7 +250,7 @@ pub fn split_sharp_turns(points: &[(f64, f64)]) -> Vec<Vec<(i32, i32)>> {
 }
 
 /// The part of a polygon (pixels) inside `r` (Sutherland–Hodgman).
-pub fn clip_polygon(points: &[(f64, f64)], r: &Rect) -> Vec<(f64, f64)> {
+pub(crate) fn clip_polygon(points: &[(f64, f64)], r: &Rect) -> Vec<(f64, f64)> {
     type Edge = (
         fn(&Rect, (f64, f64)) -> bool,
         fn(&Rect, (f64, f64), (f64, f64)) -> (f64, f64),
@@ -295,7 +299,7 @@ pub fn clip_polygon(points: &[(f64, f64)], r: &Rect) -> Vec<(f64, f64)> {
 /// One pixel column of a long series: the x span it covers (data units),
 /// and the lowest, highest and mean value of the steps starting in it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Column {
+pub(crate) struct Column {
     /// Start of the column, data x.
     pub x0: f64,
     /// End of the column, data x.
@@ -311,7 +315,7 @@ pub struct Column {
 /// Per pixel column of `x` split into `columns`: the min, max and mean of
 /// the values whose x falls in it. A column without values is `None` (a
 /// gap); non-finite values and x outside the range are skipped.
-pub fn envelope(
+pub(crate) fn envelope(
     points: impl IntoIterator<Item = (f64, Option<f64>)>,
     x: (f64, f64),
     columns: usize,
@@ -353,7 +357,7 @@ pub fn envelope(
 
 /// About `target` evenly spaced round tick values in `[lo, hi]` (steps of
 /// 1, 2, 2.5 or 5 × 10ᵏ), or none for an empty or non-finite range.
-pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return Vec::new();
     }
@@ -377,7 +381,7 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 }
 
 /// The round step (1, 2, 2.5 or 5 × 10ᵏ) nearest above `raw`.
-pub fn nice_step(raw: f64) -> f64 {
+pub(crate) fn nice_step(raw: f64) -> f64 {
     if raw.is_nan() || raw <= 0.0 || !raw.is_finite() {
         return 1.0;
     }
@@ -402,7 +406,7 @@ pub fn nice_step(raw: f64) -> f64 {
 /// over a wide range), otherwise 1-2-5 multiples (1-3 when those would be
 /// more than 8), otherwise 1…9 multiples;
 /// at least two ticks whenever the range is valid.
-pub fn log_ticks(lo: f64, hi: f64, min: usize) -> Vec<f64> {
+pub(crate) fn log_ticks(lo: f64, hi: f64, min: usize) -> Vec<f64> {
     if !(lo > 0.0 && hi > lo && hi.is_finite()) {
         return Vec::new();
     }

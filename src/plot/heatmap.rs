@@ -30,7 +30,7 @@ use super::Format;
 
 /// How an axis of a heatmap is labelled.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AxisLabels {
+pub(crate) enum AxisLabels {
     /// One label per cell, at its centre.
     Centers(Vec<String>),
     /// One label per boundary between cells (n − 1 labels for n cells).
@@ -39,7 +39,7 @@ pub enum AxisLabels {
 
 /// One axis of a heatmap.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Axis {
+pub(crate) struct Axis {
     /// Number of cells along the axis.
     pub n: usize,
     /// Tick labels.
@@ -50,7 +50,7 @@ pub struct Axis {
 
 /// How cell values become colours, and the legend that explains them.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Colouring {
+pub(crate) enum Colouring {
     /// A continuous value: viridis from the lowest to the highest, with a
     /// colour bar titled `title`; the lowest cell is framed when
     /// `frame_lowest` (a score, where lowest is best).
@@ -70,7 +70,7 @@ pub enum Colouring {
 
 /// A heatmap figure.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Grid {
+pub(crate) struct Grid {
     /// Figure title.
     pub title: String,
     /// Horizontal axis.
@@ -123,7 +123,7 @@ impl Grid {
 }
 
 /// `+2`, `0`, `−1` (with a real minus sign).
-pub fn signed(v: i32) -> String {
+pub(crate) fn signed(v: i32) -> String {
     match v.signum() {
         1 => format!("+{v}"),
         -1 => format!("−{}", v.unsigned_abs()),
@@ -404,7 +404,7 @@ where
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn render_heatmap(grid: &Grid, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+pub(crate) fn render_heatmap(grid: &Grid, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
     render(grid, stem, format)
 }
 
@@ -491,7 +491,7 @@ fn title_and_name(params: &[String], key: &[String]) -> (String, String) {
 /// parameter, made safe by [`super::file_safe`]) for each. Cells
 /// that several rows fall in (only possible with duplicate rows) hold
 /// their mean.
-pub fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
+pub(crate) fn sweep_grids(table: &SweepTable) -> Vec<(String, Grid)> {
     let key_of = |r: &super::read::SweepRecord| {
         let mut k = vec![r.policy.clone(), r.trace.clone()];
         k.extend(r.params.iter().skip(2).cloned());

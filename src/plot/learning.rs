@@ -27,7 +27,7 @@ use super::Format;
 
 /// The learning curve of one training run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CurveSet {
+pub(crate) struct CurveSet {
     /// A name for the run (its folder, e.g. `seed-3`).
     pub label: String,
     /// The rows of its `learning_curve.csv`.
@@ -243,7 +243,11 @@ fn legend_entries(bands: &[(&str, RGBColor, Band)], n: usize) -> (String, Vec<Le
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn learning_curves(sets: &[CurveSet], stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+pub(crate) fn learning_curves(
+    sets: &[CurveSet],
+    stem: &Path,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
     render(&LearningFigure { sets }, stem, format)
 }
 

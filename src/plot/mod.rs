@@ -17,16 +17,16 @@
 //! [`heatmap`], [`policy`]) take parsed rows and an output stem and write
 //! `STEM.png` and `STEM.svg`; [`style`] fixes the size, font and colours.
 
-pub mod canvas;
+pub(crate) mod canvas;
 pub mod crossval;
-pub mod geometry;
-pub mod heatmap;
-pub mod learning;
-pub mod pareto;
+pub(crate) mod geometry;
+pub(crate) mod heatmap;
+pub(crate) mod learning;
+pub(crate) mod pareto;
 pub mod policy;
-pub mod read;
-pub mod style;
-pub mod timeseries;
+pub(crate) mod read;
+pub(crate) mod style;
+pub(crate) mod timeseries;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -52,12 +52,12 @@ pub enum Format {
 
 impl Format {
     /// True when PNGs are written.
-    pub fn png(self) -> bool {
+    pub(crate) fn png(self) -> bool {
         matches!(self, Format::Png | Format::Both)
     }
 
     /// True when SVGs are written.
-    pub fn svg(self) -> bool {
+    pub(crate) fn svg(self) -> bool {
         matches!(self, Format::Svg | Format::Both)
     }
 }
@@ -86,7 +86,7 @@ impl std::str::FromStr for Format {
 
 /// A results folder that cannot be plotted as it is: bad input (exit 2).
 #[derive(Debug, thiserror::Error)]
-pub enum PlotError {
+pub(crate) enum PlotError {
     /// The path is not a folder.
     #[error("{} is not a folder", .0.display())]
     NotAFolder(PathBuf),
@@ -130,7 +130,7 @@ pub enum PlotError {
 
 /// What kind of results folder a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FolderKind {
+pub(crate) enum FolderKind {
     /// One run: `steps.csv`, `summary.csv`, `config.toml`.
     Run,
     /// A `qscale compare` folder.
@@ -160,7 +160,7 @@ impl fmt::Display for FolderKind {
 
 /// What [`plot_folder`] did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
+pub(crate) struct Report {
     /// The kind of folder found.
     pub kind: FolderKind,
     /// Every image written, in order.
@@ -174,7 +174,7 @@ pub struct Report {
 /// # Errors
 /// [`PlotError::NotAFolder`], [`PlotError::NothingToPlot`], or an
 /// unreadable `aggregate.csv` header.
-pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
+pub(crate) fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
     if !dir.is_dir() {
         return Err(PlotError::NotAFolder(dir.to_path_buf()));
     }
@@ -224,7 +224,7 @@ pub fn detect(dir: &Path) -> Result<FolderKind, PlotError> {
 /// [`crate::config::ConfigError`] for a bad `config.toml`, a
 /// [`crate::agent::QTableError`] for a bad `qtable.txt`, or a drawing or
 /// I/O error.
-pub fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
+pub(crate) fn plot_folder(dir: &Path, format: Format) -> Result<Report> {
     let kind = detect(dir)?;
     let out = dir.join(layout::FIGURES);
     let fresh = !out.exists();
@@ -363,7 +363,7 @@ fn unique<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 /// digits becomes `p` (`0.95` -> `0p95`); `=`, other dots and every other
 /// character become `_`; runs of `_` collapse to one and `_` or `-` at
 /// either end are dropped (`_` when nothing is left).
-pub fn file_safe(s: &str) -> String {
+pub(crate) fn file_safe(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {

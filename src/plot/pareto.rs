@@ -30,7 +30,7 @@ use crate::stats::Summary;
 
 /// One policy's point: means and CI half-widths.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ParetoPoint {
+pub(crate) struct ParetoPoint {
     /// Policy name.
     pub policy: String,
     /// Runs (seeds) averaged.
@@ -43,7 +43,7 @@ pub struct ParetoPoint {
 
 /// The points of `rows` (one trace), one per policy in order of first
 /// appearance.
-pub fn points(rows: &[SummaryRecord]) -> Vec<ParetoPoint> {
+pub(crate) fn points(rows: &[SummaryRecord]) -> Vec<ParetoPoint> {
     let mut policies: Vec<&str> = Vec::new();
     for r in rows {
         if !policies.contains(&r.policy.as_str()) {
@@ -67,7 +67,7 @@ pub fn points(rows: &[SummaryRecord]) -> Vec<ParetoPoint> {
 }
 
 /// The non-dominated points, by increasing violation rate.
-pub fn front(points: &[ParetoPoint]) -> Vec<(f64, f64)> {
+pub(crate) fn front(points: &[ParetoPoint]) -> Vec<(f64, f64)> {
     let mut pts: Vec<(f64, f64)> = points
         .iter()
         .map(|p| (p.violation_pct.mean, p.score_usd.mean))
@@ -329,7 +329,7 @@ where
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn pareto(
+pub(crate) fn pareto(
     rows: &[SummaryRecord],
     trace: &str,
     stem: &Path,

@@ -13,17 +13,12 @@
 //! [`crate::agent::Discretiser`], so the map is exactly what the agent
 //! does in those states.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Result;
-
-use super::heatmap::{render_heatmap, Axis, AxisLabels, Colouring, Grid};
+use super::heatmap::{Axis, AxisLabels, Colouring, Grid};
 use super::style;
-use super::Format;
 use crate::agent::{Design, QAgent};
 
 /// The learned policy of `agent` as a heatmap grid, for either design.
-pub fn policy_grid(agent: &QAgent) -> Grid {
+pub(crate) fn policy_grid(agent: &QAgent) -> Grid {
     match agent.design() {
         Design::Legacy => PolicyMap::from_agent(agent).grid(),
         Design::ScaleFree => target_grid(agent),
@@ -35,7 +30,7 @@ pub fn policy_grid(agent: &QAgent) -> Grid {
 /// fleet × volatility bucket, with the load at its window peak, flat,
 /// none booting, no overload, hour bucket 0; `None` where the agent
 /// holds or sizes for the episode's peak.
-pub fn headroom_grid(agent: &QAgent) -> Grid {
+pub(crate) fn headroom_grid(agent: &QAgent) -> Grid {
     let ds = agent.demand_state();
     let sizes = ds.sizes();
     let (n_fleet, n_vol) = (sizes[0], sizes[4]);
@@ -77,7 +72,7 @@ pub fn headroom_grid(agent: &QAgent) -> Grid {
 /// The scale-free design's map: the greedy target utilisation (%) per
 /// load × volatility bucket, flat trend, none booting, hour bucket 0;
 /// `None` where the agent holds.
-pub fn target_grid(agent: &QAgent) -> Grid {
+pub(crate) fn target_grid(agent: &QAgent) -> Grid {
     let sf = agent.scale_free();
     let sizes = sf.sizes();
     let (n_load, n_vol) = (sizes[0], sizes[3]);
@@ -115,7 +110,7 @@ pub fn target_grid(agent: &QAgent) -> Grid {
 
 /// The greedy action per utilization × VM bucket.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PolicyMap {
+pub(crate) struct PolicyMap {
     /// Utilization bucket edges (offered load per serving VM).
     pub util_edges: Vec<f64>,
     /// VM counts of each VM bucket, (lowest, highest).
@@ -131,7 +126,7 @@ pub struct PolicyMap {
 impl PolicyMap {
     /// Reads the greedy action of every state with a flat trend, no VM
     /// booting and hour bucket 0.
-    pub fn from_agent(agent: &QAgent) -> PolicyMap {
+    pub(crate) fn from_agent(agent: &QAgent) -> PolicyMap {
         let disc = agent.discretiser();
         let sizes = disc.sizes();
         let (n_util, n_vms) = (sizes[0], sizes[1]);
@@ -155,7 +150,7 @@ impl PolicyMap {
     }
 
     /// The map as a heatmap grid.
-    pub fn grid(&self) -> Grid {
+    pub(crate) fn grid(&self) -> Grid {
         let n_util = self.util_edges.len() + 1;
         let vm_labels = self
             .vm_buckets
@@ -191,18 +186,12 @@ impl PolicyMap {
     }
 }
 
-/// Figure 7: writes the policy map as `STEM.png` / `STEM.svg`.
-///
-/// # Errors
-/// A drawing or I/O error.
-pub fn learned_policy(map: &PolicyMap, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
-    render_heatmap(&map.grid(), stem, format)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::plot::heatmap::render_heatmap;
+    use crate::plot::Format;
 
     fn config() -> Config {
         let mut c = Config::default();
@@ -242,14 +231,15 @@ mod tests {
         assert_eq!(map, PolicyMap::from_agent(&agent));
         assert_eq!(map.vm_buckets, vec![(1, 2), (3, 5), (6, 10)]);
         assert!(map.hourly);
-        let written = learned_policy(&map, &dir.path().join("policy"), Format::Both).unwrap();
+        let written =
+            render_heatmap(&map.grid(), &dir.path().join("policy"), Format::Both).unwrap();
         for p in &written {
             crate::plot::tests_support::assert_image(p);
         }
         let mut legacy = Config::default();
         legacy.agent.design = Design::Legacy;
         let big = PolicyMap::from_agent(&QAgent::new(&legacy, 1));
-        learned_policy(&big, &dir.path().join("big"), Format::Png).unwrap();
+        render_heatmap(&big.grid(), &dir.path().join("big"), Format::Png).unwrap();
     }
 
     #[test]

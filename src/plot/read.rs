@@ -16,7 +16,7 @@ use super::PlotError;
 /// A CSV row type read back by the figures. Its columns are its fields
 /// ([`crate::schema::columns`]); those added after files were first
 /// written, which older folders may lack, are listed as optional.
-pub trait Columns: DeserializeOwned {
+pub(crate) trait Columns: DeserializeOwned {
     /// Columns a file may lack (the fields with `#[serde(default)]`).
     const OPTIONAL: &'static [&'static str] = &[];
 
@@ -31,14 +31,14 @@ pub trait Columns: DeserializeOwned {
 }
 
 /// One row of the file, as its writer defines it.
-pub type StepRecord = crate::cloud::StepInfo;
+pub(crate) type StepRecord = crate::cloud::StepInfo;
 
 impl Columns for StepRecord {
     const OPTIONAL: &'static [&'static str] = &["demand_vms"];
 }
 
 /// One row of the file, as its writer defines it.
-pub type SummaryRecord = crate::metrics::SummaryRow;
+pub(crate) type SummaryRecord = crate::metrics::SummaryRow;
 
 impl Columns for SummaryRecord {
     const OPTIONAL: &'static [&'static str] = &[
@@ -52,7 +52,7 @@ impl Columns for SummaryRecord {
 }
 
 /// One row of the file, as its writer defines it.
-pub type AggregateRecord = crate::layout::AggregateRow;
+pub(crate) type AggregateRecord = crate::layout::AggregateRow;
 
 impl Columns for AggregateRecord {
     const OPTIONAL: &'static [&'static str] = &[
@@ -65,7 +65,7 @@ impl Columns for AggregateRecord {
 }
 
 /// One row of the file, as its writer defines it.
-pub type CurveRecord = crate::agent::CurveRow;
+pub(crate) type CurveRecord = crate::agent::CurveRow;
 
 impl Columns for CurveRecord {}
 
@@ -75,7 +75,7 @@ impl Columns for CurveRecord {}
 /// [`PlotError::MissingFile`], [`PlotError::Io`],
 /// [`PlotError::MissingColumns`], [`PlotError::BadRow`] (with the line and
 /// column) or [`PlotError::NoRows`].
-pub fn read_rows<T: Columns>(path: &Path) -> Result<Vec<T>, PlotError> {
+pub(crate) fn read_rows<T: Columns>(path: &Path) -> Result<Vec<T>, PlotError> {
     let mut reader = open(path)?;
     let header = headers(&mut reader, path)?;
     let missing: Vec<String> = T::required()
@@ -103,7 +103,7 @@ pub fn read_rows<T: Columns>(path: &Path) -> Result<Vec<T>, PlotError> {
 ///
 /// # Errors
 /// As [`read_rows`], for the header only.
-pub fn read_header(path: &Path) -> Result<Vec<String>, PlotError> {
+pub(crate) fn read_header(path: &Path) -> Result<Vec<String>, PlotError> {
     let mut reader = open(path)?;
     headers(&mut reader, path)
 }
@@ -155,7 +155,7 @@ fn bad_row(path: &Path, header: &[String], e: &csv::Error) -> PlotError {
 /// One row of a sweep's `aggregate.csv`: where it sits in the grid and its
 /// mean score.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SweepRecord {
+pub(crate) struct SweepRecord {
     /// Policy name (empty when the file has no `policy` column).
     pub policy: String,
     /// Trace name (empty when the file has no `trace` column).
@@ -168,7 +168,7 @@ pub struct SweepRecord {
 
 /// A sweep aggregate: the swept keys (without `param_`) and the rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SweepTable {
+pub(crate) struct SweepTable {
     /// The `section.key` of each `param_` column, in column order.
     pub params: Vec<String>,
     /// Rows in file order.
@@ -176,7 +176,7 @@ pub struct SweepTable {
 }
 
 /// The `param_` columns of a header, in order.
-pub fn param_columns(header: &[String]) -> Vec<usize> {
+pub(crate) fn param_columns(header: &[String]) -> Vec<usize> {
     header
         .iter()
         .enumerate()
@@ -190,7 +190,7 @@ pub fn param_columns(header: &[String]) -> Vec<usize> {
 /// # Errors
 /// As [`read_rows`]; a file without `param_` columns or `score_mean` is a
 /// [`PlotError::MissingColumns`].
-pub fn read_sweep(path: &Path) -> Result<SweepTable, PlotError> {
+pub(crate) fn read_sweep(path: &Path) -> Result<SweepTable, PlotError> {
     let mut reader = open(path)?;
     let header = headers(&mut reader, path)?;
     let params = param_columns(&header);

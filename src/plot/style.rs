@@ -18,44 +18,44 @@ use std::sync::OnceLock;
 use plotters::style::{FontFamily, FontStyle, RGBColor, TextStyle};
 
 /// Width and height of every figure, pixels (PNG) or user units (SVG).
-pub const SIZE: (u32, u32) = (1000, 560);
+pub(crate) const SIZE: (u32, u32) = (1000, 560);
 
 /// Size of a time-series figure over a long run, with the busiest day
 /// zoomed beside the whole (a two-column figure in a paper).
-pub const WIDE_SIZE: (u32, u32) = (1500, 560);
+pub(crate) const WIDE_SIZE: (u32, u32) = (1500, 560);
 
 /// The font family name the figures use; registered with plotters under
 /// exactly this string, which SVGs also carry as their CSS font list.
-pub const FONT: &str = "DejaVu Sans, sans-serif";
+pub(crate) const FONT: &str = "DejaVu Sans, sans-serif";
 
 /// DejaVu Sans 2.37, unmodified.
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Title size (plotters size units: about 0.86 px of em per unit in PNGs).
-pub const TITLE_SIZE: f64 = 24.0;
+pub(crate) const TITLE_SIZE: f64 = 24.0;
 /// Axis description size.
-pub const LABEL_SIZE: f64 = 21.0;
+pub(crate) const LABEL_SIZE: f64 = 21.0;
 /// Tick label size.
-pub const TICK_SIZE: f64 = 19.0;
+pub(crate) const TICK_SIZE: f64 = 19.0;
 /// Legend text size.
-pub const LEGEND_SIZE: f64 = 19.0;
+pub(crate) const LEGEND_SIZE: f64 = 19.0;
 /// Text inside heatmap cells and next to points.
-pub const ANNOTATION_SIZE: f64 = 17.0;
+pub(crate) const ANNOTATION_SIZE: f64 = 17.0;
 /// Width of the legend column on the right of a figure, pixels.
-pub const LEGEND_WIDTH: u32 = 215;
+pub(crate) const LEGEND_WIDTH: u32 = 215;
 
 /// Dark grey for text and the arrival rate.
-pub const INK: RGBColor = RGBColor(34, 34, 34);
+pub(crate) const INK: RGBColor = RGBColor(34, 34, 34);
 /// Light grey for grid lines.
-pub const GRID: RGBColor = RGBColor(225, 225, 225);
+pub(crate) const GRID: RGBColor = RGBColor(225, 225, 225);
 /// Red of the SLO line.
-pub const SLO_RED: RGBColor = RGBColor(200, 30, 30);
+pub(crate) const SLO_RED: RGBColor = RGBColor(200, 30, 30);
 
 /// Registers the embedded font with plotters (once per process).
 ///
 /// # Errors
 /// Never in practice: the bytes are a valid TrueType font compiled in.
-pub fn register_font() -> Result<(), String> {
+pub(crate) fn register_font() -> Result<(), String> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
@@ -65,12 +65,12 @@ pub fn register_font() -> Result<(), String> {
 }
 
 /// Text in the figures' font at `size`.
-pub fn text(size: f64) -> TextStyle<'static> {
+pub(crate) fn text(size: f64) -> TextStyle<'static> {
     TextStyle::from((FontFamily::Name(FONT), size)).color(&INK)
 }
 
 /// Colours for anything else (other policies, traces, seeds).
-pub const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -84,7 +84,7 @@ pub const PALETTE: [RGBColor; 8] = [
 /// The fixed colour of a policy: the (Okabe–Ito) colour its module
 /// registers ([`crate::policy::PolicyKind::colour`]), or one from
 /// [`PALETTE`] picked by a hash of the name (stable across figures).
-pub fn policy_colour(name: &str) -> RGBColor {
+pub(crate) fn policy_colour(name: &str) -> RGBColor {
     name.parse::<crate::policy::PolicyKind>()
         .map(|kind| {
             let (r, g, b) = kind.colour();
@@ -94,7 +94,7 @@ pub fn policy_colour(name: &str) -> RGBColor {
 }
 
 /// The `i`-th colour of [`PALETTE`], cycling.
-pub fn palette(i: usize) -> RGBColor {
+pub(crate) fn palette(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
@@ -106,7 +106,7 @@ fn fnv1a(s: &str) -> u64 {
 }
 
 /// `c` mixed with white: `amount` = 0 gives `c`, 1 gives white.
-pub fn tint(c: RGBColor, amount: f64) -> RGBColor {
+pub(crate) fn tint(c: RGBColor, amount: f64) -> RGBColor {
     let mix = |x: u8| {
         let x = f64::from(x);
         (x + (255.0 - x) * amount.clamp(0.0, 1.0)).round() as u8
@@ -128,7 +128,7 @@ const VIRIDIS: [(u8, u8, u8); 9] = [
 ];
 
 /// The viridis colour at `t` in [0, 1] (clamped; NaN gives the low end).
-pub fn viridis(t: f64) -> RGBColor {
+pub(crate) fn viridis(t: f64) -> RGBColor {
     let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
     let x = t * (VIRIDIS.len() - 1) as f64;
     let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
@@ -140,7 +140,7 @@ pub fn viridis(t: f64) -> RGBColor {
 
 /// A diverging colour for a VM change: blue for scale-in, red for
 /// scale-out, light grey for no change; `max` is the largest |change|.
-pub fn change_colour(change: i32, max: i32) -> RGBColor {
+pub(crate) fn change_colour(change: i32, max: i32) -> RGBColor {
     let max = max.max(1);
     let depth =
         f64::from(change.unsigned_abs().min(max.unsigned_abs())) / f64::from(max.unsigned_abs());
@@ -154,7 +154,7 @@ pub fn change_colour(change: i32, max: i32) -> RGBColor {
 }
 
 /// Black or white, whichever reads better on `background`.
-pub fn text_on(background: RGBColor) -> RGBColor {
+pub(crate) fn text_on(background: RGBColor) -> RGBColor {
     let l = 0.299 * f64::from(background.0)
         + 0.587 * f64::from(background.1)
         + 0.114 * f64::from(background.2);
@@ -167,7 +167,7 @@ pub fn text_on(background: RGBColor) -> RGBColor {
 
 /// The unit of a time axis, chosen from the span shown.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TimeUnit {
+pub(crate) struct TimeUnit {
     /// Seconds per unit.
     pub seconds: f64,
     /// The unit in an axis label.
@@ -176,7 +176,7 @@ pub struct TimeUnit {
 
 impl TimeUnit {
     /// Minutes up to 3 hours, hours up to 4 days, days beyond.
-    pub fn for_span(span_s: f64) -> TimeUnit {
+    pub(crate) fn for_span(span_s: f64) -> TimeUnit {
         if span_s <= 3.0 * 3600.0 {
             TimeUnit {
                 seconds: 60.0,
@@ -198,7 +198,7 @@ impl TimeUnit {
 
 /// A short tick label: no trailing zeros, at most 4 significant digits,
 /// thousands as `k`.
-pub fn tick(v: f64) -> String {
+pub(crate) fn tick(v: f64) -> String {
     if !v.is_finite() {
         return String::new();
     }
@@ -232,7 +232,7 @@ fn trim(s: &str) -> String {
 }
 
 /// A value for a label or a heatmap cell, to about 4 significant digits.
-pub fn value_label(v: f64) -> String {
+pub(crate) fn value_label(v: f64) -> String {
     if !v.is_finite() {
         return "–".to_string();
     }
@@ -300,7 +300,7 @@ const UNIT_SUFFIXES: [(&str, &str); 6] = [
 /// `cooldown (s)`): the table of known keys, else the last part of the
 /// key with `_` as spaces and a unit suffix (`_s`, `_rps`, `_usd`, …) in
 /// brackets.
-pub fn key_label(key: &str) -> String {
+pub(crate) fn key_label(key: &str) -> String {
     if let Some((_, label)) = KEY_LABELS.iter().find(|(k, _)| *k == key) {
         return (*label).to_string();
     }
@@ -316,7 +316,7 @@ pub fn key_label(key: &str) -> String {
 /// A short `name value` form of a swept key for a title (`cooldown 300 s`,
 /// `step 2`): the key's last part without its unit suffix, the value, and
 /// the unit.
-pub fn key_value(key: &str, value: &str) -> String {
+pub(crate) fn key_value(key: &str, value: &str) -> String {
     let name = key.rsplit('.').next().unwrap_or(key);
     for (suffix, unit) in UNIT_SUFFIXES {
         if let Some(stem) = name.strip_suffix(suffix).filter(|s| !s.is_empty()) {

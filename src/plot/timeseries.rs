@@ -53,7 +53,7 @@ const DENSE: f64 = 2.0;
 
 /// The steps of one run and where it came from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunSteps {
+pub(crate) struct RunSteps {
     /// Policy name (sets the colour).
     pub policy: String,
     /// Trace name.
@@ -565,7 +565,7 @@ impl Figure for LoadFigure<'_> {
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn load_capacity(
+pub(crate) fn load_capacity(
     run: &RunSteps,
     oracle: Option<&RunSteps>,
     stem: &Path,
@@ -797,7 +797,12 @@ impl Figure for LatencyFigure<'_> {
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn latency(runs: &[RunSteps], slo_s: f64, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+pub(crate) fn latency(
+    runs: &[RunSteps],
+    slo_s: f64,
+    stem: &Path,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
     let zoom = runs.first().and_then(busiest_day);
     render(&LatencyFigure { runs, slo_s, zoom }, stem, format)
 }
@@ -911,7 +916,7 @@ impl Figure for CumulativeFigure<'_> {
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn cumulative(runs: &[RunSteps], stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
+pub(crate) fn cumulative(runs: &[RunSteps], stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
     render(&CumulativeFigure { runs }, stem, format)
 }
 

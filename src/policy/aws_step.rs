@@ -64,6 +64,7 @@ use crate::policy::PolicyContext;
 /// How a step's `adjustment` changes the capacity (`AdjustmentType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[allow(clippy::enum_variant_names)] // AWS's own names; they are the config values
 pub enum AdjustmentType {
     /// Add `adjustment` instances (negative: remove).
     #[default]
@@ -105,7 +106,7 @@ impl StepAdjustment {
 
 /// The default scale-out steps, for a high alarm at 0.7:
 /// `[0, 0.1) → +1`, `[0.1, 0.2) → +2`, `[0.2, ∞) → +3`.
-pub fn default_scale_out_steps() -> Vec<StepAdjustment> {
+pub(crate) fn default_scale_out_steps() -> Vec<StepAdjustment> {
     vec![
         StepAdjustment {
             lower: Some(0.0),
@@ -126,7 +127,7 @@ pub fn default_scale_out_steps() -> Vec<StepAdjustment> {
 }
 
 /// The default scale-in step, for a low alarm at 0.3: `(−∞, 0] → −1`.
-pub fn default_scale_in_steps() -> Vec<StepAdjustment> {
+pub(crate) fn default_scale_in_steps() -> Vec<StepAdjustment> {
     vec![StepAdjustment {
         lower: None,
         upper: Some(0.0),
@@ -154,7 +155,7 @@ fn snap(x: f64) -> f64 {
 /// `diff` and the bounds are compared to a billionth of utilization, so
 /// rounding in `metric − threshold` never moves a metric that is exactly on
 /// a bound into the neighbouring step.
-pub fn select_step(steps: &[StepAdjustment], diff: f64, high: bool) -> Option<&StepAdjustment> {
+pub(crate) fn select_step(steps: &[StepAdjustment], diff: f64, high: bool) -> Option<&StepAdjustment> {
     let diff = snap(diff);
     let lower_inclusive = diff > 0.0 || (diff == 0.0 && high);
     steps.iter().find(|s| s.contains(diff, lower_inclusive))
@@ -163,7 +164,7 @@ pub fn select_step(steps: &[StepAdjustment], diff: f64, high: bool) -> Option<&S
 /// AWS's rounding of a fractional percent change: towards zero, but a
 /// non-zero change never rounds to zero (12.7 → 12, 0.67 → 1, −0.58 → −1,
 /// −6.67 → −6). Values within 1e-9 of an integer count as that integer.
-pub fn round_aws(x: f64) -> i64 {
+pub(crate) fn round_aws(x: f64) -> i64 {
     if !x.is_finite() {
         return 0;
     }
@@ -181,7 +182,7 @@ pub fn round_aws(x: f64) -> i64 {
 
 /// The new desired capacity from capacity `base` for a step of
 /// `adjustment`, before clamping to the group's bounds.
-pub fn new_capacity(
+pub(crate) fn new_capacity(
     kind: AdjustmentType,
     base: u32,
     adjustment: i32,
@@ -286,7 +287,7 @@ fn validate_steps(field: &str, steps: &[StepAdjustment]) -> Result<(), ConfigErr
 ///
 /// # Errors
 /// The first key out of range or inconsistent.
-pub fn validate_config(p: &StepParams) -> Result<(), ConfigError> {
+pub(crate) fn validate_config(p: &StepParams) -> Result<(), ConfigError> {
     let hi = p.scale_out_threshold;
     if !(hi > 0.0 && hi <= 1.0) {
         return Err(out_of_range("policy.scale_out_threshold", hi, "in (0, 1]"));
@@ -536,7 +537,7 @@ impl PolicyParams for StepParams {
 }
 
 /// Step adjustments as a TOML array, every adjustment multiplied by `k`.
-pub fn scaled_steps(steps: Vec<StepAdjustment>, k: i32) -> toml::Value {
+pub(crate) fn scaled_steps(steps: Vec<StepAdjustment>, k: i32) -> toml::Value {
     let steps: Vec<_> = steps
         .into_iter()
         .map(|mut s| {

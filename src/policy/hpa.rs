@@ -120,7 +120,7 @@ pub enum HpaSelectPolicy {
 }
 
 /// The default `behavior.scaleUp.policies`: 4 pods or 100 % per 15 s.
-pub fn default_scale_up_policies() -> Vec<HpaScalingPolicy> {
+pub(crate) fn default_scale_up_policies() -> Vec<HpaScalingPolicy> {
     vec![
         HpaScalingPolicy {
             kind: HpaPolicyType::Pods,
@@ -136,7 +136,7 @@ pub fn default_scale_up_policies() -> Vec<HpaScalingPolicy> {
 }
 
 /// The default `behavior.scaleDown.policies`: 100 % per 15 s.
-pub fn default_scale_down_policies() -> Vec<HpaScalingPolicy> {
+pub(crate) fn default_scale_down_policies() -> Vec<HpaScalingPolicy> {
     vec![HpaScalingPolicy {
         kind: HpaPolicyType::Percent,
         value: 100,
@@ -148,7 +148,7 @@ pub fn default_scale_down_policies() -> Vec<HpaScalingPolicy> {
 ///
 /// # Errors
 /// The first key out of range.
-pub fn validate_config(p: &HpaParams) -> Result<(), ConfigError> {
+pub(crate) fn validate_config(p: &HpaParams) -> Result<(), ConfigError> {
     non_negative("policy.hpa_scale_up_tolerance", p.hpa_scale_up_tolerance)?;
     non_negative(
         "policy.hpa_scale_down_tolerance",
@@ -200,7 +200,7 @@ pub fn validate_config(p: &HpaParams) -> Result<(), ConfigError> {
 /// The tolerance band around a ratio of 1 within which the HPA does not
 /// scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tolerances {
+pub(crate) struct Tolerances {
     /// Allowed ratio excess above 1 before scaling up.
     pub up: f64,
     /// Allowed ratio shortfall below 1 before scaling down.
@@ -209,14 +209,14 @@ pub struct Tolerances {
 
 impl Tolerances {
     /// `1 − down ≤ ratio ≤ 1 + up`, both ends inclusive.
-    pub fn is_within(self, ratio: f64) -> bool {
+    pub(crate) fn is_within(self, ratio: f64) -> bool {
         (1.0 - self.down) <= ratio && ratio <= (1.0 + self.up)
     }
 }
 
 /// The pods the replica calculator sees, by class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PodCounts {
+pub(crate) struct PodCounts {
     /// Ready pods with a metric sample.
     pub ready: u32,
     /// Not-ready pods (their samples are dropped).
@@ -237,7 +237,7 @@ fn utilization_ratio(usage_milli: i64, request_milli: i64, target_pct: i64) -> f
 /// a 1000-millicore request, with the target `target_pct` percent.
 /// `None` when no pod has a usable metric (the controller then keeps the
 /// replica count and records nothing).
-pub fn replica_count(
+pub(crate) fn replica_count(
     current: u32,
     pods: PodCounts,
     usage_milli: i64,

@@ -3,38 +3,23 @@
 //! A [`Policy`] sees an [`Observation`] at the start of each step and
 //! returns an [`Action`]; the environment clamps it to the bounds. The
 //! baselines are the rules operators use (see each module for its source);
-//! every policy goes through the same loop, [`drive`].
+//! every policy goes through the same loop, `drive`.
 
-pub mod registry;
+pub(crate) mod registry;
 mod setup;
 #[cfg(test)]
 mod test_support;
 
-use registry::{aws_step, hpa, oracle, predictive, static_count, target_tracking, threshold};
+#[cfg(test)]
+pub(crate) use registry::aws_step::{default_scale_in_steps, scaled_steps};
+use registry::{static_count, threshold};
 
-pub use aws_step::{
-    default_scale_in_steps, default_scale_out_steps, new_capacity, round_aws, select_step,
-    validate_config as validate_step_config, AdjustmentType, StepAdjustment, StepScalingPolicy,
-};
-pub use aws_step::{scaled_steps, StepParams};
-pub use hpa::HpaParams;
-pub use hpa::{
-    default_scale_down_policies as default_hpa_scale_down_policies,
-    default_scale_up_policies as default_hpa_scale_up_policies, replica_count,
-    validate_config as validate_hpa_config, HpaPolicy, HpaPolicyType, HpaScalingPolicy,
-    HpaSelectPolicy, PodCounts, Tolerances,
-};
-pub use oracle::{OraclePolicy, MAX_PLAN_CELLS, MAX_PLAN_WORK};
-pub use predictive::{season_steps, Forecast, HoltWinters, PredictivePolicy, SeasonalNaive};
-pub use predictive::{Forecaster, PredictiveParams, MAX_SEASON_S};
-pub use registry::{build, GridAxis, NoParams, PolicyConfig, PolicyKind, PolicyParams, TUNABLE};
-pub use setup::PolicySetup;
-pub use static_count::StaticPolicy;
-pub use static_count::{StaticParams, StaticSizing};
-pub use target_tracking::TargetParams;
-pub use target_tracking::{scale_in_capacity, scale_out_capacity, TargetTrackingPolicy};
-pub use threshold::ThresholdPolicy;
-pub use threshold::{upper_thresholds, ThresholdParams};
+pub use registry::PolicyKind;
+pub(crate) use registry::{build, PolicyConfig, TUNABLE};
+pub(crate) use setup::PolicySetup;
+pub(crate) use static_count::StaticPolicy;
+pub use static_count::StaticSizing;
+pub(crate) use threshold::upper_thresholds;
 
 use crate::cloud::CloudConfig;
 use crate::cloud::{Action, Environment, Observation, Step, Workload};
@@ -70,7 +55,7 @@ pub trait Learner: Policy {
 /// its action, the step) to `after`, until the episode ends.
 /// A run records its steps with it; the agent's training learns from each
 /// transition with it.
-pub fn drive<E, P, F>(env: &mut E, policy: &mut P, seed: u64, mut after: F)
+pub(crate) fn drive<E, P, F>(env: &mut E, policy: &mut P, seed: u64, mut after: F)
 where
     E: Environment + ?Sized,
     P: Policy + ?Sized,
@@ -89,7 +74,7 @@ where
 }
 
 /// What a policy may know before the run starts: its section and the
-/// cloud's ([`PolicySetup`]) and, for rules sized from the trace (`static`
+/// cloud's (`PolicySetup`) and, for rules sized from the trace (`static`
 /// by mean or peak) or the clairvoyant oracle, the workload itself.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyContext<'a> {
@@ -104,7 +89,7 @@ pub struct PolicyContext<'a> {
 
 /// The VM count that serves `rate_rps` at `target_utilization`, clamped
 /// to the bounds of `c`.
-pub fn vms_for_rate(c: &CloudConfig, rate_rps: f64, target_utilization: f64) -> u32 {
+pub(crate) fn vms_for_rate(c: &CloudConfig, rate_rps: f64, target_utilization: f64) -> u32 {
     let needed = (rate_rps / (c.vm_capacity_rps * target_utilization)).ceil();
     let needed = if needed.is_finite() {
         needed.max(0.0)

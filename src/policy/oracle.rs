@@ -115,12 +115,12 @@ use crate::policy::registry::{NoParams, Registered};
 /// Largest planning table the oracle builds, in cells (steps × VM counts):
 /// 2^25, about a year of 60 s steps with 63 counts. The penalty table
 /// takes 8 bytes per cell and the decisions 2 more.
-pub const MAX_PLAN_CELLS: usize = 1 << 25;
+pub(crate) const MAX_PLAN_CELLS: usize = 1 << 25;
 
 /// Most work the oracle takes on, in Erlang-recurrence terms
 /// (steps × VM counts² / 2): 2^30, about a year of 60 s steps with 60 VM
 /// counts, or a week with 460 (several seconds).
-pub const MAX_PLAN_WORK: u128 = 1 << 30;
+pub(crate) const MAX_PLAN_WORK: u128 = 1 << 30;
 
 /// Static counts tried when the plan is too large.
 const FALLBACK_STATICS: u32 = 16;
@@ -140,7 +140,7 @@ pub struct OraclePolicy {
 impl OraclePolicy {
     /// Plans for the episode `ctx` describes: `ctx.workload` with
     /// `ctx.setup` and the noise of `ctx.seed`.
-    pub fn from_context(ctx: PolicyContext<'_>) -> OraclePolicy {
+    pub(crate) fn from_context(ctx: PolicyContext<'_>) -> OraclePolicy {
         let arrivals = episode_arrivals(ctx.workload, ctx.setup.workload.noise, ctx.seed);
         let mut env = CloudEnv::new(Arc::new(ctx.workload.clone()), ctx.setup).with_p95(false);
         let planner = Planner::new(ctx.setup, ctx.workload.step_s, &arrivals);
@@ -168,14 +168,16 @@ impl OraclePolicy {
         }
     }
 
+    #[cfg(test)]
     /// The planned total VM count of every step.
-    pub fn plan(&self) -> &[u32] {
+    pub(crate) fn plan(&self) -> &[u32] {
         &self.plan
     }
 
+    #[cfg(test)]
     /// The plan's score as simulated at build time, USD (what the run will
     /// report, up to float summation order).
-    pub fn planned_score_usd(&self) -> f64 {
+    pub(crate) fn planned_score_usd(&self) -> f64 {
         self.score_usd
     }
 }
@@ -473,7 +475,6 @@ impl Tables {
 impl Registered for OraclePolicy {
     const NAME: &'static str = "oracle";
     const COLOUR: (u8, u8, u8) = (0, 0, 0);
-    const CLAIRVOYANT: bool = true;
     const NOT_TUNABLE: Option<&'static str> =
         Some("the oracle is clairvoyant and has no parameters to tune");
     type Params = NoParams;
@@ -488,7 +489,7 @@ mod tests {
     use crate::cloud::Workload;
     use crate::config::{Billing, Config, Noise, PolicyKind};
     use crate::experiment::run_with;
-    use crate::policy::ThresholdPolicy;
+    use crate::policy::registry::threshold::ThresholdPolicy;
     use proptest::prelude::*;
     use rand::{Rng, SeedableRng};
 

@@ -78,7 +78,7 @@ use crate::policy::registry::{floats, target_utilization_axis, words, GridAxis, 
 use crate::policy::PolicyContext;
 
 /// A one-variable forecaster fed one value per step.
-pub trait Forecast {
+pub(crate) trait Forecast {
     /// Adds the value of the next step.
     fn observe(&mut self, value: f64);
     /// The forecast `h ≥ 1` steps after the last value observed, or
@@ -88,7 +88,7 @@ pub trait Forecast {
 
 /// Number of steps in a season of `season_s` seconds with steps of
 /// `step_s` seconds: rounded, at least one.
-pub fn season_steps(season_s: f64, step_s: f64) -> usize {
+pub(crate) fn season_steps(season_s: f64, step_s: f64) -> usize {
     let m = (season_s / step_s).round();
     if m.is_finite() && m >= 1.0 {
         m as usize
@@ -99,7 +99,7 @@ pub fn season_steps(season_s: f64, step_s: f64) -> usize {
 
 /// The value one season ago (the last value with less history).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SeasonalNaive {
+pub(crate) struct SeasonalNaive {
     season: usize,
     /// The last `season` values; value `i` (counted from 0) at `i % season`.
     ring: Vec<f64>,
@@ -142,7 +142,7 @@ impl Forecast for SeasonalNaive {
 
 /// Additive Holt-Winters with one seasonal index per phase.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HoltWinters {
+pub(crate) struct HoltWinters {
     alpha: f64,
     beta: f64,
     gamma: f64,
@@ -175,9 +175,10 @@ impl HoltWinters {
         }
     }
 
+    #[cfg(test)]
     /// Current level, trend (per step) and seasonal indices; `None` before
     /// a full season.
-    pub fn components(&self) -> Option<(f64, f64, &[f64])> {
+    pub(crate) fn components(&self) -> Option<(f64, f64, &[f64])> {
         (!self.seasonal.is_empty()).then_some((self.level, self.trend, &self.seasonal[..]))
     }
 }
@@ -292,7 +293,7 @@ impl PredictivePolicy {
 
     /// The largest forecast rate over the steps the fleet must cover,
     /// req/s (≥ 0); `None` before the first observation.
-    pub fn forecast_rps(&self) -> Option<f64> {
+    pub(crate) fn forecast_rps(&self) -> Option<f64> {
         let mut peak: Option<f64> = None;
         for h in 1..=self.horizon {
             let f = self.model.forecast(h)?;
@@ -342,7 +343,7 @@ pub enum Forecaster {
 }
 
 /// Longest `policy.season_s` accepted, seconds: a leap year.
-pub const MAX_SEASON_S: f64 = 366.0 * 86_400.0;
+pub(crate) const MAX_SEASON_S: f64 = 366.0 * 86_400.0;
 
 /// The `predictive` policy's keys of `[policy]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -66,7 +66,7 @@ pub struct GridAxis {
 
 impl GridAxis {
     /// An axis over one key.
-    pub fn one(key: &'static str, values: Vec<toml::Value>) -> GridAxis {
+    pub(crate) fn one(key: &'static str, values: Vec<toml::Value>) -> GridAxis {
         GridAxis {
             keys: vec![key],
             points: values.into_iter().map(|v| vec![v]).collect(),
@@ -74,7 +74,7 @@ impl GridAxis {
     }
 
     /// An axis whose keys all take the same value at each point.
-    pub fn zipped(keys: &[&'static str], values: Vec<toml::Value>) -> GridAxis {
+    pub(crate) fn zipped(keys: &[&'static str], values: Vec<toml::Value>) -> GridAxis {
         GridAxis {
             keys: keys.to_vec(),
             points: values.into_iter().map(|v| vec![v; keys.len()]).collect(),
@@ -83,7 +83,7 @@ impl GridAxis {
 }
 
 /// `from/100, (from+step)/100, …, to/100`: exact decimals, no running sum.
-pub fn hundredths(from: u32, to: u32, step: usize) -> Vec<toml::Value> {
+pub(crate) fn hundredths(from: u32, to: u32, step: usize) -> Vec<toml::Value> {
     (from..=to)
         .step_by(step)
         .map(|h| toml::Value::Float(f64::from(h) / 100.0))
@@ -91,17 +91,17 @@ pub fn hundredths(from: u32, to: u32, step: usize) -> Vec<toml::Value> {
 }
 
 /// Numbers as TOML floats.
-pub fn floats(values: &[f64]) -> Vec<toml::Value> {
+pub(crate) fn floats(values: &[f64]) -> Vec<toml::Value> {
     values.iter().map(|&v| toml::Value::Float(v)).collect()
 }
 
 /// Numbers as TOML integers.
-pub fn integers(values: &[i64]) -> Vec<toml::Value> {
+pub(crate) fn integers(values: &[i64]) -> Vec<toml::Value> {
     values.iter().map(|&v| toml::Value::Integer(v)).collect()
 }
 
 /// Words as TOML strings.
-pub fn words(values: &[&str]) -> Vec<toml::Value> {
+pub(crate) fn words(values: &[&str]) -> Vec<toml::Value> {
     values
         .iter()
         .map(|v| toml::Value::String(v.to_string()))
@@ -110,7 +110,7 @@ pub fn words(values: &[&str]) -> Vec<toml::Value> {
 
 /// The utilization targets every rule that has one is tuned over:
 /// 0.30–0.95 in steps of 0.05.
-pub fn target_utilization_axis() -> GridAxis {
+pub(crate) fn target_utilization_axis() -> GridAxis {
     GridAxis::one("policy.target_utilization", hundredths(30, 95, 5))
 }
 
@@ -125,9 +125,6 @@ pub trait Registered {
     /// Learned: [`Registered::build`] gives `None` and the run's caller
     /// trains it first (the agent).
     const LEARNED: bool = false;
-    /// Clairvoyant: it sees the whole episode (the oracle), so it is a
-    /// bound to compare with, not a contender.
-    const CLAIRVOYANT: bool = false;
     /// Why it cannot be tuned, when it cannot (`None`: it has a built-in
     /// grid, [`Registered::tuning_grid`]).
     const NOT_TUNABLE: Option<&'static str> = None;
@@ -179,28 +176,21 @@ macro_rules! policies {
             }
 
             /// Its fixed colour in the figures, RGB.
-            pub const fn colour(self) -> (u8, u8, u8) {
+            pub(crate) const fn colour(self) -> (u8, u8, u8) {
                 match self {
                     $(PolicyKind::$variant => <$module::$ty as Registered>::COLOUR,)+
                 }
             }
 
             /// Whether it learns (the caller trains it before a run).
-            pub const fn is_learned(self) -> bool {
+            pub(crate) const fn is_learned(self) -> bool {
                 match self {
                     $(PolicyKind::$variant => <$module::$ty as Registered>::LEARNED,)+
                 }
             }
 
-            /// Whether it is clairvoyant (a bound, not a contender).
-            pub const fn is_clairvoyant(self) -> bool {
-                match self {
-                    $(PolicyKind::$variant => <$module::$ty as Registered>::CLAIRVOYANT,)+
-                }
-            }
-
             /// Why it cannot be tuned; `None` when it can.
-            pub const fn not_tunable(self) -> Option<&'static str> {
+            pub(crate) const fn not_tunable(self) -> Option<&'static str> {
                 match self {
                     $(PolicyKind::$variant => <$module::$ty as Registered>::NOT_TUNABLE,)+
                 }
@@ -208,7 +198,7 @@ macro_rules! policies {
 
             /// Its built-in tuning grid, slowest axis first (empty when it
             /// cannot be tuned).
-            pub fn tuning_grid(self) -> Vec<GridAxis> {
+            pub(crate) fn tuning_grid(self) -> Vec<GridAxis> {
                 match self {
                     $(PolicyKind::$variant => <$module::$ty as Registered>::tuning_grid(),)+
                 }
@@ -217,7 +207,7 @@ macro_rules! policies {
 
         /// Builds the policy `policy.kind` names; `None` for learned
         /// policies, which the run's caller trains first.
-        pub fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
+        pub(crate) fn build(ctx: PolicyContext<'_>) -> Option<Box<dyn Policy + Send>> {
             match ctx.setup.policy.kind {
                 $(PolicyKind::$variant => <$module::$ty as Registered>::build(ctx),)+
             }
@@ -320,7 +310,7 @@ const N_TUNABLE: usize = {
 };
 
 /// The policies with a built-in tuning grid, in registry order.
-pub const TUNABLE: [PolicyKind; N_TUNABLE] = {
+pub(crate) const TUNABLE: [PolicyKind; N_TUNABLE] = {
     let mut out = [PolicyKind::Threshold; N_TUNABLE];
     let (mut i, mut j) = (0, 0);
     while i < PolicyKind::ALL.len() {
@@ -354,7 +344,7 @@ impl std::str::FromStr for PolicyKind {
 
 /// The names of `kinds` as a list in words: `static, threshold or step`
 /// (for help texts and messages).
-pub fn names_in_words(kinds: &[PolicyKind]) -> String {
+pub(crate) fn names_in_words(kinds: &[PolicyKind]) -> String {
     let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),

@@ -25,7 +25,7 @@ impl StaticPolicy {
     }
 
     /// Sizes the count as `policy.sizing` says.
-    pub fn from_context(ctx: PolicyContext<'_>) -> StaticPolicy {
+    pub(crate) fn from_context(ctx: PolicyContext<'_>) -> StaticPolicy {
         let p = &ctx.setup.policy.static_count;
         let vms = match p.sizing {
             StaticSizing::Count => p.vms,
@@ -43,8 +43,9 @@ impl StaticPolicy {
         StaticPolicy::new(vms)
     }
 
+    #[cfg(test)]
     /// The count it holds.
-    pub fn vms(&self) -> u32 {
+    pub(crate) fn vms(&self) -> u32 {
         self.vms
     }
 }

@@ -56,24 +56,24 @@ use crate::policy::registry::{target_utilization_axis, GridAxis, PolicyParams, R
 use crate::policy::PolicyContext;
 
 /// Data points above the target that trigger a scale-out.
-pub const HIGH_DATA_POINTS: usize = 3;
+pub(crate) const HIGH_DATA_POINTS: usize = 3;
 /// Data points below the low threshold that trigger a scale-in.
-pub const LOW_DATA_POINTS: usize = 15;
+pub(crate) const LOW_DATA_POINTS: usize = 15;
 /// The low alarm's threshold as a fraction of the target.
-pub const LOW_THRESHOLD_RATIO: f64 = 0.9;
+pub(crate) const LOW_THRESHOLD_RATIO: f64 = 0.9;
 
 /// Slack for float noise in the proportional rounding (C·m/t).
 const ROUNDING_SLACK: f64 = 1e-9;
 
 /// The capacity a scale-out asks for: `⌈C · m / t⌉`.
-pub fn scale_out_capacity(capacity: u32, metric: f64, target: f64) -> u32 {
+pub(crate) fn scale_out_capacity(capacity: u32, metric: f64, target: f64) -> u32 {
     let x = f64::from(capacity) * metric / target;
     // `as` saturates (NaN and negatives to 0).
     (x - ROUNDING_SLACK).ceil() as u32
 }
 
 /// The capacity after a scale-in: `C − ⌊C − C · m / t⌋`.
-pub fn scale_in_capacity(capacity: u32, metric: f64, target: f64) -> u32 {
+pub(crate) fn scale_in_capacity(capacity: u32, metric: f64, target: f64) -> u32 {
     let c = f64::from(capacity);
     let remove = (c - c * metric / target + ROUNDING_SLACK).floor() as u32;
     capacity.saturating_sub(remove)

@@ -150,7 +150,7 @@ impl PolicyParams for ThresholdParams {
 
 /// Scale-out thresholds: 0.6–0.9 in steps of 0.1, and 0.95 (utilization
 /// never exceeds 1, so 1 would never fire).
-pub fn upper_thresholds() -> Vec<toml::Value> {
+pub(crate) fn upper_thresholds() -> Vec<toml::Value> {
     let mut v = hundredths(60, 90, 10);
     v.push(toml::Value::Float(0.95));
     v

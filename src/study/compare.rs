@@ -22,14 +22,14 @@ use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
 use crate::experiment::{self, TraceSet};
 use crate::layout;
-pub use crate::layout::AggregateRow;
+pub(crate) use crate::layout::AggregateRow;
 use crate::metrics::{to_csv, SummaryRow};
 use crate::output::{CsvStream, OutputDir};
 use crate::policy::{Learner, Policy};
 
 /// What a comparison produced.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// One summary per run, in grid order.
     pub runs: Vec<SummaryRow>,
     /// One row per policy × trace, in grid order.
@@ -38,7 +38,7 @@ pub struct Comparison {
 
 /// The policies and traces a comparison covers.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Policies, in the order given.
     pub policies: Vec<PolicyKind>,
     /// Prepared traces, in the order given.
@@ -84,11 +84,6 @@ impl Plan {
     pub fn len(&self) -> usize {
         self.policies.len() * self.workloads.len() * self.seeds.len()
     }
-
-    /// True when there is nothing to run.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The trace files a comparison under `config` replays:
@@ -96,7 +91,7 @@ impl Plan {
 ///
 /// # Errors
 /// Neither is set.
-pub fn trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
+pub(crate) fn trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
     if !config.experiment.traces.is_empty() {
         return Ok(config.experiment.traces.clone());
     }
@@ -113,7 +108,7 @@ pub fn trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
 ///
 /// # Errors
 /// As [`trace_paths`].
-pub fn all_trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
+pub(crate) fn all_trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
     let mut paths = trace_paths(config)?;
     paths.extend(config.experiment.train_traces.iter().cloned());
     Ok(paths)
@@ -121,7 +116,7 @@ pub fn all_trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
 
 /// What a caller keeps of each run of a comparison. Both methods are
 /// called from worker threads, in any order.
-pub trait RunSink: Sync {
+pub(crate) trait RunSink: Sync {
     /// Where the steps of `policy` on `trace` with `seed` are written as
     /// the run goes, if anywhere (called before the run).
     ///
@@ -137,7 +132,7 @@ pub trait RunSink: Sync {
 
 /// A [`RunSink`] that keeps nothing (the comparison's rows are returned).
 #[derive(Debug, Clone, Copy)]
-pub struct KeepNothing;
+pub(crate) struct KeepNothing;
 
 impl RunSink for KeepNothing {
     fn steps(&self, _: &str, _: &str, _: u64) -> Result<Option<CsvStream>> {
@@ -154,7 +149,7 @@ impl RunSink for KeepNothing {
 ///
 /// # Errors
 /// A training trace that cannot be loaded, or an error from `sink`.
-pub fn compare(
+pub(crate) fn compare(
     config: &Config,
     plan: &Plan,
     traces: &TraceSet,
@@ -265,7 +260,7 @@ fn percent(value: Option<f64>) -> String {
 
 /// The aggregate as a Markdown table, the best mean score per trace among
 /// the policies other than the oracle in bold.
-pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
+pub(crate) fn markdown(description: &str, rows: &[AggregateRow]) -> String {
     let mut out = String::new();
     if !description.is_empty() {
         out.push_str(&format!("{description}\n\n"));
@@ -325,7 +320,7 @@ pub fn markdown(description: &str, rows: &[AggregateRow]) -> String {
 
 /// Which runs of a comparison keep their `steps.csv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StepsKept {
+pub(crate) enum StepsKept {
     /// None (summaries only).
     None,
     /// The runs of the first seed.
@@ -337,7 +332,7 @@ pub enum StepsKept {
 
 /// Where a comparison goes.
 #[derive(Debug, Clone)]
-pub struct CompareOptions {
+pub(crate) struct CompareOptions {
     /// The results folder.
     pub out: PathBuf,
     /// Worker threads (`None` = all cores).
@@ -350,9 +345,7 @@ pub struct CompareOptions {
 
 /// A finished comparison folder.
 #[derive(Debug, Clone)]
-pub struct CompareOutcome {
-    /// The runs and their aggregate.
-    pub comparison: Comparison,
+pub(crate) struct CompareOutcome {
     /// The aggregate as the Markdown table of `summary.md`.
     pub table: String,
     /// The folder written.
@@ -366,7 +359,7 @@ pub struct CompareOutcome {
 /// # Errors
 /// As [`Plan::new`] and [`compare`]; an existing folder (without
 /// `force`), or an I/O failure.
-pub fn compare_folder(
+pub(crate) fn compare_folder(
     config: &Config,
     options: &CompareOptions,
     progress: &dyn Progress,
@@ -392,11 +385,7 @@ pub fn compare_folder(
     out.write(layout::SUMMARY_MD, table.as_bytes())?;
     out.write(layout::CONFIG, config.to_toml_in(out.target()).as_bytes())?;
     let dir = out.commit()?;
-    Ok(CompareOutcome {
-        comparison: result,
-        table,
-        dir,
-    })
+    Ok(CompareOutcome { table, dir })
 }
 
 /// A comparison folder's runs ([`layout::compare_run_dir`]) with the run's

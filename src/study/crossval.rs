@@ -23,17 +23,17 @@
 //! (`clairvoyant`). Regret is a run's score minus the oracle's on the same
 //! fold, trace, peak and seed.
 //!
-//! **Work and folders.** Tuning cells are sweep cells ([`crate::study::sweep`]):
+//! **Work and folders.** Tuning cells are sweep cells (`crate::study::sweep`):
 //! one sweep per rule under `DIR/tune/RULE/`, each candidate × tuning seed
 //! run on every trace that some fold trains on (so a trace's runs are
 //! shared by the folds that train on it instead of rerun for each); a
 //! fold's objective counts only the runs on its own training traces
-//! ([`tune::rank_on`]), so its test traces never influence its choice. The
+//! (`tune::rank_on`), so its test traces never influence its choice. The
 //! cells run in parallel, resume, and are byte-identical for any `--jobs`.
 //! An evaluation cell is one (fold, seed), written atomically as
 //! `DIR/folds/fold-K/eval/seed-N.csv`; it needs all the tuning. With
 //! `--shard i/n` a run does every n-th tuning cell of the whole plan and
-//! stops; [`merge`] joins the shards, runs the evaluation cells (a few per
+//! stops; `merge` joins the shards, runs the evaluation cells (a few per
 //! cent of the work) and writes what a single machine would have written:
 //! `crossval.csv` ([`CrossvalRow`]), `tuned.csv` ([`TunedRow`]),
 //! `summary.md`, `config.toml`, `folds/fold-K/tuned/RULE.toml` and
@@ -67,7 +67,7 @@ const MANIFEST_HEADING: &str = "# qscale crossval manifest: the resolved configu
 
 /// One fold: what it learns from and what it is tested on.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fold {
+pub(crate) struct Fold {
     /// 1-based fold number (the `fold` column).
     pub number: usize,
     /// Training (and tuning) traces.
@@ -81,7 +81,7 @@ pub struct Fold {
 ///
 /// # Errors
 /// Fewer than two traces for leave-one-trace-out.
-pub fn folds(config: &Config) -> Result<Vec<Fold>> {
+pub(crate) fn folds(config: &Config) -> Result<Vec<Fold>> {
     let explicit = &config.crossval.folds;
     if !explicit.is_empty() {
         return Ok(explicit
@@ -120,7 +120,7 @@ pub fn folds(config: &Config) -> Result<Vec<Fold>> {
 /// `experiment.policies`, in its order (all of [`tune::TUNABLE`] when it
 /// is empty). The agent, `static` at the peak and the oracle are always
 /// evaluated.
-pub fn rules(config: &Config) -> Vec<PolicyKind> {
+pub(crate) fn rules(config: &Config) -> Vec<PolicyKind> {
     let listed = &config.experiment.policies;
     if listed.is_empty() {
         return tune::TUNABLE.to_vec();
@@ -181,7 +181,7 @@ pub struct TunedRow {
 
 /// How to run a cross-validation.
 #[derive(Debug, Clone, Default)]
-pub struct CrossvalOptions {
+pub(crate) struct CrossvalOptions {
     /// Worker threads (`None` = all cores).
     pub jobs: Option<usize>,
     /// `(i, n)`: run only the tuning cells whose index in the whole plan is
@@ -193,7 +193,7 @@ pub struct CrossvalOptions {
 
 /// What a cross-validation did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CrossvalReport {
+pub(crate) struct CrossvalReport {
     /// Folds.
     pub folds: usize,
     /// Tuning cells of this run (all, or this shard's).
@@ -324,7 +324,7 @@ fn at_peak(config: &Config, peak: Option<f64>) -> Config {
 
 /// A finished cross-validation (or shard of one).
 #[derive(Debug, Clone)]
-pub struct CrossvalOutcome {
+pub(crate) struct CrossvalOutcome {
     /// What ran.
     pub report: CrossvalReport,
     /// When finished: the head of `summary.md` (its headline table and
@@ -339,7 +339,7 @@ pub struct CrossvalOutcome {
 ///
 /// # Errors
 /// As [`run_crossval`], or an unreadable `summary.md`.
-pub fn crossval_folder(
+pub(crate) fn crossval_folder(
     config: &Config,
     out: &Path,
     options: &CrossvalOptions,
@@ -357,7 +357,7 @@ pub fn crossval_folder(
 ///
 /// # Errors
 /// As [`merge`], or an unreadable `summary.md`.
-pub fn merge_folder(
+pub(crate) fn merge_folder(
     shards: &[PathBuf],
     out: &Path,
     options: &CrossvalOptions,
@@ -398,7 +398,7 @@ fn outcome(
 /// # Errors
 /// Bad folds or traces (before anything runs), a folder holding something
 /// else (without `force`), or an I/O failure.
-pub fn run_crossval(
+pub(crate) fn run_crossval(
     config: &Config,
     out: &Path,
     options: &CrossvalOptions,
@@ -869,7 +869,7 @@ fn tuned_section(out: &mut String, folds: &[Fold], tuned: &[TunedRow]) {
 /// # Errors
 /// Folders of different cross-validations, missing tuning cells, an
 /// existing `out` (without `force`), or an I/O failure.
-pub fn merge(
+pub(crate) fn merge(
     shards: &[PathBuf],
     out: &Path,
     options: &CrossvalOptions,
@@ -951,7 +951,7 @@ pub fn merge(
 }
 
 /// True when `dir` holds a cross-validation (its manifest).
-pub fn is_crossval_folder(dir: &Path) -> bool {
+pub(crate) fn is_crossval_folder(dir: &Path) -> bool {
     dir.join(MANIFEST).is_file()
 }
 

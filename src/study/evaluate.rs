@@ -19,7 +19,7 @@ use crate::policy::Policy;
 
 /// Where a run goes and with which seed.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Master seed (`None`: the first of `experiment.seeds`).
     pub seed: Option<u64>,
     /// Results folder (`None`: `runs/POLICY-TRACE-seedN` for a run,
@@ -31,7 +31,7 @@ pub struct RunOptions {
 
 /// A finished run.
 #[derive(Debug, Clone)]
-pub struct RunOutcome {
+pub(crate) struct RunOutcome {
     /// Its summary.
     pub summary: SummaryRow,
     /// The results folder written.
@@ -43,7 +43,7 @@ pub struct RunOutcome {
 /// # Errors
 /// No trace configured, a trace or policy that cannot be built, an
 /// existing folder (without `force`), or an I/O failure.
-pub fn run(config: &Config, options: &RunOptions) -> Result<RunOutcome> {
+pub(crate) fn run(config: &Config, options: &RunOptions) -> Result<RunOutcome> {
     let trace_path = config.workload.trace.clone().ok_or_else(|| {
         UsageError("no trace given: pass --trace FILE or set workload.trace".into())
     })?;
@@ -65,7 +65,7 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<RunOutcome> {
 /// A trained agent to evaluate: a `qscale train` folder, or a Q-table file
 /// inside one (the folder's configuration is the base configuration).
 #[derive(Debug, Clone)]
-pub struct TrainedAgent {
+pub(crate) struct TrainedAgent {
     /// The training folder.
     pub dir: PathBuf,
     /// Its Q-table file.
@@ -79,7 +79,7 @@ impl TrainedAgent {
     /// # Errors
     /// [`UsageError`] when `path` or the folder's configuration does not
     /// exist.
-    pub fn find(path: &Path) -> Result<TrainedAgent> {
+    pub(crate) fn find(path: &Path) -> Result<TrainedAgent> {
         if !path.exists() {
             return Err(UsageError(format!(
                 "--qtable {0}: no such folder: name a `qscale train` output folder \
@@ -127,7 +127,7 @@ impl TrainedAgent {
 /// # Errors
 /// A Q-table that does not fit `config`, a trace that cannot be read, an
 /// existing folder (without `force`), or an I/O failure.
-pub fn evaluate(
+pub(crate) fn evaluate(
     config: &Config,
     trained: &TrainedAgent,
     trace: &Path,

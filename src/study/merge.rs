@@ -10,7 +10,7 @@ use super::{sweep, Progress};
 
 /// How to merge.
 #[derive(Debug, Clone, Default)]
-pub struct MergeOptions {
+pub(crate) struct MergeOptions {
     /// Worker threads for a cross-validation's evaluation cells (`None` =
     /// all cores).
     pub jobs: Option<usize>,
@@ -20,7 +20,7 @@ pub struct MergeOptions {
 
 /// What a merge joined.
 #[derive(Debug, Clone)]
-pub enum Merged {
+pub(crate) enum Merged {
     /// A cross-validation, its evaluation run at merge time.
     Crossval(CrossvalOutcome),
     /// A sweep: how many cells were copied.
@@ -35,7 +35,7 @@ pub enum Merged {
 ///
 /// # Errors
 /// As those functions.
-pub fn merge(
+pub(crate) fn merge(
     shards: &[PathBuf],
     out: &Path,
     options: &MergeOptions,

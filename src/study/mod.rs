@@ -7,38 +7,38 @@
 //!
 //! | study | function | writes |
 //! |---|---|---|
-//! | one policy on one trace | [`evaluate::run`] | a run folder |
-//! | the trained agent on a trace | [`evaluate::evaluate`] | a run folder |
+//! | one policy on one trace | `evaluate::run` | a run folder |
+//! | the trained agent on a trace | `evaluate::evaluate` | a run folder |
 //! | training the agent | [`train::train`] | a training folder |
-//! | policies × traces × seeds | [`compare::compare_folder`] | a comparison folder |
-//! | a parameter grid × seeds | [`sweep::sweep_folder`] | a sweep folder (resumable, shardable) |
-//! | a rule's best parameters | [`tune::tune_folder`] | a tuning folder (a sweep plus `tuned.toml`) |
-//! | leave-one-trace-out | [`crossval::crossval_folder`] | a cross-validation folder |
-//! | joining shards | [`merge::merge`] | a sweep or cross-validation folder |
-//! | the analytic model against the request-level one | [`validate::validate_folder`] | a validation folder |
-//! | every experiment of `experiments/` | [`reproduce::reproduce`] | `results/` with READMEs and figures |
+//! | policies × traces × seeds | `compare::compare_folder` | a comparison folder |
+//! | a parameter grid × seeds | `sweep::sweep_folder` | a sweep folder (resumable, shardable) |
+//! | a rule's best parameters | `tune::tune_folder` | a tuning folder (a sweep plus `tuned.toml`) |
+//! | leave-one-trace-out | `crossval::crossval_folder` | a cross-validation folder |
+//! | joining shards | `merge::merge` | a sweep or cross-validation folder |
+//! | the analytic model against the request-level one | `validate::validate_folder` | a validation folder |
+//! | every experiment of `experiments/` | `reproduce::reproduce` | `results/` with READMEs and figures |
 //!
 //! Below them: [`crate::experiment`] runs one policy on one trace, and
-//! [`crate::plot`] draws a finished folder's figures. A study's mistakes of
-//! usage are [`UsageError`]s (exit code 2).
+//! `crate::plot` draws a finished folder's figures. A study's mistakes of
+//! usage are `UsageError`s (exit code 2).
 
 use std::path::Path;
 
-pub mod compare;
+pub(crate) mod compare;
 pub mod crossval;
-pub mod evaluate;
-pub mod merge;
-pub mod reproduce;
-pub mod sweep;
+pub(crate) mod evaluate;
+pub(crate) mod merge;
+pub(crate) mod reproduce;
+pub(crate) mod sweep;
 pub mod train;
-pub mod tune;
+pub(crate) mod tune;
 pub mod validate;
 
 /// A mistake in how a study was asked for (an argument, a missing input
 /// folder, an option that does not fit): exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 /// How a study reports its progress: a phase of `total` units (episodes,
 /// runs or cells) starts, advances and finishes. Called from worker
@@ -50,16 +50,6 @@ pub trait Progress: Sync {
     fn update(&self, done: usize, total: usize);
     /// The phase is over.
     fn finish(&self);
-}
-
-/// A [`Progress`] that shows nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Silent;
-
-impl Progress for Silent {
-    fn start(&self, _: &str, _: usize) {}
-    fn update(&self, _: usize, _: usize) {}
-    fn finish(&self) {}
 }
 
 /// Runs `work` as a phase of `progress`, handing it the
@@ -77,7 +67,7 @@ fn phase<T>(
 
 /// The last component of `dir` once resolved (`.` and `..` included), or
 /// `fallback` when it has none, for default output names.
-pub fn folder_name(dir: &Path, fallback: &str) -> String {
+pub(crate) fn folder_name(dir: &Path, fallback: &str) -> String {
     dir.canonicalize()
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))

@@ -25,7 +25,7 @@ use crate::plot::{plot_folder, Format};
 
 /// What to reproduce and where.
 #[derive(Debug, Clone)]
-pub struct ReproduceOptions {
+pub(crate) struct ReproduceOptions {
     /// A reduced run: at most 2 seeds and 30 training episodes per
     /// experiment; a cross-validation tunes only `static` and `target`.
     pub quick: bool,
@@ -42,7 +42,7 @@ pub struct ReproduceOptions {
 
 /// What `reproduce` reports as it goes, for the caller to print.
 #[derive(Debug, Clone, Copy)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// An experiment starts.
     Started {
         /// Its file stem.
@@ -81,7 +81,7 @@ pub enum Event<'a> {
 
 /// What `reproduce` did.
 #[derive(Debug, Clone)]
-pub struct ReproduceOutcome {
+pub(crate) struct ReproduceOutcome {
     /// Experiments rerun.
     pub experiments: usize,
     /// The results root (holding the index README).
@@ -106,7 +106,7 @@ struct Reproduced {
 ///
 /// # Errors
 /// No experiment file, or any error of the studies run.
-pub fn reproduce(
+pub(crate) fn reproduce(
     options: &ReproduceOptions,
     progress: &dyn Progress,
     report: &mut dyn FnMut(Event<'_>),

@@ -39,11 +39,11 @@ use crate::output::{write_file_atomic, CorruptResults};
 use crate::study::compare::{self, AggregateRow, Plan};
 
 /// The largest grid a sweep accepts (cells = combinations × seeds).
-pub const MAX_CELLS: usize = 1_000_000;
+pub(crate) const MAX_CELLS: usize = 1_000_000;
 
 /// One axis: one or more keys (zipped) and their values at each point.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Axis {
+pub(crate) struct Axis {
     /// The `section.key` names this axis sets.
     pub keys: Vec<String>,
     /// For each point, one value per key.
@@ -51,11 +51,11 @@ pub struct Axis {
 }
 
 /// A parameter combination: `(key, value)` pairs in axis order.
-pub type Combination = Vec<(String, toml::Value)>;
+pub(crate) type Combination = Vec<(String, toml::Value)>;
 
 /// The sweep grid.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Grid {
+pub(crate) struct Grid {
     /// The axes, slowest first.
     pub axes: Vec<Axis>,
     /// Master seeds.
@@ -64,7 +64,7 @@ pub struct Grid {
 
 /// One unit of work.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// Index in the full grid (combination-major, then seed).
     pub index: usize,
     /// Index of its combination.
@@ -78,7 +78,7 @@ pub struct Cell {
 ///
 /// # Errors
 /// A malformed range.
-pub fn cli_axis(arg: &str) -> Result<Option<Axis>> {
+pub(crate) fn cli_axis(arg: &str) -> Result<Option<Axis>> {
     let Some((key, raw)) = arg.split_once('=') else {
         return Ok(None);
     };
@@ -277,12 +277,12 @@ impl Grid {
     }
 
     /// Number of parameter combinations.
-    pub fn n_combinations(&self) -> usize {
+    pub(crate) fn n_combinations(&self) -> usize {
         self.axes.iter().map(|a| a.points.len()).product()
     }
 
     /// Every combination, first axis slowest.
-    pub fn combinations(&self) -> Vec<Combination> {
+    pub(crate) fn combinations(&self) -> Vec<Combination> {
         let mut out: Vec<Combination> = vec![Vec::new()];
         for axis in &self.axes {
             out = out
@@ -300,7 +300,7 @@ impl Grid {
     }
 
     /// The swept keys, in column order.
-    pub fn keys(&self) -> Vec<String> {
+    pub(crate) fn keys(&self) -> Vec<String> {
         self.axes
             .iter()
             .flat_map(|a| a.keys.iter().cloned())
@@ -308,7 +308,7 @@ impl Grid {
     }
 
     /// Every cell, in grid order.
-    pub fn cells(&self) -> Vec<Cell> {
+    pub(crate) fn cells(&self) -> Vec<Cell> {
         (0..self.n_combinations())
             .flat_map(|c| {
                 self.seeds.iter().enumerate().map(move |(s, &seed)| Cell {
@@ -321,7 +321,7 @@ impl Grid {
     }
 
     /// A text that identifies the grid (for the manifest).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut out = String::new();
         for axis in &self.axes {
             let points: Vec<String> = axis
@@ -344,7 +344,7 @@ impl Grid {
 
 /// The folder name of a combination: `key-value` pairs joined by `_`,
 /// made safe for file systems; long names end in a hash of the full text.
-pub fn combination_dir(combo: &Combination) -> String {
+pub(crate) fn combination_dir(combo: &Combination) -> String {
     if combo.is_empty() {
         return "base".to_string();
     }
@@ -383,7 +383,7 @@ fn value_text(v: &toml::Value) -> String {
 
 /// How to run a sweep.
 #[derive(Debug, Clone)]
-pub struct SweepOptions {
+pub(crate) struct SweepOptions {
     /// Worker threads (`None` = all cores).
     pub jobs: Option<usize>,
     /// `(i, n)`: run only cells with index ≡ i − 1 (mod n).
@@ -398,7 +398,7 @@ pub struct SweepOptions {
 
 /// What a sweep did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SweepReport {
+pub(crate) struct SweepReport {
     /// Cells of this run (all, or this shard's).
     pub cells: usize,
     /// Cells found finished and skipped.
@@ -479,7 +479,7 @@ fn check_axes_are_read(grid: &Grid, configs: &[Config]) -> Result<()> {
 /// # Errors
 /// A combination that makes an invalid config (before anything runs), a
 /// folder holding another sweep (without `force`), or an I/O failure.
-pub fn run_sweep(
+pub(crate) fn run_sweep(
     base: &Config,
     grid: &Grid,
     out: &Path,
@@ -555,7 +555,7 @@ pub fn run_sweep(
 
 /// `--set` arguments sorted into sweep axes and plain overrides.
 #[derive(Debug, Clone, Default)]
-pub struct SplitSets {
+pub(crate) struct SplitSets {
     /// The arguments that are axes ([`cli_axis`]), in order.
     pub axes: Vec<Axis>,
     /// The other arguments, in order: plain `section.key=value` overrides.
@@ -568,7 +568,7 @@ pub struct SplitSets {
 ///
 /// # Errors
 /// A malformed range.
-pub fn split_sets(sets: &[String]) -> Result<SplitSets> {
+pub(crate) fn split_sets(sets: &[String]) -> Result<SplitSets> {
     let mut split = SplitSets::default();
     for set in sets {
         match cli_axis(set)? {
@@ -586,7 +586,7 @@ pub fn split_sets(sets: &[String]) -> Result<SplitSets> {
 
 /// A finished sweep (or shard of one).
 #[derive(Debug, Clone)]
-pub struct SweepOutcome {
+pub(crate) struct SweepOutcome {
     /// What ran.
     pub report: SweepReport,
     /// Parameter combinations of the grid.
@@ -605,7 +605,7 @@ pub struct SweepOutcome {
 ///
 /// # Errors
 /// As [`Grid::new`] and [`run_sweep`].
-pub fn sweep_folder(
+pub(crate) fn sweep_folder(
     base: &Config,
     axes: Vec<Axis>,
     out: &Path,
@@ -628,13 +628,13 @@ pub fn sweep_folder(
 
 /// Whether the cell at `index` of a whole plan belongs to shard `(i, n)`
 /// (`index ≡ i − 1 mod n`); every cell does without a shard.
-pub fn in_shard(shard: Option<(usize, usize)>, index: usize) -> bool {
+pub(crate) fn in_shard(shard: Option<(usize, usize)>, index: usize) -> bool {
     shard.is_none_or(|(i, n)| index % n == i - 1)
 }
 
 /// The folder of a finished cell: `out/cells/<combination>/seed-<seed>`
 /// (it holds `summary.csv` and `config.toml`).
-pub fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
+pub(crate) fn cell_path(out: &Path, combo: &Combination, seed: u64) -> PathBuf {
     layout::sweep_cell(out, &combination_dir(combo), seed)
 }
 
@@ -862,7 +862,7 @@ fn best_markdown(
 ///
 /// # Errors
 /// Shards of different sweeps, missing cells, or an I/O failure.
-pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
+pub(crate) fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<usize> {
     let Some(first) = shards.first() else {
         bail!(UsageError("merge needs at least one shard folder".into()));
     };

@@ -1,8 +1,8 @@
 //! `qscale train`: the agent trained on `experiment.train_traces`, then
 //! run greedily on `experiment.test_traces`; its Q-table, learning curve,
 //! evaluation and configuration written to a folder
-//! ([`layout::QTABLE`], [`layout::LEARNING_CURVE`], [`layout::EVALUATION`],
-//! [`layout::CONFIG`]).
+//! (`layout::QTABLE`, `layout::LEARNING_CURVE`, `layout::EVALUATION`,
+//! `layout::CONFIG`).
 
 use std::path::PathBuf;
 use std::sync::Arc;

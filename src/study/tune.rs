@@ -47,13 +47,13 @@ use crate::study::sweep::{self, Axis, Combination, Grid, SweepOptions, SweepRepo
 
 /// The rules `qscale tune` has a built-in grid for (from the policy
 /// registry).
-pub use crate::policy::TUNABLE;
+pub(crate) use crate::policy::TUNABLE;
 
 /// The built-in search grid of `kind`, slowest axis first (empty for the
 /// policies that cannot be tuned), as its module declares it
 /// ([`crate::policy::PolicyKind::tuning_grid`]); see docs/policies.md
 /// ("Tuning the rules") for each range and why.
-pub fn builtin_axes(kind: PolicyKind) -> Vec<Axis> {
+pub(crate) fn builtin_axes(kind: PolicyKind) -> Vec<Axis> {
     kind.tuning_grid()
         .into_iter()
         .map(|g| Axis {
@@ -65,7 +65,7 @@ pub fn builtin_axes(kind: PolicyKind) -> Vec<Axis> {
 
 /// What to tune and over which grid.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TuneSpec {
+pub(crate) struct TuneSpec {
     /// The rule (one of [`TUNABLE`]).
     pub policy: PolicyKind,
     /// Axes from the command line (`--set key=a,b,c` or `from:to:step`),
@@ -80,7 +80,7 @@ pub struct TuneSpec {
 
 /// The candidates of a search, before anything runs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Search {
+pub(crate) struct Search {
     /// The configuration every candidate starts from: the given one with
     /// `experiment.traces` = `experiment.train_traces`,
     /// `experiment.policies` = the tuned rule and no `[sweep]`.
@@ -106,7 +106,7 @@ pub struct Search {
 /// A rule without parameters, no training traces, an empty or oversized
 /// grid, an unknown key or a value of the wrong type in an axis, or a grid
 /// in which every combination is invalid.
-pub fn search(config: &Config, spec: &TuneSpec) -> Result<Search> {
+pub(crate) fn search(config: &Config, spec: &TuneSpec) -> Result<Search> {
     check_tunable(config, spec)?;
     let mut base = config.clone();
     base.policy.kind = spec.policy;
@@ -254,7 +254,7 @@ fn base_point(base: &Config, keys: &[String]) -> Option<Combination> {
 /// The objective of one combination: the mean score over the training
 /// traces, per seed, summarised over seeds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Objective {
+pub(crate) struct Objective {
     /// Runs (training traces × seeds).
     pub runs: usize,
     /// Mean score (cost + penalty) over traces × seeds, USD.
@@ -298,7 +298,7 @@ impl Objective {
 
 /// How to run a search.
 #[derive(Debug, Clone, Default)]
-pub struct TuneOptions {
+pub(crate) struct TuneOptions {
     /// Worker threads (`None` = all cores).
     pub jobs: Option<usize>,
     /// Replace an existing folder that holds something else.
@@ -307,7 +307,7 @@ pub struct TuneOptions {
 
 /// What a search found.
 #[derive(Debug, Clone)]
-pub struct TuneReport {
+pub(crate) struct TuneReport {
     /// The candidates and the base configuration.
     pub search: Search,
     /// The objective of each candidate, in candidate order.
@@ -327,17 +327,17 @@ pub struct TuneReport {
 
 impl TuneReport {
     /// The index of the best candidate.
-    pub fn best(&self) -> usize {
+    pub(crate) fn best(&self) -> usize {
         self.ranking[0]
     }
 
     /// The best combination.
-    pub fn best_combination(&self) -> &Combination {
+    pub(crate) fn best_combination(&self) -> &Combination {
         &self.search.candidates[self.best()]
     }
 
     /// The 1-based rank of candidate `i`.
-    pub fn rank_of(&self, i: usize) -> usize {
+    pub(crate) fn rank_of(&self, i: usize) -> usize {
         self.ranking
             .iter()
             .position(|&j| j == i)
@@ -354,7 +354,7 @@ impl TuneReport {
 /// # Errors
 /// As [`search`]; a folder holding something else (without `force`); a
 /// trace that cannot be read; an I/O failure.
-pub fn run_tune(
+pub(crate) fn run_tune(
     config: &Config,
     spec: &TuneSpec,
     out: &Path,
@@ -418,7 +418,7 @@ pub fn run_tune(
 
 /// A finished tuning.
 #[derive(Debug, Clone)]
-pub struct TuneOutcome {
+pub(crate) struct TuneOutcome {
     /// What the search found.
     pub report: TuneReport,
     /// Wall-clock seconds.
@@ -429,7 +429,7 @@ pub struct TuneOutcome {
 ///
 /// # Errors
 /// As [`run_tune`].
-pub fn tune_folder(
+pub(crate) fn tune_folder(
     config: &Config,
     spec: &TuneSpec,
     out: &Path,
@@ -448,7 +448,7 @@ pub fn tune_folder(
 
 /// The sweep grid of a search: its candidates as one zipped axis, over
 /// the base configuration's seeds.
-pub fn candidate_grid(search: &Search) -> Grid {
+pub(crate) fn candidate_grid(search: &Search) -> Grid {
     Grid {
         axes: vec![Axis {
             keys: search.keys.clone(),
@@ -468,7 +468,7 @@ pub fn candidate_grid(search: &Search) -> Grid {
 ///
 /// # Errors
 /// A cell that is missing or cannot be read.
-pub fn rank(search: &Search, out: &Path) -> Result<(Vec<Objective>, Vec<usize>)> {
+pub(crate) fn rank(search: &Search, out: &Path) -> Result<(Vec<Objective>, Vec<usize>)> {
     rank_on(search, out, None)
 }
 
@@ -479,7 +479,7 @@ pub fn rank(search: &Search, out: &Path) -> Result<(Vec<Objective>, Vec<usize>)>
 /// # Errors
 /// A cell that is missing or cannot be read, or a subset that leaves a
 /// cell without runs.
-pub fn rank_on(
+pub(crate) fn rank_on(
     search: &Search,
     out: &Path,
     traces: Option<&[String]>,
@@ -613,7 +613,7 @@ fn value_text(v: &toml::Value) -> String {
 
 /// The `--set` flags that reproduce `combo`, quoted for a POSIX shell
 /// where needed: `--set policy.upper=0.9 --set 'policy.scale_in_steps=[…]'`.
-pub fn set_flags(combo: &Combination) -> String {
+pub(crate) fn set_flags(combo: &Combination) -> String {
     combo
         .iter()
         .map(|(key, value)| {
@@ -644,7 +644,7 @@ pub fn set_flags(combo: &Combination) -> String {
 /// section, `[policy]` for the built-in grids), with its objective, the
 /// defaults' and the `--set` flags in comments. `policy.kind` is left out,
 /// so fragments of several rules can be merged into one experiment.
-pub fn tuned_toml(report: &TuneReport) -> String {
+pub(crate) fn tuned_toml(report: &TuneReport) -> String {
     let s = &report.search;
     let best = report.best();
     let o = &report.objectives[best];

@@ -43,7 +43,7 @@ use crate::output::OutputDir;
 use crate::rng::{rng_for, Stream};
 
 /// The regimes a step can be in, in report order.
-pub const REGIMES: [&str; 6] = [
+pub(crate) const REGIMES: [&str; 6] = [
     "util<0.5",
     "util0.5-0.8",
     "util0.8-0.95",
@@ -57,7 +57,7 @@ pub const REGIMES: [&str; 6] = [
 const MIN_STEPS_FOR_WORST: u64 = 100;
 
 /// The regime name of the rows over every step.
-pub const ALL_STEPS: &str = "all";
+pub(crate) const ALL_STEPS: &str = "all";
 
 /// One row of `validate.csv`: the paired replay of one policy on one
 /// trace, over its seeds, in one regime.
@@ -124,11 +124,7 @@ pub struct ScoreRow {
 
 /// What `validate` found.
 #[derive(Debug, Clone)]
-pub struct ValidateOutcome {
-    /// The rows of `validate.csv`.
-    pub rows: Vec<ValidateRow>,
-    /// The rows of `scores.csv`.
-    pub scores: Vec<ScoreRow>,
+pub(crate) struct ValidateOutcome {
     /// `summary.md`.
     pub table: String,
     /// The folder written.
@@ -324,7 +320,7 @@ fn run_case(
 /// No trace or no policy, a learned policy (it would need training per
 /// trace; validate the model with the rules), a trace that cannot be
 /// read, an existing folder without `force`, or an I/O failure.
-pub fn validate_folder(
+pub(crate) fn validate_folder(
     config: &Config,
     out: &std::path::Path,
     force: bool,
@@ -375,12 +371,7 @@ pub fn validate_folder(
     dir.write(layout::SUMMARY_MD, table.as_bytes())?;
     dir.write(layout::CONFIG, config.to_toml_in(dir.target()).as_bytes())?;
     let dir = dir.commit()?;
-    Ok(ValidateOutcome {
-        rows,
-        scores,
-        table,
-        dir,
-    })
+    Ok(ValidateOutcome { table, dir })
 }
 
 /// The rows of `validate.csv` (per trace and policy, summed over seeds:

@@ -40,21 +40,21 @@ use super::{poisson_counts, Trace};
 
 /// Weekend amplitude of the weekly diurnal shape, as a fraction of the
 /// weekday amplitude `peak_rps − base_rps`.
-pub const WEEKEND_AMPLITUDE: f64 = 0.6;
+pub(crate) const WEEKEND_AMPLITUDE: f64 = 0.6;
 /// Mean time the bursty shape stays at `base_rps`, seconds (30 min).
-pub const BURSTY_MEAN_NORMAL_S: f64 = 1800.0;
+pub(crate) const BURSTY_MEAN_NORMAL_S: f64 = 1800.0;
 /// Mean time the bursty shape stays at `peak_rps`, seconds (5 min).
-pub const BURSTY_MEAN_BURST_S: f64 = 300.0;
+pub(crate) const BURSTY_MEAN_BURST_S: f64 = 300.0;
 /// Where the flash crowd starts, as a fraction of the span (0.6).
-pub const FLASH_POSITION: f64 = 0.6;
+pub(crate) const FLASH_POSITION: f64 = 0.6;
 /// Time for the flash crowd to rise from `base_rps` to `peak_rps`, seconds (5 min).
-pub const FLASH_RISE_S: f64 = 300.0;
+pub(crate) const FLASH_RISE_S: f64 = 300.0;
 /// Time constant of the flash crowd's exponential decay, seconds (30 min).
-pub const FLASH_DECAY_S: f64 = 1800.0;
+pub(crate) const FLASH_DECAY_S: f64 = 1800.0;
 /// Longest duration [`generate`] accepts, seconds (1e9 s, about 32 years).
-pub const MAX_GENERATED_DURATION_S: f64 = 1e9;
+pub(crate) const MAX_GENERATED_DURATION_S: f64 = 1e9;
 /// Most rows [`generate`] produces (10 million).
-pub const MAX_GENERATED_ROWS: usize = 10_000_000;
+pub(crate) const MAX_GENERATED_ROWS: usize = 10_000_000;
 
 /// One day, seconds.
 const DAY_S: f64 = 86_400.0;
@@ -150,7 +150,7 @@ pub struct GenSpec {
     pub kind: GenKind,
     /// Interval between rows, seconds (> 0, finite). Default: 60.
     pub interval_s: f64,
-    /// Length of the trace, seconds (> 0, at most [`MAX_GENERATED_DURATION_S`]);
+    /// Length of the trace, seconds (> 0, at most `MAX_GENERATED_DURATION_S`);
     /// a final partial interval is dropped. Default: 7 days (604 800).
     pub duration_s: f64,
     /// Low level in requests per second (>= 0, finite): night, before the
@@ -159,7 +159,7 @@ pub struct GenSpec {
     /// High level in requests per second (>= 0, finite): day peak, after the
     /// step, ramp end, burst and flash peak. Default: 200.
     pub peak_rps: f64,
-    /// Diurnal only: Saturdays and Sundays swing at [`WEEKEND_AMPLITUDE`] of
+    /// Diurnal only: Saturdays and Sundays swing at `WEEKEND_AMPLITUDE` of
     /// the weekday amplitude. Default: false.
     pub weekly: bool,
     /// Draw Poisson counts around the expected counts (true) or write the
@@ -197,12 +197,12 @@ pub enum GenError {
         interval_s: f64,
     },
     /// `duration_s` is zero, negative, not finite or above
-    /// [`MAX_GENERATED_DURATION_S`].
+    /// `MAX_GENERATED_DURATION_S`.
     #[error("field `duration_s`: {duration_s} s is not a positive number up to {max} s")]
     BadDuration {
         /// The value given, seconds.
         duration_s: f64,
-        /// The limit, [`MAX_GENERATED_DURATION_S`].
+        /// The limit, `MAX_GENERATED_DURATION_S`.
         max: f64,
     },
     /// A rate is negative or not finite.
@@ -235,7 +235,7 @@ pub enum GenError {
         /// Interval, seconds.
         interval_s: f64,
     },
-    /// `duration_s / interval_s` exceeds [`MAX_GENERATED_ROWS`].
+    /// `duration_s / interval_s` exceeds `MAX_GENERATED_ROWS`.
     #[error("field `interval_s`: {interval_s} s over {duration_s} s gives {rows} rows, more than the limit of {max}")]
     TooManyRows {
         /// Interval, seconds.
@@ -244,7 +244,7 @@ pub enum GenError {
         duration_s: f64,
         /// Rows it would give.
         rows: f64,
-        /// The limit, [`MAX_GENERATED_ROWS`].
+        /// The limit, `MAX_GENERATED_ROWS`.
         max: usize,
     },
 }
@@ -255,8 +255,8 @@ pub enum GenError {
 ///
 /// # Errors
 /// A [`GenError`] naming the field, for a non-positive or non-finite
-/// interval or duration, a duration above [`MAX_GENERATED_DURATION_S`] or
-/// shorter than one interval, more than [`MAX_GENERATED_ROWS`] rows, or a
+/// interval or duration, a duration above `MAX_GENERATED_DURATION_S` or
+/// shorter than one interval, more than `MAX_GENERATED_ROWS` rows, or a
 /// negative, non-finite or overflowing rate.
 pub fn generate(spec: &GenSpec) -> Result<Trace, GenError> {
     let rows = check(spec)?;

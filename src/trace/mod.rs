@@ -2,19 +2,19 @@
 //!
 //! A [`Trace`] is the unit of workload the simulator replays. Times are in
 //! seconds, counts are requests per interval (not per second), and rates
-//! derived from them ([`Trace::mean_rps`], [`Trace::peak_rps`]) are requests
+//! derived from them (`Trace::mean_rps`, `Trace::peak_rps`) are requests
 //! per second.
 //!
 //! The submodules provide:
 //! - the native CSV format (`timestamp_s,requests`): [`read_csv`],
 //!   [`read_csv_from`], [`write_csv`];
 //! - resampling to another step with exact conservation of requests:
-//!   [`Trace::resample`];
+//!   `Trace::resample`;
 //! - seeded synthetic generators: [`generate`] with a [`GenSpec`];
-//! - Poisson noise around expected counts: [`poisson_draw`],
-//!   [`poisson_counts`];
+//! - Poisson noise around expected counts: `poisson_draw`,
+//!   `poisson_counts`;
 //! - streaming importers of real logs and tables: [`import::import`];
-//! - summary statistics: [`stats()`] with [`TraceStats`].
+//! - summary statistics: `stats()` with `TraceStats`.
 //!
 //! All fallible operations report a [`TraceError`] (or a [`GenError`] for the
 //! generators) that names the file, line, column and field involved, so a
@@ -30,14 +30,11 @@ mod stats;
 use std::path::PathBuf;
 
 pub use csv_format::{read_csv, read_csv_from, write_csv};
-pub use generate::{
-    generate, GenError, GenKind, GenSpec, ParseGenKindError, BURSTY_MEAN_BURST_S,
-    BURSTY_MEAN_NORMAL_S, FLASH_DECAY_S, FLASH_POSITION, FLASH_RISE_S, MAX_GENERATED_DURATION_S,
-    MAX_GENERATED_ROWS, WEEKEND_AMPLITUDE,
-};
-pub use noise::{poisson_counts, poisson_draw};
-pub use resample::MAX_RESAMPLED_STEPS;
-pub use stats::{stats, TraceStats};
+pub use generate::{generate, GenError, GenKind, GenSpec, ParseGenKindError};
+pub(crate) use noise::poisson_counts;
+#[cfg(test)]
+pub(crate) use noise::poisson_draw;
+pub(crate) use stats::{stats, TraceStats};
 
 /// The largest request count a trace row or a simulated step may hold:
 /// 2^53, beyond which `f64` no longer stores whole counts exactly (so
@@ -65,7 +62,7 @@ impl Trace {
     /// Total span covered by the trace in seconds: number of rows × `interval_s`.
     ///
     /// Zero for a trace without rows.
-    pub fn duration_s(&self) -> f64 {
+    pub(crate) fn duration_s(&self) -> f64 {
         self.requests.len() as f64 * self.interval_s
     }
 
@@ -73,7 +70,7 @@ impl Trace {
     /// divided by `interval_s`.
     ///
     /// Zero for a trace without rows.
-    pub fn mean_rps(&self) -> f64 {
+    pub(crate) fn mean_rps(&self) -> f64 {
         if self.requests.is_empty() {
             return 0.0;
         }
@@ -85,7 +82,7 @@ impl Trace {
     /// count divided by `interval_s`.
     ///
     /// Zero for a trace without rows; NaN counts are ignored.
-    pub fn peak_rps(&self) -> f64 {
+    pub(crate) fn peak_rps(&self) -> f64 {
         if self.requests.is_empty() {
             return 0.0;
         }
@@ -122,7 +119,7 @@ pub enum TraceError {
         /// What is wrong with it.
         kind: RowError,
     },
-    /// The file (or, for [`Trace::resample`], the trace) as a whole is
+    /// The file (or, for `Trace::resample`, the trace) as a whole is
     /// unusable.
     ///
     /// For errors raised on an in-memory trace, `path` holds the trace name.
@@ -143,7 +140,7 @@ pub enum TraceError {
 impl TraceError {
     /// The same error naming the file `path` instead of the trace's name
     /// (for errors raised on a trace read from `path`).
-    pub fn at_path(self, path: &std::path::Path) -> TraceError {
+    pub(crate) fn at_path(self, path: &std::path::Path) -> TraceError {
         match self {
             TraceError::File { kind, .. } => TraceError::File {
                 path: path.to_path_buf(),
@@ -272,14 +269,14 @@ pub enum FileError {
         /// The step, seconds.
         step_s: f64,
     },
-    /// Resampling would produce more steps than [`MAX_RESAMPLED_STEPS`].
+    /// Resampling would produce more steps than `MAX_RESAMPLED_STEPS`.
     #[error("resampling to {step_s} s steps gives {steps} steps, more than the limit of {max}")]
     TooManySteps {
         /// Requested step, seconds.
         step_s: f64,
         /// Number of steps it would produce.
         steps: f64,
-        /// Limit, [`MAX_RESAMPLED_STEPS`].
+        /// Limit, `MAX_RESAMPLED_STEPS`.
         max: usize,
     },
 }

@@ -19,7 +19,7 @@ use rand_distr::{Distribution, Poisson};
 /// - larger means, including +infinity, are returned rounded to a whole
 ///   number, since the relative noise there (below 1e-9) is far under `f64`
 ///   counting resolution anyway.
-pub fn poisson_draw<R: Rng + ?Sized>(mean: f64, rng: &mut R) -> f64 {
+pub(crate) fn poisson_draw<R: Rng + ?Sized>(mean: f64, rng: &mut R) -> f64 {
     if mean.is_nan() || mean <= 0.0 {
         return 0.0;
     }
@@ -36,7 +36,7 @@ pub fn poisson_draw<R: Rng + ?Sized>(mean: f64, rng: &mut R) -> f64 {
 /// Replaces each expected count `x` by a Poisson(`x`) draw from `rng`
 /// (see [`poisson_draw`] for the handling of zero, negative, NaN and huge
 /// values). The output has the same length as `expected`.
-pub fn poisson_counts<R: Rng + ?Sized>(expected: &[f64], rng: &mut R) -> Vec<f64> {
+pub(crate) fn poisson_counts<R: Rng + ?Sized>(expected: &[f64], rng: &mut R) -> Vec<f64> {
     expected.iter().map(|&x| poisson_draw(x, rng)).collect()
 }
 

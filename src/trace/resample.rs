@@ -26,7 +26,7 @@ use super::{FileError, Trace, TraceError};
 
 /// Largest number of steps [`Trace::resample`] produces (50 million, 400 MB
 /// of `f64`); asking for more is an error rather than an allocation failure.
-pub const MAX_RESAMPLED_STEPS: usize = 50_000_000;
+pub(crate) const MAX_RESAMPLED_STEPS: usize = 50_000_000;
 
 /// Overlaps below this fraction of the source interval are ignored as
 /// rounding between boundaries that coincide.
@@ -52,7 +52,7 @@ impl Trace {
     /// - [`FileError::TooShort`] if the trace does not fill one step;
     /// - [`FileError::TooManySteps`] if the result would exceed
     ///   [`MAX_RESAMPLED_STEPS`] entries.
-    pub fn resample(&self, step_s: f64) -> Result<Vec<f64>, TraceError> {
+    pub(crate) fn resample(&self, step_s: f64) -> Result<Vec<f64>, TraceError> {
         let fail = |kind| TraceError::File {
             path: PathBuf::from(&self.name),
             kind,

@@ -28,7 +28,7 @@ const DAY_S: f64 = 86_400.0;
 
 /// The statistics of one trace; field order is the CSV column order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TraceStats {
+pub(crate) struct TraceStats {
     /// Trace name.
     pub name: String,
     /// Number of intervals.
@@ -55,7 +55,7 @@ pub struct TraceStats {
 
 /// Computes the statistics of `trace` (see the module docs for the
 /// definitions). A trace without rows gives zeros and empty values.
-pub fn stats(trace: &Trace) -> TraceStats {
+pub(crate) fn stats(trace: &Trace) -> TraceStats {
     let x = &trace.requests;
     let n = x.len();
     let interval_s = trace.interval_s;

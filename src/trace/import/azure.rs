@@ -89,87 +89,123 @@ pub(crate) fn read(
     file: &FileContext<'_>,
     sink: &mut Sink,
 ) -> Result<(), TraceError> {
-    let file_error = |kind| -> TraceError {
-        ImportError::File {
-            path: file.path.to_path_buf(),
-            kind,
-        }
-        .into()
-    };
     let day_start = file.start_s + file.index as f64 * DAY_S as f64;
-    let filter = file.filter;
     let mut layout: Option<Layout> = None;
     let mut counts: Vec<f64> = Vec::new();
     for_each_line(lines, file, sink, |n, line, sink| {
         let Some(table) = &layout else {
-            let found = parse_header(line).ok_or_else(|| {
-                file_error(FileProblem::BadHeader {
+            layout = Some(read_layout(line, file)?);
+            return Ok(());
+        };
+        read_row(table, n, line, day_start, &mut counts, file, sink)
+    })?;
+    if layout.is_none() {
+        return Err(file_error(
+            file,
+            FileProblem::Empty {
+                expected: EXPECTED_HEADER,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// A problem with the whole of `file`.
+fn file_error(file: &FileContext<'_>, kind: FileProblem) -> TraceError {
+    ImportError::File {
+        path: file.path.to_path_buf(),
+        kind,
+    }
+    .into()
+}
+
+/// The layout of the header `line`, which must have the columns that
+/// `--app` and `--function` filter on when they are given.
+fn read_layout(line: &[u8], file: &FileContext<'_>) -> Result<Layout, TraceError> {
+    let filter = file.filter;
+    let found = parse_header(line).ok_or_else(|| {
+        file_error(
+            file,
+            FileProblem::BadHeader {
+                found: preview(line),
+                expected: EXPECTED_HEADER,
+            },
+        )
+    })?;
+    let missing = |flag_set: bool, column: Option<usize>, name: &'static str| {
+        (flag_set && column.is_none()).then(|| {
+            file_error(
+                file,
+                FileProblem::BadHeader {
                     found: preview(line),
-                    expected: EXPECTED_HEADER,
-                })
-            })?;
-            let missing = |flag_set: bool, column: Option<usize>, name: &'static str| {
-                (flag_set && column.is_none()).then(|| {
-                    file_error(FileProblem::BadHeader {
-                        found: preview(line),
-                        expected: name,
-                    })
-                })
-            };
-            if let Some(e) = missing(
-                !filter.apps.is_empty(),
-                found.app,
-                "a `HashApp` column for --app",
+                    expected: name,
+                },
             )
-            .or_else(|| {
-                missing(
-                    !filter.functions.is_empty(),
-                    found.function,
-                    "a `HashFunction` column for --function",
-                )
-            }) {
-                return Err(e.into());
-            }
-            layout = Some(found);
-            return Ok(());
-        };
-        let row: Vec<&[u8]> = split_csv_line(line).collect();
-        if row.len() != table.fields {
-            return Err(LineError::WrongFieldCount {
-                expected: table.fields,
-                found: row.len(),
-            }
-            .into());
+        })
+    };
+    if let Some(e) = missing(
+        !filter.apps.is_empty(),
+        found.app,
+        "a `HashApp` column for --app",
+    )
+    .or_else(|| {
+        missing(
+            !filter.functions.is_empty(),
+            found.function,
+            "a `HashFunction` column for --function",
+        )
+    }) {
+        return Err(e);
+    }
+    Ok(found)
+}
+
+/// Adds row `line` (line number `n`) of a table laid out as `table` to
+/// `sink`, unless `--app` / `--function` filter it out; `counts` is
+/// scratch space.
+fn read_row(
+    table: &Layout,
+    n: u64,
+    line: &[u8],
+    day_start: f64,
+    counts: &mut Vec<f64>,
+    file: &FileContext<'_>,
+    sink: &mut Sink,
+) -> Result<(), LineOutcome> {
+    let filter = file.filter;
+    let row: Vec<&[u8]> = split_csv_line(line).collect();
+    if row.len() != table.fields {
+        return Err(LineError::WrongFieldCount {
+            expected: table.fields,
+            found: row.len(),
         }
-        let listed = |column: Option<usize>, wanted: &[String]| {
-            wanted.is_empty()
-                || column.is_some_and(|c| wanted.iter().any(|w| w.as_bytes() == row[c]))
-        };
-        if !listed(table.app, &filter.apps) || !listed(table.function, &filter.functions) {
-            sink.filtered();
-            return Ok(());
-        }
-        counts.clear();
-        for &(column, _) in &table.minutes {
-            let value = parse_count(row[column]).ok_or_else(|| LineError::BadCount {
-                column: column + 1,
-                field: table.names[column].clone(),
-                found: preview(row[column]),
-            })?;
-            counts.push(value);
-        }
-        let spans = table.minutes.iter().zip(&counts).map(|(&(_, m), &c)| {
+        .into());
+    }
+    let listed = |column: Option<usize>, wanted: &[String]| {
+        wanted.is_empty() || column.is_some_and(|c| wanted.iter().any(|w| w.as_bytes() == row[c]))
+    };
+    if !listed(table.app, &filter.apps) || !listed(table.function, &filter.functions) {
+        sink.filtered();
+        return Ok(());
+    }
+    counts.clear();
+    for &(column, _) in &table.minutes {
+        let value = parse_count(row[column]).ok_or_else(|| LineError::BadCount {
+            column: column + 1,
+            field: table.names[column].clone(),
+            found: preview(row[column]),
+        })?;
+        counts.push(value);
+    }
+    let spans = table
+        .minutes
+        .iter()
+        .zip(counts.iter())
+        .map(|(&(_, m), &c)| {
             let from = day_start + f64::from(m - 1) * 60.0;
             (from, from + 60.0, c)
         });
-        sink.spans(file, n, spans).map_err(LineOutcome::Fatal)
-    })?;
-    if layout.is_none() {
-        return Err(file_error(FileProblem::Empty {
-            expected: EXPECTED_HEADER,
-        }));
-    }
-    Ok(())
+    sink.spans(file, n, spans).map_err(LineOutcome::Fatal)
 }
 
 #[cfg(test)]

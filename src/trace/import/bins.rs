@@ -22,7 +22,7 @@ use super::LineError;
 /// record that would stretch the span beyond this is reported as malformed
 /// (most likely a corrupt timestamp); bound the import with `--start` and
 /// `--end` to import a longer stretch at a coarser interval.
-pub const MAX_IMPORT_INTERVALS: usize = 10_000_000;
+pub(crate) const MAX_IMPORT_INTERVALS: usize = 10_000_000;
 
 /// Overlaps below this fraction of an interval are rounding, not time.
 const SLIVER: f64 = 1e-9;
@@ -80,7 +80,7 @@ impl Bins {
     }
 
     /// As [`Bins::new`] with another span limit (for tests).
-    pub fn with_limit(
+    pub(crate) fn with_limit(
         interval_s: f64,
         start: Option<f64>,
         end: Option<f64>,
@@ -103,7 +103,7 @@ impl Bins {
     }
 
     /// Number of intervals from `start` to `end` when both are given.
-    pub fn window_intervals(&self) -> Option<f64> {
+    pub(crate) fn window_intervals(&self) -> Option<f64> {
         let end = self.end?;
         if !self.fixed_start {
             return None;
@@ -190,7 +190,7 @@ impl Bins {
     /// [`LineError::TooFar`] if the record would stretch the import beyond
     /// the span limit; [`LineError::TimeOutOfRange`] for a time that cannot
     /// be indexed.
-    pub fn add_instant(&mut self, t: f64, count: f64) -> Result<Placed, LineError> {
+    pub(crate) fn add_instant(&mut self, t: f64, count: f64) -> Result<Placed, LineError> {
         if !self.inside(t) {
             return Ok(Placed::Outside);
         }
@@ -205,7 +205,7 @@ impl Bins {
     ///
     /// # Errors
     /// As [`Bins::add_instant`]; nothing is added on error.
-    pub fn add_span(&mut self, from: f64, to: f64, count: f64) -> Result<Placed, LineError> {
+    pub(crate) fn add_span(&mut self, from: f64, to: f64, count: f64) -> Result<Placed, LineError> {
         let width = to - from;
         if !(width > 0.0 && width.is_finite()) {
             return Err(LineError::TimeOutOfRange(from));
@@ -264,7 +264,7 @@ impl Bins {
     /// # Errors
     /// The number of intervals if the range exceeds the span limit (only
     /// possible when `--end` lies far beyond the records).
-    pub fn finish(self) -> Result<Option<Binned>, u64> {
+    pub(crate) fn finish(self) -> Result<Option<Binned>, u64> {
         let lo = match (self.fixed_start, self.touched) {
             (true, _) => 0,
             (false, Some((lo, _))) => lo,

@@ -16,7 +16,7 @@ use flate2::bufread::MultiGzDecoder;
 /// Longest line an importer looks at, in bytes (1 MiB). An Azure Functions
 /// row (1 440 counts) is about 10 kB; anything near this limit is not a
 /// record of any supported format.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// Read buffer size, bytes.
 const BUFFER_BYTES: usize = 64 * 1024;
@@ -92,7 +92,7 @@ impl LineReader {
     }
 
     /// Reads from `inner`, keeping at most `max_bytes` of a line.
-    pub fn with_limit(inner: Box<dyn BufRead>, max_bytes: usize) -> Self {
+    pub(crate) fn with_limit(inner: Box<dyn BufRead>, max_bytes: usize) -> Self {
         LineReader {
             inner,
             line: 0,
@@ -101,12 +101,12 @@ impl LineReader {
     }
 
     /// 1-based number of the line last returned.
-    pub fn line_number(&self) -> u64 {
+    pub(crate) fn line_number(&self) -> u64 {
         self.line
     }
 
     /// The reader, positioned after the line last returned.
-    pub fn into_inner(self) -> Box<dyn BufRead> {
+    pub(crate) fn into_inner(self) -> Box<dyn BufRead> {
         self.inner
     }
 
@@ -115,7 +115,7 @@ impl LineReader {
     ///
     /// # Errors
     /// The I/O error of the underlying reader (including corrupt gzip data).
-    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<LineEnd>> {
+    pub(crate) fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<LineEnd>> {
         buf.clear();
         let mut cut = false;
         let mut saw_any = false;

@@ -22,9 +22,9 @@
 //! `--start` or at/after `--end` are counted as outside, not as errors.
 //!
 //! **Streaming.** Every format except a native `csv` trace is read line by
-//! line (gzip decompressed on the fly, lines capped at [`MAX_LINE_BYTES`]),
+//! line (gzip decompressed on the fly, lines capped at `MAX_LINE_BYTES`),
 //! so memory is bounded by the number of output intervals (at most
-//! [`MAX_IMPORT_INTERVALS`]), not by the input size. Lines may be out of
+//! `MAX_IMPORT_INTERVALS`), not by the input size. Lines may be out of
 //! time order.
 //!
 //! **Malformed lines** are skipped and counted; the report keeps the first
@@ -53,9 +53,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-pub use bins::MAX_IMPORT_INTERVALS;
-pub use input::MAX_LINE_BYTES;
-pub use time::{format_utc, parse_time_arg, TimeArgError};
+pub(crate) use bins::MAX_IMPORT_INTERVALS;
+pub(crate) use input::MAX_LINE_BYTES;
+pub(crate) use time::{format_utc, parse_time_arg};
 
 use bins::{Bins, Placed};
 use input::{LineEnd, LineReader};
@@ -107,7 +107,7 @@ impl ImportFormat {
 
     /// The source's time resolution in seconds, for formats whose records
     /// are counts over fixed spans; the output interval must be a multiple.
-    pub fn resolution_s(self) -> Option<f64> {
+    pub(crate) fn resolution_s(self) -> Option<f64> {
         match self {
             ImportFormat::AzureFunctions => Some(60.0),
             ImportFormat::WikipediaPagecounts => Some(3600.0),
@@ -161,7 +161,7 @@ pub enum StatusFilter {
 
 impl StatusFilter {
     /// Whether the status code `status` passes.
-    pub fn matches(self, status: u16) -> bool {
+    pub(crate) fn matches(self, status: u16) -> bool {
         match self {
             StatusFilter::Class(c) => status / 100 == c,
             StatusFilter::Code(c) => status == c,
@@ -299,7 +299,7 @@ impl ImportOptions {
 /// What is wrong with one line of input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LineError {
-    /// The line exceeds [`MAX_LINE_BYTES`].
+    /// The line exceeds `MAX_LINE_BYTES`.
     #[error("line is longer than {max_bytes} bytes")]
     TooLong {
         /// The limit, bytes.
@@ -348,7 +348,7 @@ pub enum LineError {
         /// Printable preview of the text found.
         found: String,
     },
-    /// The record would stretch the import beyond [`MAX_IMPORT_INTERVALS`].
+    /// The record would stretch the import beyond `MAX_IMPORT_INTERVALS`.
     #[error(
         "time {} lies {intervals} intervals from the other records, more than the limit of {max}: \
          a corrupt timestamp, or bound the import with --start and --end",
@@ -490,7 +490,7 @@ pub enum ImportError {
         /// `--end`, seconds.
         end: f64,
     },
-    /// The window holds more than [`MAX_IMPORT_INTERVALS`] intervals.
+    /// The window holds more than `MAX_IMPORT_INTERVALS` intervals.
     #[error("the import would span {intervals} intervals of {interval_s} s, more than the limit of {max}")]
     WindowTooLong {
         /// Intervals in the window.
@@ -773,7 +773,7 @@ pub(crate) struct Sink {
 
 impl Sink {
     /// Adds the line count of a file that has been read.
-    pub fn add_lines(&mut self, lines: u64) {
+    pub(crate) fn add_lines(&mut self, lines: u64) {
         self.tally.lines += lines;
     }
 
@@ -781,7 +781,7 @@ impl Sink {
     ///
     /// # Errors
     /// A malformed-line error in strict mode when the time cannot be binned.
-    pub fn instant(
+    pub(crate) fn instant(
         &mut self,
         file: &FileContext<'_>,
         line: u64,
@@ -801,7 +801,7 @@ impl Sink {
     ///
     /// # Errors
     /// As [`Sink::instant`].
-    pub fn span(
+    pub(crate) fn span(
         &mut self,
         file: &FileContext<'_>,
         line: u64,
@@ -823,7 +823,7 @@ impl Sink {
     ///
     /// # Errors
     /// As [`Sink::instant`], for the first span that cannot be binned.
-    pub fn spans(
+    pub(crate) fn spans(
         &mut self,
         file: &FileContext<'_>,
         line: u64,
@@ -859,7 +859,7 @@ impl Sink {
     }
 
     /// A well-formed record removed by a filter.
-    pub fn filtered(&mut self) {
+    pub(crate) fn filtered(&mut self) {
         self.tally.filtered += 1;
     }
 
@@ -867,7 +867,7 @@ impl Sink {
     ///
     /// # Errors
     /// [`ImportError::Malformed`] in strict mode.
-    pub fn malformed(
+    pub(crate) fn malformed(
         &mut self,
         file: &FileContext<'_>,
         line: u64,

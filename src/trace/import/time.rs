@@ -115,7 +115,7 @@ impl CivilTime {
 
     /// Unix seconds of this time read in a zone `offset_s` seconds east of
     /// UTC (e.g. −14 400 for `-0400`).
-    pub fn unix_seconds(&self, offset_s: i64) -> f64 {
+    pub(crate) fn unix_seconds(&self, offset_s: i64) -> f64 {
         let days = days_from_civil(self.year, self.month, self.day);
         let local = days * DAY_S
             + i64::from(self.hour) * 3600
@@ -220,7 +220,7 @@ pub(crate) fn parse_ctime_fields(fields: &[&[u8]; 5]) -> Option<f64> {
     "`{0}` is neither Unix seconds nor a date like 1995-07-01T00:00:00-04:00 \
      (YYYY-MM-DD, optional THH:MM[:SS[.fff]], optional Z or ±HH:MM; no zone means UTC)"
 )]
-pub struct TimeArgError(pub String);
+pub(crate) struct TimeArgError(pub String);
 
 /// Parses a `--start`/`--end` value into Unix seconds.
 ///
@@ -232,7 +232,7 @@ pub struct TimeArgError(pub String);
 ///
 /// # Errors
 /// [`TimeArgError`] with the text, for anything else or an impossible date.
-pub fn parse_time_arg(text: &str) -> Result<f64, TimeArgError> {
+pub(crate) fn parse_time_arg(text: &str) -> Result<f64, TimeArgError> {
     let fail = || TimeArgError(text.to_string());
     let trimmed = text.trim();
     if let Ok(seconds) = trimmed.parse::<f64>() {
@@ -299,7 +299,7 @@ fn decimal_fraction(digits: &[u8]) -> Option<f64> {
 
 /// Formats Unix seconds as an RFC 3339 UTC time, `1995-07-01T04:00:00Z`
 /// (fractions of a second, if any, are shown after a decimal point).
-pub fn format_utc(unix_s: f64) -> String {
+pub(crate) fn format_utc(unix_s: f64) -> String {
     if !unix_s.is_finite() || unix_s.abs() > 1e15 {
         return format!("{unix_s} s");
     }
