@@ -110,6 +110,7 @@ impl Totals {
             overprov_timeshare_pct: None,
             jitter_per_h: None,
             regret_usd: None,
+            bound_usd: None,
         }
     }
 }
@@ -194,6 +195,11 @@ pub struct SummaryRow {
     /// when the oracle was not run).
     #[serde(serialize_with = "crate::csv_number::usd_opt")]
     pub regret_usd: Option<f64>,
+    /// A lower bound on any policy's score on the same trace and seed, USD
+    /// (see `cloud::bound`; empty when the oracle was not run, or on the
+    /// request-level model).
+    #[serde(default, serialize_with = "crate::csv_number::usd_opt")]
+    pub bound_usd: Option<f64>,
 }
 
 /// The header and the fields of `row` as its CSV writer writes them, so a

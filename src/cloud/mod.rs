@@ -8,10 +8,12 @@
 //! - [`queueing`]: the M/M/c formulas (Erlang C, mean and tail response time);
 //! - `serve`: one step of service, stable M/M/c or a fluid backlog;
 //! - `fleet`: VMs by launch time, boot delay, scale-in order, billing;
-//! - `env`: the [`Environment`] that ties them to a workload and a reward.
+//! - `env`: the [`Environment`] that ties them to a workload and a reward;
+//! - `bound`: a lower bound on any policy's score, for regret.
 //!
 //! The reward of a step is `−(cost + penalty)` in US dollars.
 
+pub(crate) mod bound;
 pub mod config;
 pub mod des;
 pub(crate) mod env;

@@ -684,6 +684,27 @@ mod tests {
         }
     }
 
+    proptest! {
+        // Issue #19 (the oracle's lower bound): a backlog carried in never
+        // lowers a step's violations or drops, so a step planned with an
+        // empty queue is a lower bound on the same step with any backlog.
+        #[test]
+        fn a_backlog_never_lowers_violations_or_drops(
+            arrivals in 0.0f64..1e5, backlog in 0.0f64..1e5, servers in 0u32..40,
+            mu in 0.5f64..100.0, step in 1.0f64..600.0, slo in 0.01f64..5.0,
+            timeout in 0.1f64..120.0,
+        ) {
+            let at = |b: f64| serve(&ServeInput { arrivals, backlog: b, servers, service_rps: mu,
+                step_s: step, slo_s: slo, timeout_s: timeout, want_p95: false });
+            let (empty, carried) = (at(0.0), at(backlog));
+            let tol = 1e-9 * (arrivals + backlog).max(1.0);
+            prop_assert!(carried.violations + tol >= empty.violations,
+                "violations {} < {}", carried.violations, empty.violations);
+            prop_assert!(carried.dropped + tol >= empty.dropped,
+                "drops {} < {}", carried.dropped, empty.dropped);
+        }
+    }
+
     fn same_counts(a: &ServeOutcome, b: &ServeOutcome) -> bool {
         [
             (a.served, b.served),

@@ -56,6 +56,10 @@ pub struct AggregateRow {
     /// Mean regret against the oracle, USD (empty without the oracle).
     #[serde(serialize_with = "crate::csv_number::usd_opt")]
     pub regret_mean: Option<f64>,
+    /// Mean lower bound on any policy's score, USD (empty without the
+    /// oracle, or on the request-level model).
+    #[serde(default, serialize_with = "crate::csv_number::usd_opt")]
+    pub bound_mean: Option<f64>,
 }
 
 impl AggregateRow {
@@ -90,6 +94,7 @@ impl AggregateRow {
             overprov_timeshare_mean: mean_of_all(|r| r.overprov_timeshare_pct),
             jitter_mean: mean_of_all(|r| r.jitter_per_h),
             regret_mean: mean_of_all(|r| r.regret_usd),
+            bound_mean: mean_of_all(|r| r.bound_usd),
         }
     }
 }

@@ -48,6 +48,7 @@ impl Columns for SummaryRecord {
         "overprov_timeshare_pct",
         "jitter_per_h",
         "regret_usd",
+        "bound_usd",
     ];
 }
 
@@ -61,6 +62,7 @@ impl Columns for AggregateRecord {
         "underprov_timeshare_mean",
         "overprov_timeshare_mean",
         "jitter_mean",
+        "bound_mean",
     ];
 }
 

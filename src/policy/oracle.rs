@@ -834,6 +834,59 @@ mod tests {
         }
     }
 
+    /// Issue #19: on random instances that overload the largest fleet
+    /// (peaks 1.3× its capacity), with any billing rule and Poisson noise,
+    /// no policy, schedule or exhaustive optimum scores below the certified
+    /// lower bound `cloud::bound`, and the oracle stays above it too.
+    #[test]
+    fn no_policy_or_schedule_scores_below_the_lower_bound() {
+        use crate::cloud::bound::score_lower_bound;
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(57);
+        let (mut checked, mut tightest) = (0, f64::INFINITY);
+        for case in 0..160u64 {
+            let tiny = case % 4 == 0;
+            let steps = rng.random_range(1..=if tiny { 5 } else { 40 });
+            let max_vms = rng.random_range(1..=if tiny { 3 } else { 6 });
+            let inst = broad_instance(steps, max_vms, &mut rng);
+            let step_s = f64::from(inst.config.workload.step_s);
+            let w = workload(inst.arrivals.clone(), step_s);
+            let bound = score_lower_bound((&inst.config).into(), &w, case).unwrap();
+            let mut scores = vec![(
+                "oracle".to_string(),
+                score(&inst.config, &mut oracle(&inst.config, &w, case), &w, case),
+            )];
+            for kind in PolicyKind::ALL.into_iter().filter(|k| !k.is_learned()) {
+                let mut config = inst.config.clone();
+                config.policy.kind = kind;
+                let run = crate::experiment::run_policy(&config, Arc::clone(&w), case).unwrap();
+                scores.push((kind.name().to_string(), run.summary.score_usd));
+            }
+            let c = &inst.config.cloud;
+            for _ in 0..4 {
+                let plan = (0..steps)
+                    .map(|_| rng.random_range(c.min_vms..=c.max_vms))
+                    .collect();
+                scores.push((
+                    "random".into(),
+                    score(&inst.config, &mut Script(plan), &w, case),
+                ));
+            }
+            if tiny {
+                scores.push(("optimum".into(), exhaustive_search(&inst, &w, case).0));
+            }
+            for (name, s) in scores {
+                assert!(
+                    s >= bound * (1.0 - 1e-9) - 1e-12,
+                    "case {case}: {name} scores {s} below the bound {bound}"
+                );
+                tightest = tightest.min(s / bound.max(1e-300));
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        assert!(tightest >= 1.0 - 1e-9, "{tightest}");
+    }
+
     /// Outside the exact class the oracle is a heuristic; this measures
     /// how often it loses, on 400 random instances (a quarter of them tiny
     /// enough for exhaustive search). Measured: the threshold rule or one

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use super::{Progress, UsageError};
 use crate::agent::{self, QAgent};
+use crate::cloud::bound::score_lower_bound;
 use crate::cloud::Workload;
 use crate::config::{Config, PolicyKind};
 use crate::experiment::{self, TraceSet};
@@ -211,7 +212,7 @@ pub(crate) fn compare(
         })
         .collect::<Result<_>>()?;
 
-    add_regret(&mut runs, plan);
+    add_regret(&mut runs, plan, config);
     let aggregate = aggregate(&runs, plan);
     Ok(Comparison { runs, aggregate })
 }
@@ -229,19 +230,26 @@ fn run_one<P: Policy + ?Sized>(
     })
 }
 
-/// Fills `regret_usd` from the oracle's run on the same trace and seed.
-fn add_regret(runs: &mut [SummaryRow], plan: &Plan) {
+/// Fills `regret_usd` from the oracle's run on the same trace and seed,
+/// and `bound_usd` with the lower bound on any policy's score there.
+fn add_regret(runs: &mut [SummaryRow], plan: &Plan, config: &Config) {
     let Some(oracle) = plan.policies.iter().position(|k| *k == PolicyKind::Oracle) else {
         return;
     };
     let (n_p, n_s) = (plan.policies.len(), plan.seeds.len());
-    for t in 0..plan.workloads.len() {
-        for s in 0..n_s {
-            let best = runs[(t * n_p + oracle) * n_s + s].score_usd;
-            for p in 0..n_p {
-                let row = &mut runs[(t * n_p + p) * n_s + s];
-                row.regret_usd = Some(row.score_usd - best);
-            }
+    let cells: Vec<(usize, usize)> = (0..plan.workloads.len())
+        .flat_map(|t| (0..n_s).map(move |s| (t, s)))
+        .collect();
+    let bounds: Vec<Option<f64>> = cells
+        .par_iter()
+        .map(|&(t, s)| score_lower_bound(config.into(), &plan.workloads[t], plan.seeds[s]))
+        .collect();
+    for (&(t, s), bound) in cells.iter().zip(bounds) {
+        let best = runs[(t * n_p + oracle) * n_s + s].score_usd;
+        for p in 0..n_p {
+            let row = &mut runs[(t * n_p + p) * n_s + s];
+            row.regret_usd = Some(row.score_usd - best);
+            row.bound_usd = bound.map(crate::csv_number::round_usd);
         }
     }
 }

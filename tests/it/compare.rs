@@ -32,7 +32,7 @@ fn compare_writes_runs_summaries_and_aggregates_that_agree() {
     let (agg_header, agg) = read_csv(&out.join("aggregate.csv"));
     assert_eq!(
         agg_header.join(","),
-        "policy,trace,runs,score_mean,score_sd,score_ci95,cost_mean,penalty_mean,violation_rate_mean,drops_mean,mean_vms_mean,underprov_accuracy_mean,overprov_accuracy_mean,underprov_timeshare_mean,overprov_timeshare_mean,jitter_mean,regret_mean"
+        "policy,trace,runs,score_mean,score_sd,score_ci95,cost_mean,penalty_mean,violation_rate_mean,drops_mean,mean_vms_mean,underprov_accuracy_mean,overprov_accuracy_mean,underprov_timeshare_mean,overprov_timeshare_mean,jitter_mean,regret_mean,bound_mean"
     );
     assert_eq!(agg.len(), 2);
     for (i, row) in agg.iter().enumerate() {
@@ -105,4 +105,35 @@ fn compare_keeps_steps_for_the_first_seed_unless_all_steps_is_given_issue_18() {
     assert_eq!(run("all", &["--all-steps"]), (true, true));
     assert_eq!(run("none", &["--no-steps"]), (false, false));
     assert_eq!(run("old", &["--first-seed-steps"]), (true, false));
+}
+
+/// Issue #19: in every committed comparison (results/), no policy scores
+/// below the certified lower bound of its trace and seed.
+#[test]
+fn no_committed_score_is_below_its_lower_bound() {
+    let mut checked = 0;
+    let mut stack = vec![std::path::PathBuf::from("results")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "summary.csv") {
+                let (header, rows) = read_csv(&path);
+                let (Some(score), Some(bound)) = (
+                    header.iter().position(|h| h == "score_usd"),
+                    header.iter().position(|h| h == "bound_usd"),
+                ) else {
+                    continue;
+                };
+                for row in rows.iter().filter(|r| !r[bound].is_empty()) {
+                    let (s, b): (f64, f64) =
+                        (row[score].parse().unwrap(), row[bound].parse().unwrap());
+                    assert!(s >= b, "{}: score {s} below the bound {b}", path.display());
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} rows with a bound");
 }

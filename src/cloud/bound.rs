@@ -1,0 +1,78 @@
+//! A certified lower bound on the score of any policy on an episode of the
+//! analytic model: the number no schedule can beat, reported beside the
+//! oracle (`bound_usd`), whose own score is only an upper estimate of the
+//! optimum where its planning model errs (overload, non-linear billing).
+//!
+//! With the episode's arrivals `A_t` (the seed's draws, which every policy
+//! meets), `K = price_per_hour·Δ/3600` and `pen_t(c)` the penalty of step
+//! `t` served by `c` VMs with an empty queue ([`super::serve::serve`]),
+//!
+//! `bound = Σ_t min_{0 ≤ c ≤ max_vms} (K·c + pen_t(c))`.
+//!
+//! Why no policy scores below it:
+//! - **cost**: a VM running in step `t` is alive all of it, and a VM is
+//!   billed at least its alive time (`B(τ) ≥ τ` for every billing rule),
+//!   so a run costs at least `K` per running VM-step (booting VMs cost
+//!   more, never less);
+//! - **penalty**: a backlog carried into a step never lowers its
+//!   violations or drops (property-tested in `serve`), so each step's
+//!   penalty is at least `pen_t(c_t)` for the VMs `c_t` running in it; the
+//!   environment's charge for requests still waiting after the last step
+//!   only adds.
+//!
+//! Summing per step and taking each step's best `c` can only lower the
+//! total. The bound ignores boot delays, billing minimums and the backlog,
+//! so it is loose where those matter; it is what no schedule, clairvoyant
+//! or not, can beat. It holds for the analytic model only (`None` for
+//! `cloud.model = "des"`).
+
+use super::config::{CloudSetup, ServiceModel};
+use super::env::{episode_arrivals, Workload};
+use super::serve::{serve, ServeInput};
+
+/// Most `steps × VM counts²` the bound is computed for (about a month of
+/// minutes with 300 counts); beyond it `None`.
+const MAX_BOUND_WORK: f64 = 4e12;
+
+/// The lower bound on the score (USD) of any policy on `workload` with
+/// `seed` under `setup`; `None` for the request-level model or a bound too
+/// costly to compute.
+pub(crate) fn score_lower_bound(
+    setup: CloudSetup<'_>,
+    workload: &Workload,
+    seed: u64,
+) -> Option<f64> {
+    let (c, r) = (setup.cloud, setup.reward);
+    if c.model != ServiceModel::Analytic {
+        return None;
+    }
+    let counts = f64::from(c.max_vms) + 1.0;
+    if workload.arrivals.len() as f64 * counts * counts > MAX_BOUND_WORK {
+        return None;
+    }
+    let vm_step_usd = c.price_per_hour * workload.step_s / 3600.0;
+    let arrivals = episode_arrivals(workload, setup.workload.noise, seed);
+    let bound = arrivals
+        .iter()
+        .map(|&a| {
+            (0..=c.max_vms)
+                .map(|servers| {
+                    let out = serve(&ServeInput {
+                        arrivals: a,
+                        backlog: 0.0,
+                        servers,
+                        service_rps: c.vm_capacity_rps,
+                        step_s: workload.step_s,
+                        slo_s: c.slo_s,
+                        timeout_s: c.timeout_s,
+                        want_p95: false,
+                    });
+                    vm_step_usd * f64::from(servers)
+                        + r.penalty_per_violation * out.violations
+                        + r.penalty_per_drop * out.dropped
+                })
+                .fold(f64::INFINITY, f64::min)
+        })
+        .sum();
+    Some(bound)
+}
