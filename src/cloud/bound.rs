@@ -30,9 +30,10 @@ use super::config::{CloudSetup, ServiceModel};
 use super::env::{episode_arrivals, Workload};
 use super::serve::{serve, ServeInput};
 
-/// Most `steps × VM counts²` the bound is computed for (about a month of
-/// minutes with 300 counts); beyond it `None`.
-const MAX_BOUND_WORK: f64 = 4e12;
+/// Most `steps × VM counts²` the bound is computed for, the oracle's own
+/// budget (2 × its 2^30 units of `steps × counts²/2`: about a year of
+/// minutes with 60 counts, or a week with 460); beyond it `None`.
+const MAX_BOUND_WORK: f64 = 2_147_483_648.0;
 
 /// The lower bound on the score (USD) of any policy on `workload` with
 /// `seed` under `setup`; `None` for the request-level model or a bound too
@@ -75,4 +76,47 @@ pub(crate) fn score_lower_bound(
         })
         .sum();
     Some(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn workload(steps: usize, rps: f64) -> Workload {
+        Workload {
+            name: "w".into(),
+            start_s: 0.0,
+            step_s: 60.0,
+            arrivals: vec![rps * 60.0; steps],
+        }
+    }
+
+    #[test]
+    fn an_idle_trace_is_bounded_by_nothing_but_a_load_by_its_cheapest_fleet() {
+        let config = Config::default();
+        let idle = score_lower_bound((&config).into(), &workload(10, 0.0), 1).unwrap();
+        assert_eq!(idle, 0.0);
+        // 100 req/s on VMs of 20 req/s: at least 5 VMs' worth of cost (or
+        // the penalty of fewer), for every step.
+        let busy = score_lower_bound((&config).into(), &workload(10, 100.0), 1).unwrap();
+        let k = config.cloud.price_per_hour * 60.0 / 3600.0;
+        assert!(busy > 10.0 * 5.0 * k * 0.99, "{busy}");
+    }
+
+    #[test]
+    fn no_bound_on_the_request_level_model_or_beyond_the_budget() {
+        let mut config = Config::default();
+        config.cloud.model = ServiceModel::Des;
+        assert_eq!(
+            score_lower_bound((&config).into(), &workload(10, 1.0), 1),
+            None
+        );
+        let mut config = Config::default();
+        config.cloud.max_vms = 1000;
+        assert_eq!(
+            score_lower_bound((&config).into(), &workload(3000, 1.0), 1),
+            None
+        );
+    }
 }
