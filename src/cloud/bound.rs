@@ -5,7 +5,7 @@
 //!
 //! With the episode's arrivals `A_t` (the seed's draws, which every policy
 //! meets), `K = price_per_hour·Δ/3600` and `pen_t(c)` the penalty of step
-//! `t` served by `c` VMs with an empty queue ([`super::serve::serve`]),
+//! `t` served by `c` VMs with an empty queue (`serve_from_empty`),
 //!
 //! `bound = Σ_t min_{0 ≤ c ≤ max_vms} (K·c + pen_t(c))`.
 //!
@@ -28,7 +28,7 @@
 
 use super::config::{CloudSetup, ServiceModel};
 use super::env::{episode_arrivals, Workload};
-use super::serve::{serve, ServeInput};
+use super::serve::serve_from_empty;
 
 /// Most `steps × VM counts²` the bound is computed for, the oracle's own
 /// budget (2 × its 2^30 units of `steps × counts²/2`: about a year of
@@ -58,16 +58,7 @@ pub(crate) fn score_lower_bound(
         .map(|&a| {
             (0..=c.max_vms)
                 .map(|servers| {
-                    let out = serve(&ServeInput {
-                        arrivals: a,
-                        backlog: 0.0,
-                        servers,
-                        service_rps: c.vm_capacity_rps,
-                        step_s: workload.step_s,
-                        slo_s: c.slo_s,
-                        timeout_s: c.timeout_s,
-                        want_p95: false,
-                    });
+                    let out = serve_from_empty(c, workload.step_s, a, servers);
                     vm_step_usd * f64::from(servers)
                         + r.penalty_per_violation * out.violations
                         + r.penalty_per_drop * out.dropped

@@ -44,6 +44,10 @@ use std::collections::{BinaryHeap, VecDeque};
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
+use super::config::CloudConfig;
+use super::serve::ServeOutcome;
+use crate::rng::{rng_for, SimRng, Stream};
+
 /// How long one request occupies a VM.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ServiceTime {
@@ -134,9 +138,6 @@ pub struct DesOutcome {
     pub latency_mean_s: Option<f64>,
     /// 95th percentile (nearest rank) of the same, seconds.
     pub latency_p95_s: Option<f64>,
-    /// Sum of the waits (start − arrival) of the requests that started in
-    /// the step, seconds, and their number: for tests of the queue itself.
-    pub wait_sum_s: f64,
     /// Requests that started service in the step.
     pub started: u64,
 }
@@ -178,6 +179,9 @@ pub struct DesQueue {
     free_at: BinaryHeap<FreeAt>,
     /// Arrival times of the requests waiting, oldest first.
     waiting: VecDeque<f64>,
+    /// An empty buffer swapped with `waiting` each step, so a long queue
+    /// is not reallocated step after step.
+    spare: VecDeque<f64>,
     /// Requests whose service outlasts the step they started in.
     in_service: Vec<InService>,
     /// The step's arrival times (reused buffer).
@@ -198,6 +202,7 @@ impl DesQueue {
             params,
             free_at: BinaryHeap::new(),
             waiting: VecDeque::new(),
+            spare: VecDeque::new(),
             in_service: Vec::new(),
             arrivals: Vec::new(),
             latencies: Vec::new(),
@@ -245,7 +250,6 @@ impl DesQueue {
             utilization: 0.0,
             latency_mean_s: None,
             latency_p95_s: None,
-            wait_sum_s: 0.0,
             started: 0,
         };
         let mut busy_s = self.finish_carried(t0, t1, &mut out);
@@ -254,7 +258,7 @@ impl DesQueue {
         // step's own, in arrival order. Once one must wait past the step's
         // end, so must every later one: they are kept as they are.
         let mut queue = std::mem::take(&mut self.waiting);
-        let mut kept = VecDeque::new();
+        let mut kept = std::mem::take(&mut self.spare);
         let mut blocked = false;
         while let Some(arrival) = queue.pop_front() {
             match self.admit(arrival, t1, &mut out, rng) {
@@ -282,6 +286,7 @@ impl DesQueue {
         }
         self.arrivals = arrivals;
         self.waiting = kept;
+        self.spare = queue;
         self.now_s = t1;
         out.backlog = self.backlog();
         out.utilization = if servers == 0 {
@@ -322,7 +327,6 @@ impl DesQueue {
             top.0 = end;
         }
         out.started += 1;
-        out.wait_sum_s += start - arrival;
         if let Some(waits) = &mut self.waits {
             waits.push(start - arrival);
         }
@@ -388,6 +392,71 @@ impl DesQueue {
             .latencies
             .select_nth_unstable_by(rank - 1, |a, b| a.total_cmp(b));
         out.latency_p95_s = Some(*p95);
+    }
+}
+
+/// The request-level model as the environment runs it in an episode:
+/// the queue, its random stream, and whole requests from fractional counts.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestLevel {
+    params: DesParams,
+    queue: DesQueue,
+    /// The episode's [`Stream::Requests`] stream.
+    rng: SimRng,
+    /// The fraction of a request carried to the next step, so scaled,
+    /// fractional counts become whole requests without losing any.
+    carry: f64,
+}
+
+impl RequestLevel {
+    /// The model of `cloud` (its service rate and times, SLO and timeout),
+    /// empty; [`RequestLevel::reset`] before the first step.
+    pub(crate) fn new(cloud: &CloudConfig) -> Self {
+        let params = DesParams {
+            service_rps: cloud.vm_capacity_rps,
+            service: cloud.service_time(),
+            slo_s: cloud.slo_s,
+            timeout_s: cloud.timeout_s,
+        };
+        RequestLevel {
+            params,
+            queue: DesQueue::new(params),
+            rng: rng_for(0, 0, Stream::Requests),
+            carry: 0.0,
+        }
+    }
+
+    /// An empty queue and the stream of episode `seed`.
+    pub(crate) fn reset(&mut self, seed: u64) {
+        self.queue = DesQueue::new(self.params);
+        self.rng = rng_for(seed, 0, Stream::Requests);
+        self.carry = 0.0;
+    }
+
+    /// Simulates a step of `arrivals` (rounded to whole requests, the
+    /// remainder carried) on `servers` VMs; returns the whole count.
+    pub(crate) fn serve(
+        &mut self,
+        arrivals: f64,
+        servers: u32,
+        step_s: f64,
+    ) -> (f64, ServeOutcome) {
+        let total = self.carry + arrivals;
+        let count = total.floor();
+        self.carry = total - count;
+        let out = self
+            .queue
+            .step(count as u64, servers, step_s, &mut self.rng);
+        let outcome = ServeOutcome {
+            served: out.served as f64,
+            dropped: out.dropped as f64,
+            backlog: out.backlog as f64,
+            violations: out.violations as f64,
+            utilization: out.utilization,
+            latency_mean_s: out.latency_mean_s,
+            latency_p95_s: out.latency_p95_s,
+        };
+        (count, outcome)
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use rand_distr::{Distribution, Poisson};
 
 use super::config::{CloudSetup, Noise, ServiceModel, WorkloadConfig};
-use super::des::{DesParams, DesQueue};
+use super::des::RequestLevel;
 use super::fleet::{Fleet, FleetParams};
 use super::queueing::TailPoint;
 use super::serve::{serve_in, ServeInput, ServeOutcome, StableMemo};
@@ -258,56 +258,6 @@ pub struct CloudEnv {
     requests: Option<Box<RequestLevel>>,
 }
 
-/// The state of the request-level model ([`super::des`]) in an episode.
-#[derive(Debug, Clone)]
-struct RequestLevel {
-    params: DesParams,
-    queue: DesQueue,
-    /// The episode's [`Stream::Requests`] stream.
-    rng: SimRng,
-    /// The fraction of a request carried to the next step, so scaled,
-    /// fractional counts become whole requests without losing any.
-    carry: f64,
-}
-
-impl RequestLevel {
-    fn new(params: DesParams) -> Self {
-        RequestLevel {
-            params,
-            queue: DesQueue::new(params),
-            rng: rng_for(0, 0, Stream::Requests),
-            carry: 0.0,
-        }
-    }
-
-    fn reset(&mut self, seed: u64) {
-        self.queue = DesQueue::new(self.params);
-        self.rng = rng_for(seed, 0, Stream::Requests);
-        self.carry = 0.0;
-    }
-
-    /// Simulates a step of `arrivals` (rounded to whole requests, the
-    /// remainder carried) on `servers` VMs; returns the whole count.
-    fn serve(&mut self, arrivals: f64, servers: u32, step_s: f64) -> (f64, ServeOutcome) {
-        let total = self.carry + arrivals;
-        let count = total.floor();
-        self.carry = total - count;
-        let out = self
-            .queue
-            .step(count as u64, servers, step_s, &mut self.rng);
-        let outcome = ServeOutcome {
-            served: out.served as f64,
-            dropped: out.dropped as f64,
-            backlog: out.backlog as f64,
-            violations: out.violations as f64,
-            utilization: out.utilization,
-            latency_mean_s: out.latency_mean_s,
-            latency_p95_s: out.latency_p95_s,
-        };
-        (count, outcome)
-    }
-}
-
 impl CloudEnv {
     /// An environment replaying `workload` under `setup`'s cloud, reward
     /// and noise (a [`CloudSetup`], or anything that holds one). Call
@@ -351,14 +301,7 @@ impl CloudEnv {
             memo: None,
             memo_reach: 0.0,
             memo_on: true,
-            requests: (c.model == ServiceModel::Des).then(|| {
-                Box::new(RequestLevel::new(DesParams {
-                    service_rps: c.vm_capacity_rps,
-                    service: c.service_time(),
-                    slo_s: c.slo_s,
-                    timeout_s: c.timeout_s,
-                }))
-            }),
+            requests: (c.model == ServiceModel::Des).then(|| Box::new(RequestLevel::new(c))),
         }
     }
 

@@ -76,6 +76,27 @@ pub(crate) struct ServeOutcome {
     pub latency_p95_s: Option<f64>,
 }
 
+/// One step of `cloud`'s service starting with an empty queue, without the
+/// 95th percentile: the per-step penalty the oracle plans with and the
+/// lower bound sums.
+pub(crate) fn serve_from_empty(
+    cloud: &super::config::CloudConfig,
+    step_s: f64,
+    arrivals: f64,
+    servers: u32,
+) -> ServeOutcome {
+    serve(&ServeInput {
+        arrivals,
+        backlog: 0.0,
+        servers,
+        service_rps: cloud.vm_capacity_rps,
+        step_s,
+        slo_s: cloud.slo_s,
+        timeout_s: cloud.timeout_s,
+        want_p95: false,
+    })
+}
+
 /// Simulates one step of service.
 pub(crate) fn serve(input: &ServeInput) -> ServeOutcome {
     let slo = TailPoint::new(input.service_rps, input.slo_s);

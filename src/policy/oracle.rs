@@ -108,7 +108,7 @@ use std::sync::Arc;
 
 use crate::policy::PolicySetup;
 use crate::policy::{Policy, PolicyContext};
-use crate::cloud::serve::{serve, ServeInput};
+use crate::cloud::serve::serve_from_empty;
 use crate::cloud::{episode_arrivals, Action, CloudEnv, Environment, Observation};
 use crate::policy::registry::{NoParams, Registered};
 
@@ -369,16 +369,7 @@ impl<'a> Planner<'a> {
         let mut penalty = vec![0.0; steps * width];
         for (&arrivals, row) in self.arrivals.iter().zip(penalty.chunks_exact_mut(width)) {
             for (i, cell) in row.iter_mut().enumerate() {
-                let out = serve(&ServeInput {
-                    arrivals,
-                    backlog: 0.0,
-                    servers: self.min_vms + i as u32,
-                    service_rps: c.vm_capacity_rps,
-                    step_s: self.step_s,
-                    slo_s: c.slo_s,
-                    timeout_s: c.timeout_s,
-                    want_p95: false,
-                });
+                let out = serve_from_empty(c, self.step_s, arrivals, self.min_vms + i as u32);
                 *cell = r.penalty_per_violation * (out.violations + out.backlog)
                     + r.penalty_per_drop * out.dropped;
             }
@@ -778,6 +769,23 @@ mod tests {
         Instance { config, arrivals }
     }
 
+    /// Case `case` of a loop over broad instances: every fourth tiny (up to
+    /// 5 steps and 3 VMs, for exhaustive search), the others up to 40 steps
+    /// and 6 VMs. Returns whether it is tiny, its steps, the instance and
+    /// its workload.
+    fn broad_case(
+        case: u64,
+        rng: &mut rand_pcg::Pcg64Mcg,
+    ) -> (bool, usize, Instance, Arc<Workload>) {
+        let tiny = case % 4 == 0;
+        let steps = rng.random_range(1..=if tiny { 5 } else { 40 });
+        let max_vms = rng.random_range(1..=if tiny { 3 } else { 6 });
+        let inst = broad_instance(steps, max_vms, rng);
+        let step_s = f64::from(inst.config.workload.step_s);
+        let w = workload(inst.arrivals.clone(), step_s);
+        (tiny, steps, inst, w)
+    }
+
     fn arbitrary_exact_instance() -> impl Strategy<Value = Instance> {
         (1usize..=24, 1u32..=5, 0u32..=3, any::<u64>()).prop_map(|(steps, max_vms, boot, seed)| {
             let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
@@ -844,12 +852,7 @@ mod tests {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(57);
         let (mut checked, mut tightest) = (0, f64::INFINITY);
         for case in 0..160u64 {
-            let tiny = case % 4 == 0;
-            let steps = rng.random_range(1..=if tiny { 5 } else { 40 });
-            let max_vms = rng.random_range(1..=if tiny { 3 } else { 6 });
-            let inst = broad_instance(steps, max_vms, &mut rng);
-            let step_s = f64::from(inst.config.workload.step_s);
-            let w = workload(inst.arrivals.clone(), step_s);
+            let (tiny, steps, inst, w) = broad_case(case, &mut rng);
             let bound = score_lower_bound((&inst.config).into(), &w, case).unwrap();
             let mut scores = vec![(
                 "oracle".to_string(),
@@ -898,12 +901,7 @@ mod tests {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(31);
         let (mut losses, mut tiny_misses, mut tiny_gap, mut tiny_cases) = (0, 0, 0.0, 0);
         for case in 0..400u64 {
-            let tiny = case % 4 == 0;
-            let steps = rng.random_range(1..=if tiny { 5 } else { 40 });
-            let max_vms = rng.random_range(1..=if tiny { 3 } else { 6 });
-            let inst = broad_instance(steps, max_vms, &mut rng);
-            let step_s = f64::from(inst.config.workload.step_s);
-            let w = workload(inst.arrivals.clone(), step_s);
+            let (tiny, steps, inst, w) = broad_case(case, &mut rng);
             let got = score(&inst.config, &mut oracle(&inst.config, &w, case), &w, case);
             let mut others = vec![score(
                 &inst.config,

@@ -33,14 +33,13 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::trace_paths;
 use super::{Progress, UsageError};
-use crate::cloud::des::{DesParams, DesQueue};
+use crate::cloud::des::RequestLevel;
 use crate::cloud::{StepInfo, Workload};
 use crate::config::Config;
-use crate::experiment::{run_policy, TraceSet};
+use crate::experiment::{build_policy, run_policy, run_streaming, TraceSet};
 use crate::layout;
 use crate::metrics::to_csv;
 use crate::output::OutputDir;
-use crate::rng::{rng_for, Stream};
 
 /// The regimes a step can be in, in report order.
 pub(crate) const REGIMES: [&str; 6] = [
@@ -242,21 +241,13 @@ fn regime(steps: &[StepInfo], k: usize, step_s: f64) -> usize {
 /// Replays the analytic run's steps through the request-level queue:
 /// per-regime tallies of both models.
 fn replay(config: &Config, steps: &[StepInfo], step_s: f64, seed: u64) -> [Tally; 6] {
-    let c = &config.cloud;
-    let mut queue = DesQueue::new(DesParams {
-        service_rps: c.vm_capacity_rps,
-        service: c.service_time(),
-        slo_s: c.slo_s,
-        timeout_s: c.timeout_s,
-    });
-    let mut rng = rng_for(seed, 0, Stream::Requests);
+    // The environment's own request-level model, on the analytic run's
+    // load and fleet.
+    let mut requests = RequestLevel::new(&config.cloud);
+    requests.reset(seed);
     let mut tallies = [Tally::default(); 6];
-    let mut carry = 0.0;
     for (k, s) in steps.iter().enumerate() {
-        let total = carry + s.arrivals;
-        let count = total.floor();
-        carry = total - count;
-        let out = queue.step(count as u64, s.vms_running, step_s, &mut rng);
+        let (_, out) = requests.serve(s.arrivals, s.vms_running, step_s);
         let t = &mut tallies[regime(steps, k, step_s)];
         t.record(
             0,
@@ -269,8 +260,8 @@ fn replay(config: &Config, steps: &[StepInfo], step_s: f64, seed: u64) -> [Tally
         t.record(
             1,
             s.arrivals,
-            out.violations as f64,
-            out.dropped as f64,
+            out.violations,
+            out.dropped,
             out.latency_mean_s,
             out.latency_p95_s,
         );
@@ -298,17 +289,22 @@ fn run_case(
     };
     let (analytic, des) = (with("analytic")?, with("des")?);
     let a = run_policy(&analytic, Arc::clone(workload), seed)?;
-    let d = run_policy(&des, Arc::clone(workload), seed)?;
+    // Only the summary of the closed loop is used: its steps are not kept.
+    let mut policy = build_policy(&des, workload, seed)?;
+    let d = run_streaming(&des, &mut policy, Arc::clone(workload), seed, |_| {
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {});
     let tallies = replay(&des, &a.steps, workload.step_s, seed);
     let score = ScoreRow {
         trace: workload.name.clone(),
         policy: policy.name().to_string(),
         seed,
         score_analytic_usd: a.summary.score_usd,
-        score_des_usd: d.summary.score_usd,
-        score_error: relative_error(a.summary.score_usd, d.summary.score_usd),
+        score_des_usd: d.score_usd,
+        score_error: relative_error(a.summary.score_usd, d.score_usd),
         violations_analytic: a.summary.violations,
-        violations_des: d.summary.violations,
+        violations_des: d.violations,
     };
     Ok(CaseResult { tallies, score })
 }
