@@ -164,15 +164,25 @@ fn parser(c: &mut Criterion) {
 /// loaded fleet (20 VMs at 80 % utilization, one-minute steps) with
 /// exponential and log-normal service.
 fn des(c: &mut Criterion) {
-    use qscale::cloud::des::{DesParams, DesQueue, ServiceTime};
+    use qscale::cloud::des::{Balancer, DesParams, DesQueue, ServiceTime};
     use rand::SeedableRng;
     let steps = 100u64;
     let per_step = 20 * 10 * 60 * 8 / 10;
     let mut group = c.benchmark_group("des");
     group.throughput(Throughput::Elements(steps * per_step));
-    for (name, service) in [
-        ("exponential", ServiceTime::Exponential),
-        ("log_normal_cv2", ServiceTime::LogNormal { cv: 2.0 }),
+    for (name, service, balancer) in [
+        ("exponential", ServiceTime::Exponential, Balancer::Shared),
+        (
+            "log_normal_cv2",
+            ServiceTime::LogNormal { cv: 2.0 },
+            Balancer::Shared,
+        ),
+        (
+            "exponential_round_robin",
+            ServiceTime::Exponential,
+            Balancer::RoundRobin,
+        ),
+        ("exponential_jsq", ServiceTime::Exponential, Balancer::Jsq),
     ] {
         group.bench_function(format!("{name}_20_vms"), |b| {
             let params = DesParams {
@@ -180,6 +190,7 @@ fn des(c: &mut Criterion) {
                 service,
                 slo_s: 0.5,
                 timeout_s: 30.0,
+                balancer,
             };
             b.iter(|| {
                 let mut queue = DesQueue::new(params);

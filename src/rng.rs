@@ -28,6 +28,8 @@ pub(crate) enum Stream {
     /// Request arrival instants and service times of the request-level
     /// model.
     Requests = 6,
+    /// Boot times of launched VMs (`cloud.boot` other than `"fixed"`).
+    BootTimes = 7,
 }
 
 /// One reproducible stream per (master seed, run, purpose).

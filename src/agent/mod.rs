@@ -255,7 +255,7 @@ impl QAgent {
             recent: vec![0.0; a.peak_window_steps.max(1) as usize],
             recent_at: 0,
             recent_max: 0.0,
-            boot_steps: (config.cloud.boot_s / f64::from(config.workload.step_s)).ceil(),
+            boot_steps: (config.cloud.mean_boot_s() / f64::from(config.workload.step_s)).ceil(),
             prev_rps: 0.0,
             n_actions,
             algorithm: a.algorithm,

@@ -77,6 +77,39 @@ pub enum ServiceDistribution {
     LogNormal,
 }
 
+/// How long a launched VM takes to boot (see [`super::fleet`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BootDistribution {
+    /// Every VM boots for exactly `cloud.boot_s`.
+    #[default]
+    Fixed,
+    /// Uniform on `[boot_s − boot_spread_s, boot_s + boot_spread_s]`.
+    Uniform,
+    /// Log-normal with mean `boot_s` and standard deviation
+    /// `boot_spread_s`.
+    #[serde(alias = "lognormal")]
+    LogNormal,
+    /// Drawn with replacement from `cloud.boot_samples_s`, each sample
+    /// equally likely.
+    Empirical,
+}
+
+/// How the request-level model routes a request to a VM (see
+/// [`super::des`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balancer {
+    /// One FCFS queue served by every running VM (M/M/c).
+    #[default]
+    Shared,
+    /// A queue per VM; arrivals go to the VMs in turn.
+    RoundRobin,
+    /// A queue per VM; each arrival joins the VM with the fewest requests
+    /// (waiting or in service), ties to the lowest-numbered VM.
+    Jsq,
+}
+
 /// `[workload]`: which trace is replayed and how it is shaped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -117,9 +150,21 @@ pub struct CloudConfig {
     /// Service rate μ of one running VM, requests per second, in (0, 1e9].
     /// Default 20.
     pub vm_capacity_rps: f64,
-    /// Time from launch request until a VM serves, seconds, in [0, 1e9]. Default
-    /// 100 (EC2 Linux measured about 97 s).
+    /// Time from launch request until a VM serves, seconds, in [0, 1e9]:
+    /// the boot time with `boot = "fixed"`, its mean with `"uniform"` and
+    /// `"log-normal"` (ignored with `"empirical"`). Default 100 (EC2 Linux
+    /// measured about 97 s).
     pub boot_s: f64,
+    /// Boot-time distribution: `"fixed"`, `"uniform"`, `"log-normal"` or
+    /// `"empirical"`; each VM draws its own. Default `"fixed"`.
+    pub boot: BootDistribution,
+    /// `boot = "uniform"`: half-width of the interval around `boot_s`,
+    /// seconds, in [0, boot_s]; `boot = "log-normal"`: standard deviation,
+    /// seconds, in [0, 100·boot_s]. Default 0.
+    pub boot_spread_s: f64,
+    /// `boot = "empirical"`: measured boot times, seconds, each in [0, 1e9],
+    /// at least one. Default empty.
+    pub boot_samples_s: Vec<f64>,
     /// Lower bound on VMs (running + booting), ≥ 0. Default 1.
     pub min_vms: u32,
     /// Upper bound on VMs, in [max(1, min_vms), 1 000 000]. Default 50.
@@ -148,6 +193,11 @@ pub struct CloudConfig {
     /// `service = "log-normal"`: coefficient of variation (standard
     /// deviation over mean) of the service time, in (0, 100]. Default 1.
     pub service_cv: f64,
+    /// `model = "des"`: `"shared"` (one FCFS queue for all running VMs),
+    /// `"round-robin"` or `"jsq"` (join the shortest queue) over a queue
+    /// per VM; an error with `model = "analytic"` unless `"shared"`.
+    /// Default `"shared"`.
+    pub balancer: Balancer,
 }
 
 impl Default for CloudConfig {
@@ -155,6 +205,9 @@ impl Default for CloudConfig {
         Self {
             vm_capacity_rps: 20.0,
             boot_s: 100.0,
+            boot: BootDistribution::Fixed,
+            boot_spread_s: 0.0,
+            boot_samples_s: Vec::new(),
             min_vms: 1,
             max_vms: 50,
             initial_vms: 2,
@@ -166,6 +219,7 @@ impl Default for CloudConfig {
             model: ServiceModel::Analytic,
             service: ServiceDistribution::Exponential,
             service_cv: 1.0,
+            balancer: Balancer::Shared,
         }
     }
 }
@@ -297,7 +351,100 @@ impl CloudConfig {
         }
         non_negative("reward.penalty_per_violation", reward.penalty_per_violation)?;
         non_negative("reward.penalty_per_drop", reward.penalty_per_drop)?;
+        c.validate_boot()?;
+        if c.model == ServiceModel::Analytic && c.balancer != Balancer::Shared {
+            return Err(ConfigError::Inconsistent(
+                "cloud.balancer needs cloud.model = \"des\" (the analytic model has one shared queue)"
+                    .to_string(),
+            ));
+        }
         Ok(())
+    }
+
+    /// Checks the boot-time distribution's keys.
+    fn validate_boot(&self) -> Result<(), ConfigError> {
+        let c = self;
+        non_negative("cloud.boot_spread_s", c.boot_spread_s)?;
+        for &sample in &c.boot_samples_s {
+            non_negative("cloud.boot_samples_s", sample)?;
+            if sample > 1e9 {
+                return Err(out_of_range("cloud.boot_samples_s", sample, "in [0, 1e9]"));
+            }
+        }
+        match c.boot {
+            BootDistribution::Fixed => {}
+            BootDistribution::Uniform => {
+                if c.boot_spread_s > c.boot_s {
+                    return Err(ConfigError::Inconsistent(format!(
+                        "cloud.boot_spread_s = {} is greater than cloud.boot_s = {}: \
+                         a uniform boot time would be negative",
+                        c.boot_spread_s, c.boot_s
+                    )));
+                }
+            }
+            BootDistribution::LogNormal => {
+                if c.boot_spread_s > 0.0 && c.boot_s == 0.0 {
+                    return Err(ConfigError::Inconsistent(
+                        "cloud.boot_spread_s > 0 needs cloud.boot_s > 0: \
+                         a log-normal boot time is positive"
+                            .to_string(),
+                    ));
+                }
+                if c.boot_spread_s > 100.0 * c.boot_s {
+                    return Err(ConfigError::Inconsistent(format!(
+                        "cloud.boot_spread_s = {} is more than 100 times cloud.boot_s = {}",
+                        c.boot_spread_s, c.boot_s
+                    )));
+                }
+            }
+            BootDistribution::Empirical => {
+                if c.boot_samples_s.is_empty() {
+                    return Err(ConfigError::Inconsistent(
+                        "cloud.boot = \"empirical\" needs cloud.boot_samples_s, a non-empty list of boot times in seconds"
+                            .to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The mean boot time, seconds: `boot_s`, or the mean of
+    /// `boot_samples_s` with `boot = "empirical"`. Policies that plan
+    /// ahead (warm-up, launching ahead) use it.
+    pub fn mean_boot_s(&self) -> f64 {
+        match self.boot {
+            BootDistribution::Empirical if !self.boot_samples_s.is_empty() => {
+                self.boot_samples_s.iter().sum::<f64>() / self.boot_samples_s.len() as f64
+            }
+            _ => self.boot_s,
+        }
+    }
+
+    /// The boot-time sampler of the fleet.
+    pub(crate) fn boot_time(&self) -> super::fleet::BootTime {
+        use super::fleet::BootTime;
+        match self.boot {
+            BootDistribution::Fixed => BootTime::Fixed,
+            BootDistribution::Uniform => BootTime::Uniform {
+                low_s: self.boot_s - self.boot_spread_s,
+                high_s: self.boot_s + self.boot_spread_s,
+            },
+            BootDistribution::LogNormal => {
+                // ln X ~ N(m, s²), s² = ln(1 + cv²), m = ln(mean) − s²/2.
+                let cv = if self.boot_s > 0.0 {
+                    self.boot_spread_s / self.boot_s
+                } else {
+                    0.0
+                };
+                let var = (1.0 + cv * cv).ln();
+                BootTime::LogNormal {
+                    log_mean: self.boot_s.ln() - var / 2.0,
+                    log_sd: var.sqrt(),
+                }
+            }
+            BootDistribution::Empirical => BootTime::Empirical(self.boot_samples_s.clone().into()),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! A request-level discrete-event simulation of one FCFS queue served by
-//! the running VMs: the reference the analytic per-step model
-//! (`super::serve`) is measured against.
+//! A request-level discrete-event simulation of the running VMs serving
+//! one shared FCFS queue, or a queue each behind a load balancer: the
+//! reference the analytic per-step model (`super::serve`) is measured
+//! against.
 //!
 //! **Arrivals.** A step's `n` requests arrive at the order statistics of
 //! `n` uniform times within the step, drawn in one pass from `n + 1`
@@ -13,6 +14,21 @@
 //! that frees up first (the Kiefer–Wolfowitz recursion: start =
 //! max(arrival, earliest free time)). Service times are exponential,
 //! deterministic or log-normal with mean `1/μ` ([`ServiceTime`]).
+//!
+//! **Balancers** (`cloud.balancer`). `shared` is the single queue above
+//! (M/M/c with exponential service). `round-robin` and `jsq` give each
+//! running VM its own FCFS queue and assign every request on arrival: to
+//! the VMs in turn, or to the VM with the fewest requests waiting or in
+//! service at that instant (join the shortest queue; ties to the
+//! lowest-numbered VM; a request known to time out is not counted). With
+//! Poisson arrivals, round-robin over `c` VMs feeds each an Erlang-`c`
+//! renewal stream, an `E_c/M/1` queue per VM (tested against the `GI/M/1`
+//! formula). When VMs are terminated, those with the least work left go
+//! (as with the shared queue); each finishes the request it is serving,
+//! and its waiting requests are assigned again, oldest first, through the
+//! balancer at the step's start, keeping their arrival times (so their
+//! wait and timeout run on). Requests that arrive with no VM running wait
+//! for the next step's VMs the same way.
 //!
 //! **Timeouts.** A request that would wait longer than `timeout_s` before
 //! starting leaves the queue unserved at `arrival + timeout_s` and counts
@@ -44,6 +60,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
+pub use super::config::Balancer;
 use super::config::CloudConfig;
 use super::serve::ServeOutcome;
 use crate::rng::{rng_for, SimRng, Stream};
@@ -118,6 +135,8 @@ pub struct DesParams {
     pub slo_s: f64,
     /// Longest wait before a request leaves unserved, seconds, ≥ 0.
     pub timeout_s: f64,
+    /// How requests are routed to the VMs.
+    pub balancer: Balancer,
 }
 
 /// What one step of the simulation saw.
@@ -192,6 +211,133 @@ pub struct DesQueue {
     now_s: f64,
     /// Every request's wait, when asked for ([`DesQueue::record_waits`]).
     waits: Option<Vec<f64>>,
+    /// The queues per VM, unless the balancer is `shared`.
+    per_vm: Option<Box<PerVm>>,
+}
+
+/// One VM's own queue.
+#[derive(Debug, Clone)]
+struct VmQueue {
+    /// When the VM is done with the requests it has started, seconds.
+    free_s: f64,
+    /// Arrival times of the requests assigned to it and not started, in
+    /// the order they joined.
+    waiting: VecDeque<f64>,
+    /// End times of its started requests, increasing; those at or before
+    /// the last look are forgotten (kept for `jsq` only).
+    ends: VecDeque<f64>,
+}
+
+impl VmQueue {
+    fn new(free_s: f64) -> Self {
+        VmQueue {
+            free_s,
+            waiting: VecDeque::new(),
+            ends: VecDeque::new(),
+        }
+    }
+
+    /// Requests waiting or in service at `now` (not counting those known
+    /// to time out).
+    #[inline]
+    fn length_at(&mut self, now: f64) -> usize {
+        while self.ends.front().is_some_and(|&e| e <= now) {
+            self.ends.pop_front();
+        }
+        self.ends.len() + self.waiting.len()
+    }
+}
+
+/// The queues of the running VMs behind a balancer.
+#[derive(Debug, Clone)]
+struct PerVm {
+    balancer: Balancer,
+    vms: Vec<VmQueue>,
+    /// Arrival times of the requests without a VM (none was running, or
+    /// theirs was terminated), oldest first.
+    unassigned: VecDeque<f64>,
+    /// The next VM of the round.
+    next: usize,
+}
+
+impl PerVm {
+    fn new(balancer: Balancer) -> Self {
+        PerVm {
+            balancer,
+            vms: Vec::new(),
+            unassigned: VecDeque::new(),
+            next: 0,
+        }
+    }
+
+    fn backlog(&self) -> usize {
+        self.unassigned.len() + self.vms.iter().map(|v| v.waiting.len()).sum::<usize>()
+    }
+
+    /// The fleet becomes `servers` VMs at `t0`: new VMs are free from
+    /// `t0`; removed ones are those with the least work left (ties to the
+    /// highest-numbered), their waiting requests left without a VM.
+    fn resize(&mut self, servers: usize, t0: f64) {
+        for vm in &mut self.vms {
+            vm.free_s = vm.free_s.max(t0);
+        }
+        if self.vms.len() > servers {
+            let mut order: Vec<usize> = (0..self.vms.len()).collect();
+            order.sort_by(|&a, &b| {
+                self.vms[a]
+                    .free_s
+                    .total_cmp(&self.vms[b].free_s)
+                    .then(b.cmp(&a))
+            });
+            let mut remove = vec![false; self.vms.len()];
+            for &i in &order[..self.vms.len() - servers] {
+                remove[i] = true;
+            }
+            let mut orphans: Vec<f64> = self.unassigned.drain(..).collect();
+            let mut i = 0;
+            self.vms.retain_mut(|vm| {
+                let keep = !remove[i];
+                i += 1;
+                if !keep {
+                    orphans.extend(vm.waiting.drain(..));
+                }
+                keep
+            });
+            orphans.sort_by(f64::total_cmp);
+            self.unassigned = orphans.into();
+        }
+        while self.vms.len() < servers {
+            self.vms.push(VmQueue::new(t0));
+        }
+        if !self.vms.is_empty() {
+            self.next %= self.vms.len();
+        }
+    }
+
+    /// The VM a request arriving at `now` joins (the fleet is not empty).
+    #[inline]
+    fn pick(&mut self, now: f64) -> usize {
+        match self.balancer {
+            Balancer::Jsq => {
+                let mut best = (usize::MAX, 0);
+                for (j, vm) in self.vms.iter_mut().enumerate() {
+                    let len = vm.length_at(now);
+                    if len < best.0 {
+                        best = (len, j);
+                        if len == 0 {
+                            break;
+                        }
+                    }
+                }
+                best.1
+            }
+            Balancer::RoundRobin | Balancer::Shared => {
+                let j = self.next % self.vms.len();
+                self.next = j + 1;
+                j
+            }
+        }
+    }
 }
 
 impl DesQueue {
@@ -208,6 +354,8 @@ impl DesQueue {
             latencies: Vec::new(),
             now_s: 0.0,
             waits: None,
+            per_vm: (params.balancer != Balancer::Shared)
+                .then(|| Box::new(PerVm::new(params.balancer))),
         }
     }
 
@@ -226,7 +374,8 @@ impl DesQueue {
 
     /// Requests in the system: waiting or in service.
     pub(crate) fn backlog(&self) -> u64 {
-        (self.waiting.len() + self.in_service.len()) as u64
+        let per_vm = self.per_vm.as_ref().map_or(0, |p| p.backlog());
+        (self.waiting.len() + self.in_service.len() + per_vm) as u64
     }
 
     /// Simulates the step `[now, now + step_s)`: the fleet becomes
@@ -238,6 +387,11 @@ impl DesQueue {
         step_s: f64,
         rng: &mut R,
     ) -> DesOutcome {
+        if let Some(mut per_vm) = self.per_vm.take() {
+            let out = self.step_per_vm(&mut per_vm, arrivals, servers, step_s, rng);
+            self.per_vm = Some(per_vm);
+            return out;
+        }
         let t0 = self.now_s;
         let t1 = t0 + step_s;
         self.resize_fleet(servers as usize, t0);
@@ -296,6 +450,169 @@ impl DesQueue {
         };
         self.summarise_latencies(&mut out);
         out
+    }
+
+    /// [`DesQueue::step`] with a queue per VM: each VM's waiting requests
+    /// first, then those without a VM (oldest first, assigned at the
+    /// step's start), then the step's arrivals, each assigned on arrival.
+    fn step_per_vm<R: Rng + ?Sized>(
+        &mut self,
+        pv: &mut PerVm,
+        arrivals: u64,
+        servers: u32,
+        step_s: f64,
+        rng: &mut R,
+    ) -> DesOutcome {
+        let t0 = self.now_s;
+        let t1 = t0 + step_s;
+        pv.resize(servers as usize, t0);
+        self.latencies.clear();
+        let mut out = DesOutcome {
+            served: 0,
+            dropped: 0,
+            backlog: 0,
+            violations: 0,
+            utilization: 0.0,
+            latency_mean_s: None,
+            latency_p95_s: None,
+            started: 0,
+        };
+        let mut busy_s = self.finish_carried(t0, t1, &mut out);
+        uniform_order_statistics(arrivals as usize, t0, step_s, rng, &mut self.arrivals);
+        let track = pv.balancer == Balancer::Jsq;
+        for vm in &mut pv.vms {
+            busy_s += self.drain_vm(vm, t1, track, &mut out, rng);
+        }
+        let unassigned = std::mem::take(&mut pv.unassigned);
+        for &arrival in &unassigned {
+            busy_s += self.route(pv, arrival, t0, t1, &mut out, rng);
+        }
+        let arrivals = std::mem::take(&mut self.arrivals);
+        for &arrival in &arrivals {
+            busy_s += self.route(pv, arrival, arrival, t1, &mut out, rng);
+        }
+        self.arrivals = arrivals;
+        self.now_s = t1;
+        out.backlog = self.backlog() + pv.backlog() as u64;
+        out.utilization = if servers == 0 {
+            0.0
+        } else {
+            (busy_s / (f64::from(servers) * step_s)).clamp(0.0, 1.0)
+        };
+        self.summarise_latencies(&mut out);
+        out
+    }
+
+    /// Starts what it can of `vm`'s waiting requests before `t1`, drops
+    /// those whose deadline falls before `t1` and keeps the rest in
+    /// order; returns the busy time added to the step.
+    fn drain_vm<R: Rng + ?Sized>(
+        &mut self,
+        vm: &mut VmQueue,
+        t1: f64,
+        track: bool,
+        out: &mut DesOutcome,
+        rng: &mut R,
+    ) -> f64 {
+        let mut busy_s = 0.0;
+        let mut blocked = false;
+        for _ in 0..vm.waiting.len() {
+            let Some(arrival) = vm.waiting.pop_front() else {
+                break;
+            };
+            let deadline = arrival + self.params.timeout_s;
+            let start = arrival.max(vm.free_s);
+            if start > deadline && deadline < t1 {
+                out.dropped += 1;
+                out.violations += 1;
+            } else if blocked || start >= t1 {
+                blocked = true;
+                vm.waiting.push_back(arrival);
+            } else {
+                busy_s += self.begin(vm, arrival, start, t1, track, out, rng);
+            }
+        }
+        busy_s
+    }
+
+    /// Assigns a request that arrived at `arrival` to a VM at `now`
+    /// (keeps it without one when none runs) and starts, queues or drops
+    /// it there; returns the busy time added to the step.
+    #[inline]
+    fn route<R: Rng + ?Sized>(
+        &mut self,
+        pv: &mut PerVm,
+        arrival: f64,
+        now: f64,
+        t1: f64,
+        out: &mut DesOutcome,
+        rng: &mut R,
+    ) -> f64 {
+        let deadline = arrival + self.params.timeout_s;
+        if pv.vms.is_empty() {
+            if deadline < t1 {
+                out.dropped += 1;
+                out.violations += 1;
+            } else {
+                pv.unassigned.push_back(arrival);
+            }
+            return 0.0;
+        }
+        let j = pv.pick(now);
+        let track = pv.balancer == Balancer::Jsq;
+        let vm = &mut pv.vms[j];
+        // A VM with requests waiting is busy past `t1`.
+        let start = if vm.waiting.is_empty() {
+            arrival.max(vm.free_s)
+        } else {
+            f64::INFINITY
+        };
+        if start > deadline && deadline < t1 {
+            out.dropped += 1;
+            out.violations += 1;
+            0.0
+        } else if start >= t1 {
+            vm.waiting.push_back(arrival);
+            0.0
+        } else {
+            self.begin(vm, arrival, start, t1, track, out, rng)
+        }
+    }
+
+    /// Starts a request that arrived at `arrival` on `vm` at `start`
+    /// (before `t1`); returns its busy time within the step.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn begin<R: Rng + ?Sized>(
+        &mut self,
+        vm: &mut VmQueue,
+        arrival: f64,
+        start: f64,
+        t1: f64,
+        track: bool,
+        out: &mut DesOutcome,
+        rng: &mut R,
+    ) -> f64 {
+        let end = start + self.sampler.sample(rng);
+        vm.free_s = end;
+        if track {
+            vm.ends.push_back(end);
+        }
+        out.started += 1;
+        if let Some(waits) = &mut self.waits {
+            waits.push(start - arrival);
+        }
+        if end < t1 {
+            self.complete(end - arrival, out);
+            end - start
+        } else {
+            self.in_service.push(InService {
+                start_s: start,
+                end_s: end,
+                arrival_s: arrival,
+            });
+            t1 - start
+        }
     }
 
     /// Starts or drops one request that arrived at `arrival`, returning
@@ -409,14 +726,15 @@ pub(crate) struct RequestLevel {
 }
 
 impl RequestLevel {
-    /// The model of `cloud` (its service rate and times, SLO and timeout),
-    /// empty; [`RequestLevel::reset`] before the first step.
+    /// The model of `cloud` (its service rate and times, SLO, timeout and
+    /// balancer), empty; [`RequestLevel::reset`] before the first step.
     pub(crate) fn new(cloud: &CloudConfig) -> Self {
         let params = DesParams {
             service_rps: cloud.vm_capacity_rps,
             service: cloud.service_time(),
             slo_s: cloud.slo_s,
             timeout_s: cloud.timeout_s,
+            balancer: cloud.balancer,
         };
         RequestLevel {
             params,
@@ -500,11 +818,23 @@ mod tests {
     /// Waits of at least `requests` requests of a Poisson process at
     /// `rate_rps` on `servers` VMs serving 1 request/s each.
     fn waits(servers: u32, rate_rps: f64, service: ServiceTime, requests: usize) -> Vec<f64> {
+        waits_behind(Balancer::Shared, servers, rate_rps, service, requests)
+    }
+
+    /// [`waits`] with `balancer` routing the requests.
+    fn waits_behind(
+        balancer: Balancer,
+        servers: u32,
+        rate_rps: f64,
+        service: ServiceTime,
+        requests: usize,
+    ) -> Vec<f64> {
         let params = DesParams {
             service_rps: 1.0,
             service,
             slo_s: f64::INFINITY,
             timeout_s: f64::INFINITY,
+            balancer,
         };
         let mut queue = DesQueue::new(params);
         queue.record_waits();
@@ -587,6 +917,7 @@ mod tests {
             service: ServiceTime::Exponential,
             slo_s: 0.5,
             timeout_s: 30.0,
+            balancer: Balancer::Shared,
         };
         let mut queue = DesQueue::new(params);
         let mut r = rng(3);
@@ -619,22 +950,139 @@ mod tests {
         );
     }
 
+    const BALANCERS: [Balancer; 3] = [Balancer::Shared, Balancer::RoundRobin, Balancer::Jsq];
+
     #[test]
     fn the_same_seed_gives_the_same_steps() {
-        let params = DesParams {
-            service_rps: 2.0,
-            service: ServiceTime::LogNormal { cv: 1.5 },
-            slo_s: 1.0,
-            timeout_s: 5.0,
-        };
-        let run = || {
+        for balancer in BALANCERS {
+            let params = DesParams {
+                service_rps: 2.0,
+                service: ServiceTime::LogNormal { cv: 1.5 },
+                slo_s: 1.0,
+                timeout_s: 5.0,
+                balancer,
+            };
+            let run = || {
+                let mut q = DesQueue::new(params);
+                let mut r = rng(11);
+                (0..50)
+                    .map(|i| q.step(40 + i * 3, (i % 7) as u32, 10.0, &mut r))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(run(), run(), "{balancer:?}");
+        }
+    }
+
+    #[test]
+    fn with_one_vm_every_balancer_gives_the_same_steps() {
+        // Under- and overloaded steps, with timeouts: one VM has one queue
+        // whatever routes to it.
+        let run = |balancer| {
+            let params = DesParams {
+                service_rps: 2.0,
+                service: ServiceTime::LogNormal { cv: 1.5 },
+                slo_s: 1.0,
+                timeout_s: 5.0,
+                balancer,
+            };
             let mut q = DesQueue::new(params);
-            let mut r = rng(11);
-            (0..50)
-                .map(|i| q.step(40 + i * 3, (i % 7) as u32, 10.0, &mut r))
+            let mut r = rng(5);
+            (0..200)
+                .map(|i| q.step((i * 7) % 45, 1, 10.0, &mut r))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(run(), run());
+        let shared = run(Balancer::Shared);
+        assert!(shared.iter().any(|o| o.dropped > 0));
+        assert_eq!(run(Balancer::RoundRobin), shared);
+        assert_eq!(run(Balancer::Jsq), shared);
+    }
+
+    #[test]
+    fn round_robin_waits_match_the_erlang_gi_m_1_formula() {
+        // Round-robin over c VMs hands each every c-th request of a
+        // Poisson process at rate λ: Erlang-c interarrival times, an
+        // E_c/M/1 queue per VM. GI/M/1: σ = A*(μ(1 − σ)) with
+        // A*(s) = (λ/(λ + s))^c; Wq = σ/(μ(1 − σ)), P(W > 0) = σ.
+        let (c, lambda, mu) = (4u32, 3.2f64, 1.0f64);
+        let mut sigma = 0.5f64;
+        for _ in 0..10_000 {
+            sigma = (lambda / (lambda + mu * (1.0 - sigma))).powi(c as i32);
+        }
+        let w = waits_behind(
+            Balancer::RoundRobin,
+            c,
+            lambda,
+            ServiceTime::Exponential,
+            2_000_000,
+        );
+        eprintln!(
+            "round-robin: mean wait {} (E4/M/1 {}), P(W > 0) {} (σ {sigma})",
+            mean(&w),
+            sigma / (mu * (1.0 - sigma)),
+            share_above(&w, 0.0)
+        );
+        assert_close("mean wait", mean(&w), sigma / (mu * (1.0 - sigma)), 0.03);
+        assert_close("P(W > 0)", share_above(&w, 0.0), sigma, 0.02);
+    }
+
+    #[test]
+    fn jsq_waits_lie_between_the_shared_queue_and_round_robin() {
+        // 4 VMs at 80 %: the shared queue (M/M/4) waits least, JSQ more,
+        // round-robin (blind to the queues) most.
+        let mean_wait = |b| {
+            mean(&waits_behind(
+                b,
+                4,
+                3.2,
+                ServiceTime::Exponential,
+                1_000_000,
+            ))
+        };
+        let (shared, rr, jsq) = (
+            mean_wait(Balancer::Shared),
+            mean_wait(Balancer::RoundRobin),
+            mean_wait(Balancer::Jsq),
+        );
+        let mmc = erlang_c(4, 3.2) / (4.0 - 3.2);
+        eprintln!("mean wait: shared {shared} (M/M/4 {mmc}), jsq {jsq}, round-robin {rr}");
+        assert_close("shared", shared, mmc, 0.03);
+        assert!(
+            shared < jsq && jsq < rr,
+            "shared {shared}, jsq {jsq}, round-robin {rr}"
+        );
+    }
+
+    #[test]
+    fn a_terminated_vm_s_waiting_requests_are_served_by_the_others() {
+        for balancer in [Balancer::RoundRobin, Balancer::Jsq] {
+            let params = DesParams {
+                service_rps: 1.0,
+                service: ServiceTime::Deterministic,
+                slo_s: 1.0,
+                timeout_s: 1000.0,
+                balancer,
+            };
+            let mut q = DesQueue::new(params);
+            let mut r = rng(2);
+            // 4 VMs, 400 requests in 10 s: each VM has about 100 waiting.
+            let first = q.step(400, 4, 10.0, &mut r);
+            assert_eq!(first.dropped, 0);
+            let waiting = first.backlog;
+            // Down to one VM: nothing is lost, and it serves 10 per step.
+            let mut backlog = waiting;
+            for _ in 0..5 {
+                let out = q.step(0, 1, 10.0, &mut r);
+                assert_eq!(backlog, out.served + out.dropped + out.backlog);
+                assert!(out.served >= 10, "{balancer:?}: {out:?}");
+                backlog = out.backlog;
+            }
+            // With no VM, requests wait; VMs back, they are served.
+            let out = q.step(5, 0, 10.0, &mut r);
+            assert_eq!(out.started, 0);
+            assert_eq!(backlog + 5, out.served + out.dropped + out.backlog);
+            let out = q.step(0, 40, 10.0, &mut r);
+            assert!(out.served > 0 && out.backlog < 50, "{balancer:?}: {out:?}");
+        }
     }
 
     proptest::proptest! {
@@ -644,12 +1092,14 @@ mod tests {
             cv in 0.1f64..3.0,
             timeout_s in 0.0f64..20.0,
             seed in 0u64..1000,
+            balancer in proptest::sample::select(BALANCERS.to_vec()),
         ) {
             let params = DesParams {
                 service_rps: 3.0,
                 service: ServiceTime::LogNormal { cv },
                 slo_s: 0.5,
                 timeout_s,
+                balancer,
             };
             let mut q = DesQueue::new(params);
             let mut r = rng(seed);

@@ -292,7 +292,7 @@ impl CloudEnv {
             detail: true,
             max_steps: None,
             n_steps,
-            fleet: Fleet::new(params, c.initial_vms),
+            fleet: Fleet::with_boot(params, c.initial_vms, c.boot_time()),
             backlog: 0.0,
             k: 0,
             arrivals: Vec::new(),
@@ -483,7 +483,7 @@ impl CloudEnv {
 
 impl Environment for CloudEnv {
     fn reset(&mut self, seed: u64) -> Observation {
-        self.fleet.reset(self.initial_vms);
+        self.fleet.reset(self.initial_vms, seed);
         self.backlog = 0.0;
         self.k = 0;
         self.rng = rng_for(seed, 0, Stream::Workload);

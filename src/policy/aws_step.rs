@@ -418,7 +418,7 @@ impl StepScalingPolicy {
             periods: p.evaluation_periods.max(1),
             min_vms: config.cloud.min_vms,
             max_vms: config.cloud.max_vms,
-            warm_up: WarmUp::new(p.warmup_s, config.cloud.boot_s),
+            warm_up: WarmUp::new(p.warmup_s, config.cloud.mean_boot_s()),
             above: 0,
             below: 0,
         }

@@ -252,7 +252,7 @@ impl<'a> Planner<'a> {
     fn new(config: impl Into<PolicySetup<'a>>, step_s: f64, arrivals: &'a [f64]) -> Planner<'a> {
         let config: PolicySetup<'a> = config.into();
         let c = &config.cloud;
-        let boot = (c.boot_s / step_s).ceil();
+        let boot = (c.mean_boot_s() / step_s).ceil();
         let boot_steps = if boot.is_finite() && boot >= 0.0 {
             (boot.min(arrivals.len() as f64)) as usize
         } else {

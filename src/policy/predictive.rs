@@ -276,7 +276,7 @@ impl PredictivePolicy {
                 season,
             )),
         };
-        let boot = (config.cloud.boot_s / step_s).ceil();
+        let boot = (config.cloud.mean_boot_s() / step_s).ceil();
         let boot_steps = if boot.is_finite() && boot >= 0.0 {
             boot.min(season as f64) as usize
         } else {

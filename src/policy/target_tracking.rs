@@ -197,7 +197,7 @@ impl TargetTrackingPolicy {
             min_vms: config.cloud.min_vms,
             max_vms: config.cloud.max_vms,
             step_s: f64::from(config.workload.step_s),
-            warm_up: WarmUp::new(p.warmup_s, config.cloud.boot_s),
+            warm_up: WarmUp::new(p.warmup_s, config.cloud.mean_boot_s()),
             samples: MinuteSamples::new(),
         }
     }

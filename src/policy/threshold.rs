@@ -51,7 +51,7 @@ impl ThresholdPolicy {
             step: p.step,
             periods: p.periods,
             cooldown_s: p.cooldown_s,
-            boot_s: config.cloud.boot_s,
+            boot_s: config.cloud.mean_boot_s(),
             min_vms: config.cloud.min_vms,
             max_vms: config.cloud.max_vms,
             above: 0,
