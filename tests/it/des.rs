@@ -95,3 +95,135 @@ fn on_a_comfortable_fleet_des_and_analytic_agree_on_cost_and_latency() {
         "mean latency: analytic {a}, des {d}"
     );
 }
+
+/// Conservation step by step: `backlog_in + arrivals = served + dropped +
+/// backlog_out`, in whole requests.
+fn assert_conserved(steps: &Path) {
+    let arrivals = numbers(steps, "arrivals");
+    let served = numbers(steps, "served");
+    let dropped = numbers(steps, "dropped");
+    let backlog = numbers(steps, "backlog");
+    let mut carried = 0.0;
+    for k in 0..arrivals.len() {
+        assert_eq!(
+            carried + arrivals[k],
+            served[k] + dropped[k] + backlog[k],
+            "{}: step {k}",
+            steps.display()
+        );
+        carried = backlog[k];
+    }
+}
+
+#[test]
+fn random_boots_and_per_vm_queues_conserve_requests_and_repeat_per_seed() {
+    // The real SDSC trace at a peak of 200 req/s (10 VMs' worth), HPA,
+    // log-normal boots around 100 s, behind each balancer.
+    let dir = tempfile::tempdir().unwrap();
+    let sdsc = "traces/sdsc-aug95.csv";
+    for balancer in ["shared", "round-robin", "jsq"] {
+        let b = format!("cloud.balancer=\"{balancer}\"");
+        let sets = [
+            "workload.peak_rps=200",
+            "cloud.model=\"des\"",
+            "cloud.boot=\"log-normal\"",
+            "cloud.boot_spread_s=60",
+            &b,
+        ];
+        let a = run(dir.path(), &format!("{balancer}-a"), "hpa", sdsc, &sets);
+        let again = run(dir.path(), &format!("{balancer}-b"), "hpa", sdsc, &sets);
+        let steps = a.join("steps.csv");
+        assert_eq!(
+            std::fs::read(&steps).unwrap(),
+            std::fs::read(again.join("steps.csv")).unwrap(),
+            "{balancer}"
+        );
+        assert_conserved(&steps);
+    }
+    // Another seed draws other boots.
+    let sets = [
+        "workload.peak_rps=200",
+        "cloud.boot=\"uniform\"",
+        "cloud.boot_spread_s=90",
+    ];
+    let a = run(dir.path(), "seed3", "hpa", sdsc, &sets);
+    let out = dir.path().join("seed4");
+    let mut cmd = qscale();
+    cmd.args(["run", "--policy", "hpa", "--trace", sdsc, "--seed", "4"]);
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    cmd.arg("--out").arg(&out).assert().success();
+    assert_conserved(&out.join("steps.csv"));
+    assert_ne!(
+        column(&a.join("steps.csv"), "vms_booting"),
+        column(&out.join("steps.csv"), "vms_booting")
+    );
+}
+
+#[test]
+fn drawn_boots_spread_the_ready_steps_and_a_zero_spread_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sdsc = "traces/sdsc-aug95.csv";
+    let fixed = run(dir.path(), "fixed", "hpa", sdsc, &["workload.peak_rps=200"]);
+    // Uniform with no spread draws every boot as boot_s: the run is the
+    // fixed one, byte for byte (the draws touch no other stream).
+    let zero = run(
+        dir.path(),
+        "zero",
+        "hpa",
+        sdsc,
+        &[
+            "workload.peak_rps=200",
+            "cloud.boot=\"uniform\"",
+            "cloud.boot_spread_s=0",
+        ],
+    );
+    let bytes = |p: &Path| std::fs::read(p.join("steps.csv")).unwrap();
+    assert_eq!(bytes(&fixed), bytes(&zero));
+    let spread = run(
+        dir.path(),
+        "spread",
+        "hpa",
+        sdsc,
+        &[
+            "workload.peak_rps=200",
+            "cloud.boot=\"empirical\"",
+            "cloud.boot_samples_s=[30, 100, 400]",
+        ],
+    );
+    assert_ne!(bytes(&fixed), bytes(&spread));
+    assert_conserved(&spread.join("steps.csv"));
+}
+
+#[test]
+fn impossible_boot_and_balancer_settings_exit_2_naming_the_key() {
+    for (sets, key) in [
+        (vec!["cloud.boot_spread_s=-1"], "cloud.boot_spread_s"),
+        (
+            vec!["cloud.boot=\"uniform\"", "cloud.boot_spread_s=150"],
+            "cloud.boot_spread_s",
+        ),
+        (vec!["cloud.boot=\"empirical\""], "cloud.boot_samples_s"),
+        (
+            vec!["cloud.boot=\"empirical\"", "cloud.boot_samples_s=[90, -5]"],
+            "cloud.boot_samples_s",
+        ),
+        (vec!["cloud.boot=\"gamma\""], "cloud.boot"),
+        (vec!["cloud.balancer=\"jsq\""], "cloud.balancer"),
+        (
+            vec!["cloud.model=\"des\"", "cloud.balancer=\"random\""],
+            "cloud.balancer",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = qscale();
+        cmd.args(["run", "--policy", "hpa", "--trace", "traces/sdsc-aug95.csv"]);
+        for set in &sets {
+            cmd.args(["--set", set]);
+        }
+        let out = cmd.arg("--out").arg(dir.path().join("o")).assert().code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(stderr.contains(key), "{sets:?}: {stderr}");
+    }
+}
