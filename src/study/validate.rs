@@ -5,8 +5,9 @@
 //!
 //! - **Paired replay.** The policy runs on the analytic model; then the
 //!   run's own per-step arrivals and running VMs are replayed request by
-//!   request through the simulated FCFS queue (the run's seed, the
-//!   configuration's `cloud.service`). Both models thus see the same load
+//!   request through the simulated queue (the run's seed, the
+//!   configuration's `cloud.service` and `cloud.balancer`; the analytic
+//!   run itself always has the shared queue). Both models thus see the same load
 //!   on the same fleet, step for step, and their difference is the
 //!   analytic model's error alone. Each step is put in one regime, judged
 //!   on the analytic run: `overload` (a backlog carried in, arrivals at or
@@ -281,13 +282,17 @@ fn run_case(
     policy: crate::policy::PolicyKind,
     seed: u64,
 ) -> Result<CaseResult> {
-    let with = |model: &str| {
+    // The analytic model has one shared queue; the simulation keeps the
+    // configured balancer.
+    let with = |model: &str, balancer: toml::Value| {
         config.with_overrides(&[
             ("policy.kind".to_string(), policy.name().into()),
             ("cloud.model".to_string(), model.into()),
+            ("cloud.balancer".to_string(), balancer),
         ])
     };
-    let (analytic, des) = (with("analytic")?, with("des")?);
+    let balancer = toml::Value::try_from(config.cloud.balancer)?;
+    let (analytic, des) = (with("analytic", "shared".into())?, with("des", balancer)?);
     let a = run_policy(&analytic, Arc::clone(workload), seed)?;
     // Only the summary of the closed loop is used: its steps are not kept.
     let mut policy = build_policy(&des, workload, seed)?;

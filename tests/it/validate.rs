@@ -103,3 +103,32 @@ fn validate_refuses_a_learned_policy_with_exit_code_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn validate_replays_through_the_configured_balancer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "[\"hpa\"]");
+    let run = |name: &str, sets: &[&str]| {
+        let out = dir.path().join(name);
+        let mut cmd = qscale();
+        cmd.args(["validate", "--config"]).arg(&cfg);
+        for set in sets {
+            cmd.args(["--set", set]);
+        }
+        cmd.arg("--out").arg(&out).assert().success();
+        std::fs::read_to_string(out.join("scores.csv")).unwrap()
+    };
+    let shared = run("shared", &[]);
+    let round_robin = run(
+        "round-robin",
+        &["cloud.model=\"des\"", "cloud.balancer=\"round-robin\""],
+    );
+    // Same analytic scores, other simulated ones.
+    assert_ne!(shared, round_robin);
+    let analytic = |csv: &str| {
+        csv.lines()
+            .map(|l| l.split(',').nth(3).unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(analytic(&shared), analytic(&round_robin));
+}
