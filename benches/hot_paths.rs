@@ -162,7 +162,8 @@ fn parser(c: &mut Criterion) {
 
 /// The request-level simulation: requests per second on one core, on a
 /// loaded fleet (20 VMs at 80 % utilization, one-minute steps) with
-/// exponential and log-normal service.
+/// exponential and log-normal service on the shared queue, and
+/// exponential service behind the round-robin and JSQ balancers.
 fn des(c: &mut Criterion) {
     use qscale::cloud::des::{Balancer, DesParams, DesQueue, ServiceTime};
     use rand::SeedableRng;

@@ -38,8 +38,10 @@
 //!
 //! **Fleet changes** happen at step boundaries. A VM added at a boundary
 //! is free from that instant. A VM removed finishes the request it is
-//! serving and then leaves (nothing is requeued): the VMs that free up
-//! first are the ones removed, so idle VMs go before busy ones.
+//! serving and then leaves: the VMs that free up first are the ones
+//! removed, so idle VMs go before busy ones. With the shared queue nothing
+//! waits at a VM, so nothing is requeued; with a queue per VM its waiting
+//! requests are assigned again (above).
 //!
 //! **What a step reports.** Latency (wait + service), its mean and 95th
 //! percentile (nearest rank) and the SLO violations are those of the
