@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use qscale::cloud::config::{Balancer, BootDistribution, ServiceModel};
 use qscale::cloud::{Action, CloudEnv, Environment, Workload};
 use qscale::config::{Billing, Config, Noise, PolicyKind};
 use qscale::experiment::run_policy;
@@ -21,19 +22,55 @@ fn config_strategy() -> impl Strategy<Value = Config> {
         ],
         prop_oneof![Just(Noise::None), Just(Noise::Poisson)],
         prop_oneof![Just(30u32), Just(60), Just(300)],
+        // Boot-time distribution (with its spread, or samples).
+        prop_oneof![
+            Just((BootDistribution::Fixed, 0.0, vec![])),
+            (0.0f64..1.0).prop_map(|f| (BootDistribution::Uniform, f, vec![])),
+            (0.0f64..2.0).prop_map(|f| (BootDistribution::LogNormal, f, vec![])),
+            prop::collection::vec(0.0f64..600.0, 1..5).prop_map(|v| (
+                BootDistribution::Empirical,
+                0.0,
+                v
+            )),
+        ],
+        // The service model and, for the request-level one, the balancer.
+        prop_oneof![
+            3 => Just((ServiceModel::Analytic, Balancer::Shared)),
+            1 => Just((ServiceModel::Des, Balancer::Shared)),
+            1 => Just((ServiceModel::Des, Balancer::RoundRobin)),
+            1 => Just((ServiceModel::Des, Balancer::Jsq)),
+        ],
     )
-        .prop_map(|(min, span, mu, boot, billing, noise, step)| {
-            let mut c = Config::default();
-            c.cloud.min_vms = min;
-            c.cloud.max_vms = (min + span).max(1);
-            c.cloud.initial_vms = min.max(1).min(c.cloud.max_vms);
-            c.cloud.vm_capacity_rps = mu;
-            c.cloud.boot_s = boot;
-            c.cloud.billing = billing;
-            c.workload.noise = noise;
-            c.workload.step_s = step;
-            c
-        })
+        .prop_map(
+            |(
+                min,
+                span,
+                mu,
+                boot,
+                billing,
+                noise,
+                step,
+                (kind, spread, samples),
+                (model, balancer),
+            )| {
+                let mut c = Config::default();
+                c.cloud.boot = kind;
+                // A fraction of boot_s: always a valid spread.
+                c.cloud.boot_spread_s = spread * boot;
+                c.cloud.boot_samples_s = samples;
+                c.cloud.model = model;
+                c.cloud.balancer = balancer;
+                c.cloud.min_vms = min;
+                c.cloud.max_vms = (min + span).max(1);
+                c.cloud.initial_vms = min.max(1).min(c.cloud.max_vms);
+                c.cloud.vm_capacity_rps = mu;
+                c.cloud.boot_s = boot;
+                c.cloud.billing = billing;
+                c.workload.noise = noise;
+                c.workload.step_s = step;
+                c
+            },
+        )
 }
 
 fn workload(rates: &[f64], step_s: u32) -> Arc<Workload> {
@@ -55,6 +92,7 @@ proptest! {
         actions in prop::collection::vec(-5i32..6, 80),
         seed in 0u64..1000,
     ) {
+        prop_assert!(config.validate().is_ok(), "{:?}", config.validate());
         let w = workload(&rates, config.workload.step_s);
         let mut env = CloudEnv::new(Arc::clone(&w), &config);
         env.reset(seed);
