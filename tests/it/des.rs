@@ -121,6 +121,7 @@ fn random_boots_and_per_vm_queues_conserve_requests_and_repeat_per_seed() {
     // log-normal boots around 100 s, behind each balancer.
     let dir = tempfile::tempdir().unwrap();
     let sdsc = "traces/sdsc-aug95.csv";
+    let mut latencies = Vec::new();
     for balancer in ["shared", "round-robin", "jsq"] {
         let b = format!("cloud.balancer=\"{balancer}\"");
         let sets = [
@@ -139,7 +140,11 @@ fn random_boots_and_per_vm_queues_conserve_requests_and_repeat_per_seed() {
             "{balancer}"
         );
         assert_conserved(&steps);
+        latencies.push(column(&steps, "latency_mean_s"));
     }
+    // The balancer matters.
+    assert_ne!(latencies[0], latencies[1]);
+    assert_ne!(latencies[1], latencies[2]);
     // Another seed draws other boots.
     let sets = [
         "workload.peak_rps=200",
