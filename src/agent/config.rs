@@ -81,11 +81,20 @@ impl Design {
 #[serde(rename_all = "kebab-case")]
 pub enum AlphaSchedule {
     /// α = `agent.alpha` throughout.
-    #[default]
     Constant,
     /// α = max(`agent.alpha`, 1 / visits(s, a)): sample averages first,
     /// then a constant floor that keeps tracking.
     Visits,
+    /// α = 1 / (`agent.prior_visits` + visits(s, a)): each Q-value is the
+    /// running mean of its initial value, counted as `prior_visits`
+    /// samples, and every target it has received. The default: the
+    /// penalties that decide the agent's choices are rare and large (a
+    /// burst served late costs hundreds of VM-steps), and a constant α
+    /// remembers only the last few, so the greedy choice flips with the
+    /// latest burst; the mean keeps them all, and the model prior holds
+    /// until the data outweighs it.
+    #[default]
+    PriorCounts,
 }
 
 /// How the Q-table starts.
@@ -118,9 +127,14 @@ pub struct AgentConfig {
     pub planning_steps: u32,
     /// Learning rate α, in (0, 1]. Default 0.1.
     pub alpha: f64,
-    /// `"constant"` or `"visits"` (1/visits, floored at `alpha`).
-    /// Default `"constant"`.
+    /// `"prior-counts"` (1 / (`prior_visits` + visits): running means
+    /// that start from the initial table), `"constant"` (`alpha`) or
+    /// `"visits"` (1/visits, floored at `alpha`). Default
+    /// `"prior-counts"`. See [`AlphaSchedule`].
     pub alpha_schedule: AlphaSchedule,
+    /// With `"prior-counts"`: how many samples the initial Q-value of each
+    /// (state, action) counts as, in [0, 1e9]. Default 100.
+    pub prior_visits: f64,
     /// Discount γ per step, in [0, 1). Default 0.95.
     pub gamma: f64,
     /// Exploration rate ε of the first episode, in [0, 1]. Default 1.
@@ -267,7 +281,8 @@ impl Default for AgentConfig {
             algorithm: Algorithm::QLearning,
             planning_steps: 10,
             alpha: 0.1,
-            alpha_schedule: AlphaSchedule::Constant,
+            alpha_schedule: AlphaSchedule::PriorCounts,
+            prior_visits: 100.0,
             gamma: 0.95,
             epsilon: 1.0,
             epsilon_min: 0.02,
@@ -356,11 +371,18 @@ impl AgentConfig {
         Ok(())
     }
 
-    /// The learning keys: `alpha`, `gamma`, the `epsilon` schedule,
+    /// The learning keys: `alpha`, `prior_visits`, `gamma`, the `epsilon` schedule,
     /// `episodes`, `initial_q`.
     fn check_learning(&self) -> Result<(), ConfigError> {
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
             return Err(out_of_range("agent.alpha", self.alpha, "in (0, 1]"));
+        }
+        if !(0.0..=1e9).contains(&self.prior_visits) {
+            return Err(out_of_range(
+                "agent.prior_visits",
+                self.prior_visits,
+                "in [0, 1e9]",
+            ));
         }
         if !(0.0..1.0).contains(&self.gamma) {
             return Err(out_of_range("agent.gamma", self.gamma, "in [0, 1)"));

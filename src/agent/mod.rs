@@ -128,6 +128,8 @@ pub struct QAgent {
     algorithm: Algorithm,
     alpha: f64,
     schedule: AlphaSchedule,
+    /// `agent.prior_visits`.
+    prior_visits: f64,
     gamma: f64,
     epsilon: f64,
     exploring: bool,
@@ -215,7 +217,7 @@ impl QAgent {
         let (q, n_states, n_actions) = initial_q(config, &disc, &sf, &ds, &slo_cap);
         let q2 = (a.algorithm == Algorithm::DoubleQ).then(|| q.clone());
         let visits = match a.alpha_schedule {
-            AlphaSchedule::Visits => vec![0; n_states * n_actions],
+            AlphaSchedule::Visits | AlphaSchedule::PriorCounts => vec![0; n_states * n_actions],
             AlphaSchedule::Constant => Vec::new(),
         };
         let dyna = (a.algorithm == Algorithm::DynaQ).then(|| Dyna {
@@ -261,6 +263,7 @@ impl QAgent {
             algorithm: a.algorithm,
             alpha: a.alpha,
             schedule: a.alpha_schedule,
+            prior_visits: a.prior_visits,
             gamma: a.gamma,
             epsilon: a.epsilon,
             exploring: true,
@@ -474,15 +477,25 @@ impl QAgent {
         Ok(agent)
     }
 
+    /// The learning rate of a real update of `(s, a)`, counting the visit.
     fn alpha_for(&mut self, s: usize, a: usize) -> f64 {
-        match self.schedule {
-            AlphaSchedule::Constant => self.alpha,
-            AlphaSchedule::Visits => {
-                let v = &mut self.visits[s * self.n_actions + a];
-                *v = v.saturating_add(1);
-                (1.0 / f64::from(*v)).max(self.alpha)
-            }
+        if self.schedule != AlphaSchedule::Constant {
+            let v = &mut self.visits[s * self.n_actions + a];
+            *v = v.saturating_add(1);
         }
+        self.rate(s, a)
+    }
+
+    /// The learning rate of `(s, a)` at its current visit count.
+    #[inline]
+    fn rate(&self, s: usize, a: usize) -> f64 {
+        learning_rate(
+            self.schedule,
+            self.alpha,
+            self.prior_visits,
+            &self.visits,
+            s * self.n_actions + a,
+        )
     }
 
     fn update(&mut self, s: usize, a: usize, target: f64) {
@@ -645,9 +658,35 @@ impl QAgent {
                     dyna.reward[k] + self.gamma * self.q.get(n, argmax(self.q.row(n)))
                 }
             };
+            // A replayed update does not count as a visit.
+            let alpha = learning_rate(
+                self.schedule,
+                self.alpha,
+                self.prior_visits,
+                &self.visits,
+                k,
+            );
             let q = self.q.get_mut(ps, pa);
-            *q += self.alpha * (target - *q);
+            *q += alpha * (target - *q);
         }
+    }
+}
+
+/// The learning rate of entry `k` (`s · n_actions + a`) of the Q-table
+/// under `schedule`, given its visit count in `visits` (empty with
+/// `"constant"`).
+#[inline]
+fn learning_rate(
+    schedule: AlphaSchedule,
+    alpha: f64,
+    prior_visits: f64,
+    visits: &[u32],
+    k: usize,
+) -> f64 {
+    match schedule {
+        AlphaSchedule::Constant => alpha,
+        AlphaSchedule::Visits => (1.0 / f64::from(visits[k].max(1))).max(alpha),
+        AlphaSchedule::PriorCounts => 1.0 / (prior_visits + f64::from(visits[k])).max(1.0),
     }
 }
 
@@ -1051,6 +1090,7 @@ mod tests {
             config.agent.epsilon = 0.0;
             config.agent.epsilon_min = 0.0;
             config.agent.alpha = 0.5;
+            config.agent.alpha_schedule = AlphaSchedule::Constant;
             config.agent.init = QInit::Constant;
             let mut agent = QAgent::new(&config, 1);
             let o = obs(0, 10.0, 2);

@@ -85,6 +85,8 @@ fn agent_training_matches_its_golden_curve_and_table() {
             "--set",
             "agent.randomise=false",
             "--set",
+            "agent.alpha_schedule=constant",
+            "--set",
             "experiment.train_traces=[\"traces/step-6h.csv\"]",
             "--set",
             "experiment.test_traces=[\"tests/data/tiny.csv\"]",
@@ -154,6 +156,8 @@ fn sarsa_training_without_noise_matches_its_golden() {
             "agent.design=legacy",
             "--set",
             "agent.randomise=false",
+            "--set",
+            "agent.alpha_schedule=constant",
             "--set",
             "experiment.train_traces=[\"traces/step-6h.csv\"]",
             "--set",
@@ -235,6 +239,8 @@ fn a_compare_of_every_policy_matches_its_golden_summaries() {
             "agent.design=legacy",
             "--set",
             "agent.randomise=false",
+            "--set",
+            "agent.alpha_schedule=constant",
             "--all-steps",
         ],
         &[
@@ -247,8 +253,8 @@ fn a_compare_of_every_policy_matches_its_golden_summaries() {
 }
 
 // Issue #15: the scale-free design with randomised training (the default
-// before the demand design), pinned so later speed-ups cannot change it
-// either (Dyna-Q too).
+// before the demand design) and the constant learning rate it had then,
+// pinned so later speed-ups cannot change it either (Dyna-Q too).
 #[test]
 fn the_scale_free_agent_matches_its_golden_curve_and_table() {
     for (algorithm, stem) in [("q-learning", "scalefree"), ("dyna-q", "scalefree_dyna")] {
@@ -267,6 +273,8 @@ fn the_scale_free_agent_matches_its_golden_curve_and_table() {
                 "cloud.max_vms=30",
                 "--set",
                 "agent.design=scale-free",
+                "--set",
+                "agent.alpha_schedule=constant",
                 "--seed",
                 "6",
             ],
@@ -279,7 +287,8 @@ fn the_scale_free_agent_matches_its_golden_curve_and_table() {
     }
 }
 
-// Issue #15: the demand design, the default, pinned the same way.
+// Issue #15: the demand design with the default learning rate (running
+// means from the model prior), pinned the same way.
 #[test]
 fn the_default_demand_agent_matches_its_golden_curve_and_table() {
     for (algorithm, stem) in [("q-learning", "demand"), ("dyna-q", "demand_dyna")] {
