@@ -31,6 +31,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
 use super::{Progress, UsageError};
+use crate::agent::AlphaSchedule;
 use crate::config::{Config, PolicyKind, SweepConfig};
 use crate::experiment::TraceSet;
 use crate::layout;
@@ -469,6 +470,25 @@ fn check_axes_are_read(grid: &Grid, configs: &[Config]) -> Result<()> {
                 names.join(", ")
             )));
         }
+        check_learning_rate_axis(key, configs)?;
+    }
+    Ok(())
+}
+
+/// Refuses an axis on a learning-rate key the agent's schedule ignores:
+/// `agent.alpha` under `"prior-counts"` (the default), `agent.prior_visits`
+/// under any other schedule.
+fn check_learning_rate_axis(key: &str, configs: &[Config]) -> Result<()> {
+    let prior_counts = |c: &Config| c.agent.alpha_schedule == AlphaSchedule::PriorCounts;
+    let unused = match key {
+        "agent.alpha" => configs.iter().all(prior_counts),
+        "agent.prior_visits" => !configs.iter().any(prior_counts),
+        _ => false,
+    };
+    if unused {
+        bail!(UsageError(format!(
+            "sweep axis {key} is unused by the agent's learning-rate schedule in every cell:              agent.alpha is read by agent.alpha_schedule = \"constant\" or \"visits\",              agent.prior_visits by \"prior-counts\" (the default); sweep the key the              schedule reads, or set agent.alpha_schedule"
+        )));
     }
     Ok(())
 }

@@ -156,7 +156,7 @@ const SWEEP: [&str; 13] = [
     "--set",
     "agent.episodes=20",
     "--set",
-    "agent.alpha=0.05:0.6:0.05",
+    "agent.prior_visits=10:120:10",
     "--jobs",
     "1",
 ];

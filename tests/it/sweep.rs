@@ -133,7 +133,7 @@ fn a_killed_sweep_resumes_without_rerunning_finished_cells() {
             "--set",
             "agent.episodes=15",
             "--set",
-            "agent.alpha=0.05,0.1,0.15,0.2,0.25",
+            "agent.prior_visits=0,10,30,100,300",
             "--set",
             "agent.gamma=0.9,0.95",
             "--out",
@@ -278,6 +278,12 @@ fn an_axis_no_policy_of_the_sweep_reads_is_refused_issue_18() {
     let err = refused("[\"oracle\"]", "policy.upper=0.7,0.8");
     assert!(
         err.contains("policy.upper") && err.contains("runs oracle"),
+        "{err}"
+    );
+    // The default learning-rate schedule reads prior_visits, not alpha.
+    let err = refused("[\"qlearning\"]", "agent.alpha=0.1,0.2");
+    assert!(
+        err.contains("sweep axis agent.alpha is unused") && err.contains("prior-counts"),
         "{err}"
     );
     // Every policy reads [cloud]; the rules read [policy].
