@@ -299,7 +299,7 @@ fn sweeps(
     let axis = |arg: &str| -> Result<crate::study::sweep::Axis> {
         cli_axis(arg)?.ok_or_else(|| anyhow::anyhow!("`{arg}` is not a sweep axis"))
     };
-    let axes = vec![axis("agent.alpha=0.05,0.1,0.2,0.3")?];
+    let axes = vec![axis("agent.prior_visits=10,30,100,300")?];
     let grid = Grid::new(&sweep_config.sweep, axes, &sweep_config.experiment.seeds)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut cells_per_s = Vec::new();

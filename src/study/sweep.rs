@@ -487,7 +487,10 @@ fn check_learning_rate_axis(key: &str, configs: &[Config]) -> Result<()> {
     };
     if unused {
         bail!(UsageError(format!(
-            "sweep axis {key} is unused by the agent's learning-rate schedule in every cell:              agent.alpha is read by agent.alpha_schedule = \"constant\" or \"visits\",              agent.prior_visits by \"prior-counts\" (the default); sweep the key the              schedule reads, or set agent.alpha_schedule"
+            "sweep axis {key} is unused by the agent's learning-rate schedule in every cell: \
+             agent.alpha is read by agent.alpha_schedule = \"constant\" or \"visits\", \
+             agent.prior_visits by \"prior-counts\" (the default); sweep the key the \
+             schedule reads, or set agent.alpha_schedule"
         )));
     }
     Ok(())
