@@ -110,7 +110,10 @@
 //! episode plus [`SEARCH_BASE_STEPS`], a count, so the result does not
 //! depend on the machine or `--jobs`. The result is simulated in full once
 //! more and kept only if it scores lower. A schedule without backlog or
-//! drops is left as it is (byte-identical outputs).
+//! drops is left as it is (byte-identical outputs), and so is every
+//! schedule with `cloud.model = "des"`: a request-level replay never
+//! rejoins (the queues are not compared), so each try would replay to the
+//! end (on the diurnal test days, 88 s per seed instead of 16 s).
 //!
 //! Outside the exact class the oracle stays a strong heuristic, not a
 //! bound: a policy can still beat it, so regret can be negative; the
@@ -133,6 +136,7 @@ use std::sync::Arc;
 
 use crate::policy::PolicySetup;
 use crate::policy::{Policy, PolicyContext};
+use crate::cloud::config::ServiceModel;
 use crate::cloud::serve::serve_from_empty;
 use crate::cloud::{
     episode_arrivals, Action, Checkpoint, CloudEnv, Environment, Observation, StepInfo,
@@ -168,7 +172,11 @@ impl OraclePolicy {
     /// Plans for the episode `ctx` describes: `ctx.workload` with
     /// `ctx.setup` and the noise of `ctx.seed`.
     pub(crate) fn from_context(ctx: PolicyContext<'_>) -> OraclePolicy {
-        OraclePolicy::build(ctx, true)
+        // The search replays against the analytic model only: a
+        // request-level replay never rejoins (its queue is not compared),
+        // so each try would run to the episode's end.
+        let search = ctx.setup.cloud.model == ServiceModel::Analytic;
+        OraclePolicy::build(ctx, search)
     }
 
     /// [`OraclePolicy::from_context`], with or without the local search.
@@ -1365,6 +1373,38 @@ mod tests {
         for (name, s) in rule_scores(&config, &w, 1) {
             assert!(got <= s * (1.0 + 1e-9), "{name}: {s} < {got}");
         }
+    }
+
+    /// With `cloud.model = "des"` the oracle is the plan alone, even where
+    /// the analytic model's search changes it.
+    #[test]
+    fn with_the_request_level_model_the_oracle_skips_the_local_search() {
+        // The compare golden's overloaded start (`tests/data/tiny.toml`).
+        let mut config = Config::default();
+        config.workload.noise = Noise::Poisson;
+        config.cloud.vm_capacity_rps = 10.0;
+        config.cloud.min_vms = 1;
+        config.cloud.max_vms = 8;
+        config.cloud.initial_vms = 2;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/step-6h.csv");
+        let w = Arc::new(Workload::load(&path, &config).unwrap());
+        let ctx = |config: &Config| {
+            let searched = oracle(config, &w, 7);
+            let plan_only = OraclePolicy::build(
+                PolicyContext {
+                    setup: config.into(),
+                    workload: &w,
+                    seed: 7,
+                },
+                false,
+            );
+            (searched, plan_only)
+        };
+        let (searched, plan_only) = ctx(&config);
+        assert_ne!(searched, plan_only, "the analytic search changes nothing here");
+        config.cloud.model = crate::cloud::config::ServiceModel::Des;
+        let (searched, plan_only) = ctx(&config);
+        assert_eq!(searched, plan_only);
     }
 
     /// Without a backlog or a drop in the chosen schedule the local search
