@@ -217,6 +217,15 @@ impl StepDraw {
     }
 }
 
+/// An episode's state between two steps ([`CloudEnv::checkpoint`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpoint {
+    fleet: Fleet,
+    backlog: f64,
+    k: u64,
+    requests: Option<Box<RequestLevel>>,
+}
+
 /// The cloud environment.
 #[derive(Debug, Clone)]
 pub struct CloudEnv {
@@ -365,6 +374,40 @@ impl CloudEnv {
             // The next reset counts as a second episode and makes a memo.
             self.resets = 1;
         }
+    }
+
+    /// The state of the episode at the current step boundary, without the
+    /// arrivals (a function of the seed, kept by the environment) or the
+    /// memo (which changes no result): enough for [`CloudEnv::restore`].
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            fleet: self.fleet.clone(),
+            backlog: self.backlog,
+            k: self.k,
+            requests: self.requests.clone(),
+        }
+    }
+
+    /// Puts the episode back at `checkpoint`, which must have been taken
+    /// since the last [`Environment::reset`] (so with the same seed): the
+    /// steps from there replay exactly as they did after it was taken.
+    pub(crate) fn restore(&mut self, checkpoint: &Checkpoint) {
+        self.fleet.clone_from(&checkpoint.fleet);
+        self.backlog = checkpoint.backlog;
+        self.k = checkpoint.k;
+        self.requests.clone_from(&checkpoint.requests);
+    }
+
+    /// Whether the episode, at the same step as `checkpoint`, will go on
+    /// exactly as from it under the same actions: the same backlog and an
+    /// equivalent fleet ([`Fleet::same_future`]). Always `false` with the
+    /// request-level model (its queue is not compared).
+    pub(crate) fn rejoins(&self, checkpoint: &Checkpoint) -> bool {
+        self.requests.is_none()
+            && checkpoint.requests.is_none()
+            && self.k == checkpoint.k
+            && self.backlog.to_bits() == checkpoint.backlog.to_bits()
+            && self.fleet.same_future(&checkpoint.fleet, self.k)
     }
 
     /// The workload being replayed.

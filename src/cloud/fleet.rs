@@ -313,6 +313,44 @@ impl Fleet {
         self.running + self.booting
     }
 
+    /// Whether this fleet and `other`, both promoted to step `k`, bill and
+    /// serve the same from `k` on under the same targets: the same VMs
+    /// running and booting (with the same ready steps and the same boot
+    /// stream), where the running VMs old enough to be billed exactly one
+    /// step per step ([`Exact::steady_from`]) count as interchangeable
+    /// (each is billed the same and none has prepaid time, so which one a
+    /// scale-in picks changes nothing). Used to stop replaying a changed
+    /// schedule once it has rejoined the old one; `false` when unsure.
+    pub(crate) fn same_future(&self, other: &Fleet, k: u64) -> bool {
+        if self.running != other.running
+            || self.booting != other.booting
+            || self.params != other.params
+            || self.boot != other.boot
+            || self.promoted_k != k
+            || other.promoted_k != k
+            || (self.boot != BootTime::Fixed && self.boot_rng != other.boot_rng)
+        {
+            return false;
+        }
+        let steady_from = self.exact_at(k).and_then(|e| e.steady_from);
+        if steady_from != other.exact_at(k).and_then(|e| e.steady_from) {
+            return false;
+        }
+        let split = |f: &Fleet| -> (u64, usize) {
+            let Some(from) = steady_from else {
+                return (0, 0);
+            };
+            let n = f
+                .cohorts
+                .iter()
+                .take_while(|c| c.launch_step.saturating_add(from) <= k && c.ready_step <= k)
+                .count();
+            (f.cohorts[..n].iter().map(|c| u64::from(c.count)).sum(), n)
+        };
+        let ((a_vms, a), (b_vms, b)) = (split(self), split(other));
+        a_vms == b_vms && self.cohorts[a..] == other.cohorts[b..]
+    }
+
     /// Marks the VMs whose boot has finished by the start of step `k` as
     /// running.
     #[inline]

@@ -23,6 +23,7 @@ pub(crate) mod serve;
 
 pub use config::{Billing, Noise};
 pub(crate) use config::{CloudConfig, CloudSetup, RewardConfig, WorkloadConfig};
+pub(crate) use env::Checkpoint;
 pub use env::{episode_arrivals, CloudEnv, Workload};
 
 use serde::{Deserialize, Serialize};

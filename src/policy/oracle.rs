@@ -68,7 +68,8 @@
 //!    started with an empty queue. In the environment a backlog makes the
 //!    next step a fluid step (requests arriving while it drains are late
 //!    too), so the planner *underestimates* the penalty of schedules that
-//!    overload.
+//!    overload. The local search below corrects the kept schedule where
+//!    this happens.
 //! 2. **Billing is linear.** A VM-step costs `K`. This is exact for
 //!    `per-second` billing with `step_s ≥ min_billed_s`, and for
 //!    `per-minute` billing with `step_s` a multiple of 60 and
@@ -87,10 +88,37 @@
 //! and the one with the lowest simulated score is kept (ties to the first
 //! candidate). So the oracle never does worse than any static count, and
 //! where the planning model is exact (linear billing, and no schedule worth
-//! considering leaves a backlog) it is optimal among all schedules. Outside
-//! that class it is a strong heuristic, not a bound: a policy can beat it,
-//! so regret can be slightly negative; the property tests measure how
-//! often.
+//! considering leaves a backlog) it is optimal among all schedules.
+//!
+//! # Local search against the environment (issue #19)
+//!
+//! If the kept schedule's simulation carries a backlog or drops requests
+//! at some step, the first relaxation bites, and the schedule is improved
+//! against the environment itself. For each maximal run `t0 … t1` of such
+//! steps (the costliest run first) it tries, one at a time: adding
+//! `1, 2, 4, …` VMs (up to `max_vms`) from a boot delay before `t0`
+//! (`t0 − b`, so they serve from `t0`) for `1, 2, 4, …` steps from `t0`
+//! up to the step after `t1`; removing `1, 2, 4, …` VMs over the same
+//! windows; and removing VMs over `1, 2, 4, …` steps after `t1`. Each
+//! change is replayed from the saved state at the start of its block of
+//! [`CHECKPOINT_STEPS`] steps ([`CloudEnv::checkpoint`]) until it rejoins
+//! the kept schedule (same backlog, equivalent fleet, at a block start)
+//! or the episode ends, or its running score reaches the kept one; a
+//! change that lowers the score is kept, and the later changes start from
+//! it. Passes over the runs repeat until one keeps nothing or the budget
+//! is spent: [`SEARCH_STEPS_PER_STEP`] simulated steps per step of the
+//! episode plus [`SEARCH_BASE_STEPS`], a count, so the result does not
+//! depend on the machine or `--jobs`. The result is simulated in full once
+//! more and kept only if it scores lower. A schedule without backlog or
+//! drops is left as it is (byte-identical outputs), and so is every
+//! schedule with `cloud.model = "des"`: a request-level replay never
+//! rejoins (the queues are not compared), so each try would replay to the
+//! end (on the diurnal test days, 88 s per seed instead of 16 s).
+//!
+//! Outside the exact class the oracle stays a strong heuristic, not a
+//! bound: a policy can still beat it, so regret can be negative; the
+//! property tests measure how often (with the search, only rules on
+//! non-linear billing did, on 2 of 1000 random overloaded instances).
 //!
 //! Building costs `O(T·M²)` for the penalty table and the static
 //! simulations (the Erlang recurrence is `O(c)`) and `O(T·M)` per
@@ -108,8 +136,11 @@ use std::sync::Arc;
 
 use crate::policy::PolicySetup;
 use crate::policy::{Policy, PolicyContext};
+use crate::cloud::config::ServiceModel;
 use crate::cloud::serve::serve_from_empty;
-use crate::cloud::{episode_arrivals, Action, CloudEnv, Environment, Observation};
+use crate::cloud::{
+    episode_arrivals, Action, Checkpoint, CloudEnv, Environment, Observation, StepInfo,
+};
 use crate::policy::registry::{NoParams, Registered};
 
 /// Largest planning table the oracle builds, in cells (steps × VM counts):
@@ -141,6 +172,15 @@ impl OraclePolicy {
     /// Plans for the episode `ctx` describes: `ctx.workload` with
     /// `ctx.setup` and the noise of `ctx.seed`.
     pub(crate) fn from_context(ctx: PolicyContext<'_>) -> OraclePolicy {
+        // The search replays against the analytic model only: a
+        // request-level replay never rejoins (its queue is not compared),
+        // so each try would run to the episode's end.
+        let search = ctx.setup.cloud.model == ServiceModel::Analytic;
+        OraclePolicy::build(ctx, search)
+    }
+
+    /// [`OraclePolicy::from_context`], with or without the local search.
+    fn build(ctx: PolicyContext<'_>, search: bool) -> OraclePolicy {
         let arrivals = episode_arrivals(ctx.workload, ctx.setup.workload.noise, ctx.seed);
         let mut env = CloudEnv::new(Arc::new(ctx.workload.clone()), ctx.setup).with_p95(false);
         let planner = Planner::new(ctx.setup, ctx.workload.step_s, &arrivals);
@@ -160,6 +200,11 @@ impl OraclePolicy {
             consider(vec![vms; arrivals.len()], &mut best);
         }
         let (score_usd, plan) = best.unwrap_or((0.0, Vec::new()));
+        let (score_usd, plan) = if search {
+            local_search(&mut env, ctx.seed, &planner, plan, score_usd)
+        } else {
+            (score_usd, plan)
+        };
         let hold = plan.last().copied().unwrap_or(ctx.setup.cloud.initial_vms);
         OraclePolicy {
             plan,
@@ -211,6 +256,300 @@ fn simulate(env: &mut CloudEnv, seed: u64, plan: &[u32], bound: f64) -> Option<f
         }
     }
     Some(cost + penalty)
+}
+
+/// Steps between two saved states of a replay in the local search.
+const CHECKPOINT_STEPS: usize = 16;
+
+/// Work budget of the local search, in simulated steps: this many per step
+/// of the episode, plus [`SEARCH_BASE_STEPS`]. A fixed count (not a time),
+/// so the search stops at the same place on every machine and for any
+/// `--jobs`.
+const SEARCH_STEPS_PER_STEP: usize = 32;
+
+/// The part of the local search's budget that does not grow with the
+/// episode, simulated steps.
+const SEARCH_BASE_STEPS: usize = 1 << 16;
+
+/// Whether a step carries requests over or drops some: the steps the
+/// planning model gets wrong.
+fn overloaded(info: &StepInfo) -> bool {
+    info.backlog > 0.0 || info.dropped > 0.0
+}
+
+/// A schedule simulated step by step, with its state saved every
+/// [`CHECKPOINT_STEPS`] steps so that a change can be replayed from just
+/// before it.
+struct Replay {
+    plan: Vec<u32>,
+    /// Cost + penalty of each step, USD.
+    step_usd: Vec<f64>,
+    /// `before[t]`: the sum of `step_usd` over the steps before `t`
+    /// (`T + 1` entries).
+    before: Vec<f64>,
+    /// Whether each step is [`overloaded`].
+    overloaded: Vec<bool>,
+    /// The state at the start of step `i·CHECKPOINT_STEPS`, for each such
+    /// step of the episode.
+    checkpoints: Vec<Checkpoint>,
+}
+
+/// A changed schedule replayed from `from` until it rejoined the replayed
+/// one (at `to`, a checkpoint step or the end).
+struct Trial {
+    from: usize,
+    to: usize,
+    step_usd: Vec<f64>,
+    overloaded: Vec<bool>,
+    /// States at the checkpoint steps in `(from, to)`.
+    checkpoints: Vec<Checkpoint>,
+    /// The changed schedule's score, USD.
+    total: f64,
+}
+
+impl Replay {
+    fn record(env: &mut CloudEnv, seed: u64, plan: Vec<u32>) -> Replay {
+        env.reset(seed);
+        let steps = plan.len();
+        let mut replay = Replay {
+            step_usd: Vec::with_capacity(steps),
+            before: Vec::with_capacity(steps + 1),
+            overloaded: Vec::with_capacity(steps),
+            checkpoints: Vec::with_capacity(steps.div_ceil(CHECKPOINT_STEPS)),
+            plan,
+        };
+        replay.before.push(0.0);
+        for t in 0..steps {
+            if t % CHECKPOINT_STEPS == 0 {
+                replay.checkpoints.push(env.checkpoint());
+            }
+            let step = env.step(Action::Target(replay.plan[t]));
+            let usd = step.info.cost_usd + step.info.penalty_usd;
+            replay.step_usd.push(usd);
+            replay.before.push(replay.before[t] + usd);
+            replay.overloaded.push(overloaded(&step.info));
+        }
+        replay
+    }
+
+    fn total(&self) -> f64 {
+        self.before.last().copied().unwrap_or(0.0)
+    }
+
+    /// The maximal runs `[t0, t1]` of overloaded steps, the costliest
+    /// first (ties to the earliest).
+    fn overloaded_runs(&self) -> Vec<(usize, usize)> {
+        let mut runs = Vec::new();
+        let mut t = 0;
+        while t < self.overloaded.len() {
+            if !self.overloaded[t] {
+                t += 1;
+                continue;
+            }
+            let t0 = t;
+            while t + 1 < self.overloaded.len() && self.overloaded[t + 1] {
+                t += 1;
+            }
+            runs.push((t0, t));
+            t += 1;
+        }
+        let usd = |&(a, b): &(usize, usize)| self.before[b + 1] - self.before[a];
+        runs.sort_by(|x, y| usd(y).total_cmp(&usd(x)).then(x.0.cmp(&y.0)));
+        runs
+    }
+
+    /// Replays the schedule with `patch` in place of the steps from `at`;
+    /// `None` once its running score reaches `bound`. Counts the steps
+    /// simulated in `used`.
+    fn try_patch(
+        &self,
+        env: &mut CloudEnv,
+        at: usize,
+        patch: &[u32],
+        bound: f64,
+        used: &mut usize,
+    ) -> Option<Trial> {
+        let steps = self.plan.len();
+        let end = at + patch.len();
+        let from = at / CHECKPOINT_STEPS * CHECKPOINT_STEPS;
+        env.restore(&self.checkpoints[from / CHECKPOINT_STEPS]);
+        let mut trial = Trial {
+            from,
+            to: steps,
+            step_usd: Vec::new(),
+            overloaded: Vec::new(),
+            checkpoints: Vec::new(),
+            total: 0.0,
+        };
+        let mut partial = self.before[from];
+        for t in from..steps {
+            let n = if (at..end).contains(&t) {
+                patch[t - at]
+            } else {
+                self.plan[t]
+            };
+            let step = env.step(Action::Target(n));
+            *used += 1;
+            let usd = step.info.cost_usd + step.info.penalty_usd;
+            partial += usd;
+            if partial >= bound {
+                return None;
+            }
+            trial.step_usd.push(usd);
+            trial.overloaded.push(overloaded(&step.info));
+            let next = t + 1;
+            if next < steps && next % CHECKPOINT_STEPS == 0 {
+                let saved = &self.checkpoints[next / CHECKPOINT_STEPS];
+                if next >= end && env.rejoins(saved) {
+                    trial.to = next;
+                    trial.total = partial + (self.total() - self.before[next]);
+                    return Some(trial);
+                }
+                trial.checkpoints.push(env.checkpoint());
+            }
+        }
+        trial.total = partial;
+        Some(trial)
+    }
+
+    /// Makes `trial` (of `patch` at `at`) the replayed schedule.
+    fn apply(&mut self, at: usize, patch: &[u32], trial: Trial) {
+        self.plan[at..at + patch.len()].copy_from_slice(patch);
+        self.step_usd[trial.from..trial.to].copy_from_slice(&trial.step_usd);
+        self.overloaded[trial.from..trial.to].copy_from_slice(&trial.overloaded);
+        let first = trial.from / CHECKPOINT_STEPS + 1;
+        for (i, cp) in trial.checkpoints.into_iter().enumerate() {
+            self.checkpoints[first + i] = cp;
+        }
+        for t in trial.from..self.plan.len() {
+            self.before[t + 1] = self.before[t] + self.step_usd[t];
+        }
+    }
+}
+
+/// `1, 2, 4, …` below `span`, then `span` (nothing when `span` is 0).
+fn geometric(span: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut x = 1;
+    while x < span {
+        out.push(x);
+        x *= 2;
+    }
+    if span > 0 {
+        out.push(span);
+    }
+    out
+}
+
+/// The changes the local search tries for the overloaded steps `t0 ..= t1`
+/// of `plan`, as `(first step, new targets)`: more VMs, launched a boot
+/// delay ahead of `t0` and kept for `1, 2, 4, …` steps up to the step after
+/// `t1`, by `1, 2, 4, …` VMs up to the most allowed; fewer VMs over the
+/// same windows; and fewer VMs over the steps after `t1`.
+fn moves(planner: &Planner<'_>, plan: &[u32], t0: usize, t1: usize) -> Vec<(usize, Vec<u32>)> {
+    let steps = plan.len();
+    let (lo, hi) = (planner.min_vms, planner.max_vms);
+    let launch = t0.saturating_sub(planner.boot_steps);
+    let mut out = Vec::new();
+    let mut windows = Vec::new();
+    for len in geometric(t1 + 2 - t0) {
+        let end = (t0 + len).min(steps); // exclusive
+        if windows.last().is_none_or(|&(_, e)| e != end) {
+            windows.push((launch, end));
+        }
+    }
+    for &(a, e) in &windows {
+        let window = &plan[a..e];
+        let least = window.iter().copied().min().unwrap_or(hi);
+        for delta in geometric((hi.saturating_sub(least)) as usize) {
+            let d = delta as u32;
+            out.push((a, window.iter().map(|&n| n.saturating_add(d).min(hi)).collect()));
+        }
+    }
+    let after = (t1 + 1).min(steps);
+    let mut lower = windows.clone();
+    for len in geometric(t1 + 1 - t0 + planner.boot_steps) {
+        let end = (after + len).min(steps);
+        if end > after && lower.last().is_none_or(|&(a, e)| (a, e) != (after, end)) {
+            lower.push((after, end));
+        }
+    }
+    for (a, e) in lower {
+        let window = &plan[a..e];
+        let most = window.iter().copied().max().unwrap_or(lo);
+        for delta in geometric((most.saturating_sub(lo)) as usize) {
+            let d = delta as u32;
+            out.push((a, window.iter().map(|&n| n.saturating_sub(d).max(lo)).collect()));
+        }
+    }
+    out
+}
+
+/// Improves `plan` (scored `score_usd`) against the environment itself,
+/// where its simulation carries a backlog or drops requests: for each run
+/// of such steps, costliest first, tries the [`moves`] one by one,
+/// replaying each from the checkpoint before it until it rejoins the
+/// schedule (or ends), and keeps every change that lowers the simulated
+/// score. Passes repeat until one changes nothing or the budget
+/// ([`SEARCH_STEPS_PER_STEP`] per step plus [`SEARCH_BASE_STEPS`]
+/// simulated steps) is spent. A plan without such steps is returned as is.
+fn local_search(
+    env: &mut CloudEnv,
+    seed: u64,
+    planner: &Planner<'_>,
+    plan: Vec<u32>,
+    score_usd: f64,
+) -> (f64, Vec<u32>) {
+    let steps = plan.len();
+    let mut replay = Replay::record(env, seed, plan.clone());
+    if !replay.overloaded.contains(&true) {
+        return (score_usd, plan);
+    }
+    let budget = SEARCH_STEPS_PER_STEP
+        .saturating_mul(steps)
+        .saturating_add(SEARCH_BASE_STEPS);
+    let mut used = 0;
+    let mut changed = false;
+    'search: loop {
+        let mut improved = false;
+        for (t0, t1) in replay.overloaded_runs() {
+            let mut tries = moves(planner, &replay.plan, t0, t1);
+            let mut i = 0;
+            while i < tries.len() {
+                if used >= budget {
+                    break 'search;
+                }
+                let (at, patch) = &tries[i];
+                let (at, patch) = (*at, patch.clone());
+                i += 1;
+                if replay.plan[at..at + patch.len()] == patch[..] {
+                    continue;
+                }
+                let best = replay.total();
+                let need = best - 1e-12 * best.abs();
+                if let Some(trial) = replay.try_patch(env, at, &patch, need, &mut used) {
+                    if trial.total < need {
+                        replay.apply(at, &patch, trial);
+                        improved = true;
+                        changed = true;
+                        // The later moves start from the changed plan.
+                        tries = moves(planner, &replay.plan, t0, t1);
+                    }
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    if changed {
+        if let Some(score) = simulate(env, seed, &replay.plan, score_usd) {
+            if score < score_usd {
+                return (score, replay.plan);
+            }
+        }
+    }
+    (score_usd, plan)
 }
 
 /// The realised schedule of a plan of running counts: each VM is launched
@@ -845,7 +1184,10 @@ mod tests {
     /// Issue #19: on random instances that overload the largest fleet
     /// (peaks 1.3× its capacity), with any billing rule and Poisson noise,
     /// no policy, schedule or exhaustive optimum scores below the certified
-    /// lower bound `cloud::bound`, and the oracle stays above it too.
+    /// lower bound `cloud::bound`, and the oracle stays above it too; with
+    /// the local search and linear billing, no rule or random schedule
+    /// scores below the oracle either (one rule did on 1 of the 160, with a
+    /// minimum charge of 4 steps).
     #[test]
     fn no_policy_or_schedule_scores_below_the_lower_bound() {
         use crate::cloud::bound::score_lower_bound;
@@ -877,10 +1219,19 @@ mod tests {
             if tiny {
                 scores.push(("optimum".into(), exhaustive_search(&inst, &w, case).0));
             }
+            let got = scores[0].1;
             for (name, s) in scores {
                 assert!(
                     s >= bound * (1.0 - 1e-9) - 1e-12,
                     "case {case}: {name} scores {s} below the bound {bound}"
+                );
+                // With the local search, where billing is linear nothing
+                // but the exhaustive optimum beats the oracle here.
+                assert!(
+                    !linear_billing(&inst.config)
+                        || name == "optimum"
+                        || got <= s * (1.0 + 1e-9) + 1e-12,
+                    "case {case}: {name} scores {s} below the oracle's {got}"
                 );
                 tightest = tightest.min(s / bound.max(1e-300));
                 checked += 1;
@@ -890,36 +1241,74 @@ mod tests {
         assert!(tightest >= 1.0 - 1e-9, "{tightest}");
     }
 
-    /// Outside the exact class the oracle is a heuristic; this measures
-    /// how often it loses, on 400 random instances (a quarter of them tiny
-    /// enough for exhaustive search). Measured: the threshold rule or one
-    /// of four random schedules beat it on 3 of 400 (0.75 %); it missed the
-    /// optimum on 2 of 100 tiny ones, mean gap 0.015 %. The losses come from
-    /// overloaded steps, where the planner ignores the backlog carried over.
+    /// Whether the environment bills a VM-step linearly (the planning
+    /// model's billing): per-second or per-minute billing with a step of
+    /// whole minutes, and no minimum charge beyond a step.
+    fn linear_billing(config: &Config) -> bool {
+        let c = &config.cloud;
+        let step_s = config.workload.step_s;
+        c.min_billed_s <= f64::from(step_s)
+            && match c.billing {
+                Billing::PerSecond => true,
+                Billing::PerMinute => step_s % 60 == 0,
+                Billing::PerHour => false,
+            }
+    }
+
+    /// Scores of the rules (every policy that is not learned, the oracle
+    /// left out) on `w` with seed `seed`.
+    fn rule_scores(config: &Config, w: &Arc<Workload>, seed: u64) -> Vec<(String, f64)> {
+        PolicyKind::ALL
+            .into_iter()
+            .filter(|k| !k.is_learned() && *k != PolicyKind::Oracle)
+            .map(|kind| {
+                let mut config = config.clone();
+                config.policy.kind = kind;
+                let run = crate::experiment::run_policy(&config, Arc::clone(w), seed).unwrap();
+                (kind.name().to_string(), run.summary.score_usd)
+            })
+            .collect()
+    }
+
+    /// Issue #19: outside its exact class the oracle is a heuristic; this
+    /// measures how often it loses, on 1000 random instances that overload
+    /// the largest fleet (a quarter of them tiny enough for exhaustive
+    /// search). Measured with the local search (without it): a rule beat it
+    /// on 2 (18) of 1000, one of four random schedules on 0 (1), and it
+    /// missed the exhaustive optimum on 3 (4) of 250 tiny ones. The two
+    /// rule wins are on billing that is not linear, which the plan gets
+    /// wrong away from the overloaded steps (all the search touches).
     #[test]
     fn outside_its_exact_class_the_oracle_rarely_loses() {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(31);
-        let (mut losses, mut tiny_misses, mut tiny_gap, mut tiny_cases) = (0, 0, 0.0, 0);
-        for case in 0..400u64 {
+        let (mut rule_losses, mut random_losses, mut tiny_misses) = (0, 0, 0);
+        let (mut tiny_gap, mut tiny_cases, mut overloaded_cases) = (0.0, 0, 0);
+        for case in 0..1000u64 {
             let (tiny, steps, inst, w) = broad_case(case, &mut rng);
-            let got = score(&inst.config, &mut oracle(&inst.config, &w, case), &w, case);
-            let mut others = vec![score(
-                &inst.config,
-                &mut ThresholdPolicy::new(&inst.config),
-                &w,
-                case,
-            )];
+            let mut o = oracle(&inst.config, &w, case);
+            let run = run_with(&inst.config, &mut o, Arc::clone(&w), case);
+            let got = run.summary.score_usd;
+            if run.steps.iter().any(overloaded) {
+                overloaded_cases += 1;
+            }
+            let beats = |s: f64| got > s * (1.0 + 1e-9) + 1e-12;
+            let rules = rule_scores(&inst.config, &w, case);
+            if rules.iter().any(|(_, s)| beats(*s)) {
+                rule_losses += 1;
+                assert!(
+                    !linear_billing(&inst.config),
+                    "case {case}: a rule beats the oracle with linear billing"
+                );
+            }
             let c = &inst.config.cloud;
+            let mut lost = false;
             for _ in 0..4 {
                 let plan = (0..steps)
                     .map(|_| rng.random_range(c.min_vms..=c.max_vms))
                     .collect();
-                others.push(score(&inst.config, &mut Script(plan), &w, case));
+                lost |= beats(score(&inst.config, &mut Script(plan), &w, case));
             }
-            let best = others.iter().copied().fold(f64::INFINITY, f64::min);
-            if got > best * (1.0 + 1e-9) {
-                losses += 1;
-            }
+            random_losses += usize::from(lost);
             if tiny {
                 let optimum = exhaustive_search(&inst, &w, case).0;
                 let gap = (got - optimum) / optimum;
@@ -931,13 +1320,151 @@ mod tests {
                 }
             }
         }
+        assert!(overloaded_cases >= 800, "only {overloaded_cases} overload");
+        assert_eq!(random_losses, 0, "lost to a random schedule");
+        assert!(rule_losses <= 2, "lost to a rule on {rule_losses} of 1000");
+        assert!(tiny_misses <= 3, "missed the optimum on {tiny_misses} of 250");
         let mean_gap = tiny_gap / f64::from(tiny_cases);
-        assert!(losses <= 16, "lost to a baseline on {losses} of 400");
-        assert!(
-            tiny_misses <= 8,
-            "missed the optimum on {tiny_misses} of 100"
-        );
-        assert!(mean_gap <= 0.01, "mean gap to the optimum {mean_gap}");
+        assert!(mean_gap <= 1e-3, "mean gap to the optimum {mean_gap}");
+    }
+
+    /// Issue #19: the LLM conversation hour at 800 req/s (as in
+    /// `experiments/crossval-real.toml`) starts busy on 2 VMs, and the
+    /// backlog of the first steps carries over. The plan alone, which
+    /// assumes every step starts empty, lost to the agent's opening: asking
+    /// for `max_vms` at step 0. The local search finds a better one.
+    #[test]
+    fn issue_19_starting_at_max_no_longer_beats_the_oracle_on_the_llm_conversation() {
+        let mut config = Config::default();
+        config.workload.step_s = 60;
+        config.workload.peak_rps = Some(800.0);
+        config.workload.noise = Noise::None;
+        config.cloud.vm_capacity_rps = 100.0;
+        config.cloud.boot_s = 100.0;
+        config.cloud.min_vms = 1;
+        config.cloud.max_vms = 40;
+        config.cloud.initial_vms = 2;
+        config.cloud.billing = Billing::PerSecond;
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/azure-llm-conv-2023.csv");
+        let w = Arc::new(Workload::load(&path, &config).unwrap());
+        let ctx = PolicyContext {
+            setup: (&config).into(),
+            workload: &w,
+            seed: 1,
+        };
+        let plan_only = OraclePolicy::build(ctx, false);
+        let searched = OraclePolicy::build(ctx, true);
+        let before = score(&config, &mut plan_only.clone(), &w, 1);
+        let got = score(&config, &mut searched.clone(), &w, 1);
+        assert!(got < before, "{got} vs {before}");
+        // The agent's opening: the old plan with max_vms for the first
+        // `len` steps. Some of these beat the plan alone; none beats the
+        // oracle, and neither does a rule.
+        let mut beat_before = 0;
+        for len in 1..=10 {
+            let mut plan = plan_only.plan().to_vec();
+            plan[..len].fill(config.cloud.max_vms);
+            let s = score(&config, &mut Script(plan), &w, 1);
+            beat_before += usize::from(s < before);
+            assert!(got <= s * (1.0 + 1e-9), "max for {len} steps: {s} < {got}");
+        }
+        assert!(beat_before > 0, "starting at max no longer beats the plan alone");
+        for (name, s) in rule_scores(&config, &w, 1) {
+            assert!(got <= s * (1.0 + 1e-9), "{name}: {s} < {got}");
+        }
+    }
+
+    /// With `cloud.model = "des"` the oracle is the plan alone, even where
+    /// the analytic model's search changes it.
+    #[test]
+    fn with_the_request_level_model_the_oracle_skips_the_local_search() {
+        // The compare golden's overloaded start (`tests/data/tiny.toml`).
+        let mut config = Config::default();
+        config.workload.noise = Noise::Poisson;
+        config.cloud.vm_capacity_rps = 10.0;
+        config.cloud.min_vms = 1;
+        config.cloud.max_vms = 8;
+        config.cloud.initial_vms = 2;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/step-6h.csv");
+        let w = Arc::new(Workload::load(&path, &config).unwrap());
+        let ctx = |config: &Config| {
+            let searched = oracle(config, &w, 7);
+            let plan_only = OraclePolicy::build(
+                PolicyContext {
+                    setup: config.into(),
+                    workload: &w,
+                    seed: 7,
+                },
+                false,
+            );
+            (searched, plan_only)
+        };
+        let (searched, plan_only) = ctx(&config);
+        assert_ne!(searched, plan_only, "the analytic search changes nothing here");
+        config.cloud.model = crate::cloud::config::ServiceModel::Des;
+        let (searched, plan_only) = ctx(&config);
+        assert_eq!(searched, plan_only);
+    }
+
+    /// Without a backlog or a drop in the chosen schedule the local search
+    /// does nothing: the oracle is the plan alone, step for step.
+    #[test]
+    fn the_local_search_leaves_a_schedule_without_backlog_alone() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+        let mut checked = 0;
+        for case in 0..40u64 {
+            let inst = exact_instance(12, 4, (case % 3) as u32, &mut rng);
+            let w = workload(inst.arrivals.clone(), 60.0);
+            let ctx = PolicyContext {
+                setup: (&inst.config).into(),
+                workload: &w,
+                seed: 1,
+            };
+            let plan_only = OraclePolicy::build(ctx, false);
+            let run = run_with(&inst.config, &mut plan_only.clone(), Arc::clone(&w), 1);
+            if run.steps.iter().any(overloaded) {
+                continue;
+            }
+            assert_eq!(OraclePolicy::build(ctx, true), plan_only, "case {case}");
+            checked += 1;
+        }
+        assert!(checked >= 30, "{checked}");
+    }
+
+    /// A change replayed from the checkpoint before it, and stopped where
+    /// it rejoins the old schedule, scores what a full simulation does.
+    #[test]
+    fn a_change_replayed_from_a_checkpoint_scores_as_a_full_simulation() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
+        let mut rejoined = 0;
+        for case in 0..200u64 {
+            let (_, steps, inst, w) = broad_case(1 + 4 * case, &mut rng);
+            let mut env = CloudEnv::new(Arc::clone(&w), &inst.config).with_p95(false);
+            let c = &inst.config.cloud;
+            let plan: Vec<u32> = (0..steps)
+                .map(|_| rng.random_range(c.min_vms..=c.max_vms))
+                .collect();
+            let replay = Replay::record(&mut env, case, plan.clone());
+            let at = rng.random_range(0..steps);
+            let patch: Vec<u32> = (at..steps.min(at + 3))
+                .map(|_| rng.random_range(c.min_vms..=c.max_vms))
+                .collect();
+            let mut used = 0;
+            let trial = replay
+                .try_patch(&mut env, at, &patch, f64::INFINITY, &mut used)
+                .unwrap();
+            rejoined += usize::from(trial.to < steps);
+            let mut changed = plan.clone();
+            changed[at..at + patch.len()].copy_from_slice(&patch);
+            let full = simulate(&mut env, case, &changed, f64::INFINITY).unwrap();
+            assert!(
+                (trial.total - full).abs() <= 1e-9 * full.max(1e-12),
+                "case {case}: {} vs {full}",
+                trial.total
+            );
+        }
+        assert!(rejoined >= 10, "rejoined {rejoined} times");
     }
 
     #[test]
