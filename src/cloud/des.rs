@@ -142,7 +142,7 @@ pub struct DesParams {
 }
 
 /// What one step of the simulation saw.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DesOutcome {
     /// Requests completed in the step.
     pub served: u64,
@@ -398,16 +398,7 @@ impl DesQueue {
         let t1 = t0 + step_s;
         self.resize_fleet(servers as usize, t0);
         self.latencies.clear();
-        let mut out = DesOutcome {
-            served: 0,
-            dropped: 0,
-            backlog: 0,
-            violations: 0,
-            utilization: 0.0,
-            latency_mean_s: None,
-            latency_p95_s: None,
-            started: 0,
-        };
+        let mut out = DesOutcome::default();
         let mut busy_s = self.finish_carried(t0, t1, &mut out);
         uniform_order_statistics(arrivals as usize, t0, step_s, rng, &mut self.arrivals);
         // The waiting requests go first (they arrived earlier), then the
@@ -469,16 +460,7 @@ impl DesQueue {
         let t1 = t0 + step_s;
         pv.resize(servers as usize, t0);
         self.latencies.clear();
-        let mut out = DesOutcome {
-            served: 0,
-            dropped: 0,
-            backlog: 0,
-            violations: 0,
-            utilization: 0.0,
-            latency_mean_s: None,
-            latency_p95_s: None,
-            started: 0,
-        };
+        let mut out = DesOutcome::default();
         let mut busy_s = self.finish_carried(t0, t1, &mut out);
         uniform_order_statistics(arrivals as usize, t0, step_s, rng, &mut self.arrivals);
         let track = pv.balancer == Balancer::Jsq;
