@@ -77,7 +77,7 @@ pub enum ServiceDistribution {
     LogNormal,
 }
 
-/// How long a launched VM takes to boot (see [`super::fleet`]).
+/// How long a launched VM takes to boot (see `cloud::fleet`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum BootDistribution {
