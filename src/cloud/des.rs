@@ -434,15 +434,30 @@ impl DesQueue {
         self.arrivals = arrivals;
         self.waiting = kept;
         self.spare = queue;
+        let backlog = self.backlog();
+        self.end_step(&mut out, t1, backlog, busy_s, servers, step_s);
+        out
+    }
+
+    /// Ends a step at `t1`: the clock, the requests left in the system,
+    /// the VMs' busy share and the latencies of the completed requests.
+    fn end_step(
+        &mut self,
+        out: &mut DesOutcome,
+        t1: f64,
+        backlog: u64,
+        busy_s: f64,
+        servers: u32,
+        step_s: f64,
+    ) {
         self.now_s = t1;
-        out.backlog = self.backlog();
+        out.backlog = backlog;
         out.utilization = if servers == 0 {
             0.0
         } else {
             (busy_s / (f64::from(servers) * step_s)).clamp(0.0, 1.0)
         };
-        self.summarise_latencies(&mut out);
-        out
+        self.summarise_latencies(out);
     }
 
     /// [`DesQueue::step`] with a queue per VM: each VM's waiting requests
@@ -476,14 +491,8 @@ impl DesQueue {
             busy_s += self.route(pv, arrival, arrival, t1, &mut out, rng);
         }
         self.arrivals = arrivals;
-        self.now_s = t1;
-        out.backlog = self.backlog() + pv.backlog() as u64;
-        out.utilization = if servers == 0 {
-            0.0
-        } else {
-            (busy_s / (f64::from(servers) * step_s)).clamp(0.0, 1.0)
-        };
-        self.summarise_latencies(&mut out);
+        let backlog = self.backlog() + pv.backlog() as u64;
+        self.end_step(&mut out, t1, backlog, busy_s, servers, step_s);
         out
     }
 
