@@ -397,10 +397,7 @@ impl DesQueue {
         let t0 = self.now_s;
         let t1 = t0 + step_s;
         self.resize_fleet(servers as usize, t0);
-        self.latencies.clear();
-        let mut out = DesOutcome::default();
-        let mut busy_s = self.finish_carried(t0, t1, &mut out);
-        uniform_order_statistics(arrivals as usize, t0, step_s, rng, &mut self.arrivals);
+        let (mut out, mut busy_s) = self.begin_step(arrivals, step_s, rng);
         // The waiting requests go first (they arrived earlier), then the
         // step's own, in arrival order. Once one must wait past the step's
         // end, so must every later one: they are kept as they are.
@@ -439,6 +436,23 @@ impl DesQueue {
         out
     }
 
+    /// Starts a step (after the fleet has changed): finishes the requests
+    /// carried in service and draws the step's arrival times; returns the
+    /// step's outcome so far and the busy time it added.
+    fn begin_step<R: Rng + ?Sized>(
+        &mut self,
+        arrivals: u64,
+        step_s: f64,
+        rng: &mut R,
+    ) -> (DesOutcome, f64) {
+        let t0 = self.now_s;
+        self.latencies.clear();
+        let mut out = DesOutcome::default();
+        let busy_s = self.finish_carried(t0, t0 + step_s, &mut out);
+        uniform_order_statistics(arrivals as usize, t0, step_s, rng, &mut self.arrivals);
+        (out, busy_s)
+    }
+
     /// Ends a step at `t1`: the clock, the requests left in the system,
     /// the VMs' busy share and the latencies of the completed requests.
     fn end_step(
@@ -474,10 +488,7 @@ impl DesQueue {
         let t0 = self.now_s;
         let t1 = t0 + step_s;
         pv.resize(servers as usize, t0);
-        self.latencies.clear();
-        let mut out = DesOutcome::default();
-        let mut busy_s = self.finish_carried(t0, t1, &mut out);
-        uniform_order_statistics(arrivals as usize, t0, step_s, rng, &mut self.arrivals);
+        let (mut out, mut busy_s) = self.begin_step(arrivals, step_s, rng);
         let track = pv.balancer == Balancer::Jsq;
         for vm in &mut pv.vms {
             busy_s += self.drain_vm(vm, t1, track, &mut out, rng);
