@@ -20,9 +20,11 @@ pub enum Algorithm {
     /// actually taken next.
     Sarsa,
     /// Dyna-Q (Sutton 1990): Q-learning on every real step, plus
-    /// `agent.planning_steps` Q-learning updates on transitions replayed
-    /// from a learned model (the last reward and next state seen for each
+    /// `agent.planning_steps` updates on transitions replayed from a
+    /// learned model (the last reward and next state seen for each
     /// visited state-action pair), drawn uniformly from the pairs visited.
+    /// Under running means (`"prior-counts"`) a replay re-evaluates the
+    /// remembered sample's target rather than counting it again.
     DynaQ,
 }
 

@@ -44,7 +44,8 @@
 //!   Dyna-Q (Sutton 1990) adds `agent.planning_steps` Q-learning updates
 //!   per real step, on transitions replayed from a learned model (the last
 //!   reward and next state seen for each visited pair), drawn uniformly
-//!   from the visited pairs.
+//!   from the visited pairs; under running means a replay re-evaluates the
+//!   sample's target instead of counting it again.
 //! - **Exploration**: ε-greedy, ε decaying per episode
 //!   (`agent.epsilon · agent.epsilon_decay^episode`, floored at
 //!   `agent.epsilon_min`); evaluation is greedy with learning off.
@@ -156,16 +157,26 @@ pub struct QAgent {
     next_state: Option<(u64, usize)>,
 }
 
-/// Dyna-Q's model: for each (s, a) the last reward and next state seen,
-/// and the pairs seen so far (in order of first visit) to draw from.
+/// Dyna-Q's model: for each (s, a) the last transition seen (indexed by
+/// `k = s · n_actions + a`), and the pairs seen so far (in order of first
+/// visit) to draw from.
 #[derive(Debug, Clone)]
 struct Dyna {
     steps: u32,
-    reward: Vec<f64>,
-    /// Next state; [`UNSEEN`] or [`TERMINAL`].
-    next: Vec<u32>,
+    last: Vec<Transition>,
     seen: Vec<u32>,
     rng: SimRng,
+}
+
+/// The last real transition of a state-action pair.
+#[derive(Debug, Clone, Copy)]
+struct Transition {
+    /// Next state; [`UNSEEN`] or [`TERMINAL`].
+    next: u32,
+    reward: f64,
+    /// The target this sample last gave Q(s, a): its real update's, then
+    /// each replay's.
+    target: f64,
 }
 
 const UNSEEN: u32 = u32::MAX;
@@ -222,8 +233,14 @@ impl QAgent {
         };
         let dyna = (a.algorithm == Algorithm::DynaQ).then(|| Dyna {
             steps: a.planning_steps,
-            reward: vec![0.0; n_states * n_actions],
-            next: vec![UNSEEN; n_states * n_actions],
+            last: vec![
+                Transition {
+                    next: UNSEEN,
+                    reward: 0.0,
+                    target: 0.0,
+                };
+                n_states * n_actions
+            ],
             seen: Vec::new(),
             rng: rng_for(seed, 0, Stream::Policy),
         });
@@ -634,40 +651,53 @@ impl QAgent {
         self.action_of(index, obs)
     }
 
-    /// Dyna-Q: records the transition `(s, a) -> (r, next)` in the model
-    /// and replays `planning_steps` remembered transitions.
-    fn plan(&mut self, s: usize, a: usize, r: f64, next: u32) {
+    /// Dyna-Q: records the transition `(s, a) -> (r, next)`, whose real
+    /// update used `target`, in the model and replays `planning_steps`
+    /// remembered transitions. Under running means (`"prior-counts"`) a
+    /// replay replaces the sample's old target in the mean by its new one,
+    /// `Q += (new − old) / (prior_visits + visits)`: it propagates what
+    /// the next state's values have learned since, without counting the
+    /// sample again (which would let replays outweigh the prior). Under
+    /// the other schedules it is the textbook update `Q += α (new − Q)`.
+    fn plan(&mut self, s: usize, a: usize, r: f64, next: u32, target: f64) {
         let Some(dyna) = self.dyna.as_mut() else {
             return;
         };
         let n_actions = self.n_actions;
         let k = s * n_actions + a;
-        if dyna.next[k] == UNSEEN {
+        if dyna.last[k].next == UNSEEN {
             dyna.seen.push(k as u32);
         }
-        dyna.reward[k] = r;
-        dyna.next[k] = next;
-        let len = dyna.seen.len();
+        dyna.last[k] = Transition {
+            next,
+            reward: r,
+            target,
+        };
         for _ in 0..dyna.steps {
-            let k = dyna.seen[dyna.rng.random_range(0..len)] as usize;
-            let (ps, pa) = (k / n_actions, k % n_actions);
-            let target = match dyna.next[k] {
-                TERMINAL => dyna.reward[k],
+            let k = dyna.seen[dyna.rng.random_range(0..dyna.seen.len())] as usize;
+            let t = &mut dyna.last[k];
+            let new = match t.next {
+                TERMINAL => t.reward,
                 n => {
                     let n = n as usize;
-                    dyna.reward[k] + self.gamma * self.q.get(n, argmax(self.q.row(n)))
+                    t.reward + self.gamma * self.q.get(n, argmax(self.q.row(n)))
                 }
             };
-            // A replayed update does not count as a visit.
-            let alpha = learning_rate(
-                self.schedule,
-                self.alpha,
-                self.prior_visits,
-                &self.visits,
-                k,
-            );
-            let q = self.q.get_mut(ps, pa);
-            *q += alpha * (target - *q);
+            let q = self.q.get_mut(k / n_actions, k % n_actions);
+            if self.schedule == AlphaSchedule::PriorCounts {
+                *q += (new - t.target) / (self.prior_visits + f64::from(self.visits[k])).max(1.0);
+                t.target = new;
+            } else {
+                // A replayed update does not count as a visit.
+                let alpha = learning_rate(
+                    self.schedule,
+                    self.alpha,
+                    self.prior_visits,
+                    &self.visits,
+                    k,
+                );
+                *q += alpha * (new - *q);
+            }
         }
     }
 }
@@ -995,7 +1025,7 @@ impl Learner for QAgent {
             self.pending = None;
             if a != NO_ACTION {
                 self.update(s, a, r);
-                self.plan(s, a, r, TERMINAL);
+                self.plan(s, a, r, TERMINAL, r);
             }
             return;
         }
@@ -1008,7 +1038,7 @@ impl Learner for QAgent {
             Algorithm::QLearning | Algorithm::DynaQ => {
                 let target = r + self.gamma * self.q.get(next, argmax(self.q.row(next)));
                 self.update(s, a, target);
-                self.plan(s, a, r, next as u32);
+                self.plan(s, a, r, next as u32, target);
             }
             Algorithm::DoubleQ => {
                 let alpha = self.alpha_for(s, a);
@@ -1102,6 +1132,57 @@ mod tests {
             // One table moved halfway from 0 to the terminal target -1.
             assert_eq!(q, -0.5, "{algorithm:?}");
         }
+    }
+
+    /// A Dyna-Q agent of the legacy design learning with running means
+    /// from a constant table of zeros, counted as 4 samples.
+    fn dyna_with_running_means(planning_steps: u32) -> QAgent {
+        let mut config = Config::default();
+        config.agent.design = Design::Legacy;
+        config.agent.algorithm = Algorithm::DynaQ;
+        config.agent.alpha_schedule = AlphaSchedule::PriorCounts;
+        config.agent.prior_visits = 4.0;
+        config.agent.planning_steps = planning_steps;
+        config.agent.init = QInit::Constant;
+        config.agent.initial_q = 0.0;
+        QAgent::new(&config, 1)
+    }
+
+    #[test]
+    fn dyna_q_replays_keep_each_q_value_the_mean_of_its_prior_and_latest_targets() {
+        // Terminal samples: a replay gives the same target again, so however
+        // many replays, Q stays (4·0 + Σ r) / (4 + n): replays do not count.
+        for planning_steps in [1, 10, 200] {
+            let mut agent = dyna_with_running_means(planning_steps);
+            let (s, a) = (3, 1);
+            for r in [-1.0, -3.0, -8.0] {
+                agent.update(s, a, r);
+                agent.plan(s, a, r, TERMINAL, r);
+            }
+            let q = agent.q.get(s, a);
+            assert!(
+                (q + 12.0 / 7.0).abs() < 1e-12,
+                "{planning_steps} replays: {q}"
+            );
+        }
+        // What a replay does change: a sample's target once its next
+        // state's value has moved. A → B with reward 0 while B is worth 0;
+        // then B learns a reward of 10 (worth 10 / 5 = 2); replaying A's
+        // sample replaces its target 0 by γ·2 in A's mean.
+        let mut agent = dyna_with_running_means(50);
+        let (a_state, b_state) = (5, 9);
+        agent.update(a_state, 0, 0.0);
+        agent.plan(a_state, 0, 0.0, b_state as u32, 0.0);
+        assert_eq!(agent.q.get(a_state, 0), 0.0);
+        agent.update(b_state, 0, 10.0);
+        agent.plan(b_state, 0, 10.0, TERMINAL, 10.0);
+        assert_eq!(agent.q.get(b_state, 0), 2.0);
+        let want = agent.gamma * 2.0 / 5.0;
+        assert!(
+            (agent.q.get(a_state, 0) - want).abs() < 1e-12,
+            "{}",
+            agent.q.get(a_state, 0)
+        );
     }
 
     #[test]
