@@ -519,8 +519,9 @@ fn local_search(
                 if used >= budget {
                     break 'search;
                 }
-                let (at, patch) = &tries[i];
-                let (at, patch) = (*at, patch.clone());
+                // Each move is tried once: take its targets out of the list.
+                let at = tries[i].0;
+                let patch = std::mem::take(&mut tries[i].1);
                 i += 1;
                 if replay.plan[at..at + patch.len()] == patch[..] {
                     continue;
