@@ -501,15 +501,15 @@ fn local_search(
     score_usd: f64,
 ) -> (f64, Vec<u32>) {
     let steps = plan.len();
-    let mut replay = Replay::record(env, seed, plan.clone());
+    let mut replay = Replay::record(env, seed, plan);
     if !replay.overloaded.contains(&true) {
-        return (score_usd, plan);
+        return (score_usd, replay.plan);
     }
+    let original = replay.plan.clone();
     let budget = SEARCH_STEPS_PER_STEP
         .saturating_mul(steps)
         .saturating_add(SEARCH_BASE_STEPS);
     let mut used = 0;
-    let mut changed = false;
     'search: loop {
         let mut improved = false;
         for (t0, t1) in replay.overloaded_runs() {
@@ -532,7 +532,6 @@ fn local_search(
                     if trial.total < need {
                         replay.apply(at, &patch, trial);
                         improved = true;
-                        changed = true;
                         // The later moves start from the changed plan.
                         tries = moves(planner, &replay.plan, t0, t1);
                     }
@@ -543,14 +542,15 @@ fn local_search(
             break;
         }
     }
-    if changed {
+    // An unchanged plan would simulate to `score_usd` again.
+    if replay.plan != original {
         if let Some(score) = simulate(env, seed, &replay.plan, score_usd) {
             if score < score_usd {
                 return (score, replay.plan);
             }
         }
     }
-    (score_usd, plan)
+    (score_usd, original)
 }
 
 /// The realised schedule of a plan of running counts: each VM is launched
