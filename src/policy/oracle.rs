@@ -292,10 +292,14 @@ struct Replay {
     /// The state at the start of step `i·CHECKPOINT_STEPS`, for each such
     /// step of the episode.
     checkpoints: Vec<Checkpoint>,
+    /// The last [`Replay::try_patch`]'s changed schedule; the next try
+    /// clears and refills it (its buffers are reused).
+    trial: Trial,
 }
 
 /// A changed schedule replayed from `from` until it rejoined the replayed
 /// one (at `to`, a checkpoint step or the end).
+#[derive(Default)]
 struct Trial {
     from: usize,
     to: usize,
@@ -317,6 +321,7 @@ impl Replay {
             overloaded: Vec::with_capacity(steps),
             checkpoints: Vec::with_capacity(steps.div_ceil(CHECKPOINT_STEPS)),
             plan,
+            trial: Trial::default(),
         };
         replay.before.push(0.0);
         for t in 0..steps {
@@ -358,29 +363,29 @@ impl Replay {
         runs
     }
 
-    /// Replays the schedule with `patch` in place of the steps from `at`;
-    /// `None` once its running score reaches `bound`. Counts the steps
-    /// simulated in `used`.
+    /// Replays the schedule with `patch` in place of the steps from `at`
+    /// into `self.trial` and returns its score; `None` once its running
+    /// score reaches `bound`. Counts the steps simulated in `used`.
     fn try_patch(
-        &self,
+        &mut self,
         env: &mut CloudEnv,
         at: usize,
         patch: &[u32],
         bound: f64,
         used: &mut usize,
-    ) -> Option<Trial> {
+    ) -> Option<f64> {
         let steps = self.plan.len();
         let end = at + patch.len();
         let from = at / CHECKPOINT_STEPS * CHECKPOINT_STEPS;
+        let kept_total = self.total();
         env.restore(&self.checkpoints[from / CHECKPOINT_STEPS]);
-        let mut trial = Trial {
-            from,
-            to: steps,
-            step_usd: Vec::new(),
-            overloaded: Vec::new(),
-            checkpoints: Vec::new(),
-            total: 0.0,
-        };
+        let trial = &mut self.trial;
+        trial.from = from;
+        trial.to = steps;
+        trial.step_usd.clear();
+        trial.overloaded.clear();
+        trial.checkpoints.clear();
+        trial.total = 0.0;
         let mut partial = self.before[from];
         for t in from..steps {
             let n = if (at..end).contains(&t) {
@@ -402,26 +407,28 @@ impl Replay {
                 let saved = &self.checkpoints[next / CHECKPOINT_STEPS];
                 if next >= end && env.rejoins(saved) {
                     trial.to = next;
-                    trial.total = partial + (self.total() - self.before[next]);
-                    return Some(trial);
+                    trial.total = partial + (kept_total - self.before[next]);
+                    return Some(trial.total);
                 }
                 trial.checkpoints.push(env.checkpoint());
             }
         }
         trial.total = partial;
-        Some(trial)
+        Some(trial.total)
     }
 
-    /// Makes `trial` (of `patch` at `at`) the replayed schedule.
-    fn apply(&mut self, at: usize, patch: &[u32], trial: Trial) {
+    /// Makes the last trial, of `patch` at `at` (which
+    /// [`Replay::try_patch`] returned a score for), the replayed schedule.
+    fn apply(&mut self, at: usize, patch: &[u32]) {
+        let trial = &mut self.trial;
         self.plan[at..at + patch.len()].copy_from_slice(patch);
         self.step_usd[trial.from..trial.to].copy_from_slice(&trial.step_usd);
         self.overloaded[trial.from..trial.to].copy_from_slice(&trial.overloaded);
         let first = trial.from / CHECKPOINT_STEPS + 1;
-        for (i, cp) in trial.checkpoints.into_iter().enumerate() {
+        for (i, cp) in trial.checkpoints.drain(..).enumerate() {
             self.checkpoints[first + i] = cp;
         }
-        for t in trial.from..self.plan.len() {
+        for t in self.trial.from..self.plan.len() {
             self.before[t + 1] = self.before[t] + self.step_usd[t];
         }
     }
@@ -528,9 +535,9 @@ fn local_search(
                 }
                 let best = replay.total();
                 let need = best - 1e-12 * best.abs();
-                if let Some(trial) = replay.try_patch(env, at, &patch, need, &mut used) {
-                    if trial.total < need {
-                        replay.apply(at, &patch, trial);
+                if let Some(total) = replay.try_patch(env, at, &patch, need, &mut used) {
+                    if total < need {
+                        replay.apply(at, &patch);
                         improved = true;
                         // The later moves start from the changed plan.
                         tries = moves(planner, &replay.plan, t0, t1);
@@ -1446,15 +1453,16 @@ mod tests {
             let plan: Vec<u32> = (0..steps)
                 .map(|_| rng.random_range(c.min_vms..=c.max_vms))
                 .collect();
-            let replay = Replay::record(&mut env, case, plan.clone());
+            let mut replay = Replay::record(&mut env, case, plan.clone());
             let at = rng.random_range(0..steps);
             let patch: Vec<u32> = (at..steps.min(at + 3))
                 .map(|_| rng.random_range(c.min_vms..=c.max_vms))
                 .collect();
             let mut used = 0;
-            let trial = replay
+            replay
                 .try_patch(&mut env, at, &patch, f64::INFINITY, &mut used)
                 .unwrap();
+            let trial = &replay.trial;
             rejoined += usize::from(trial.to < steps);
             let mut changed = plan.clone();
             changed[at..at + patch.len()].copy_from_slice(&patch);
