@@ -136,7 +136,6 @@ use std::sync::Arc;
 
 use crate::policy::PolicySetup;
 use crate::policy::{Policy, PolicyContext};
-use crate::cloud::config::ServiceModel;
 use crate::cloud::serve::serve_from_empty;
 use crate::cloud::{
     episode_arrivals, Action, Checkpoint, CloudEnv, Environment, Observation, StepInfo,
@@ -172,17 +171,17 @@ impl OraclePolicy {
     /// Plans for the episode `ctx` describes: `ctx.workload` with
     /// `ctx.setup` and the noise of `ctx.seed`.
     pub(crate) fn from_context(ctx: PolicyContext<'_>) -> OraclePolicy {
-        // The search replays against the analytic model only: a
-        // request-level replay never rejoins (its queue is not compared),
-        // so each try would run to the episode's end.
-        let search = ctx.setup.cloud.model == ServiceModel::Analytic;
-        OraclePolicy::build(ctx, search)
+        OraclePolicy::build(ctx, true)
     }
 
     /// [`OraclePolicy::from_context`], with or without the local search.
+    /// The search runs only where a replay can rejoin
+    /// ([`CloudEnv::can_rejoin`]): otherwise each try would run to the
+    /// episode's end.
     fn build(ctx: PolicyContext<'_>, search: bool) -> OraclePolicy {
         let arrivals = episode_arrivals(ctx.workload, ctx.setup.workload.noise, ctx.seed);
         let mut env = CloudEnv::new(Arc::new(ctx.workload.clone()), ctx.setup).with_p95(false);
+        let search = search && env.can_rejoin();
         let planner = Planner::new(ctx.setup, ctx.workload.step_s, &arrivals);
         let mut best: Option<(f64, Vec<u32>)> = None;
         let mut consider = |plan: Vec<u32>, best: &mut Option<(f64, Vec<u32>)>| {
