@@ -253,19 +253,22 @@ impl VmQueue {
 /// The queues of the running VMs behind a balancer.
 #[derive(Debug, Clone)]
 struct PerVm {
-    balancer: Balancer,
+    /// Whether the balancer is `jsq` (join the shortest queue); otherwise
+    /// it is `round-robin` (`shared` has no queues per VM).
+    jsq: bool,
     vms: Vec<VmQueue>,
     /// Arrival times of the requests without a VM (none was running, or
     /// theirs was terminated), oldest first.
     unassigned: VecDeque<f64>,
-    /// The next VM of the round.
+    /// The next VM of the round, or the fleet size after the last one
+    /// (the round then starts again at 0).
     next: usize,
 }
 
 impl PerVm {
     fn new(balancer: Balancer) -> Self {
         PerVm {
-            balancer,
+            jsq: balancer == Balancer::Jsq,
             vms: Vec::new(),
             unassigned: VecDeque::new(),
             next: 0,
@@ -319,25 +322,28 @@ impl PerVm {
     /// The VM a request arriving at `now` joins (the fleet is not empty).
     #[inline]
     fn pick(&mut self, now: f64) -> usize {
-        match self.balancer {
-            Balancer::Jsq => {
-                let mut best = (usize::MAX, 0);
-                for (j, vm) in self.vms.iter_mut().enumerate() {
-                    let len = vm.length_at(now);
-                    if len < best.0 {
-                        best = (len, j);
-                        if len == 0 {
-                            break;
-                        }
+        if self.jsq {
+            let mut best = (usize::MAX, 0);
+            for (j, vm) in self.vms.iter_mut().enumerate() {
+                let len = vm.length_at(now);
+                if len < best.0 {
+                    best = (len, j);
+                    if len == 0 {
+                        break;
                     }
                 }
-                best.1
             }
-            Balancer::RoundRobin | Balancer::Shared => {
-                let j = self.next % self.vms.len();
-                self.next = j + 1;
-                j
+            best.1
+        } else {
+            // `next` never exceeds the fleet size (`resize` brings it
+            // below, a pick leaves it one past a VM), so this wrap picks
+            // VM `next % len` without dividing.
+            if self.next >= self.vms.len() {
+                self.next = 0;
             }
+            let j = self.next;
+            self.next = j + 1;
+            j
         }
     }
 }
@@ -489,7 +495,7 @@ impl DesQueue {
         let t1 = t0 + step_s;
         pv.resize(servers as usize, t0);
         let (mut out, mut busy_s) = self.begin_step(arrivals, step_s, rng);
-        let track = pv.balancer == Balancer::Jsq;
+        let track = pv.jsq;
         for vm in &mut pv.vms {
             busy_s += self.drain_vm(vm, t1, track, &mut out, rng);
         }
@@ -563,7 +569,7 @@ impl DesQueue {
             return 0.0;
         }
         let j = pv.pick(now);
-        let track = pv.balancer == Balancer::Jsq;
+        let track = pv.jsq;
         let vm = &mut pv.vms[j];
         // A VM with requests waiting is busy past `t1`.
         let start = if vm.waiting.is_empty() {
