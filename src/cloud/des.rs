@@ -260,6 +260,9 @@ struct PerVm {
     /// Arrival times of the requests without a VM (none was running, or
     /// theirs was terminated), oldest first.
     unassigned: VecDeque<f64>,
+    /// An empty buffer that takes `unassigned`'s place while its requests
+    /// are routed (then the two swap roles), so neither is reallocated.
+    spare: VecDeque<f64>,
     /// The next VM of the round, or the fleet size after the last one
     /// (the round then starts again at 0).
     next: usize,
@@ -271,6 +274,7 @@ impl PerVm {
             jsq: balancer == Balancer::Jsq,
             vms: Vec::new(),
             unassigned: VecDeque::new(),
+            spare: VecDeque::new(),
             next: 0,
         }
     }
@@ -499,10 +503,14 @@ impl DesQueue {
         for vm in &mut pv.vms {
             busy_s += self.drain_vm(vm, t1, track, &mut out, rng);
         }
-        let unassigned = std::mem::take(&mut pv.unassigned);
+        // Routing may keep requests without a VM again, in the spare.
+        let spare = std::mem::take(&mut pv.spare);
+        let mut unassigned = std::mem::replace(&mut pv.unassigned, spare);
         for &arrival in &unassigned {
             busy_s += self.route(pv, arrival, t0, t1, &mut out, rng);
         }
+        unassigned.clear();
+        pv.spare = unassigned;
         let arrivals = std::mem::take(&mut self.arrivals);
         for &arrival in &arrivals {
             busy_s += self.route(pv, arrival, arrival, t1, &mut out, rng);
