@@ -263,6 +263,8 @@ struct PerVm {
     /// An empty buffer that takes `unassigned`'s place while its requests
     /// are routed (then the two swap roles), so neither is reallocated.
     spare: VecDeque<f64>,
+    /// VM indices, sorted by [`PerVm::resize`] (empty between calls).
+    order: Vec<usize>,
     /// The next VM of the round, or the fleet size after the last one
     /// (the round then starts again at 0).
     next: usize,
@@ -275,6 +277,7 @@ impl PerVm {
             vms: Vec::new(),
             unassigned: VecDeque::new(),
             spare: VecDeque::new(),
+            order: Vec::new(),
             next: 0,
         }
     }
@@ -291,29 +294,26 @@ impl PerVm {
             vm.free_s = vm.free_s.max(t0);
         }
         if self.vms.len() > servers {
-            let mut order: Vec<usize> = (0..self.vms.len()).collect();
-            order.sort_by(|&a, &b| {
-                self.vms[a]
-                    .free_s
-                    .total_cmp(&self.vms[b].free_s)
-                    .then(b.cmp(&a))
-            });
-            let mut remove = vec![false; self.vms.len()];
-            for &i in &order[..self.vms.len() - servers] {
-                remove[i] = true;
-            }
-            let mut orphans: Vec<f64> = self.unassigned.drain(..).collect();
+            let vms = &self.vms;
+            let order = &mut self.order;
+            order.extend(0..vms.len());
+            order.sort_by(|&a, &b| vms[a].free_s.total_cmp(&vms[b].free_s).then(b.cmp(&a)));
+            // The removed VMs, in index order.
+            let removed = &mut order[..vms.len() - servers];
+            removed.sort_unstable();
+            let mut removed = removed.iter().peekable();
+            let unassigned = &mut self.unassigned;
             let mut i = 0;
             self.vms.retain_mut(|vm| {
-                let keep = !remove[i];
+                let keep = removed.next_if_eq(&&i).is_none();
                 i += 1;
                 if !keep {
-                    orphans.extend(vm.waiting.drain(..));
+                    unassigned.extend(vm.waiting.drain(..));
                 }
                 keep
             });
-            orphans.sort_by(f64::total_cmp);
-            self.unassigned = orphans.into();
+            unassigned.make_contiguous().sort_by(f64::total_cmp);
+            self.order.clear();
         }
         while self.vms.len() < servers {
             self.vms.push(VmQueue::new(t0));
