@@ -253,21 +253,31 @@ impl VmQueue {
 /// The queues of the running VMs behind a balancer.
 #[derive(Debug, Clone)]
 struct PerVm {
-    balancer: Balancer,
+    /// Whether the balancer is `jsq` (join the shortest queue); otherwise
+    /// it is `round-robin` (`shared` has no queues per VM).
+    jsq: bool,
     vms: Vec<VmQueue>,
     /// Arrival times of the requests without a VM (none was running, or
     /// theirs was terminated), oldest first.
     unassigned: VecDeque<f64>,
-    /// The next VM of the round.
+    /// An empty buffer that takes `unassigned`'s place while its requests
+    /// are routed (then the two swap roles), so neither is reallocated.
+    spare: VecDeque<f64>,
+    /// VM indices, sorted by [`PerVm::resize`] (empty between calls).
+    order: Vec<usize>,
+    /// The next VM of the round, or the fleet size after the last one
+    /// (the round then starts again at 0).
     next: usize,
 }
 
 impl PerVm {
     fn new(balancer: Balancer) -> Self {
         PerVm {
-            balancer,
+            jsq: balancer == Balancer::Jsq,
             vms: Vec::new(),
             unassigned: VecDeque::new(),
+            spare: VecDeque::new(),
+            order: Vec::new(),
             next: 0,
         }
     }
@@ -284,29 +294,26 @@ impl PerVm {
             vm.free_s = vm.free_s.max(t0);
         }
         if self.vms.len() > servers {
-            let mut order: Vec<usize> = (0..self.vms.len()).collect();
-            order.sort_by(|&a, &b| {
-                self.vms[a]
-                    .free_s
-                    .total_cmp(&self.vms[b].free_s)
-                    .then(b.cmp(&a))
-            });
-            let mut remove = vec![false; self.vms.len()];
-            for &i in &order[..self.vms.len() - servers] {
-                remove[i] = true;
-            }
-            let mut orphans: Vec<f64> = self.unassigned.drain(..).collect();
+            let vms = &self.vms;
+            let order = &mut self.order;
+            order.extend(0..vms.len());
+            order.sort_by(|&a, &b| vms[a].free_s.total_cmp(&vms[b].free_s).then(b.cmp(&a)));
+            // The removed VMs, in index order.
+            let removed = &mut order[..vms.len() - servers];
+            removed.sort_unstable();
+            let mut removed = removed.iter().peekable();
+            let unassigned = &mut self.unassigned;
             let mut i = 0;
             self.vms.retain_mut(|vm| {
-                let keep = !remove[i];
+                let keep = removed.next_if_eq(&&i).is_none();
                 i += 1;
                 if !keep {
-                    orphans.extend(vm.waiting.drain(..));
+                    unassigned.extend(vm.waiting.drain(..));
                 }
                 keep
             });
-            orphans.sort_by(f64::total_cmp);
-            self.unassigned = orphans.into();
+            unassigned.make_contiguous().sort_by(f64::total_cmp);
+            self.order.clear();
         }
         while self.vms.len() < servers {
             self.vms.push(VmQueue::new(t0));
@@ -319,25 +326,28 @@ impl PerVm {
     /// The VM a request arriving at `now` joins (the fleet is not empty).
     #[inline]
     fn pick(&mut self, now: f64) -> usize {
-        match self.balancer {
-            Balancer::Jsq => {
-                let mut best = (usize::MAX, 0);
-                for (j, vm) in self.vms.iter_mut().enumerate() {
-                    let len = vm.length_at(now);
-                    if len < best.0 {
-                        best = (len, j);
-                        if len == 0 {
-                            break;
-                        }
+        if self.jsq {
+            let mut best = (usize::MAX, 0);
+            for (j, vm) in self.vms.iter_mut().enumerate() {
+                let len = vm.length_at(now);
+                if len < best.0 {
+                    best = (len, j);
+                    if len == 0 {
+                        break;
                     }
                 }
-                best.1
             }
-            Balancer::RoundRobin | Balancer::Shared => {
-                let j = self.next % self.vms.len();
-                self.next = j + 1;
-                j
+            best.1
+        } else {
+            // `next` never exceeds the fleet size (`resize` brings it
+            // below, a pick leaves it one past a VM), so this wrap picks
+            // VM `next % len` without dividing.
+            if self.next >= self.vms.len() {
+                self.next = 0;
             }
+            let j = self.next;
+            self.next = j + 1;
+            j
         }
     }
 }
@@ -489,14 +499,18 @@ impl DesQueue {
         let t1 = t0 + step_s;
         pv.resize(servers as usize, t0);
         let (mut out, mut busy_s) = self.begin_step(arrivals, step_s, rng);
-        let track = pv.balancer == Balancer::Jsq;
+        let track = pv.jsq;
         for vm in &mut pv.vms {
             busy_s += self.drain_vm(vm, t1, track, &mut out, rng);
         }
-        let unassigned = std::mem::take(&mut pv.unassigned);
+        // Routing may keep requests without a VM again, in the spare.
+        let spare = std::mem::take(&mut pv.spare);
+        let mut unassigned = std::mem::replace(&mut pv.unassigned, spare);
         for &arrival in &unassigned {
             busy_s += self.route(pv, arrival, t0, t1, &mut out, rng);
         }
+        unassigned.clear();
+        pv.spare = unassigned;
         let arrivals = std::mem::take(&mut self.arrivals);
         for &arrival in &arrivals {
             busy_s += self.route(pv, arrival, arrival, t1, &mut out, rng);
@@ -563,7 +577,7 @@ impl DesQueue {
             return 0.0;
         }
         let j = pv.pick(now);
-        let track = pv.balancer == Balancer::Jsq;
+        let track = pv.jsq;
         let vm = &mut pv.vms[j];
         // A VM with requests waiting is busy past `t1`.
         let start = if vm.waiting.is_empty() {

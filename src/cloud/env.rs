@@ -398,12 +398,20 @@ impl CloudEnv {
         self.requests.clone_from(&checkpoint.requests);
     }
 
+    /// Whether [`CloudEnv::rejoins`] can ever hold: only with the analytic
+    /// model. A request-level (DES) replay never rejoins, because its
+    /// queue of individual requests is not compared, so a replay from a
+    /// checkpoint runs to the episode's end.
+    pub(crate) fn can_rejoin(&self) -> bool {
+        self.requests.is_none()
+    }
+
     /// Whether the episode, at the same step as `checkpoint`, will go on
     /// exactly as from it under the same actions: the same backlog and an
-    /// equivalent fleet ([`Fleet::same_future`]). Always `false` with the
-    /// request-level model (its queue is not compared).
+    /// equivalent fleet ([`Fleet::same_future`]). Always `false` when
+    /// [`CloudEnv::can_rejoin`] is.
     pub(crate) fn rejoins(&self, checkpoint: &Checkpoint) -> bool {
-        self.requests.is_none()
+        self.can_rejoin()
             && checkpoint.requests.is_none()
             && self.k == checkpoint.k
             && self.backlog.to_bits() == checkpoint.backlog.to_bits()

@@ -437,12 +437,8 @@ impl Fleet {
                     &mut draws,
                 );
                 // One cohort per distinct ready step, earliest first.
-                let mut i = 0;
-                while i < draws.len() {
-                    let ready_step = draws[i];
-                    let same = draws[i..].iter().take_while(|&&r| r == ready_step).count();
-                    self.launch(k, ready_step, same as u32);
-                    i += same;
+                for same in draws.chunk_by(|a, b| a == b) {
+                    self.launch(k, same[0], same.len() as u32);
                 }
                 self.draws = draws;
             }
@@ -756,7 +752,7 @@ mod tests {
             if target > total {
                 let count = target - total;
                 let ready_steps: Vec<u64> = if self.boot == BootTime::Fixed {
-                    vec![k + self.params.boot_steps; count as usize]
+                    vec![k.saturating_add(self.params.boot_steps); count as usize]
                 } else {
                     let mut out = Vec::new();
                     draw_ready_steps(
