@@ -685,7 +685,7 @@ impl QAgent {
             };
             let q = self.q.get_mut(k / n_actions, k % n_actions);
             if self.schedule == AlphaSchedule::PriorCounts {
-                *q += (new - t.target) / (self.prior_visits + f64::from(self.visits[k])).max(1.0);
+                *q += (new - t.target) / samples_in_mean(self.prior_visits, self.visits[k]);
                 t.target = new;
             } else {
                 // A replayed update does not count as a visit.
@@ -716,8 +716,15 @@ fn learning_rate(
     match schedule {
         AlphaSchedule::Constant => alpha,
         AlphaSchedule::Visits => (1.0 / f64::from(visits[k].max(1))).max(alpha),
-        AlphaSchedule::PriorCounts => 1.0 / (prior_visits + f64::from(visits[k])).max(1.0),
+        AlphaSchedule::PriorCounts => 1.0 / samples_in_mean(prior_visits, visits[k]),
     }
+}
+
+/// How many samples a Q-value's running mean holds under
+/// `"prior-counts"`: the prior's weight and the real visits (at least 1).
+#[inline]
+fn samples_in_mean(prior_visits: f64, visits: u32) -> f64 {
+    (prior_visits + f64::from(visits)).max(1.0)
 }
 
 /// `x.ceil()` as a `u32`, saturating (NaN and negatives give 0), without

@@ -306,8 +306,6 @@ struct Trial {
     overloaded: Vec<bool>,
     /// States at the checkpoint steps in `(from, to)`.
     checkpoints: Vec<Checkpoint>,
-    /// The changed schedule's score, USD.
-    total: f64,
 }
 
 impl Replay {
@@ -384,7 +382,6 @@ impl Replay {
         trial.step_usd.clear();
         trial.overloaded.clear();
         trial.checkpoints.clear();
-        trial.total = 0.0;
         let mut partial = self.before[from];
         for t in from..steps {
             let n = if (at..end).contains(&t) {
@@ -406,28 +403,27 @@ impl Replay {
                 let saved = &self.checkpoints[next / CHECKPOINT_STEPS];
                 if next >= end && env.rejoins(saved) {
                     trial.to = next;
-                    trial.total = partial + (kept_total - self.before[next]);
-                    return Some(trial.total);
+                    return Some(partial + (kept_total - self.before[next]));
                 }
                 trial.checkpoints.push(env.checkpoint());
             }
         }
-        trial.total = partial;
-        Some(trial.total)
+        Some(partial)
     }
 
     /// Makes the last trial, of `patch` at `at` (which
     /// [`Replay::try_patch`] returned a score for), the replayed schedule.
     fn apply(&mut self, at: usize, patch: &[u32]) {
         let trial = &mut self.trial;
+        let (from, to) = (trial.from, trial.to);
         self.plan[at..at + patch.len()].copy_from_slice(patch);
-        self.step_usd[trial.from..trial.to].copy_from_slice(&trial.step_usd);
-        self.overloaded[trial.from..trial.to].copy_from_slice(&trial.overloaded);
-        let first = trial.from / CHECKPOINT_STEPS + 1;
+        self.step_usd[from..to].copy_from_slice(&trial.step_usd);
+        self.overloaded[from..to].copy_from_slice(&trial.overloaded);
+        let first = from / CHECKPOINT_STEPS + 1;
         for (i, cp) in trial.checkpoints.drain(..).enumerate() {
             self.checkpoints[first + i] = cp;
         }
-        for t in self.trial.from..self.plan.len() {
+        for t in from..self.plan.len() {
             self.before[t + 1] = self.before[t] + self.step_usd[t];
         }
     }
@@ -1460,18 +1456,16 @@ mod tests {
                 .map(|_| rng.random_range(c.min_vms..=c.max_vms))
                 .collect();
             let mut used = 0;
-            replay
+            let total = replay
                 .try_patch(&mut env, at, &patch, f64::INFINITY, &mut used)
                 .unwrap();
-            let trial = &replay.trial;
-            rejoined += usize::from(trial.to < steps);
+            rejoined += usize::from(replay.trial.to < steps);
             let mut changed = plan.clone();
             changed[at..at + patch.len()].copy_from_slice(&patch);
             let full = simulate(&mut env, case, &changed, f64::INFINITY).unwrap();
             assert!(
-                (trial.total - full).abs() <= 1e-9 * full.max(1e-12),
-                "case {case}: {} vs {full}",
-                trial.total
+                (total - full).abs() <= 1e-9 * full.max(1e-12),
+                "case {case}: {total} vs {full}"
             );
         }
         assert!(rejoined >= 10, "rejoined {rejoined} times");
