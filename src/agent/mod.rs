@@ -152,9 +152,10 @@ pub struct QAgent {
     last_action: usize,
     /// SARSA: (s, a, r) waiting for the next action.
     pending: Option<(usize, usize, f64)>,
-    /// The state `learn` computed for the next observation (its step and
-    /// index), so `decide` does not discretise it twice.
-    next_state: Option<(u64, usize)>,
+    /// The state `learn` computed for the next observation (its step, its
+    /// index and, when `learn` knows it, its greedy action), so `decide`
+    /// neither discretises it nor scans its row twice.
+    next_state: Option<(u64, usize, Option<usize>)>,
 }
 
 /// Dyna-Q's model: for each (s, a) the last transition seen (indexed by
@@ -735,6 +736,27 @@ fn ceil_u32(x: f64) -> u32 {
     t.saturating_add(u32::from(f64::from(t) < x))
 }
 
+/// The greedy action of `row` after its entry `a` changed from `old` to
+/// `new`, given that `best` was its greedy action before, without a scan
+/// when it can be told (`None`: scan again). Exactly [`argmax`]'s answer:
+/// only entry `a` moved, so the lead changes only if `a` overtakes `best`
+/// (ties to the lower column) or `best` itself fell.
+#[inline]
+fn greedy_after_update(best: usize, a: usize, old: f64, new: f64, row: &[f64]) -> Option<usize> {
+    let new_key = total_order_key(new);
+    if a == best {
+        // The leader rose or stayed: still ahead of everyone.
+        (new_key >= total_order_key(old)).then_some(best)
+    } else {
+        let best_key = total_order_key(row[best]);
+        Some(if new_key > best_key || (new_key == best_key && a < best) {
+            a
+        } else {
+            best
+        })
+    }
+}
+
 /// The integer whose order is [`f64::total_cmp`]'s (the standard library
 /// compares exactly these keys), so a row's keys are formed once each.
 #[inline(always)]
@@ -992,9 +1014,9 @@ impl Policy for QAgent {
         if obs.step == 0 {
             self.begin_episode(obs);
         }
-        let s = match self.next_state.take() {
-            Some((step, s)) if step == obs.step && obs.step != 0 => s,
-            _ => self.observe(obs, self.prev_arrivals),
+        let (s, known_greedy) = match self.next_state.take() {
+            Some((step, s, greedy)) if step == obs.step && obs.step != 0 => (s, greedy),
+            _ => (self.observe(obs, self.prev_arrivals), None),
         };
         self.prev_arrivals = obs.arrivals;
         self.last_state = s;
@@ -1006,7 +1028,7 @@ impl Policy for QAgent {
         let a = if self.exploring && self.rng.random::<f64>() < self.epsilon {
             self.rng.random_range(0..self.n_actions)
         } else {
-            self.greedy(s)
+            known_greedy.unwrap_or_else(|| self.greedy(s))
         };
         if let Some((ps, pa, r)) = self.pending.take() {
             // SARSA: the action just chosen completes the pending update.
@@ -1037,12 +1059,25 @@ impl Learner for QAgent {
             return;
         }
         let next = self.observe(&step.obs, prev.arrivals);
-        self.next_state = Some((step.obs.step, next));
+        self.next_state = Some((step.obs.step, next, None));
         if a == NO_ACTION {
             return;
         }
         match self.algorithm {
-            Algorithm::QLearning | Algorithm::DynaQ => {
+            Algorithm::QLearning => {
+                let best = argmax(self.q.row(next));
+                let old = self.q.get(s, a);
+                let target = r + self.gamma * self.q.get(next, best);
+                self.update(s, a, target);
+                let greedy = if s == next {
+                    greedy_after_update(best, a, old, self.q.get(s, a), self.q.row(s))
+                } else {
+                    Some(best)
+                };
+                self.next_state = Some((step.obs.step, next, greedy));
+            }
+            Algorithm::DynaQ => {
+                // Planning changes other rows too: `decide` scans again.
                 let target = r + self.gamma * self.q.get(next, argmax(self.q.row(next)));
                 self.update(s, a, target);
                 self.plan(s, a, r, next as u32, target);
@@ -1259,6 +1294,30 @@ mod tests {
                 proptest::strategy::Just(f64::INFINITY), proptest::strategy::Just(1.0)], 1..9),
         ) {
             proptest::prop_assert_eq!(argmax(&row), qtable::argmax(&row));
+        }
+
+        // Issue (performance): `decide` reuses the greedy action `learn`
+        // derived after its update; it must be the scan's, ties included.
+        #[test]
+        fn the_greedy_action_after_an_update_is_the_scans(
+            mut row in proptest::collection::vec(proptest::prop_oneof![
+                -5.0f64..5.0, proptest::strategy::Just(0.0), proptest::strategy::Just(-0.0),
+                proptest::strategy::Just(1.0), proptest::strategy::Just(-1.0)], 1..9),
+            a in 0usize..9,
+            new in proptest::prop_oneof![
+                -6.0f64..6.0, proptest::strategy::Just(0.0), proptest::strategy::Just(-0.0),
+                proptest::strategy::Just(1.0), proptest::strategy::Just(-1.0)],
+        ) {
+            let a = a % row.len();
+            let best = argmax(&row);
+            let old = row[a];
+            row[a] = new;
+            if let Some(g) = greedy_after_update(best, a, old, new, &row) {
+                proptest::prop_assert_eq!(g, argmax(&row));
+            } else {
+                // Only a fallen leader leaves it unknown.
+                proptest::prop_assert!(a == best && new <= old);
+            }
         }
     }
 
