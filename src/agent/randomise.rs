@@ -63,9 +63,9 @@ pub(crate) fn episode_workload<'a>(
         config.cloud.vm_capacity_rps,
         base.step_s,
     ];
-    scale_peak(&mut arrivals, full, a.random_peak, &mut rng);
-    // Step 5: whole counts.
-    arrivals.iter_mut().for_each(|x| *x = quantise(*x));
+    let factor = peak_factor(&arrivals, full, a.random_peak, &mut rng);
+    // Steps 4 and 5 in one pass: scaled, then whole counts.
+    arrivals.iter_mut().for_each(|x| *x = quantise(*x * factor));
 
     Workload {
         name: base.name.clone(),
@@ -87,13 +87,15 @@ fn offset_and_stretch(base: &Workload, stretch_range: [f64; 2], rng: &mut SimRng
         .map(|i| {
             // (offset + i · (1/f)) mod n; positions are ≥ 0, so
             // truncation is the floor.
-            let mut x = offset + i as f64 * step;
+            // Through i64, the conversions are single instructions (the
+            // same values: positions are far below 2^53).
+            let mut x = offset + i as i64 as f64 * step;
             while x >= n {
                 x -= n;
             }
-            let lo = (x as usize).min(len - 1);
+            let lo = (x as i64 as usize).min(len - 1);
             let hi = if lo + 1 == len { 0 } else { lo + 1 };
-            let w = x - lo as f64;
+            let w = x - lo as i64 as f64;
             base.arrivals[lo] * (1.0 - w) + base.arrivals[hi] * w
         })
         .collect()
@@ -136,17 +138,19 @@ fn add_noise(arrivals: &mut [f64], cv: f64, rng: &mut SimRng) {
     }
 }
 
-/// Step 4: scaled so that the peak count is a log-uniform share (from
-/// `share_range`) of the most the largest fleet serves in a step,
-/// `max_vms · vm_capacity_rps · step_s` (`full`, multiplied in that order).
-fn scale_peak(arrivals: &mut [f64], full: [f64; 3], share_range: [f64; 2], rng: &mut SimRng) {
+/// Step 4: the factor that scales `arrivals` so that the peak count is a
+/// log-uniform share (from `share_range`) of the most the largest fleet
+/// serves in a step, `max_vms · vm_capacity_rps · step_s` (`full`,
+/// multiplied in that order); 1 (no change) when there is no load.
+fn peak_factor(arrivals: &[f64], full: [f64; 3], share_range: [f64; 2], rng: &mut SimRng) -> f64 {
     let peak_share = log_uniform(rng, share_range);
     let peak = arrivals.iter().copied().fold(0.0, f64::max);
     if peak > 0.0 {
         let [max_vms, vm_capacity_rps, step_s] = full;
         let want = peak_share * max_vms * vm_capacity_rps * step_s;
-        let factor = want / peak;
-        arrivals.iter_mut().for_each(|x| *x *= factor);
+        want / peak
+    } else {
+        1.0
     }
 }
 
@@ -165,8 +169,16 @@ fn quantise(x: f64) -> f64 {
         quantum *= 10.0;
         limit *= 10.0;
     }
-    // Half up (x ≥ 0), as `round`, without its library call.
-    ((x / quantum + 0.5) as u64) as f64 * quantum
+    // Half up (x ≥ 0), as `round`, without its library call. Below 2^63
+    // (always, but for absurd counts) the i64 conversions give the same
+    // whole number as the u64 ones in one instruction each.
+    let half_up = x / quantum + 0.5;
+    let whole = if (0.0..9.2e18).contains(&half_up) {
+        half_up as i64 as f64
+    } else {
+        half_up as u64 as f64
+    };
+    whole * quantum
 }
 
 /// `exp(uniform(ln lo, ln hi))`; `lo` when the range is a point.
