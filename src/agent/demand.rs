@@ -98,7 +98,9 @@ impl SloCapacity {
         // `caps[c] ≤ c·μ`, so no fleet below `λ/μ` reaches the rate: walk
         // up from one below it (a step or two; rounding-safe), which finds
         // the partition point of the table without a binary search.
-        let mut c = ((rate_rps * self.inv_mu) as usize).saturating_sub(1);
+        // Through i64 (one instruction; the same count: a positive rate
+        // over μ converts alike, saturating far above the table).
+        let mut c = ((rate_rps * self.inv_mu) as i64 as usize).saturating_sub(1);
         while c < self.caps.len() && self.caps[c] < rate_rps {
             c += 1;
         }
