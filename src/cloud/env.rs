@@ -578,7 +578,8 @@ impl Environment for CloudEnv {
     #[inline]
     fn step(&mut self, action: Action) -> Step {
         let k = self.k;
-        self.fleet.promote(k);
+        // `scale_to` promotes the VMs ready by `k` first (the target only
+        // needs the total, which promotion keeps).
         let target = self.target_of(action);
         self.fleet.scale_to(target, k);
         let arrivals = self.arrivals_at(k);
