@@ -143,16 +143,17 @@ pub fn episode_arrivals(workload: &Workload, noise: Noise, seed: u64) -> Vec<f64
     let model = ArrivalModel::new(workload, noise);
     let mut rng = rng_for(seed, 0, Stream::Workload);
     let mut out = Vec::new();
-    draw_arrivals(&model, &mut rng, &mut out, usize::MAX);
+    draw_arrivals(&model, &workload.arrivals, &mut rng, &mut out, usize::MAX);
     out
 }
 
-/// How a workload's steps are drawn: the expected counts, or one Poisson
-/// distribution per step (built once per environment, since building one
-/// costs about as much as drawing from it).
+/// How a workload's steps are drawn: the expected counts (read from the
+/// workload, not copied: training sets a new workload every episode), or
+/// one Poisson distribution per step (built once per environment, since
+/// building one costs about as much as drawing from it).
 #[derive(Debug, Clone)]
 enum ArrivalModel {
-    Exact(Vec<f64>),
+    Exact,
     Poisson(Vec<StepDraw>),
 }
 
@@ -169,7 +170,7 @@ enum StepDraw {
 impl ArrivalModel {
     fn new(workload: &Workload, noise: Noise) -> ArrivalModel {
         match noise {
-            Noise::None => ArrivalModel::Exact(workload.arrivals.clone()),
+            Noise::None => ArrivalModel::Exact,
             Noise::Poisson => ArrivalModel::Poisson(
                 workload
                     .arrivals
@@ -188,14 +189,21 @@ impl ArrivalModel {
 }
 
 /// Appends the arrivals of the steps after those in `out`, up to `upto`
-/// steps in all, drawing from `rng` (the episode's workload stream, which
-/// must have made exactly `out.len()` Poisson draws so far). Drawing in
-/// pieces gives the same values as drawing at once: the stream is
-/// consumed in step order either way.
-fn draw_arrivals(model: &ArrivalModel, rng: &mut SimRng, out: &mut Vec<f64>, upto: usize) {
+/// steps in all: the workload's expected `counts`, or draws from `rng`
+/// (the episode's workload stream, which must have made exactly
+/// `out.len()` Poisson draws so far). Drawing in pieces gives the same
+/// values as drawing at once: the stream is consumed in step order either
+/// way.
+fn draw_arrivals(
+    model: &ArrivalModel,
+    counts: &[f64],
+    rng: &mut SimRng,
+    out: &mut Vec<f64>,
+    upto: usize,
+) {
     let from = out.len();
     match model {
-        ArrivalModel::Exact(counts) => {
+        ArrivalModel::Exact => {
             let to = upto.min(counts.len()).max(from);
             out.extend_from_slice(&counts[from..to]);
         }
@@ -366,7 +374,7 @@ impl CloudEnv {
         self.n_steps = workload.arrivals.len() as u64;
         self.workload = workload;
         let reach = match self.model {
-            ArrivalModel::Exact(_) => self.workload.arrivals.iter().copied().fold(0.0, f64::max),
+            ArrivalModel::Exact => self.workload.arrivals.iter().copied().fold(0.0, f64::max),
             ArrivalModel::Poisson(_) => f64::INFINITY,
         };
         if self.memo.as_ref().is_some_and(|m| !m.covers(reach)) {
@@ -434,7 +442,10 @@ impl CloudEnv {
 
     #[inline]
     fn time_of(&self, k: u64) -> f64 {
-        self.workload.start_s + k as f64 * self.params.step_s
+        // A step index counts steps one by one and stays far below 2^63,
+        // where i64's conversion (one instruction on x86_64, u64's takes
+        // about six) gives the same value.
+        self.workload.start_s + k as i64 as f64 * self.params.step_s
     }
 
     /// The arrivals of step `k` (drawn a step ahead; a caller stepping on
@@ -467,7 +478,7 @@ impl CloudEnv {
     fn new_memo(&self) -> Option<Box<StableMemo>> {
         let peak = self.workload.arrivals.iter().copied().fold(0.0, f64::max);
         let reach = match self.model {
-            ArrivalModel::Exact(_) => peak,
+            ArrivalModel::Exact => peak,
             ArrivalModel::Poisson(_) => peak + 10.0 * peak.sqrt() + 10.0,
         };
         StableMemo::new(reach.max(self.memo_reach).ceil(), self.max_vms, self.detail).map(Box::new)
@@ -527,7 +538,13 @@ impl CloudEnv {
 
     #[cold]
     fn draw_rest(&mut self, k: u64) -> f64 {
-        draw_arrivals(&self.model, &mut self.rng, &mut self.arrivals, usize::MAX);
+        draw_arrivals(
+            &self.model,
+            &self.workload.arrivals,
+            &mut self.rng,
+            &mut self.arrivals,
+            usize::MAX,
+        );
         self.arrivals.get(k as usize).copied().unwrap_or(0.0)
     }
 }
@@ -543,12 +560,18 @@ impl Environment for CloudEnv {
         // episode go); Poisson draws are made one step ahead of use, inside
         // `step`, where they overlap with the step's long division chains.
         let upto = match self.model {
-            ArrivalModel::Exact(_) => self
+            ArrivalModel::Exact => self
                 .max_steps
                 .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX)),
             ArrivalModel::Poisson(_) => 1,
         };
-        draw_arrivals(&self.model, &mut self.rng, &mut self.arrivals, upto);
+        draw_arrivals(
+            &self.model,
+            &self.workload.arrivals,
+            &mut self.rng,
+            &mut self.arrivals,
+            upto,
+        );
         self.resets += 1;
         if let Some(requests) = self.requests.as_deref_mut() {
             requests.reset(seed);
@@ -575,7 +598,8 @@ impl Environment for CloudEnv {
     #[inline]
     fn step(&mut self, action: Action) -> Step {
         let k = self.k;
-        self.fleet.promote(k);
+        // `scale_to` promotes the VMs ready by `k` first (the target only
+        // needs the total, which promotion keeps).
         let target = self.target_of(action);
         self.fleet.scale_to(target, k);
         let arrivals = self.arrivals_at(k);

@@ -572,7 +572,9 @@ impl Fleet {
             self.steady_vms += u64::from(c.count);
             self.steady += 1;
         }
-        let steady = self.steady_vms as f64 * self.params.step_s;
+        // At most `Exact::max_vms` < 2^53: i64's conversion (one
+        // instruction on x86_64, u64's takes about six) is the same value.
+        let steady = self.steady_vms as i64 as f64 * self.params.step_s;
         steady + billed_s_of(&self.params, &self.cohorts[self.steady..], k)
     }
 }

@@ -205,19 +205,22 @@ impl Mmc {
     /// inputs, `None` otherwise. `Mmc::new` is exactly this followed by
     /// `erlang_c(servers, a)`, so a memo of Erlang C keyed on
     /// `(servers, a)` reproduces it bit for bit.
+    ///
+    /// One test covers every refusal: `0 ≤ λ < cμ` with `cμ` finite fails
+    /// for `c = 0`, `μ ≤ 0` (then `cμ ≤ 0 ≤ λ`), `μ` or `λ` not finite
+    /// (`cμ` not finite, or `λ` NaN or infinite) and `λ < 0`. When it
+    /// holds, `μ > 0` and `a = λ/μ` is finite: the product `cμ` rounds up
+    /// by at most a relative 2⁻⁵³ or half a subnormal step, and `μ` is at
+    /// least one such step, so `λ/μ < c + 1`.
+    #[inline]
     pub(crate) fn stable_load(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<f64> {
-        if servers == 0 || !arrival_rps.is_finite() || !service_rps.is_finite() {
-            return None;
-        }
-        if service_rps <= 0.0 || arrival_rps < 0.0 {
-            return None;
-        }
         let capacity = f64::from(servers) * service_rps;
-        if !capacity.is_finite() || arrival_rps >= capacity {
+        if !(capacity.is_finite() && arrival_rps >= 0.0 && arrival_rps < capacity) {
             return None;
         }
         let offered_load = arrival_rps / service_rps;
-        offered_load.is_finite().then_some(offered_load)
+        debug_assert!(offered_load.is_finite());
+        Some(offered_load)
     }
 
     /// Per-server utilisation `ρ = λ/(cμ)`, dimensionless, in `[0, 1)`.
@@ -748,6 +751,61 @@ mod tests {
             // A point made for another μ falls back to the full formula.
             let other = TailPoint::new(q.service_rps * 2.0, t);
             prop_assert_eq!(q.response_tail_at(&other).to_bits(), q.response_tail(t).to_bits());
+        }
+    }
+
+    // Issue #15 (performance): the single test of `stable_load` refuses
+    // exactly what the separate checks it replaced refused.
+    #[test]
+    fn stable_load_refuses_what_the_separate_checks_refused() {
+        fn separate_checks(servers: u32, arrival_rps: f64, service_rps: f64) -> Option<f64> {
+            if servers == 0 || !arrival_rps.is_finite() || !service_rps.is_finite() {
+                return None;
+            }
+            if service_rps <= 0.0 || arrival_rps < 0.0 {
+                return None;
+            }
+            let capacity = f64::from(servers) * service_rps;
+            if !capacity.is_finite() || arrival_rps >= capacity {
+                return None;
+            }
+            let offered_load = arrival_rps / service_rps;
+            offered_load.is_finite().then_some(offered_load)
+        }
+        let tiny = f64::from_bits(1);
+        let values = [
+            0.0,
+            -0.0,
+            tiny,
+            3.0 * tiny,
+            -tiny,
+            f64::MIN_POSITIVE,
+            1e-300,
+            0.5,
+            1.0,
+            2.0,
+            19.999_999_999_999_996,
+            20.0,
+            1e6,
+            1e300,
+            f64::MAX,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        for servers in [0, 1, 2, 3, 20, 1_000_000, u32::MAX] {
+            for &arrival_rps in &values {
+                for &service_rps in &values {
+                    let got = Mmc::stable_load(servers, arrival_rps, service_rps);
+                    let want = separate_checks(servers, arrival_rps, service_rps);
+                    assert_eq!(
+                        got.map(f64::to_bits),
+                        want.map(f64::to_bits),
+                        "c = {servers}, λ = {arrival_rps:e}, μ = {service_rps:e}"
+                    );
+                }
+            }
         }
     }
 }
