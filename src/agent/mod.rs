@@ -525,7 +525,7 @@ impl QAgent {
     /// The state of `obs` (whose previous step had `prev_arrivals`),
     /// advancing the scale-free design's volatility: call once per
     /// observation.
-    #[inline]
+    #[inline(always)]
     fn observe(&mut self, obs: &Observation, prev_arrivals: f64) -> usize {
         match self.design {
             Design::Legacy => self.disc.state(obs, prev_arrivals),
@@ -536,7 +536,7 @@ impl QAgent {
                 if self.recent_at == self.recent.len() {
                     self.recent_at = 0;
                 }
-                self.episode_max = self.episode_max.max(obs.arrival_rps);
+                self.episode_max = larger(self.episode_max, obs.arrival_rps);
                 let evicted = self.recent[self.recent_at];
                 self.recent[self.recent_at] = obs.arrival_rps;
                 if obs.arrival_rps >= self.recent_max {
@@ -556,7 +556,7 @@ impl QAgent {
     }
 
     /// The environment action of action index `a` in `obs`.
-    #[inline]
+    #[inline(always)]
     fn action_of(&self, a: usize, obs: &Observation) -> Action {
         match self.design {
             Design::Legacy => Action::Change(self.actions[a]),
@@ -611,9 +611,8 @@ impl QAgent {
     /// VMs launched now serve only from then on.
     #[inline]
     fn planned_rps(&self, obs: &Observation) -> f64 {
-        let rise = (obs.arrival_rps - self.prev_rps).max(0.0);
-        self.recent_max
-            .max(obs.arrival_rps + self.boot_steps * rise)
+        let rise = larger(obs.arrival_rps - self.prev_rps, 0.0);
+        larger(self.recent_max, obs.arrival_rps + self.boot_steps * rise)
     }
 
     /// Forgets the episode's load history at its first observation.
@@ -726,6 +725,17 @@ fn learning_rate(
 #[inline]
 fn samples_in_mean(prior_visits: f64, visits: u32) -> f64 {
     (prior_visits + f64::from(visits)).max(1.0)
+}
+
+/// The larger of two rates, which are never NaN: `f64::max` also sorts
+/// out NaNs, a few instructions more per call in the step loop.
+#[inline(always)]
+fn larger(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
 }
 
 /// `x.ceil()` as a `u32`, saturating (NaN and negatives give 0), without
