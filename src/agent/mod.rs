@@ -543,7 +543,7 @@ impl QAgent {
                     self.recent_max = obs.arrival_rps;
                 } else if evicted >= self.recent_max {
                     // The maximum left the window: rescan (rare).
-                    self.recent_max = self.recent.iter().copied().fold(0.0, f64::max);
+                    self.recent_max = self.recent.iter().copied().fold(0.0, larger);
                 }
                 if self.design == Design::Demand {
                     self.ds
