@@ -28,7 +28,7 @@
 //! The state index is the mixed-radix number of the bucket indices, so the
 //! Q-table is dense and indexed arithmetically: no hashing per step.
 
-use super::AgentSetup;
+use super::{larger, smaller, AgentSetup};
 use crate::cloud::Observation;
 
 /// Maps observations to state indices.
@@ -272,7 +272,7 @@ impl Discretiser {
             // max/min: `clamp` without its panic path (lo ≤ hi is validated).
             None => (vms.max(self.vm_lo).min(self.vm_hi) - self.vm_lo) as usize,
         };
-        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
+        let trend = (obs.arrivals - prev_arrivals) / larger(prev_arrivals, self.trend_floor);
         let hour = hour_bucket(obs.time_s, self.hour_buckets);
         [
             self.util_block.bucket_f64(&self.util_edges, util),
@@ -465,8 +465,10 @@ impl ScaleFree {
         if obs.step < 2 {
             return volatility;
         }
-        let change =
-            ((obs.arrivals - prev_arrivals).abs() / prev_arrivals.max(1.0)).min(VOLATILITY_CAP);
+        let change = smaller(
+            (obs.arrivals - prev_arrivals).abs() / larger(prev_arrivals, 1.0),
+            VOLATILITY_CAP,
+        );
         volatility + self.volatility_weight * (change - volatility)
     }
 
@@ -483,7 +485,7 @@ impl ScaleFree {
         let fleet = f64::from(total.max(1));
         let load = obs.arrival_rps / (fleet * self.service_rps);
         let share = f64::from(obs.vms_booting) / fleet;
-        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
+        let trend = (obs.arrivals - prev_arrivals) / larger(prev_arrivals, self.trend_floor);
         let hour = hour_bucket(obs.time_s, self.hour_buckets);
         [
             self.load_block.bucket_f64(&self.load_edges, load),
@@ -658,7 +660,7 @@ impl DemandState {
             1.0
         };
         let share = f64::from(obs.vms_booting) / f64::from(total.max(1));
-        let trend = (obs.arrivals - prev_arrivals) / prev_arrivals.max(self.trend_floor);
+        let trend = (obs.arrivals - prev_arrivals) / larger(prev_arrivals, self.trend_floor);
         let overload = usize::from(obs.backlog > 0.0 || obs.dropped > 0.0);
         [
             self.fleet_block.bucket_f64(&self.fleet_edges, fleet),

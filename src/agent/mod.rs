@@ -727,11 +727,21 @@ fn samples_in_mean(prior_visits: f64, visits: u32) -> f64 {
     (prior_visits + f64::from(visits)).max(1.0)
 }
 
-/// The larger of two rates, which are never NaN: `f64::max` also sorts
-/// out NaNs, a few instructions more per call in the step loop.
+/// The larger of two rates or counts, which are never NaN: `f64::max`
+/// also sorts out NaNs, a few instructions more per call in the step loop.
 #[inline(always)]
 fn larger(a: f64, b: f64) -> f64 {
     if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// The smaller of two values that are never NaN (see [`larger`]).
+#[inline(always)]
+fn smaller(a: f64, b: f64) -> f64 {
+    if b < a {
         b
     } else {
         a
