@@ -98,6 +98,13 @@ impl Entry {
     fn is_rule(&self) -> bool {
         self.policy != PolicyKind::Qlearning.name() && self.policy != PolicyKind::Oracle.name()
     }
+
+    /// A rule that sizes the fleet only from the load it has observed:
+    /// every rule but `static`, which in every variant sizes its fixed
+    /// fleet from the test trace's own peak or mean.
+    fn is_adaptive_rule(&self) -> bool {
+        self.is_rule() && self.policy != PolicyKind::Static.name()
+    }
 }
 
 /// One (fold, test trace, peak) and every policy's entry there.
@@ -132,9 +139,21 @@ impl Case {
     /// oracle and the agent excluded) with the lowest mean score; ties go
     /// to the first in row order.
     pub(crate) fn best_rule(&self) -> Option<&Entry> {
+        self.lowest(Entry::is_rule)
+    }
+
+    /// The adaptive rule (every rule but `static`, default or tuned) with
+    /// the lowest mean score; ties go to the first in row order.
+    pub(crate) fn best_adaptive_rule(&self) -> Option<&Entry> {
+        self.lowest(Entry::is_adaptive_rule)
+    }
+
+    /// The entry among those `keep` accepts with the lowest mean score,
+    /// the first in row order on ties.
+    fn lowest(&self, keep: fn(&Entry) -> bool) -> Option<&Entry> {
         self.entries
             .iter()
-            .filter(|e| e.is_rule())
+            .filter(|e| keep(e))
             .fold(None, |best: Option<&Entry>, e| match best {
                 Some(b) if b.score.mean <= e.score.mean => Some(b),
                 _ => Some(e),
@@ -144,6 +163,11 @@ impl Case {
     /// The agent's mean score over the best rule's.
     pub(crate) fn agent_over_best_rule(&self) -> Option<f64> {
         Some(self.agent()?.score.mean / self.best_rule()?.score.mean)
+    }
+
+    /// The agent's mean score over the best adaptive rule's.
+    pub(crate) fn agent_over_best_adaptive_rule(&self) -> Option<f64> {
+        Some(self.agent()?.score.mean / self.best_adaptive_rule()?.score.mean)
     }
 
     /// The agent's mean score over the oracle's.
@@ -241,5 +265,24 @@ mod tests {
         assert_eq!(c[0].best_rule().unwrap().label(), "hpa (tuned)");
         assert_eq!(c[0].agent_over_best_rule(), Some(4.0 / 6.0));
         assert_eq!(c[0].agent_over_oracle(), Some(2.0));
+        // Without a `static` entry, the adaptive rules are all the rules.
+        assert_eq!(c[0].best_adaptive_rule(), c[0].best_rule());
+    }
+
+    #[test]
+    fn the_best_adaptive_rule_excludes_static() {
+        let rows = vec![
+            row("qlearning", "trained", 1, 5.0),
+            row("static", "tuned", 1, 4.0),
+            row("static", "peak", 1, 4.5),
+            row("step", "default", 1, 9.0),
+            row("step", "tuned", 1, 6.0),
+            row("oracle", "clairvoyant", 1, 2.0),
+        ];
+        let c = &cases(&rows)[0];
+        assert_eq!(c.best_rule().unwrap().label(), "static (tuned)");
+        assert_eq!(c.agent_over_best_rule(), Some(5.0 / 4.0));
+        assert_eq!(c.best_adaptive_rule().unwrap().label(), "step (tuned)");
+        assert_eq!(c.agent_over_best_adaptive_rule(), Some(5.0 / 6.0));
     }
 }

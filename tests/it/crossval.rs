@@ -269,7 +269,14 @@ fn summary_ratios_are_those_of_the_csv() {
             .map(|((p, q), v)| (format!("{p} ({q})"), mean(v)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap();
+        let adaptive = means
+            .iter()
+            .filter(|((p, _), _)| !["qlearning", "oracle", "static"].contains(&p.as_str()))
+            .map(|(_, v)| mean(v))
+            .fold(f64::INFINITY, f64::min);
         let close = |shown: f64, exact: f64| (shown - exact).abs() <= 0.005 + 1e-9;
+        assert!(!cells[7].contains("static"), "{line}");
+        assert!(close(times(cells[8]), agent / adaptive), "{line}");
         assert!(close(times(cells[4]), agent / best), "{line}");
         assert!(close(times(cells[5]), agent / oracle), "{line}");
         assert!(close(times(cells[6]), best / oracle), "{line}");
