@@ -631,11 +631,25 @@ pub struct BenchArgs {
     /// Seconds to spend on each figure.
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
+    /// Compare with another qscale binary (an older build, say): both run
+    /// `bench` as child processes, in turn, `--rounds` times, and the
+    /// ratio this/other of each figure is printed (median over the
+    /// rounds). Run from the repository root if the other binary reads
+    /// its traces from there (builds before the traces were embedded).
+    #[arg(long, value_name = "BINARY", conflicts_with = "json")]
+    pub against: Option<PathBuf>,
+    /// Rounds of `--against` (the order of the two runs alternates).
+    #[arg(long, default_value_t = 5, requires = "against",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rounds: u32,
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
     if !(args.seconds > 0.0 && args.seconds.is_finite()) {
         return Err(UsageError("--seconds must be a positive number".into()).into());
+    }
+    if let Some(other) = &args.against {
+        return bench_against(other, args.rounds, args.seconds);
     }
     let scratch = std::env::temp_dir().join(format!("qscale-bench-{}", std::process::id()));
     let json = args.json;
@@ -653,6 +667,34 @@ fn bench(args: BenchArgs) -> Result<()> {
             .collect();
         say!("{}", map.render());
     }
+    Ok(())
+}
+
+/// `qscale bench --against OTHER`: see [`crate::bench::against`].
+fn bench_against(other: &Path, rounds: u32, seconds: f64) -> Result<()> {
+    use crate::bench::against;
+    use crate::study::Progress as _;
+    use anyhow::Context as _;
+    if !other.is_file() {
+        return Err(UsageError(format!(
+            "--against {}: no such file (give the path of a qscale binary)",
+            other.display()
+        ))
+        .into());
+    }
+    let this = std::env::current_exe().context("finding this binary's path")?;
+    let bar = Bar::default();
+    bar.start("bench rounds", rounds as usize);
+    let runs = against::run_rounds(&this, other, rounds, seconds, |done, total| {
+        bar.update(done as usize, total as usize);
+    });
+    bar.finish();
+    let runs = runs?;
+    let outcome = against::compare(&runs);
+    say!(
+        "{}",
+        against::render(&outcome, other, rounds, seconds).trim_end()
+    );
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! outputs.
 
 mod agent;
+mod bench;
 mod catalogue;
 mod cli;
 mod compare;

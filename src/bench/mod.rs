@@ -9,6 +9,8 @@
 //! (`/proc/thread-self/schedstat`), and the sweep figures state the load
 //! average they started under.
 
+pub(crate) mod against;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -94,14 +96,17 @@ fn rate(min_seconds: f64, mut work: impl FnMut() -> f64) -> Rate {
 /// The bundled traces the figures read, embedded in the binary so that
 /// `qscale bench` runs from any folder: `(file name, contents)`.
 const BUNDLED: [(&str, &str); 3] = [
-    ("nasa-jul95.csv", include_str!("../traces/nasa-jul95.csv")),
+    (
+        "nasa-jul95.csv",
+        include_str!("../../traces/nasa-jul95.csv"),
+    ),
     (
         "diurnal-train-5d.csv",
-        include_str!("../traces/diurnal-train-5d.csv"),
+        include_str!("../../traces/diurnal-train-5d.csv"),
     ),
     (
         "diurnal-test-2d.csv",
-        include_str!("../traces/diurnal-test-2d.csv"),
+        include_str!("../../traces/diurnal-test-2d.csv"),
     ),
 ];
 
