@@ -314,11 +314,13 @@ not a figure
 
     #[test]
     fn ratios_are_taken_per_round_and_summarised_by_the_median() {
-        let rounds = vec![
+        // This binary's `a` per core and `s` per wall-clock second in one
+        // round; the other's are the same every round.
+        let round = |a_cpu: f64, s_wall: f64| {
             (
                 vec![
-                    fig("a", 10.0, Some(9.0)),
-                    fig("s", 4.0, None),
+                    fig("a", 10.0, Some(a_cpu)),
+                    fig("s", s_wall, None),
                     fig("new", 1.0, None),
                 ],
                 vec![
@@ -326,32 +328,9 @@ not a figure
                     fig("s", 2.0, None),
                     fig("old", 1.0, None),
                 ],
-            ),
-            (
-                vec![
-                    fig("a", 10.0, Some(8.0)),
-                    fig("s", 6.0, None),
-                    fig("new", 1.0, None),
-                ],
-                vec![
-                    fig("a", 20.0, Some(10.0)),
-                    fig("s", 2.0, None),
-                    fig("old", 1.0, None),
-                ],
-            ),
-            (
-                vec![
-                    fig("a", 10.0, Some(12.0)),
-                    fig("s", 2.0, None),
-                    fig("new", 1.0, None),
-                ],
-                vec![
-                    fig("a", 20.0, Some(10.0)),
-                    fig("s", 2.0, None),
-                    fig("old", 1.0, None),
-                ],
-            ),
-        ];
+            )
+        };
+        let rounds = vec![round(9.0, 4.0), round(8.0, 6.0), round(12.0, 2.0)];
         let out = compare(&rounds);
         assert_eq!(out.figures.len(), 2);
         let a = &out.figures[0];
