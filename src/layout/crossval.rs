@@ -100,8 +100,8 @@ impl Entry {
     }
 
     /// A rule that sizes the fleet only from the load it has observed:
-    /// every rule but `static`, which in every variant sizes its fixed
-    /// fleet from the test trace's own peak or mean.
+    /// every rule but `static`, whose fixed fleet is sized (unless
+    /// `policy.sizing = "count"`) from the test trace's own peak or mean.
     fn is_adaptive_rule(&self) -> bool {
         self.is_rule() && self.policy != PolicyKind::Static.name()
     }

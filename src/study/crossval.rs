@@ -735,10 +735,11 @@ fn summary_markdown(
          traces only (tuning seeds {:?}, {} training episodes); every policy was then evaluated \
          on the held-out trace at each peak, over seeds {:?}. Scores are cost + penalty in USD, \
          mean ± 95 % CI over seeds. The best rule is the lowest mean score among the rules with \
-         default or tuned parameters and `static` at the peak (the oracle excluded). Every \
-         `static` variant sizes its fixed fleet from the test trace's own peak or mean, which no \
-         online policy knows; the best adaptive rule is the best of the other rules, which size \
-         the fleet from the load they have seen, as the agent does.\n",
+         default or tuned parameters and `static` at the peak (the oracle excluded). The best \
+         adaptive rule is the best rule but `static`: the others size the fleet from the load \
+         they have seen, as the agent does, while `static` keeps a fixed fleet sized (with \
+         `policy.sizing` `peak` or `mean`, the tuning grid's choices) from the test trace's own \
+         peak or mean, which no online policy knows.\n",
         folds.len(),
         tune_seeds(config),
         config.agent.episodes,
