@@ -26,7 +26,7 @@ use super::config::{CloudSetup, Noise, ServiceModel, WorkloadConfig};
 use super::des::RequestLevel;
 use super::fleet::{Fleet, FleetParams};
 use super::queueing::TailPoint;
-use super::serve::{serve_in, ServeInput, ServeOutcome, StableMemo};
+use super::serve::{serve_in, QueueKey, ServeInput, ServeOutcome, StableMemo};
 use super::{Action, Environment, Observation, Step, StepInfo};
 use crate::rng::{rng_for, SimRng, Stream};
 use crate::trace::{Trace, TraceError};
@@ -481,7 +481,16 @@ impl CloudEnv {
             ArrivalModel::Exact => peak,
             ArrivalModel::Poisson(_) => peak + 10.0 * peak.sqrt() + 10.0,
         };
-        StableMemo::new(reach.max(self.memo_reach).ceil(), self.max_vms, self.detail).map(Box::new)
+        // The SLO point `serve_step` passes was made from the same rate
+        // and objective.
+        let key = QueueKey::new(self.service_rps, self.slo_s, self.params.step_s);
+        StableMemo::new(
+            reach.max(self.memo_reach).ceil(),
+            self.max_vms,
+            self.detail,
+            key,
+        )
+        .map(Box::new)
     }
 
     /// Serves step `k`'s `arrivals` on `servers` VMs: through the

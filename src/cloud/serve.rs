@@ -135,11 +135,16 @@ impl StableQueues for Direct<'_> {
 /// is first met, so the counts met with one fleet size (which follows the
 /// load) sit together and only the sizes in use cost memory. A dropped
 /// memo leaves its columns to the next one made on the same thread (a
-/// sweep builds one per cell): clearing a column costs far less than the
-/// page faults of fresh memory. Erlang C is kept only for environments
-/// that report latencies.
+/// sweep builds one per cell, a benchmark one per training run): a column
+/// of the same queue parameters ([`QueueKey`]), fleet size and length
+/// keeps its entries, which are exact values of the same function, so the
+/// next memo starts with what the last one computed; any other is cleared,
+/// which still costs far less than the page faults of fresh memory.
+/// Erlang C is kept only for environments that report latencies.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StableMemo {
+    /// What every entry depends on besides its count and fleet size.
+    key: QueueKey,
     /// Arrival counts kept: `0..counts`.
     counts: usize,
     /// Per fleet size `c` (at `c − 1`): `!tail.to_bits()` per count; 0 =
@@ -150,27 +155,76 @@ pub(crate) struct StableMemo {
     waits: Vec<Option<Box<[u64]>>>,
 }
 
+/// What a memo's entries depend on besides the arrival count and the
+/// fleet size: the service rate, the response-time objective and the step
+/// length (bit patterns; a step's rate is its count over the step length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct QueueKey {
+    service_rps: u64,
+    slo_s: u64,
+    step_s: u64,
+}
+
+impl QueueKey {
+    /// The key of queues with service rate `service_rps` per VM, objective
+    /// `slo_s` and steps of `step_s` seconds.
+    pub(crate) fn new(service_rps: f64, slo_s: f64, step_s: f64) -> QueueKey {
+        QueueKey {
+            service_rps: service_rps.to_bits(),
+            slo_s: slo_s.to_bits(),
+            step_s: step_s.to_bits(),
+        }
+    }
+}
+
+/// Which values a column holds: a fleet size's SLO tails or its Erlang C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColumnKind {
+    Tails,
+    Waits,
+}
+
+/// A column of a dropped memo and what its entries are.
+struct SpareColumn {
+    key: QueueKey,
+    /// The fleet size's column index (`servers − 1`).
+    col: usize,
+    kind: ColumnKind,
+    column: Box<[u64]>,
+}
+
 /// Most bytes of spare columns a thread keeps.
 const SPARE_BYTES: usize = 32 << 20;
 
 thread_local! {
-    /// Columns of dropped memos, for the next memo made on this thread.
-    static SPARE_COLUMNS: std::cell::RefCell<Vec<Box<[u64]>>> =
+    /// Columns of dropped memos, oldest first, for the next memo made on
+    /// this thread.
+    static SPARE_COLUMNS: std::cell::RefCell<Vec<SpareColumn>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A zeroed column of `len` entries, recycled when one is spare.
-fn new_column(len: usize) -> Box<[u64]> {
+/// A column of `len` entries for fleet-size column `col` of a memo keyed
+/// `key`: a spare one of the same key, column, kind and length as it is
+/// (its computed entries are exact for this memo too), else any spare one
+/// of that length cleared, else a fresh zeroed one.
+fn new_column(key: QueueKey, col: usize, kind: ColumnKind, len: usize) -> Box<[u64]> {
     let spare = SPARE_COLUMNS
         .try_with(|s| {
             let mut s = s.borrow_mut();
-            let i = s.iter().rposition(|c| c.len() == len)?;
-            Some(s.swap_remove(i))
+            let same = |c: &SpareColumn| {
+                c.key == key && c.col == col && c.kind == kind && c.column.len() == len
+            };
+            if let Some(i) = s.iter().rposition(same) {
+                return Some((s.swap_remove(i).column, true));
+            }
+            let i = s.iter().rposition(|c| c.column.len() == len)?;
+            Some((s.swap_remove(i).column, false))
         })
         .ok()
         .flatten();
     match spare {
-        Some(mut column) => {
+        Some((column, true)) => column,
+        Some((mut column, false)) => {
             column.fill(0);
             column
         }
@@ -180,17 +234,43 @@ fn new_column(len: usize) -> Box<[u64]> {
 
 impl Drop for StableMemo {
     fn drop(&mut self) {
-        let columns = self.tails.drain(..).chain(self.waits.drain(..)).flatten();
+        let key = self.key;
+        let label = |kind: ColumnKind| {
+            move |(col, column): (usize, Option<Box<[u64]>>)| {
+                column.map(|column| SpareColumn {
+                    key,
+                    col,
+                    kind,
+                    column,
+                })
+            }
+        };
+        let tails = self.tails.drain(..).enumerate();
+        let waits = self.waits.drain(..).enumerate();
+        let columns: Vec<SpareColumn> = tails
+            .filter_map(label(ColumnKind::Tails))
+            .chain(waits.filter_map(label(ColumnKind::Waits)))
+            .collect();
+        let bytes_of = |c: &SpareColumn| c.column.len() * 8;
         // A thread being torn down simply frees them.
         let _ = SPARE_COLUMNS.try_with(|s| {
             let mut s = s.borrow_mut();
-            let mut bytes: usize = s.iter().map(|c| c.len() * 8).sum();
-            for column in columns {
-                if bytes + column.len() * 8 > SPARE_BYTES {
+            let adding: usize = columns.iter().map(bytes_of).sum::<usize>().min(SPARE_BYTES);
+            // The newest columns are the likeliest to serve the next memo
+            // (a sweep's next cell): make room for them, oldest out first.
+            let mut bytes: usize = s.iter().map(bytes_of).sum();
+            let mut evict = 0;
+            while evict < s.len() && bytes + adding > SPARE_BYTES {
+                bytes -= bytes_of(&s[evict]);
+                evict += 1;
+            }
+            s.drain(..evict);
+            for c in columns {
+                if bytes + bytes_of(&c) > SPARE_BYTES {
                     break;
                 }
-                bytes += column.len() * 8;
-                s.push(column);
+                bytes += bytes_of(&c);
+                s.push(c);
             }
         });
     }
@@ -203,7 +283,7 @@ impl StableMemo {
     /// A memo for arrival counts up to `max_arrivals` and up to `servers`
     /// servers (keeping Erlang C too with `waits`), or `None` when that
     /// would be too large.
-    pub fn new(max_arrivals: f64, servers: u32, waits: bool) -> Option<StableMemo> {
+    pub fn new(max_arrivals: f64, servers: u32, waits: bool, key: QueueKey) -> Option<StableMemo> {
         if max_arrivals.is_nan() || max_arrivals < 0.0 || servers == 0 {
             return None;
         }
@@ -213,6 +293,7 @@ impl StableMemo {
             return None;
         }
         Some(StableMemo {
+            key,
             counts,
             tails: vec![None; servers],
             waits: if waits {
@@ -291,10 +372,12 @@ impl StableMemo {
         if tail.to_bits() == u64::MAX {
             return;
         }
-        let counts = self.counts;
-        self.tails[col].get_or_insert_with(|| new_column(counts))[count] = !tail.to_bits();
+        let (key, counts) = (self.key, self.counts);
+        self.tails[col].get_or_insert_with(|| new_column(key, col, ColumnKind::Tails, counts))
+            [count] = !tail.to_bits();
         if let Some(column) = self.waits.get_mut(col) {
-            column.get_or_insert_with(|| new_column(counts))[count] = wait.to_bits();
+            column.get_or_insert_with(|| new_column(key, col, ColumnKind::Waits, counts))[count] =
+                wait.to_bits();
         }
     }
 }
@@ -740,6 +823,41 @@ mod tests {
         .all(|(x, y)| x.to_bits() == y.to_bits())
     }
 
+    #[test]
+    fn a_new_memo_keeps_a_dropped_ones_entries_only_for_the_same_queues() {
+        // On a thread of its own: the spare columns are per thread.
+        std::thread::spawn(|| {
+            let key = QueueKey::new(20.0, 0.5, 60.0);
+            let other = QueueKey::new(21.0, 0.5, 60.0);
+            let mut a = StableMemo::new(1000.0, 10, false, key).unwrap();
+            a.put(4, 600, 0.25, f64::NAN);
+            drop(a);
+            // Other queue parameters: the spare column comes cleared.
+            let mut b = StableMemo::new(1000.0, 10, false, other).unwrap();
+            b.put(4, 1, 0.5, f64::NAN);
+            assert_eq!(b.get(4, 600), None);
+            drop(b);
+            let mut c = StableMemo::new(1000.0, 10, false, key).unwrap();
+            a_put_then_reads(&mut c, key);
+            drop(c);
+            // The same parameters: the entries stay.
+            let mut d = StableMemo::new(1000.0, 10, false, key).unwrap();
+            d.put(4, 2, 0.75, f64::NAN);
+            assert_eq!(d.get(4, 600).map(|(tail, _)| tail), Some(0.125));
+            // Another fleet size's column starts empty.
+            d.put(5, 2, 0.75, f64::NAN);
+            assert_eq!(d.get(5, 600), None);
+        })
+        .join()
+        .unwrap();
+
+        fn a_put_then_reads(memo: &mut StableMemo, key: QueueKey) {
+            assert_eq!(memo.key, key);
+            memo.put(4, 600, 0.125, f64::NAN);
+            assert_eq!(memo.get(4, 600).map(|(tail, _)| tail), Some(0.125));
+        }
+    }
+
     proptest! {
         // Issue (performance): the memo and the count-only variant must
         // change no bit of what they return.
@@ -751,8 +869,9 @@ mod tests {
             slo_s in prop_oneof![Just(0.5), 0.01f64..5.0],
         ) {
             let slo = TailPoint::new(mu, slo_s);
-            let mut memo = StableMemo::new(4000.0, 25, true).unwrap();
-            let mut lean = StableMemo::new(4000.0, 25, false).unwrap();
+            let key = QueueKey::new(mu, slo_s, step_s);
+            let mut memo = StableMemo::new(4000.0, 25, true, key).unwrap();
+            let mut lean = StableMemo::new(4000.0, 25, false, key).unwrap();
             // Twice over, so the second pass reads the entries the first wrote.
             for _ in 0..2 {
                 for &(arrivals, backlog, servers, with_backlog) in &steps {
