@@ -475,7 +475,10 @@ impl CloudEnv {
     /// A memo sized for the arrival counts this workload can draw: up to
     /// its largest expected count plus 10 standard deviations of a
     /// Poisson draw (counts beyond are computed directly).
-    fn new_memo(&self) -> Option<Box<StableMemo>> {
+    ///
+    /// With `only_warm`, only when an earlier memo of the same queues left
+    /// this thread columns of the size it needs (whose entries it reuses).
+    fn new_memo(&self, only_warm: bool) -> Option<Box<StableMemo>> {
         let peak = self.workload.arrivals.iter().copied().fold(0.0, f64::max);
         let reach = match self.model {
             ArrivalModel::Exact => peak,
@@ -490,6 +493,7 @@ impl CloudEnv {
             self.detail,
             key,
         )
+        .filter(|memo| !only_warm || memo.is_warm())
         .map(Box::new)
     }
 
@@ -585,8 +589,11 @@ impl Environment for CloudEnv {
         if let Some(requests) = self.requests.as_deref_mut() {
             requests.reset(seed);
         }
-        if self.resets == 2 && self.memo_on && self.requests.is_none() {
-            self.memo = self.new_memo();
+        // A memo pays from the second episode on; from the first when an
+        // earlier environment on this thread left entries for the same
+        // queues (a sweep's cells, run after run).
+        if self.resets <= 2 && self.memo.is_none() && self.memo_on && self.requests.is_none() {
+            self.memo = self.new_memo(self.resets == 1);
         }
         Observation {
             step: 0,

@@ -304,6 +304,18 @@ impl StableMemo {
         })
     }
 
+    /// Whether an earlier memo of the same queues left this thread a
+    /// column this one can take with its entries.
+    pub(crate) fn is_warm(&self) -> bool {
+        SPARE_COLUMNS
+            .try_with(|s| {
+                s.borrow()
+                    .iter()
+                    .any(|c| c.key == self.key && c.column.len() == self.counts)
+            })
+            .unwrap_or(false)
+    }
+
     /// Hints the processor to fetch the entries of `arrivals` with
     /// `servers`, one fewer and two fewer servers: what the next step reads
     /// when its VMs are those running now, less up to two its action
