@@ -364,18 +364,21 @@ impl StableMemo {
     }
 
     /// The entry `(count, col)`: `(tail, C)` when computed (C NaN when not
-    /// kept).
+    /// kept). Where C is kept, an entry counts only when both are there:
+    /// a column of tails handed over warm may come with its column of C
+    /// cleared (see [`new_column`]). A C of exactly 0 (no load) then reads
+    /// as missing and is computed again, which changes no value.
     #[inline(always)]
     fn get(&self, col: usize, count: usize) -> Option<(f64, f64)> {
         let bits = self.tails[col].as_ref()?[count];
         if bits == 0 {
             return None;
         }
-        let wait = self
-            .waits
-            .get(col)
-            .and_then(Option::as_ref)
-            .map_or(f64::NAN, |w| f64::from_bits(w[count]));
+        let wait = match self.waits.get(col).and_then(Option::as_ref) {
+            Some(waits) if waits[count] == 0 => return None,
+            Some(waits) => f64::from_bits(waits[count]),
+            None => f64::NAN,
+        };
         Some((f64::from_bits(!bits), wait))
     }
 
@@ -859,6 +862,22 @@ mod tests {
             // Another fleet size's column starts empty.
             d.put(5, 2, 0.75, f64::NAN);
             assert_eq!(d.get(5, 600), None);
+        })
+        .join()
+        .unwrap();
+
+        // A memo keeping Erlang C may take a warm column of tails whose
+        // Erlang C column came cleared (a lean memo left the tails): an
+        // entry counts only with both.
+        std::thread::spawn(|| {
+            let key = QueueKey::new(20.0, 0.5, 60.0);
+            let mut lean = StableMemo::new(1000.0, 10, false, key).unwrap();
+            lean.put(4, 600, 0.25, f64::NAN);
+            drop(lean);
+            let mut detailed = StableMemo::new(1000.0, 10, true, key).unwrap();
+            detailed.put(4, 1, 0.5, 0.125);
+            assert_eq!(detailed.get(4, 1), Some((0.5, 0.125)));
+            assert_eq!(detailed.get(4, 600), None);
         })
         .join()
         .unwrap();
