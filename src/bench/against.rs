@@ -18,6 +18,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
+use super::ON_A_CORE;
 use crate::study::UsageError;
 
 /// One figure as `bench` prints it: `name=value unit  # detail`, the
@@ -31,9 +32,6 @@ pub(crate) struct Printed {
     /// Per second the measuring thread ran, where stated.
     pub cpu: Option<f64>,
 }
-
-/// The marker before the per-core rate in a figure's detail.
-const ON_A_CORE: &str = " per second on a core";
 
 /// The figures in `bench`'s text output (lines that do not parse as a
 /// figure are skipped).
@@ -183,19 +181,13 @@ pub(crate) fn render(outcome: &Outcome, other: &Path, rounds: u32, seconds: f64)
             if c.per_core { " on a core" } else { "" }
         );
     }
-    if !outcome.only_this.is_empty() {
-        let _ = writeln!(
-            out,
-            "# only this binary measured: {}",
-            outcome.only_this.join(", ")
-        );
-    }
-    if !outcome.only_other.is_empty() {
-        let _ = writeln!(
-            out,
-            "# only the other measured: {}",
-            outcome.only_other.join(", ")
-        );
+    for (who, names) in [
+        ("this binary", &outcome.only_this),
+        ("the other", &outcome.only_other),
+    ] {
+        if !names.is_empty() {
+            let _ = writeln!(out, "# only {who} measured: {}", names.join(", "));
+        }
     }
     out
 }
@@ -345,6 +337,16 @@ not a figure
         assert_eq!((s.ratio, s.ratio_min, s.ratio_max), (2.0, 1.0, 3.0));
         assert_eq!(out.only_this, vec!["new".to_string()]);
         assert_eq!(out.only_other, vec!["old".to_string()]);
+        let text = render(&out, Path::new("old-qscale"), 3, 1.0);
+        assert!(
+            text.contains("# only this binary measured: new\n"),
+            "{text}"
+        );
+        assert!(text.contains("# only the other measured: old\n"), "{text}");
+        assert!(
+            text.contains("a: this/other 0.900 (rounds 0.800–1.200)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -61,12 +61,17 @@ struct Rate {
     cpu: Option<f64>,
 }
 
+/// What follows the per-core rate in a figure's detail (`bench --against`
+/// reads the rate back by it).
+const ON_A_CORE: &str = " per second on a core";
+
 impl Rate {
-    /// `; X per CPU-second (the thread ran Y% of the time)`, or nothing.
+    /// `; X per second on a core (the thread ran Y% of the wall time)`, or
+    /// nothing.
     fn note(&self) -> String {
         match self.cpu {
             Some(cpu) if cpu.is_finite() && cpu > 0.0 => format!(
-                "; {cpu:.4e} per second on a core (the thread ran {:.0}% of the wall time)",
+                "; {cpu:.4e}{ON_A_CORE} (the thread ran {:.0}% of the wall time)",
                 100.0 * self.wall / cpu
             ),
             _ => String::new(),

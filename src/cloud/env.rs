@@ -148,7 +148,8 @@ pub fn episode_arrivals(workload: &Workload, noise: Noise, seed: u64) -> Vec<f64
 }
 
 /// How a workload's steps are drawn: the expected counts (read from the
-/// workload, not copied: training sets a new workload every episode), or
+/// workload as an episode starts, not kept as a second copy: training sets
+/// a new workload every episode), or
 /// one Poisson distribution per step (built once per environment, since
 /// building one costs about as much as drawing from it).
 #[derive(Debug, Clone)]

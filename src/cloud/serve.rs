@@ -150,8 +150,8 @@ pub(crate) struct StableMemo {
     /// Per fleet size `c` (at `c − 1`): `!tail.to_bits()` per count; 0 =
     /// not computed yet (no tail in [0, 1] has every bit set).
     tails: Vec<Option<Box<[u64]>>>,
-    /// Per fleet size: Erlang C bits per count; empty when the memo does
-    /// not keep Erlang C.
+    /// Per fleet size: `!C.to_bits()` per count, 0 = not computed yet (as
+    /// for the tails); empty when the memo does not keep Erlang C.
     waits: Vec<Option<Box<[u64]>>>,
 }
 
@@ -235,22 +235,22 @@ fn new_column(key: QueueKey, col: usize, kind: ColumnKind, len: usize) -> Box<[u
 impl Drop for StableMemo {
     fn drop(&mut self) {
         let key = self.key;
-        let label = |kind: ColumnKind| {
-            move |(col, column): (usize, Option<Box<[u64]>>)| {
-                column.map(|column| SpareColumn {
-                    key,
-                    col,
-                    kind,
-                    column,
-                })
+        let mut columns = Vec::new();
+        for (kind, side) in [
+            (ColumnKind::Tails, &mut self.tails),
+            (ColumnKind::Waits, &mut self.waits),
+        ] {
+            for (col, column) in side.drain(..).enumerate() {
+                if let Some(column) = column {
+                    columns.push(SpareColumn {
+                        key,
+                        col,
+                        kind,
+                        column,
+                    });
+                }
             }
-        };
-        let tails = self.tails.drain(..).enumerate();
-        let waits = self.waits.drain(..).enumerate();
-        let columns: Vec<SpareColumn> = tails
-            .filter_map(label(ColumnKind::Tails))
-            .chain(waits.filter_map(label(ColumnKind::Waits)))
-            .collect();
+        }
         let bytes_of = |c: &SpareColumn| c.column.len() * 8;
         // A thread being torn down simply frees them.
         let _ = SPARE_COLUMNS.try_with(|s| {
@@ -364,10 +364,9 @@ impl StableMemo {
     }
 
     /// The entry `(count, col)`: `(tail, C)` when computed (C NaN when not
-    /// kept). Where C is kept, an entry counts only when both are there:
-    /// a column of tails handed over warm may come with its column of C
-    /// cleared (see [`new_column`]). A C of exactly 0 (no load) then reads
-    /// as missing and is computed again, which changes no value.
+    /// kept). It counts only when every column the memo keeps has it: a
+    /// column of tails handed over warm may come with its column of C
+    /// cleared (see [`new_column`]).
     #[inline(always)]
     fn get(&self, col: usize, count: usize) -> Option<(f64, f64)> {
         let bits = self.tails[col].as_ref()?[count];
@@ -375,8 +374,10 @@ impl StableMemo {
             return None;
         }
         let wait = match self.waits.get(col).and_then(Option::as_ref) {
-            Some(waits) if waits[count] == 0 => return None,
-            Some(waits) => f64::from_bits(waits[count]),
+            Some(waits) => match waits[count] {
+                0 => return None,
+                wait => f64::from_bits(!wait),
+            },
             None => f64::NAN,
         };
         Some((f64::from_bits(!bits), wait))
@@ -392,7 +393,7 @@ impl StableMemo {
             [count] = !tail.to_bits();
         if let Some(column) = self.waits.get_mut(col) {
             column.get_or_insert_with(|| new_column(key, col, ColumnKind::Waits, counts))[count] =
-                wait.to_bits();
+                !wait.to_bits();
         }
     }
 }

@@ -785,10 +785,13 @@ fn headline_table(out: &mut String, cases: &[Case]) {
 fn wins(out: &mut String, config: &Config, cases: &[Case]) {
     for peak in peaks(config) {
         let at: Vec<&Case> = cases.iter().filter(|c| c.peak_rps == peak).collect();
-        let wins = at
-            .iter()
-            .filter(|c| c.agent_over_best_rule().is_some_and(|r| r <= 1.0))
-            .count();
+        // Cases where the agent scores at most the reference `ratio` divides by.
+        let at_most = |ratio: fn(&Case) -> Option<f64>| {
+            at.iter()
+                .filter(|c| ratio(c).is_some_and(|r| r <= 1.0))
+                .count()
+        };
+        let wins = at_most(Case::agent_over_best_rule);
         let static_losses = at
             .iter()
             .filter(|c| {
@@ -798,10 +801,7 @@ fn wins(out: &mut String, config: &Config, cases: &[Case]) {
                     .is_some_and(|(a, s)| a.score.mean > s.score.mean)
             })
             .count();
-        let adaptive_wins = at
-            .iter()
-            .filter(|c| c.agent_over_best_adaptive_rule().is_some_and(|r| r <= 1.0))
-            .count();
+        let adaptive_wins = at_most(Case::agent_over_best_adaptive_rule);
         let _ = writeln!(
             out,
             "- At {}: the agent scores at most the best rule's in **{wins} of {}** cases, and \
