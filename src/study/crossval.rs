@@ -724,16 +724,24 @@ fn summary_markdown(
     if !config.experiment.description.is_empty() {
         let _ = writeln!(out, "{}\n", config.experiment.description);
     }
-    let kind = if config.crossval.folds.is_empty() {
-        "leave-one-trace-out"
+    let (kind, trained_on, tested_on) = if config.crossval.folds.is_empty() {
+        (
+            "leave-one-trace-out",
+            "the other traces",
+            "the held-out trace",
+        )
     } else {
-        "explicit folds"
+        (
+            "explicit folds",
+            "the fold's training traces",
+            "its test traces",
+        )
     };
     let _ = writeln!(
         out,
-        "{} folds ({kind}). In each, the rules were tuned and the agent trained on the other \
-         traces only (tuning seeds {:?}, {} training episodes); every policy was then evaluated \
-         on the held-out trace at each peak, over seeds {:?}. Scores are cost + penalty in USD, \
+        "{} folds ({kind}). In each, the rules were tuned and the agent trained on {trained_on} \
+         only (tuning seeds {:?}, {} training episodes); every policy was then evaluated \
+         on {tested_on} at each peak, over seeds {:?}. Scores are cost + penalty in USD, \
          mean ± 95 % CI over seeds. The best rule is the lowest mean score among the rules with \
          default or tuned parameters and `static` at the peak (the oracle excluded). The best \
          adaptive rule is the best rule but `static`: the others size the fleet from the load \

@@ -296,6 +296,46 @@ fn summary_ratios_are_those_of_the_csv() {
 }
 
 #[test]
+fn explicit_folds_test_on_their_test_traces_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = traces(dir.path());
+    // Two folds: train on both flat traces and test on the spiky one, and
+    // train on the spiky one and test on both flat ones.
+    let extra = format!(
+        "[[crossval.folds]]\ntrain = [{}]\ntest = [{}]\n\
+         [[crossval.folds]]\ntrain = [{}]\ntest = [{}]\n",
+        quoted(&t[..2]),
+        quoted(&t[2..]),
+        quoted(&t[2..]),
+        quoted(&t[..2])
+    );
+    let cfg = config(dir.path(), &extra);
+    let out = dir.path().join("cv");
+    let summary = crossval(&cfg, &out, &[]);
+    let all = rows(&out.join("crossval.csv"));
+    let tests_of = |fold: &str| {
+        let mut names: Vec<String> = all
+            .iter()
+            .filter(|r| r["fold"] == fold)
+            .map(|r| r["test_trace"].clone())
+            .collect();
+        names.dedup();
+        names
+    };
+    assert_eq!(tests_of("1"), ["spiky"]);
+    assert_eq!(tests_of("2"), ["flat-a", "flat-b"]);
+    // (agent + 2 rules x 2 + static at the peak + oracle) x 2 seeds per
+    // test trace, at the traces' own scale (no crossval.peaks_rps).
+    assert_eq!(all.len(), 3 * 7 * 2);
+    assert!(summary.contains("2 folds (explicit folds)"), "{summary}");
+    assert!(
+        summary.contains("trained on the fold's training traces only"),
+        "{summary}"
+    );
+    assert!(!summary.contains("held-out"), "{summary}");
+}
+
+#[test]
 fn bad_folds_and_peaks_are_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cv");
