@@ -116,6 +116,7 @@ pub struct Config {
 /// [crossval]
 /// peaks_rps = [2000, 800]   # evaluate every test trace at these peaks
 /// tune_seeds = [1]          # seeds the rules are tuned with
+/// in_sample = false         # true: each trace its own fold (the control)
 ///
 /// [[crossval.folds]]        # explicit folds (default: leave one trace out)
 /// train = ["traces/a.csv", "traces/b.csv"]
@@ -139,22 +140,40 @@ pub struct CrossvalConfig {
     /// tunes them as well as many. Default empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tune_seeds: Vec<u64>,
+    /// The in-sample control: one fold per trace of `experiment.traces`
+    /// that trains, tunes and tests on that trace, so every policy sees
+    /// its test trace in hindsight. Compared with leave-one-trace-out it
+    /// tells a generalisation gap from what hindsight cannot close either.
+    /// Not with explicit folds. Default false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_sample: bool,
 }
 
 impl CrossvalConfig {
     /// True when nothing is set.
     pub(crate) fn is_empty(&self) -> bool {
-        self.folds.is_empty() && self.peaks_rps.is_empty() && self.tune_seeds.is_empty()
+        self.folds.is_empty()
+            && self.peaks_rps.is_empty()
+            && self.tune_seeds.is_empty()
+            && !self.in_sample
     }
 
     /// Checks the peaks and every fold.
     ///
     /// # Errors
     /// A peak that is not finite and > 0; a fold with an empty `train` or
-    /// `test` list, or a trace listed in both.
+    /// `test` list, or a trace listed in both; `in_sample` with explicit
+    /// folds.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for &peak in &self.peaks_rps {
             positive("crossval.peaks_rps", peak)?;
+        }
+        if self.in_sample && !self.folds.is_empty() {
+            return Err(ConfigError::Inconsistent(
+                "crossval.in_sample = true makes one fold of each of experiment.traces: \
+                 drop the [[crossval.folds]] tables or the key"
+                    .into(),
+            ));
         }
         for (k, fold) in self.folds.iter().enumerate() {
             let n = k + 1;

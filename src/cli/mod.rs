@@ -78,6 +78,7 @@ pub enum Command {
     /// Cross-validate: per fold (leave-one-trace-out by default), tune the
     /// rules and train the agent on the training traces, then evaluate
     /// every policy on the held-out traces (at each of crossval.peaks_rps).
+    /// With crossval.in_sample = true each trace is its own fold instead.
     Crossval(CrossvalArgs),
     /// Find a rule's best parameters on experiment.train_traces (built-in
     /// grid per rule, or --set axes) and write tuned.toml.

@@ -25,6 +25,9 @@ use crate::layout::{peak_label, Case};
 struct CrossvalFigure<'a> {
     cases: &'a [Case],
     seeds: usize,
+    /// The in-sample control (`crossval.in_sample`): each fold tested on
+    /// the trace it trained on, not a held-out one.
+    in_sample: bool,
 }
 
 /// `3.2×`: a ratio for an axis label.
@@ -72,7 +75,12 @@ impl Figure for CrossvalFigure<'_> {
         DB::ErrorType: 'static,
     {
         let title = format!(
-            "Held-out score / oracle's (log; lower is better; mean of {} seed{})",
+            "{} score / oracle's (log; lower is better; mean of {} seed{})",
+            if self.in_sample {
+                "In-sample"
+            } else {
+                "Held-out"
+            },
             self.seeds,
             if self.seeds == 1 { "" } else { "s" }
         );
@@ -249,12 +257,27 @@ where
     Ok(())
 }
 
-/// Draws the figure of `cases` into `STEM.png` / `STEM.svg`.
+/// Draws the figure of `cases` (of the in-sample control if `in_sample`)
+/// into `STEM.png` / `STEM.svg`.
 ///
 /// # Errors
 /// A drawing or I/O error.
-pub fn crossval(cases: &[Case], seeds: usize, stem: &Path, format: Format) -> Result<Vec<PathBuf>> {
-    render(&CrossvalFigure { cases, seeds }, stem, format)
+pub fn crossval(
+    cases: &[Case],
+    seeds: usize,
+    in_sample: bool,
+    stem: &Path,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
+    render(
+        &CrossvalFigure {
+            cases,
+            seeds,
+            in_sample,
+        },
+        stem,
+        format,
+    )
 }
 
 #[cfg(test)]

@@ -271,9 +271,11 @@ fn plot_crossval(dir: &Path, out: &Path, format: Format, report: &mut Report) ->
     seeds.sort_unstable();
     seeds.dedup();
     let cases = layout::cases(&rows);
+    let in_sample = load_config(&dir.join(layout::CONFIG))?.crossval.in_sample;
     report.written.extend(crossval::crossval(
         &cases,
         seeds.len(),
+        in_sample,
         &out.join("crossval"),
         format,
     )?);

@@ -3,9 +3,11 @@
 //!
 //! **Folds.** By default leave-one-trace-out over `experiment.traces`:
 //! fold k tests on trace k and trains and tunes on all the others.
-//! `[[crossval.folds]]` tables give explicit folds instead.
+//! `[[crossval.folds]]` tables give explicit folds instead, and
+//! `crossval.in_sample` the control where fold k trains, tunes and tests on
+//! trace k (what hindsight of the test trace is worth).
 //!
-//! **Per fold**, and never looking at its test traces:
+//! **Per fold**, and never looking at its test traces (but in-sample):
 //! - every rule of `experiment.policies` (all tunable rules when empty) is
 //!   tuned on the fold's training traces with the same search as
 //!   `qscale tune` (its built-in grid, the configured parameters always a
@@ -76,11 +78,12 @@ pub(crate) struct Fold {
     pub test: Vec<PathBuf>,
 }
 
-/// The folds of `config`: `[[crossval.folds]]`, or leave-one-trace-out
+/// The folds of `config`: `[[crossval.folds]]`, one fold per trace that
+/// trains and tests on it (`crossval.in_sample`), or leave-one-trace-out
 /// over `experiment.traces`.
 ///
 /// # Errors
-/// Fewer than two traces for leave-one-trace-out.
+/// Fewer than two traces for leave-one-trace-out, none in-sample.
 pub(crate) fn folds(config: &Config) -> Result<Vec<Fold>> {
     let explicit = &config.crossval.folds;
     if !explicit.is_empty() {
@@ -95,6 +98,38 @@ pub(crate) fn folds(config: &Config) -> Result<Vec<Fold>> {
             .collect());
     }
     let traces = &config.experiment.traces;
+    if config.crossval.in_sample {
+        if traces.is_empty() {
+            bail!(UsageError(
+                "crossval.in_sample = true needs experiment.traces: one fold each".into()
+            ));
+        }
+        // Training and tuning use the workload as configured: evaluating
+        // at another peak would not be in-sample.
+        let trained_at = config.workload.peak_rps;
+        if let Some(&peak) = config
+            .crossval
+            .peaks_rps
+            .iter()
+            .find(|&&p| Some(p) != trained_at)
+        {
+            bail!(UsageError(format!(
+                "crossval.in_sample = true evaluates at the load it trains and tunes at, \
+                 workload.peak_rps ({}), not at crossval.peaks_rps {peak}: set the two alike \
+                 (one run per peak)",
+                trained_at.map_or("unset".to_string(), |p| p.to_string())
+            )));
+        }
+        return Ok(traces
+            .iter()
+            .enumerate()
+            .map(|(k, t)| Fold {
+                number: k + 1,
+                train: vec![t.clone()],
+                test: vec![t.clone()],
+            })
+            .collect());
+    }
     if traces.len() < 2 {
         bail!(UsageError(format!(
             "crossval needs folds: give at least two experiment.traces (leave-one-trace-out) \
@@ -724,23 +759,29 @@ fn summary_markdown(
     if !config.experiment.description.is_empty() {
         let _ = writeln!(out, "{}\n", config.experiment.description);
     }
-    let (kind, trained_on, tested_on) = if config.crossval.folds.is_empty() {
+    let (kind, trained_on, tested_on) = if config.crossval.in_sample {
+        (
+            "in-sample: each trace its own fold",
+            "its test trace itself",
+            "that same trace",
+        )
+    } else if config.crossval.folds.is_empty() {
         (
             "leave-one-trace-out",
-            "the other traces",
+            "the other traces only",
             "the held-out trace",
         )
     } else {
         (
             "explicit folds",
-            "the fold's training traces",
+            "the fold's training traces only",
             "its test traces",
         )
     };
     let _ = writeln!(
         out,
         "{} folds ({kind}). In each, the rules were tuned and the agent trained on {trained_on} \
-         only (tuning seeds {:?}, {} training episodes); every policy was then evaluated \
+         (tuning seeds {:?}, {} training episodes); every policy was then evaluated \
          on {tested_on} at each peak, over seeds {:?}. Scores are cost + penalty in USD, \
          mean ± 95 % CI over seeds. The best rule is the lowest mean score among the rules with \
          default or tuned parameters and `static` at the peak (the oracle excluded). The best \

@@ -336,6 +336,53 @@ fn explicit_folds_test_on_their_test_traces_and_say_so() {
 }
 
 #[test]
+fn in_sample_folds_train_tune_and_test_on_one_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "[crossval]\nin_sample = true\n");
+    let out = dir.path().join("cv");
+    let summary = crossval(&cfg, &out, &[]);
+    let all = rows(&out.join("crossval.csv"));
+    for (k, name) in ["flat-a", "flat-b", "spiky"].iter().enumerate() {
+        let fold = (k + 1).to_string();
+        assert!(all
+            .iter()
+            .filter(|r| r["fold"] == fold)
+            .all(|r| r["test_trace"] == *name));
+    }
+    // Tuned on the spiky trace itself, `static` sizes for the spike's
+    // peak; left out (leave-one-trace-out), it picks the mean.
+    let tuned = rows(&out.join("tuned.csv"));
+    let spiky_static = tuned
+        .iter()
+        .find(|r| r["fold"] == "3" && r["policy"] == "static")
+        .unwrap();
+    assert!(
+        spiky_static["params"].contains("policy.sizing=peak"),
+        "{tuned:?}"
+    );
+    assert!(summary.contains("3 folds (in-sample"), "{summary}");
+    assert!(!summary.contains("held-out"), "{summary}");
+    assert!(out.join("figures/crossval.png").is_file());
+
+    // Evaluating at a load other than the one it trained at would not be
+    // in-sample; nor can it be mixed with explicit folds.
+    let t = traces(dir.path());
+    for extra in [
+        "[crossval]\nin_sample = true\npeaks_rps = [200]\n".to_string(),
+        format!(
+            "[crossval]\nin_sample = true\n[[crossval.folds]]\ntrain = [{}]\ntest = [{}]\n",
+            quoted(&t[..1]),
+            quoted(&t[1..])
+        ),
+    ] {
+        let cfg = config(dir.path(), &extra);
+        let refused = dir.path().join("refused");
+        let err = stderr_of_refusal(qscale().arg("crossval").arg("--config").arg(&cfg), &refused);
+        assert!(err.contains("crossval.in_sample"), "{extra}: {err}");
+    }
+}
+
+#[test]
 fn bad_folds_and_peaks_are_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cv");
