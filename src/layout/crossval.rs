@@ -79,6 +79,8 @@ pub struct Entry {
     pub params: String,
     /// The score over seeds, USD.
     pub score: Summary,
+    /// Each seed's score, USD, in row order.
+    pub seed_scores: Vec<(u64, f64)>,
     /// Mean cost, USD.
     pub cost_mean: f64,
     /// Mean penalty, USD.
@@ -165,6 +167,21 @@ impl Case {
         Some(self.agent()?.score.mean / self.best_rule()?.score.mean)
     }
 
+    /// In how many seeds the agent scores at most the best rule (by mean)
+    /// does on the same seed, and of how many seeds both ran: how firm
+    /// the mean's verdict is.
+    pub(crate) fn agent_seeds_at_most_best_rule(&self) -> Option<(usize, usize)> {
+        let best = self.best_rule()?;
+        let (mut at_most, mut paired) = (0, 0);
+        for &(seed, score) in &self.agent()?.seed_scores {
+            if let Some(&(_, rule)) = best.seed_scores.iter().find(|(s, _)| *s == seed) {
+                paired += 1;
+                at_most += usize::from(score <= rule);
+            }
+        }
+        Some((at_most, paired))
+    }
+
     /// The agent's mean score over the best adaptive rule's.
     pub(crate) fn agent_over_best_adaptive_rule(&self) -> Option<f64> {
         Some(self.agent()?.score.mean / self.best_adaptive_rule()?.score.mean)
@@ -196,6 +213,7 @@ pub fn cases(rows: &[CrossvalRow]) -> Vec<Case> {
             policy: r.policy.clone(),
             params: r.params.clone(),
             score: Summary::of(&group.iter().map(|g| g.score_usd).collect::<Vec<_>>()),
+            seed_scores: group.iter().map(|g| (g.seed, g.score_usd)).collect(),
             cost_mean: mean(|g| g.cost_usd),
             penalty_mean: mean(|g| g.penalty_usd),
             violation_rate_mean: mean(|g| g.violation_rate),
@@ -284,5 +302,27 @@ mod tests {
         assert_eq!(c.agent_over_best_rule(), Some(5.0 / 4.0));
         assert_eq!(c.best_adaptive_rule().unwrap().label(), "step (tuned)");
         assert_eq!(c.agent_over_best_adaptive_rule(), Some(5.0 / 6.0));
+    }
+
+    #[test]
+    fn seeds_are_counted_against_the_best_rule_on_the_same_seed() {
+        // The agent wins on average (4 against 5): on seed 1, ties on seed
+        // 4 (at most counts ties) and loses on seed 2; the best rule's rows
+        // come in another seed order; seed 3 has no rule run to pair with.
+        let rows = vec![
+            row("qlearning", "trained", 1, 1.0),
+            row("qlearning", "trained", 2, 6.0),
+            row("qlearning", "trained", 3, 5.0),
+            row("qlearning", "trained", 4, 4.0),
+            row("hpa", "tuned", 4, 4.0),
+            row("hpa", "tuned", 2, 5.0),
+            row("hpa", "tuned", 1, 6.0),
+            row("hpa", "default", 1, 9.0),
+        ];
+        let c = &cases(&rows)[0];
+        assert_eq!(c.best_rule().unwrap().label(), "hpa (tuned)");
+        assert_eq!(c.agent_seeds_at_most_best_rule(), Some((2, 3)));
+        let no_rule = &cases(&rows[..4])[0];
+        assert_eq!(no_rule.agent_seeds_at_most_best_rule(), None);
     }
 }

@@ -784,8 +784,9 @@ fn summary_markdown(
          (tuning seeds {:?}, {} training episodes); every policy was then evaluated \
          on {tested_on} at each peak, over seeds {:?}. Scores are cost + penalty in USD, \
          mean ± 95 % CI over seeds. The best rule is the lowest mean score among the rules with \
-         default or tuned parameters and `static` at the peak (the oracle excluded). The best \
-         adaptive rule is the best rule but `static`: the others size the fleet from the load \
+         default or tuned parameters and `static` at the peak (the oracle excluded); the seeds \
+         column counts the seeds on which the agent scores at most that rule does on the same \
+         seed. The best adaptive rule is the best rule but `static`: the others size the fleet from the load \
          they have seen, as the agent does, while `static` keeps a fixed fleet sized (with \
          `policy.sizing` `peak` or `mean`, the tuning grid's choices) from the test trace's own \
          peak or mean, which no online policy knows.\n",
@@ -804,8 +805,8 @@ fn summary_markdown(
 /// The headline ratios, one row per case.
 fn headline_table(out: &mut String, cases: &[Case]) {
     out.push_str(
-        "| fold | test trace | peak | best rule | agent / best rule | agent / oracle | best rule / oracle | best adaptive rule | agent / best adaptive rule |\n\
-         |---:|---|---:|---|---:|---:|---:|---|---:|\n",
+        "| fold | test trace | peak | best rule | agent / best rule | seeds agent ≤ best rule | agent / oracle | best rule / oracle | best adaptive rule | agent / best adaptive rule |\n\
+         |---:|---|---:|---|---:|---:|---:|---:|---|---:|\n",
     );
     let label = |e: Option<&Entry>| e.map_or_else(|| "–".into(), Entry::label);
     for c in cases {
@@ -813,9 +814,12 @@ fn headline_table(out: &mut String, cases: &[Case]) {
         let best_over_oracle = best
             .zip(c.oracle())
             .map(|(b, o)| b.score.mean / o.score.mean);
+        let seeds = c
+            .agent_seeds_at_most_best_rule()
+            .map_or_else(|| "–".into(), |(k, n)| format!("{k} of {n}"));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {seeds} | {} | {} | {} | {} |",
             c.fold,
             c.test_trace,
             peak_label(c.peak_rps),
@@ -851,11 +855,16 @@ fn wins(out: &mut String, config: &Config, cases: &[Case]) {
             })
             .count();
         let adaptive_wins = at_most(Case::agent_over_best_adaptive_rule);
+        let (seed_wins, seed_runs) = at
+            .iter()
+            .filter_map(|c| c.agent_seeds_at_most_best_rule())
+            .fold((0, 0), |(k, n), (a, b)| (k + a, n + b));
         let _ = writeln!(
             out,
-            "- At {}: the agent scores at most the best rule's in **{wins} of {}** cases, and \
-             more than `static` at the peak in {static_losses}; at most the best adaptive \
-             rule's in {adaptive_wins}.",
+            "- At {}: the agent scores at most the best rule's in **{wins} of {}** cases (in \
+             {seed_wins} of {seed_runs} case × seed runs, each against the best rule on its \
+             seed), and more than `static` at the peak in {static_losses}; at most the best \
+             adaptive rule's in {adaptive_wins}.",
             peak_label(peak),
             at.len()
         );

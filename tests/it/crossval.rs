@@ -249,6 +249,7 @@ fn summary_ratios_are_those_of_the_csv() {
         let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
         let (fold, trace, peak) = (cells[0].trim(), cells[1].trim(), cells[2].trim());
         let peak: f64 = peak.trim_end_matches(" req/s").parse().unwrap();
+        // Each entry's scores in row order, which is seed order.
         let mut means: HashMap<(String, String), Vec<f64>> = HashMap::new();
         for r in all.iter().filter(|r| {
             r["fold"] == fold
@@ -275,12 +276,28 @@ fn summary_ratios_are_those_of_the_csv() {
             .map(|(_, v)| mean(v))
             .fold(f64::INFINITY, f64::min);
         let close = |shown: f64, exact: f64| (shown - exact).abs() <= 0.005 + 1e-9;
-        assert!(!cells[7].contains("static"), "{line}");
-        assert!(close(times(cells[8]), agent / adaptive), "{line}");
+        assert!(!cells[8].contains("static"), "{line}");
+        assert!(close(times(cells[9]), agent / adaptive), "{line}");
         assert!(close(times(cells[4]), agent / best), "{line}");
-        assert!(close(times(cells[5]), agent / oracle), "{line}");
-        assert!(close(times(cells[6]), best / oracle), "{line}");
+        assert!(close(times(cells[6]), agent / oracle), "{line}");
+        assert!(close(times(cells[7]), best / oracle), "{line}");
         let best_cell = cells[3].trim();
+        let best_seeds = means
+            .iter()
+            .find(|((p, q), _)| format!("{p} ({q})") == best_cell)
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        let agent_seeds = &means[&("qlearning".into(), "trained".into())];
+        let seed_wins = agent_seeds
+            .iter()
+            .zip(&best_seeds)
+            .filter(|(a, b)| a <= b)
+            .count();
+        assert_eq!(
+            cells[5].trim(),
+            format!("{seed_wins} of {}", agent_seeds.len()),
+            "{line}"
+        );
         assert!(
             best_cell == best_label
                 || means
