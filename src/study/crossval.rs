@@ -786,10 +786,10 @@ fn summary_markdown(
          mean ± 95 % CI over seeds. The best rule is the lowest mean score among the rules with \
          default or tuned parameters and `static` at the peak (the oracle excluded); the seeds \
          column counts the seeds on which the agent scores at most that rule does on the same \
-         seed. The best adaptive rule is the best rule but `static`: the others size the fleet from the load \
-         they have seen, as the agent does, while `static` keeps a fixed fleet sized (with \
-         `policy.sizing` `peak` or `mean`, the tuning grid's choices) from the test trace's own \
-         peak or mean, which no online policy knows.\n",
+         seed. The best adaptive rule is the best rule but `static`: the others size the fleet \
+         from the load they have seen, as the agent does, while `static` keeps a fixed fleet \
+         sized (with `policy.sizing` `peak` or `mean`, the tuning grid's choices) from the test \
+         trace's own peak or mean, which no online policy knows.\n",
         folds.len(),
         tune_seeds(config),
         config.agent.episodes,
