@@ -79,7 +79,7 @@ pub(crate) struct Comparison {
 
 /// What a comparison found: the figures both binaries measured, and the
 /// names only one of them printed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Outcome {
     pub figures: Vec<Comparison>,
     pub only_this: Vec<String>,
@@ -89,11 +89,7 @@ pub(crate) struct Outcome {
 /// Compares rounds of paired runs, `rounds[r] = (this, other)`.
 pub(crate) fn compare(rounds: &[(Vec<Printed>, Vec<Printed>)]) -> Outcome {
     let Some((first_this, first_other)) = rounds.first() else {
-        return Outcome {
-            figures: Vec::new(),
-            only_this: Vec::new(),
-            only_other: Vec::new(),
-        };
+        return Outcome::default();
     };
     let in_every_round = |name: &str| {
         rounds
@@ -128,19 +124,16 @@ pub(crate) fn compare(rounds: &[(Vec<Printed>, Vec<Printed>)]) -> Outcome {
             let mut this: Vec<f64> = pairs.iter().map(|(a, _)| rate(a)).collect();
             let mut other: Vec<f64> = pairs.iter().map(|(_, b)| rate(b)).collect();
             let mut ratios: Vec<f64> = pairs.iter().map(|(a, b)| rate(a) / rate(b)).collect();
-            let (lo, hi) = ratios
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &r| {
-                    (l.min(r), h.max(r))
-                });
+            // `median` sorts: the range is then the ends.
+            let ratio = median(&mut ratios);
             Comparison {
                 name: f.name.clone(),
                 unit: f.unit.clone(),
                 this: median(&mut this),
                 other: median(&mut other),
-                ratio: median(&mut ratios),
-                ratio_min: lo,
-                ratio_max: hi,
+                ratio,
+                ratio_min: ratios[0],
+                ratio_max: ratios[ratios.len() - 1],
                 per_core,
             }
         })
@@ -192,7 +185,8 @@ pub(crate) fn render(outcome: &Outcome, other: &Path, rounds: u32, seconds: f64)
     out
 }
 
-/// The median (the mean of the middle two for an even count).
+/// The median (the mean of the middle two for an even count); sorts
+/// `values`.
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();

@@ -854,7 +854,9 @@ mod tests {
             assert_eq!(b.get(4, 600), None);
             drop(b);
             let mut c = StableMemo::new(1000.0, 10, false, key).unwrap();
-            a_put_then_reads(&mut c, key);
+            assert_eq!(c.key, key);
+            c.put(4, 600, 0.125, f64::NAN);
+            assert_eq!(c.get(4, 600).map(|(tail, _)| tail), Some(0.125));
             drop(c);
             // The same parameters: the entries stay.
             let mut d = StableMemo::new(1000.0, 10, false, key).unwrap();
@@ -882,12 +884,6 @@ mod tests {
         })
         .join()
         .unwrap();
-
-        fn a_put_then_reads(memo: &mut StableMemo, key: QueueKey) {
-            assert_eq!(memo.key, key);
-            memo.put(4, 600, 0.125, f64::NAN);
-            assert_eq!(memo.get(4, 600).map(|(tail, _)| tail), Some(0.125));
-        }
     }
 
     proptest! {
